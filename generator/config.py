@@ -1,0 +1,128 @@
+"""SiteConfig: where to read and write, and the optional `agentpages.yml` settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from generator.errors import ConfigError
+
+CONFIG_NAME = "agentpages.yml"
+DEFAULT_TITLE = "Agent catalog"
+
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# Every key the config file may hold, with the type its value must have.
+CONFIG_KEYS: dict[str, type] = {
+    "title": str,
+    "description": str,
+    "site_url": str,
+    "repo_url": str,
+    "edit_uri": str,
+    "theme_dir": str,
+}
+_URL_KEYS = ("site_url", "repo_url")
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    """Everything a build needs to know, resolved to absolute paths."""
+
+    agents_dir: Path
+    out_dir: Path
+    config_path: Path | None = None
+    title: str = DEFAULT_TITLE
+    description: str = ""
+    site_url: str = ""
+    repo_url: str = ""
+    edit_uri: str = ""
+    theme_dir: Path | None = None
+    """A catalog's own templates, which override the built-in ones by file name."""
+    strict: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def edit_base(self) -> str:
+        """Return the URL that an agent's path below `agents_dir` is appended to for editing."""
+        if not self.repo_url:
+            return ""
+        edit_uri = self.edit_uri or f"edit/main/{self.agents_dir.name}/"
+        return self.repo_url.rstrip("/") + "/" + edit_uri.lstrip("/")
+
+
+def load_config(
+    agents_dir: Path,
+    out_dir: Path,
+    config_path: Path | None = None,
+    strict: bool = False,
+) -> SiteConfig:
+    """Read the config file (given, or `agentpages.yml` beside `agents_dir`) into a SiteConfig."""
+    agents_dir = agents_dir.resolve()
+    explicit = config_path is not None
+    path = (config_path or agents_dir.parent / CONFIG_NAME).resolve()
+    if not path.is_file():
+        if explicit:
+            raise ConfigError(path, 1, "config file not found")
+        return SiteConfig(
+            agents_dir=agents_dir,
+            out_dir=out_dir.resolve(),
+            theme_dir=_default_theme_dir(agents_dir),
+            strict=strict,
+        )
+    settings = read_config_file(path)
+    theme = settings.pop("theme_dir", None)
+    theme_dir = (path.parent / theme).resolve() if theme else _default_theme_dir(agents_dir)
+    return SiteConfig(
+        agents_dir=agents_dir,
+        out_dir=out_dir.resolve(),
+        config_path=path,
+        theme_dir=theme_dir,
+        strict=strict,
+        **settings,
+    )
+
+
+def _default_theme_dir(agents_dir: Path) -> Path | None:
+    candidate = agents_dir.parent / "templates"
+    return candidate if candidate.is_dir() else None
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """Parse and validate a config file, naming the key and line of any problem."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, 1, f"cannot read config file: {exc}") from None
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        raise ConfigError(path, line, f"invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    if root is None:
+        return {}
+    if not isinstance(root, yaml.MappingNode):
+        raise ConfigError(path, root.start_mark.line + 1, "the config must be a mapping of keys to values")
+    return dict(_read_setting(path, key, value) for key, value in root.value)
+
+
+def _read_setting(path: Path, key_node: yaml.Node, value_node: yaml.Node) -> tuple[str, Any]:
+    key = key_node.value
+    line = key_node.start_mark.line + 1
+    if key not in CONFIG_KEYS:
+        known = ", ".join(sorted(CONFIG_KEYS))
+        raise ConfigError(path, line, f"unknown key '{key}' (known keys: {known})")
+    value = yaml.load(yaml.serialize(value_node), Loader=_Loader)
+    expected = CONFIG_KEYS[key]
+    if value is None:
+        value = expected()
+    if not isinstance(value, expected):
+        raise ConfigError(
+            path, line, f"'{key}' must be a {expected.__name__}, not {type(value).__name__}"
+        )
+    if key in _URL_KEYS and value and not value.startswith(("https://", "http://")):
+        raise ConfigError(path, line, f"'{key}' must start with https:// or http://")
+    return key, value

@@ -1,0 +1,82 @@
+"""The small family of problems a user can see: fatal errors and findings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+
+def display_path(path: Path) -> str:
+    """Return `path` relative to the working directory when it lies below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem in one file, reported as `path:line: severity: message`."""
+
+    path: Path
+    line: int
+    severity: Severity
+    message: str
+
+    def __str__(self) -> str:
+        return f"{display_path(self.path)}:{self.line}: {self.severity}: {self.message}"
+
+
+class SiteError(Exception):
+    """A problem that stops the build; the CLI prints it and exits 1."""
+
+    def __init__(self, path: Path | None, line: int, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.line = line
+        self.message = message
+
+    def __str__(self) -> str:
+        if self.path is None:
+            return f"error: {self.message}"
+        return f"{display_path(self.path)}:{self.line}: error: {self.message}"
+
+
+class ConfigError(SiteError):
+    """The config file is unreadable, has an unknown key or a value of the wrong type."""
+
+
+class TemplateError(SiteError):
+    """A template failed to load or render."""
+
+
+class BuildFailed(SiteError):
+    """Several problems were found; each was reported, and the build stops once."""
+
+
+class Report:
+    """The findings of one run, in the order they were made."""
+
+    def __init__(self) -> None:
+        self.findings: list[Finding] = []
+
+    def warn(self, path: Path, line: int, message: str) -> None:
+        """Record a problem that does not stop a plain build."""
+        self.findings.append(Finding(path, line, "warning", message))
+
+    def error(self, path: Path, line: int, message: str) -> None:
+        """Record a problem that fails the build."""
+        self.findings.append(Finding(path, line, "error", message))
+
+    @property
+    def warnings(self) -> list[Finding]:
+        """Return the findings that are warnings."""
+        return [f for f in self.findings if f.severity == "warning"]
+
+    @property
+    def errors(self) -> list[Finding]:
+        """Return the findings that are errors."""
+        return [f for f in self.findings if f.severity == "error"]

@@ -1,0 +1,149 @@
+"""Split an agent's description into a summary and its usage examples.
+
+Two formats are common in published catalogs:
+
+- `**Example 1 - Title:**` followed by `User: "..."` and `Assistant: "..."` lines, the
+  assistant's words sometimes led by a stage direction such as `[After creating the module]`;
+- `<example>` blocks holding `Context:`, `user:`, `assistant:` and `<commentary>…</commentary>`,
+  written on one line or over many, in any letter case.
+
+Descriptions often carry literal `\\n` escapes instead of line breaks; they are turned into
+line breaks first.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from generator.model import Example, Role, Turn
+
+_EXAMPLE_BLOCK = re.compile(
+    r"<example\b[^>]*>(?P<body>.*?)(?:</example\s*>|(?=<example\b)|\Z)", re.IGNORECASE | re.DOTALL
+)
+_COMMENTARY = re.compile(
+    r"<commentary\b[^>]*>(?P<body>.*?)(?:</commentary\s*>|(?=</?example\b)|\Z)",
+    re.IGNORECASE | re.DOTALL,
+)
+_STRAY_TAG = re.compile(r"</?\s*(?:example|commentary)\b[^>]*>", re.IGNORECASE)
+_HEADED_EXAMPLE = re.compile(
+    r"^[ \t]*(?:\*\*|__)?Example(?:[ \t]+#?(?P<number>\d+))?[ \t]*(?:[-–—:.][ \t]*)?"
+    r"(?P<title>[^\n]*?)[ \t]*:?[ \t]*(?:\*\*|__)?[ \t]*:?[ \t]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+_ROLES = r"context|user|assistant|commentary"
+_ROLE_AT_LINE_START = re.compile(
+    rf"^[ \t]*(?:[-*][ \t]+)?(?:\*\*)?(?P<role>{_ROLES})(?:\*\*)?[ \t]*:(?:\*\*)?[ \t]*",
+    re.IGNORECASE | re.MULTILINE,
+)
+_ROLE_INLINE = re.compile(rf"(?:^|(?<=\s))(?P<role>{_ROLES})[ \t]*:[ \t]*", re.IGNORECASE)
+_STAGE_DIRECTION = re.compile(r"^\[(?P<direction>[^\]\n]+)\][ \t]*")
+_TRAILING_EXAMPLES_LEAD = re.compile(
+    r"(?:\b(?:for|see|some|here\s+are(?:\s+some)?)\s+)?\bexamples?(?:\s+include)?\s*:\s*$",
+    re.IGNORECASE,
+)
+_QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’"}
+
+
+@dataclass(frozen=True)
+class Description:
+    """A description taken apart: the prose around the examples, and the examples."""
+
+    summary: str
+    examples: tuple[Example, ...]
+
+
+def parse_description(text: str) -> Description:
+    """Turn literal `\\n` escapes into line breaks and take the examples out of `text`."""
+    text = text.replace("\r\n", "\n").replace("\\n", "\n")
+    outside: list[str] = []
+    examples: list[Example] = []
+    position = 0
+    for match in _EXAMPLE_BLOCK.finditer(text):
+        _take_headed_examples(text[position : match.start()], outside, examples)
+        examples.append(parse_example_block(match.group("body")))
+        position = match.end()
+    _take_headed_examples(text[position:], outside, examples)
+    return Description(_clean_summary("\n\n".join(outside)), tuple(examples))
+
+
+def _take_headed_examples(text: str, outside: list[str], examples: list[Example]) -> None:
+    """Move `**Example N - Title:**` blocks from `text` into `examples`, the rest into `outside`."""
+    headers = list(_HEADED_EXAMPLE.finditer(text))
+    outside.append(text[: headers[0].start()] if headers else text)
+    for header, following in zip(headers, [*headers[1:], None]):
+        end = following.start() if following else len(text)
+        example = parse_turns(text[header.end() : end])
+        examples.append(
+            Example(_clean_title(header.group("title")), example.context, example.turns, example.commentary)
+        )
+
+
+def parse_example_block(body: str) -> Example:
+    """Read the inside of one `<example>` block."""
+    commentary = [_clean_text(m.group("body")) for m in _COMMENTARY.finditer(body)]
+    example = parse_turns(_COMMENTARY.sub("\n", body))
+    notes = [note for note in (example.commentary, *commentary) if note]
+    return Example(example.title, example.context, example.turns, "\n\n".join(notes))
+
+
+def parse_turns(text: str) -> Example:
+    """Read `Context:`, `User:`, `Assistant:` and `Commentary:` parts, on their own lines or inline."""
+    text = _STRAY_TAG.sub(" ", text)
+    markers = _find_role_markers(text)
+    context = [_clean_text(text[: markers[0].start()] if markers else text)]
+    turns: list[Turn] = []
+    commentary: list[str] = []
+    for marker, following in zip(markers, [*markers[1:], None]):
+        role = marker.group("role").lower()
+        words = _clean_text(text[marker.end() : following.start() if following else len(text)])
+        if role == "context":
+            context.append(words)
+        elif role == "commentary":
+            commentary.append(words)
+        else:
+            turns.append(_make_turn("user" if role == "user" else "assistant", words))
+    return Example(
+        context="\n\n".join(part for part in context if part),
+        turns=tuple(turn for turn in turns if turn.text or turn.direction),
+        commentary="\n\n".join(part for part in commentary if part),
+    )
+
+
+def _find_role_markers(text: str) -> list[re.Match[str]]:
+    """Prefer markers that start lines; an example written on one line has them inline."""
+    at_line_start = list(_ROLE_AT_LINE_START.finditer(text))
+    if len(at_line_start) >= 2:
+        return at_line_start
+    return list(_ROLE_INLINE.finditer(text))
+
+
+def _make_turn(role: Role, words: str) -> Turn:
+    direction = ""
+    match = _STAGE_DIRECTION.match(words)
+    if match:
+        direction = match.group("direction").strip()
+        words = words[match.end() :].strip()
+    return Turn(role, _strip_quotes(words), direction)
+
+
+def _strip_quotes(text: str) -> str:
+    if len(text) >= 2 and _QUOTES.get(text[0]) == text[-1]:
+        inner = text[1:-1]
+        if text[0] not in inner:
+            return inner.strip()
+    return text
+
+
+def _clean_text(text: str) -> str:
+    lines = [line.strip() for line in _STRAY_TAG.sub(" ", text).strip().split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def _clean_title(title: str) -> str:
+    return title.strip().strip("*_").strip().rstrip(":").strip()
+
+
+def _clean_summary(text: str) -> str:
+    text = _clean_text(text)
+    return _TRAILING_EXAMPLES_LEAD.sub("", text).rstrip()

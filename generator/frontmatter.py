@@ -1,0 +1,153 @@
+"""Split an agent file into frontmatter and body, reading YAML the way the agent runtime does.
+
+Many published agent files are not valid YAML: an unquoted `: ` inside a long
+`description` (`...\\nUser: "..."`) makes PyYAML give up. The agent runtime still reads
+them, with a line-based reading where only known keys at column 0 start a field, so we
+fall back to the same reading and report a warning instead of failing.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# Keys that start a field in the line-based fallback; any other line continues the field.
+KNOWN_KEYS = frozenset(
+    {
+        "name", "description", "model", "color", "tools", "category",
+        "disallowedTools", "permissionMode", "skills", "hooks", "mcpServers",
+        "memory", "maxTurns", "title", "version", "author", "tags",
+    }
+)  # fmt: skip
+_FIELD_START = re.compile(r"^([A-Za-z_][\w-]*):(?:[ \t]+(.*)|[ \t]*)$")
+_DELIMITER = re.compile(r"^---[ \t]*$")
+_BLOCK_INDICATOR = re.compile(r"^[|>][+-]?\d*$")
+
+
+@dataclass
+class FrontMatter:
+    """What the frontmatter said, where each key stood, and how it was read."""
+
+    data: dict[str, Any] = field(default_factory=dict)
+    key_lines: dict[str, int] = field(default_factory=dict)
+    """1-based line in the file of each top-level key."""
+    present: bool = False
+    closed: bool = True
+    yaml_problem: str = ""
+    """Why PyYAML refused the frontmatter, when the line-based fallback read it instead."""
+    yaml_problem_line: int = 0
+
+
+@dataclass
+class SplitFile:
+    """An agent file's text cut at its frontmatter."""
+
+    front_matter: FrontMatter
+    body: str
+    body_line: int
+    """1-based line in the file where the body starts."""
+
+
+def split_front_matter(text: str) -> SplitFile:
+    """Cut `text` (LF line endings, no BOM) into frontmatter and body and read the frontmatter."""
+    lines = text.split("\n")
+    if not lines or not _DELIMITER.match(lines[0]):
+        return SplitFile(FrontMatter(present=False), text, 1)
+    closing = next((i for i in range(1, len(lines)) if _DELIMITER.match(lines[i])), None)
+    if closing is None:
+        body = "\n".join(lines[1:])
+        return SplitFile(FrontMatter(present=True, closed=False), body, 2)
+    front_lines = lines[1:closing]
+    front = read_front_matter(front_lines, first_line=2)
+    return SplitFile(front, "\n".join(lines[closing + 1 :]), closing + 2)
+
+
+def read_front_matter(lines: list[str], first_line: int) -> FrontMatter:
+    """Read frontmatter lines with PyYAML's safe loader, or line by line when it refuses them."""
+    key_lines = _find_key_lines(lines, first_line)
+    try:
+        data = yaml.load("\n".join(lines), Loader=_Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        line = first_line + (mark.line if mark else 0)
+        data = read_lines_as_runtime_does(lines)
+        return FrontMatter(data, key_lines, True, True, str(problem), line)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        return FrontMatter({}, key_lines, True, True, "frontmatter is not a mapping of keys", first_line)
+    return FrontMatter({str(k): v for k, v in data.items()}, key_lines, True)
+
+
+def _find_key_lines(lines: list[str], first_line: int) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for index, line in enumerate(lines):
+        match = _FIELD_START.match(line)
+        if match and match.group(1) not in found:
+            found[match.group(1)] = first_line + index
+    return found
+
+
+def read_lines_as_runtime_does(lines: list[str]) -> dict[str, Any]:
+    """Read `key: value` fields where only known keys at column 0 start a field."""
+    fields: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in lines:
+        match = _FIELD_START.match(line)
+        if match and match.group(1) in KNOWN_KEYS:
+            current = fields.setdefault(match.group(1), [])
+            current.clear()
+            current.append(match.group(2) or "")
+        elif current is not None:
+            current.append(line)
+    return {key: _read_field_value(value_lines) for key, value_lines in fields.items()}
+
+
+def _read_field_value(value_lines: list[str]) -> Any:
+    first, rest = value_lines[0].strip(), value_lines[1:]
+    while rest and not rest[-1].strip():
+        rest.pop()
+    if _BLOCK_INDICATOR.match(first):
+        return _read_block_scalar(first, rest)
+    parsed = _try_yaml_value(first, rest)
+    if parsed is not _UNREADABLE:
+        return parsed
+    text = "\n".join([first, *textwrap.dedent("\n".join(rest)).split("\n")] if rest else [first])
+    return _strip_matching_quotes(text.strip())
+
+
+_UNREADABLE = object()
+
+
+def _try_yaml_value(first: str, rest: list[str]) -> Any:
+    """Read the value as YAML when it is valid on its own (a quoted string, a list)."""
+    snippet = "value: " + first + "".join("\n" + line for line in rest)
+    try:
+        parsed = yaml.load(snippet, Loader=_Loader)
+    except yaml.YAMLError:
+        return _UNREADABLE
+    if not isinstance(parsed, dict) or set(parsed) != {"value"}:
+        return _UNREADABLE
+    value = parsed["value"]
+    return _UNREADABLE if isinstance(value, dict) else value
+
+
+def _read_block_scalar(indicator: str, rest: list[str]) -> str:
+    text = textwrap.dedent("\n".join(rest))
+    if indicator.startswith(">"):
+        paragraphs = re.split(r"\n[ \t]*\n", text)
+        text = "\n\n".join(" ".join(p.split("\n")) for p in paragraphs)
+    return text.rstrip("\n") if "-" in indicator else text.rstrip("\n") + "\n"
+
+
+def _strip_matching_quotes(text: str) -> str:
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        return text[1:-1]
+    return text

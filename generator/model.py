@@ -1,0 +1,204 @@
+"""The typed model of a catalog: Agent, Example, Turn, Section, Catalog, and their pure rules."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
+
+Role = Literal["user", "assistant"]
+
+# The runtime's named colors, and common CSS names mapped to the nearest of them.
+NAMED_COLORS = (
+    "red", "orange", "yellow", "green", "cyan", "blue", "purple", "pink", "magenta", "gray",
+)  # fmt: skip
+COLOR_ALIASES = {
+    "grey": "gray", "silver": "gray", "slate": "gray", "black": "gray", "white": "gray",
+    "gold": "yellow", "amber": "yellow", "khaki": "yellow",
+    "teal": "cyan", "aqua": "cyan", "turquoise": "cyan", "sky": "cyan",
+    "navy": "blue", "azure": "blue", "royalblue": "blue",
+    "indigo": "purple", "violet": "purple", "lavender": "purple", "plum": "purple",
+    "fuchsia": "magenta", "orchid": "magenta",
+    "rose": "pink", "salmon": "pink", "hotpink": "pink",
+    "crimson": "red", "maroon": "red", "scarlet": "red",
+    "coral": "orange", "brown": "orange", "tomato": "orange",
+    "lime": "green", "olive": "green", "emerald": "green", "mint": "green",
+}  # fmt: skip
+_HEX_COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+# Folder names that say nothing about an agent's category.
+GENERIC_FOLDERS = frozenset({"agents", "plugins", "categories", "subagents"})
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One line of an example conversation."""
+
+    role: Role
+    text: str
+    direction: str = ""
+    """A stage direction such as "After creating the module", shown apart from the words."""
+
+
+@dataclass(frozen=True)
+class Example:
+    """A usage example from an agent's description."""
+
+    title: str = ""
+    context: str = ""
+    turns: tuple[Turn, ...] = ()
+    commentary: str = ""
+
+
+@dataclass(frozen=True)
+class Section:
+    """A heading of the agent's body, with the headings nested below it."""
+
+    id: str
+    title: str
+    level: int
+    children: tuple[Section, ...] = ()
+
+
+@dataclass(frozen=True)
+class Color:
+    """An agent's badge color: a named tone, a hex value, or neutral when unknown."""
+
+    tone: str
+    """One of NAMED_COLORS, "hex", or "neutral"."""
+    label: str
+    """What the badge says, so meaning never rests on color alone."""
+    hex: str = ""
+
+
+NEUTRAL = Color("neutral", "")
+
+
+@dataclass(frozen=True)
+class Agent:
+    """One agent file, read and rendered, ready for the templates."""
+
+    path: Path
+    """The source file."""
+    rel_path: PurePosixPath
+    """The source file's path below the agents folder."""
+    slug: str
+    name: str
+    summary_html: str
+    """The description without its examples, as sanitized HTML."""
+    summary_text: str
+    examples: tuple[Example, ...]
+    model: str | None
+    color: Color
+    tools: tuple[str, ...] | None
+    """None when the file names no tools, which means every tool."""
+    category: str
+    body_html: str
+    sections: tuple[Section, ...]
+    metadata: tuple[tuple[str, str], ...] = ()
+    """Frontmatter keys the runtime does not define, kept to show as they were written."""
+
+    @property
+    def url(self) -> str:
+        """Return the page's path below the site root."""
+        return f"agents/{self.slug}/index.html"
+
+    @property
+    def raw_url(self) -> str:
+        """Return the raw agent file's path below the site root."""
+        return f"agents/{self.slug}.md"
+
+
+@dataclass(frozen=True)
+class Category:
+    """The agents that share a category, in catalog order."""
+
+    name: str
+    slug: str
+    agents: tuple[Agent, ...]
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Every agent of a site, in a stable order, with its categories."""
+
+    agents: tuple[Agent, ...]
+    categories: tuple[Category, ...] = field(default=())
+
+    @classmethod
+    def from_agents(cls, agents: list[Agent]) -> Catalog:
+        """Order agents by category then name, and group them."""
+        ordered = sorted(agents, key=lambda a: (a.category.casefold(), a.name.casefold(), a.slug))
+        groups: dict[str, list[Agent]] = {}
+        for agent in ordered:
+            groups.setdefault(agent.category, []).append(agent)
+        categories = tuple(
+            Category(name, slugify(name) or "other", tuple(members))
+            for name, members in groups.items()
+        )
+        return cls(tuple(ordered), categories)
+
+    def neighbours(self, agent: Agent) -> tuple[Agent | None, Agent | None]:
+        """Return the agents before and after `agent` in catalog order."""
+        index = self.agents.index(agent)
+        previous = self.agents[index - 1] if index > 0 else None
+        following = self.agents[index + 1] if index + 1 < len(self.agents) else None
+        return previous, following
+
+
+def slugify(text: str) -> str:
+    """Turn `text` into lower-case ASCII words joined by hyphens; never a path or `..`."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+
+
+def read_color(value: Any) -> Color | None:
+    """Map a frontmatter color to a badge color; None when it is not a color we know."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if _HEX_COLOR.match(text):
+        return Color("hex", text.lower(), _expand_hex(text.lower()))
+    key = re.sub(r"[\s_-]+", "", text.lower())
+    tone = key if key in NAMED_COLORS else COLOR_ALIASES.get(key)
+    return Color(tone, text.lower()) if tone else None
+
+
+def _expand_hex(value: str) -> str:
+    if len(value) == 4:
+        return "#" + "".join(ch * 2 for ch in value[1:])
+    return value
+
+
+def read_tools(value: Any) -> tuple[str, ...] | None:
+    """Turn a comma string or a list into tool names; raise TypeError for anything else."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        items = value.split(",")
+    elif isinstance(value, list):
+        items = [item if isinstance(item, str) else _not_a_tool(item) for item in value]
+    else:
+        raise TypeError(type(value).__name__)
+    return tuple(item.strip() for item in items if item.strip())
+
+
+def _not_a_tool(item: object) -> str:
+    raise TypeError(f"list holding a {type(item).__name__}")
+
+
+def category_from_path(rel_path: PurePosixPath) -> str:
+    """Name a category after the folders above a file, without generic ones or number prefixes."""
+    words = [
+        _humanize(folder)
+        for folder in rel_path.parent.parts
+        if folder.lower() not in GENERIC_FOLDERS and _humanize(folder)
+    ]
+    return " / ".join(words)
+
+
+def _humanize(folder: str) -> str:
+    text = re.sub(r"^\d+[-_. ]*", "", folder)
+    text = re.sub(r"[-_]+", " ", text).strip()
+    return text[:1].upper() + text[1:]

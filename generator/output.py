@@ -1,0 +1,81 @@
+"""The only writers to the output folder: a build goes to a staging folder that is swapped in whole."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path, PurePosixPath
+
+from generator.errors import SiteError
+
+# Written into every site; a folder without it is not ours to replace.
+SITE_MARKER = ".nojekyll"
+
+
+def check_out_dir(out_dir: Path, agents_dir: Path) -> None:
+    """Refuse an output folder that would overwrite the catalog or a folder that is not a site."""
+    out, agents = out_dir.resolve(), agents_dir.resolve()
+    if out == agents or agents.is_relative_to(out) or out.is_relative_to(agents):
+        raise SiteError(out_dir, 1, "the output folder must be outside the agents folder and not contain it")
+    if out.exists() and not out.is_dir():
+        raise SiteError(out_dir, 1, "the output path exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / SITE_MARKER).exists():
+        raise SiteError(
+            out_dir, 1, "the output folder is not empty and was not built by agentpages; choose another --out"
+        )
+
+
+def make_staging_dir(out_dir: Path) -> Path:
+    """Create an empty folder beside `out_dir` to build into."""
+    parent = out_dir.resolve().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-building-", dir=parent))
+    except OSError as exc:
+        raise SiteError(out_dir, 1, f"cannot create the output folder: {exc.strerror}") from None
+
+
+def write_file(root: Path, rel_path: str, content: str | bytes) -> None:
+    """Write one file below `root`, refusing any path that would leave it."""
+    target = _inside(root, rel_path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    target.write_bytes(data)
+
+
+def copy_file(source: Path, root: Path, rel_path: str) -> None:
+    """Copy `source` to `rel_path` below `root`."""
+    target = _inside(root, rel_path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+
+
+def copy_tree(source: Path, root: Path, rel_path: str) -> None:
+    """Copy a folder of static files below `root`, later copies replacing earlier ones."""
+    if source.is_dir():
+        shutil.copytree(source, _inside(root, rel_path), dirs_exist_ok=True)
+
+
+def _inside(root: Path, rel_path: str) -> Path:
+    parts = PurePosixPath(rel_path).parts
+    if not parts or PurePosixPath(rel_path).is_absolute() or ".." in parts:
+        raise SiteError(root / rel_path, 1, "refusing to write outside the output folder")
+    return root.joinpath(*parts)
+
+
+def swap_in(staging: Path, out_dir: Path) -> None:
+    """Replace `out_dir` with the finished staging folder, so readers never see half a site."""
+    out = out_dir.resolve()
+    old = None
+    if out.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}-old-", dir=out.parent))
+        os.replace(out, old / out.name)
+    os.replace(staging, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def discard(staging: Path) -> None:
+    """Remove a staging folder after a failed build."""
+    shutil.rmtree(staging, ignore_errors=True)

@@ -1,0 +1,161 @@
+"""Jinja2 environment, page contexts, and render_* functions that return strings."""
+
+from __future__ import annotations
+
+import traceback
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypedDict
+
+import jinja2
+from pygments.formatters import HtmlFormatter
+
+from generator import __version__
+from generator.errors import TemplateError
+from generator.markup import CODE_CSS_CLASS
+
+if TYPE_CHECKING:
+    from generator.config import SiteConfig
+    from generator.model import Agent, Catalog
+
+AGENT_ROOT = "../../"
+"""The way back to the site root from `agents/<slug>/index.html`."""
+LIGHT_CODE_STYLE = "default"
+DARK_CODE_STYLE = "monokai"
+
+
+class SiteContext(TypedDict):
+    """What every page knows about the site."""
+
+    title: str
+    description: str
+    repo_url: str
+    version: str
+
+
+class IndexContext(TypedDict):
+    """The keys `index.html` is rendered with."""
+
+    site: SiteContext
+    root: str
+    catalog: Catalog
+
+
+class AgentContext(TypedDict):
+    """The keys `agent.html` is rendered with."""
+
+    site: SiteContext
+    root: str
+    catalog: Catalog
+    agent: Agent
+    previous: Agent | None
+    next: Agent | None
+    edit_url: str
+
+
+def builtin_templates_dir() -> Path:
+    """Find the built-in templates: inside the installed package, or at the top of a checkout."""
+    packaged = Path(__file__).resolve().parent / "templates"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "templates"
+
+
+def template_dirs(config: SiteConfig) -> list[Path]:
+    """Return the template folders in lookup order: the catalog's own first, then the built-in."""
+    own = [config.theme_dir] if config.theme_dir and config.theme_dir.is_dir() else []
+    return [*own, builtin_templates_dir()]
+
+
+def make_environment(config: SiteConfig) -> jinja2.Environment:
+    """Create the Jinja2 environment: autoescaping on, undefined names an error."""
+    loader = jinja2.FileSystemLoader([str(path) for path in template_dirs(config)])
+    return jinja2.Environment(
+        loader=loader,
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def make_site_context(config: SiteConfig) -> SiteContext:
+    """Collect the site-wide values every template may use."""
+    return SiteContext(
+        title=config.title,
+        description=config.description,
+        repo_url=config.repo_url,
+        version=__version__,
+    )
+
+
+def render_index(env: jinja2.Environment, site: SiteContext, catalog: Catalog) -> str:
+    """Render the catalog's index page."""
+    context = IndexContext(site=site, root="", catalog=catalog)
+    return render_template(env, "index.html", dict(context))
+
+
+def render_agent_page(
+    env: jinja2.Environment, site: SiteContext, catalog: Catalog, agent: Agent, edit_base: str
+) -> str:
+    """Render one agent's page."""
+    previous, following = catalog.neighbours(agent)
+    context = AgentContext(
+        site=site,
+        root=AGENT_ROOT,
+        catalog=catalog,
+        agent=agent,
+        previous=previous,
+        next=following,
+        edit_url=edit_base + str(agent.rel_path) if edit_base else "",
+    )
+    return render_template(env, "agent.html", dict(context), subject=agent.path)
+
+
+def render_template(
+    env: jinja2.Environment, name: str, context: dict[str, Any], subject: Path | None = None
+) -> str:
+    """Render a template, turning any Jinja2 failure into an error naming template and line."""
+    try:
+        return env.get_template(name).render(context)
+    except jinja2.TemplateSyntaxError as exc:
+        path = Path(exc.filename) if exc.filename else Path(name)
+        raise TemplateError(path, exc.lineno or 1, f"template syntax error: {exc.message}") from exc
+    except jinja2.TemplateNotFound as exc:
+        raise TemplateError(Path(name), 1, f"template not found: {exc.name}") from exc
+    except Exception as exc:  # a template may raise anything while rendering
+        path, line = _template_frame(exc, name)
+        about = f" while rendering {subject}" if subject else ""
+        raise TemplateError(path, line, f"{type(exc).__name__}: {exc}{about}") from exc
+
+
+def _template_frame(exc: BaseException, name: str) -> tuple[Path, int]:
+    """Find the innermost template file and line in a rendering traceback."""
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename.endswith(".html"):
+            return Path(frame.filename), frame.lineno or 1
+    return Path(name), 1
+
+
+def render_code_css() -> str:
+    """Return Pygments rules for code blocks in a light style and, when the system asks, a dark one."""
+    light = HtmlFormatter(style=LIGHT_CODE_STYLE).get_style_defs(f".{CODE_CSS_CLASS}")
+    dark = HtmlFormatter(style=DARK_CODE_STYLE).get_style_defs(f".{CODE_CSS_CLASS}")
+    dark_indented = "\n".join("  " + line for line in dark.splitlines())
+    return f"{light}\n\n@media (prefers-color-scheme: dark) {{\n{dark_indented}\n}}\n"
+
+
+def render_color_css(catalog: Catalog) -> str:
+    """Return one rule per hex badge color, so pages need no inline styles (CSP-friendly)."""
+    rules = []
+    for value in sorted({a.color.hex for a in catalog.agents if a.color.tone == "hex"}):
+        text = "#000000" if _relative_luminance(value) > 0.179 else "#ffffff"
+        rules.append(f".badge-hex-{value[1:]} {{ --badge-bg: {value}; --badge-fg: {text}; }}")
+    return "\n".join(rules) + "\n"
+
+
+def _relative_luminance(hex_color: str) -> float:
+    """WCAG relative luminance of a #rrggbb color."""
+    channels = [int(hex_color[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
