@@ -72,7 +72,7 @@ def read_front_matter(lines: list[str], first_line: int) -> FrontMatter:
     """Read frontmatter lines with PyYAML's safe loader, or line by line when it refuses them."""
     key_lines = _find_key_lines(lines, first_line)
     try:
-        data = yaml.load("\n".join(lines), Loader=_Loader)
+        data = yaml.load("\n".join(lines) + "\n", Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]

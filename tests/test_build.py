@@ -1,0 +1,273 @@
+"""Whole-site builds: every page, the stable hooks, relative links, and safe replacement of site/."""
+
+from __future__ import annotations
+
+import filecmp
+import shutil
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+from conftest import DEMO_AGENTS, build_catalog, parse_html, text_of, write_agents
+
+from generator.errors import BuildFailed, SiteError, TemplateError
+
+BASIC = """\
+---
+name: {name}
+description: Does {name} things.
+color: {color}
+tools: Read, Grep
+---
+
+## Skills
+
+### One
+
+Text.
+"""
+
+
+@pytest.fixture(scope="module")
+def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Build a copy of the demo catalog once for the read-only checks below."""
+    root = tmp_path_factory.mktemp("demo")
+    shutil.copytree(DEMO_AGENTS, root / "agents")
+    build_catalog(root / "agents")
+    return root / "site"
+
+
+def demo_sources() -> list[Path]:
+    return sorted(DEMO_AGENTS.rglob("*.md"))
+
+
+def test_one_page_and_one_raw_file_per_agent(demo_site: Path) -> None:
+    pages = sorted(p.parent.name for p in (demo_site / "agents").glob("*/index.html"))
+    assert len(pages) == len(demo_sources()) >= 8
+    for source in demo_sources():
+        slug = source.stem  # the demo's names equal their file names
+        assert (demo_site / "agents" / slug / "index.html").is_file()
+        assert filecmp.cmp(source, demo_site / "agents" / f"{slug}.md", shallow=False)
+    for name in ("index.html", ".nojekyll", "assets/style.css", "assets/pygments.css", "assets/colors.css"):
+        assert (demo_site / name).is_file()
+
+
+def test_index_lists_every_agent_with_a_color_badge(demo_site: Path) -> None:
+    root = parse_html(demo_site / "index.html")
+    entries = root.xpath("//*[@data-agent]")
+    assert sorted(e.get("data-agent") for e in entries) == sorted(s.stem for s in demo_sources())
+    for entry in entries:
+        (link,) = entry.xpath(".//a[@href]")
+        assert link.get("href") == f"agents/{entry.get('data-agent')}/index.html"
+        assert len(entry.xpath(".//*[@data-badge='color']")) == 1
+    tones = {b.get("class") for b in root.xpath("//*[@data-badge='color']")}
+    for color in ("red", "orange", "yellow", "green", "cyan", "blue", "purple", "pink", "magenta", "gray"):
+        assert any(f"tone-{color}" in tone for tone in tones), color
+
+
+def test_seed_page_shows_badges_examples_and_navigable_sections(demo_site: Path) -> None:
+    root = parse_html(demo_site / "agents/senior-backend-engineer/index.html")
+    assert [text_of(h) for h in root.iter("h1")] == ["senior-backend-engineer"]
+    badges = {b.get("data-badge"): text_of(b) for b in root.xpath("//header//*[@data-badge]")}
+    assert badges == {"color": "purple", "model": "model inherit", "tool": "all tools", "category": "Engineering"}
+    cards = root.xpath("//*[@data-example]")
+    assert [text_of(c.find(".//h3")) for c in cards] == [
+        "API Design",
+        "Microservices Architecture",
+        "Performance Optimization",
+        "Database Design",
+        "Proactive Use After Implementation",
+    ]
+    assert text_of(cards[4].xpath(".//*[contains(@class, 'stage-direction')]")[0]) == "After creating the module"
+    (nav,) = root.xpath("//nav[@aria-label='Contents']")
+    targets = {a.get("href")[1:] for a in nav.xpath(".//a")}
+    body = root.xpath("//*[@data-body]")[0]
+    headings = body.xpath(".//h2 | .//h3")
+    assert len(headings) == 19
+    for heading in headings:
+        assert heading.get("id") in targets
+
+
+def test_tools_as_string_list_and_empty(demo_site: Path) -> None:
+    def tools(slug: str) -> list[str]:
+        root = parse_html(demo_site / f"agents/{slug}/index.html")
+        return [text_of(b) for b in root.xpath("//*[@data-badge='tool']")]
+
+    assert tools("api-contract-reviewer") == ["Read", "Grep", "Glob", "Bash"]
+    assert tools("database-migration-specialist")[0] == "Read"
+    assert tools("test-strategy-advisor") == ["no tools"]
+    assert tools("frontend-performance-engineer") == ["all tools"]
+
+
+def test_no_example_tags_leak_into_any_page(demo_site: Path) -> None:
+    for page in demo_site.rglob("*.html"):
+        root = parse_html(page)
+        assert not root.xpath("//example | //commentary"), page
+        assert "<example" not in text_of(root).lower(), page
+        assert "</commentary" not in text_of(root).lower(), page
+
+
+def test_every_internal_link_is_relative_and_resolves(demo_site: Path) -> None:
+    for page in demo_site.rglob("*.html"):
+        root = parse_html(page)
+        for element in root.xpath("//a[@href] | //link[@href]"):
+            url = urlsplit(element.get("href"))
+            if url.scheme or url.netloc:
+                continue
+            assert not url.path.startswith("/"), (page, url)
+            target = (page.parent / unquote(url.path)).resolve() if url.path else page
+            assert target.is_file(), (page, element.get("href"))
+            if url.fragment:
+                assert parse_html(target).xpath(f"//*[@id='{url.fragment}']"), (page, url)
+
+
+def test_output_is_byte_identical_across_builds(tmp_path: Path) -> None:
+    shutil.copytree(DEMO_AGENTS, tmp_path / "agents")
+    build_catalog(tmp_path / "agents", tmp_path / "one")
+    build_catalog(tmp_path / "agents", tmp_path / "two")
+    comparison = filecmp.dircmp(tmp_path / "one", tmp_path / "two")
+    files = [p.relative_to(tmp_path / "one") for p in (tmp_path / "one").rglob("*") if p.is_file()]
+    match, mismatch, errors = filecmp.cmpfiles(tmp_path / "one", tmp_path / "two", files, shallow=False)
+    assert not comparison.left_only and not comparison.right_only
+    assert (mismatch, errors) == ([], [])
+
+
+def test_site_holds_exactly_the_current_catalog(tmp_path: Path) -> None:
+    agents = write_agents(tmp_path, {"a.md": BASIC.format(name="a", color="red"), "b.md": BASIC.format(name="b", color="blue")})
+    build_catalog(agents)
+    (agents / "b.md").unlink()
+    build_catalog(agents)
+    assert sorted(p.name for p in (tmp_path / "site/agents").iterdir()) == ["a", "a.md"]
+    assert not list(tmp_path.glob(".site-*")), "no staging folder is left behind"
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_failed_build_leaves_the_previous_site_untouched(tmp_path: Path) -> None:
+    agents = write_agents(tmp_path, {"a.md": BASIC.format(name="a", color="red")})
+    build_catalog(agents)
+    before = snapshot(tmp_path / "site")
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates/agent.html").write_text("line one\n{{ agent.no_such_field }}\n")
+    (agents / "b.md").write_text(BASIC.format(name="b", color="blue"))
+    with pytest.raises(TemplateError) as caught:
+        build_catalog(agents)
+    assert caught.value.path == tmp_path / "templates/agent.html"
+    assert caught.value.line == 2
+    assert "no_such_field" in caught.value.message and "a.md" in caught.value.message
+    assert snapshot(tmp_path / "site") == before
+    assert not list(tmp_path.glob(".site-*"))
+
+
+def test_strict_build_fails_on_warnings_and_changes_nothing(tmp_path: Path) -> None:
+    agents = write_agents(tmp_path, {"a.md": BASIC.format(name="a", color="chartreuse")})
+    result = build_catalog(agents)
+    assert [f.message.split(":")[0] for f in result.report.warnings] == ["unknown color 'chartreuse'"]
+    before = snapshot(tmp_path / "site")
+    (agents / "b.md").write_text(BASIC.format(name="b", color="blue"))
+    with pytest.raises(BuildFailed, match="1 warning in strict mode"):
+        build_catalog(agents, strict=True)
+    assert snapshot(tmp_path / "site") == before
+
+
+def test_catalog_templates_override_the_built_in_ones(tmp_path: Path) -> None:
+    agents = write_agents(tmp_path, {"a.md": BASIC.format(name="a", color="red")})
+    (tmp_path / "templates/assets").mkdir(parents=True)
+    (tmp_path / "templates/index.html").write_text(
+        '{% extends "base.html" %}{% block page %}<main id="ap-main"><h1>Custom {{ catalog.agents|length }}</h1></main>{% endblock %}'
+    )
+    (tmp_path / "templates/assets/extra.css").write_text("body{}")
+    build_catalog(agents)
+    assert text_of(parse_html(tmp_path / "site/index.html").find(".//h1")) == "Custom 1"
+    assert (tmp_path / "site/assets/extra.css").is_file()
+    assert (tmp_path / "site/assets/style.css").is_file()
+
+
+def test_output_folder_that_is_not_a_site_is_refused(tmp_path: Path) -> None:
+    agents = write_agents(tmp_path, {"a.md": BASIC.format(name="a", color="red")})
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs/important.txt").write_text("keep me")
+    with pytest.raises(SiteError, match="not empty and was not built by agentpages"):
+        build_catalog(agents, tmp_path / "docs")
+    with pytest.raises(SiteError, match="outside the agents folder"):
+        build_catalog(agents, tmp_path)
+    with pytest.raises(SiteError, match="outside the agents folder"):
+        build_catalog(agents, agents / "site")
+    assert (tmp_path / "docs/important.txt").read_text() == "keep me"
+
+
+def test_nothing_is_written_beside_the_catalog(tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog"
+    agents = write_agents(catalog, {"a.md": BASIC.format(name="a", color="red")})
+    before = sorted(str(p) for p in catalog.rglob("*"))
+    build_catalog(agents, tmp_path / "elsewhere/site")
+    assert sorted(str(p) for p in catalog.rglob("*")) == before
+    assert (tmp_path / "elsewhere/site/index.html").is_file()
+
+
+def test_hostile_values_stay_text(tmp_path: Path) -> None:
+    agents = write_agents(
+        tmp_path,
+        {
+            "evil.md": """\
+            ---
+            name: '"><script>alert(1)</script>'
+            description: 'Hi <img src=x onerror=alert(1)> <example>user: "<script>x()</script>" assistant: "ok"</example>'
+            color: 'red" onmouseover="alert(1)'
+            model: '<b onclick=x>opus</b>'
+            tools: ['<svg onload=alert(1)>']
+            extra: '<script>bad()</script>'
+            ---
+
+            ## <script>alert(2)</script>Heading
+
+            <a href="javascript:alert(3)">x</a>
+            """,
+        },
+    )
+    result = build_catalog(agents)
+    (agent,) = result.catalog.agents
+    for page in (tmp_path / "site").rglob("*.html"):
+        root = parse_html(page)
+        assert not root.xpath("//script | //svg | //iframe"), page
+        assert not root.xpath("//@*[starts-with(name(), 'on')]"), page
+        assert not root.xpath("//@href[starts-with(normalize-space(.), 'javascript:')]"), page
+    page = parse_html(tmp_path / f"site/{agent.url}")
+    assert text_of(page.find(".//h1")) == '"><script>alert(1)</script>'
+    assert agent.slug == "script-alert-1-script"
+
+
+def test_duplicate_names_get_unique_slugs_with_a_warning(tmp_path: Path) -> None:
+    agents = write_agents(
+        tmp_path,
+        {"one/a.md": BASIC.format(name="same", color="red"), "two/a.md": BASIC.format(name="same", color="red")},
+    )
+    result = build_catalog(agents)
+    assert sorted(a.slug for a in result.catalog.agents) == ["same", "same-2"]
+    (warning,) = result.report.warnings
+    assert warning.path.as_posix().endswith("two/a.md") and warning.line == 2
+    assert warning.message == "another agent already has the slug 'same'; this page is 'same-2'"
+
+
+def test_broken_files_are_reported_and_the_rest_builds(tmp_path: Path) -> None:
+    agents = write_agents(
+        tmp_path,
+        {
+            "good.md": BASIC.format(name="good", color="red"),
+            "latin1.md": b"---\nname: x\ndescription: caf\xe9\n---\n",
+            "bare.md": "Just text, no frontmatter.\n",
+            "wrong.md": "---\nname: wrong\ndescription: [a, b]\nmodel: 4\ntools: 7\n---\n",
+        },
+    )
+    result = build_catalog(agents)
+    assert sorted(a.slug for a in result.catalog.agents) == ["bare", "good", "wrong"]
+    messages = {(f.path.name, f.line, f.message.split(":")[0].split(" (")[0]) for f in result.report.findings}
+    assert messages >= {
+        ("latin1.md", 3, "skipped"),
+        ("bare.md", 1, "no frontmatter"),
+        ("wrong.md", 3, "'description' must be text, not a list"),
+        ("wrong.md", 4, "'model' must be text, not a int"),
+        ("wrong.md", 5, "'tools' must be a comma-separated string or a list of names, not a int"),
+    }

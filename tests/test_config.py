@@ -1,0 +1,58 @@
+"""The optional agentpages.yml: known keys, right types, and errors naming key and line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from generator.config import load_config
+from generator.errors import ConfigError
+
+
+def config_in(tmp_path: Path, text: str):
+    (tmp_path / "agents").mkdir()
+    (tmp_path / "agentpages.yml").write_text(text, encoding="utf-8")
+    return load_config(tmp_path / "agents", tmp_path / "site")
+
+
+def test_defaults_without_a_file(tmp_path: Path) -> None:
+    (tmp_path / "agents").mkdir()
+    config = load_config(tmp_path / "agents", tmp_path / "site")
+    assert config.title == "Agent catalog" and config.config_path is None and config.theme_dir is None
+
+
+def test_settings_are_read(tmp_path: Path) -> None:
+    config = config_in(
+        tmp_path,
+        "title: My agents\nrepo_url: https://github.com/me/agents\nedit_uri: blob/dev/agents/\n",
+    )
+    assert config.title == "My agents"
+    assert config.edit_base == "https://github.com/me/agents/blob/dev/agents/"
+
+
+def test_edit_base_defaults_to_the_main_branch(tmp_path: Path) -> None:
+    config = config_in(tmp_path, "repo_url: https://github.com/me/agents/\n")
+    assert config.edit_base == "https://github.com/me/agents/edit/main/agents/"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("title: x\ncolour: red\n", r"agentpages.yml:2: error: unknown key 'colour' \(known keys: "),
+        ("title: x\n\ndescription: [1, 2]\n", r"agentpages.yml:3: error: 'description' must be a str, not list"),
+        ("repo_url: javascript:alert(1)\n", r"agentpages.yml:1: error: 'repo_url' must start with https://"),
+        ("title: [unclosed\n", r"agentpages.yml:2: error: invalid YAML"),
+        ("- a list\n", r"agentpages.yml:1: error: the config must be a mapping"),
+    ],
+)
+def test_errors_name_the_key_and_line(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        config_in(tmp_path, text)
+    assert caught.match(message)
+
+
+def test_explicit_config_must_exist(tmp_path: Path) -> None:
+    (tmp_path / "agents").mkdir()
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "agents", tmp_path / "site", tmp_path / "nope.yml")
