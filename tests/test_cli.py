@@ -1,0 +1,106 @@
+"""The command line: exit codes, messages on stderr, and no tracebacks unless asked."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import DEMO_AGENTS, REPO, write_agents
+
+from generator import __version__
+from generator.cli import main
+
+GOOD = "---\nname: good\ndescription: Fine.\ncolor: blue\n---\n\n## Role\n"
+WARNS = "---\nname: odd\ndescription: Fine.\ncolor: chartreuse\n---\n\n## Role\n"
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = main(argv)
+    return code, capsys.readouterr().err
+
+
+def test_build_defaults_to_agents_and_site(tmp_path: Path, monkeypatch, capsys) -> None:
+    shutil.copytree(DEMO_AGENTS, tmp_path / "agents")
+    monkeypatch.chdir(tmp_path)
+    code, err = run(["build"], capsys)
+    assert code == 0
+    assert (tmp_path / "site/agents/senior-backend-engineer/index.html").is_file()
+    assert "agents/engineering/senior-backend-engineer.md:3: warning: frontmatter is not valid YAML" in err
+    assert err.splitlines()[-1].startswith("Built 11 agents into site in ")
+
+
+def test_warnings_pass_a_plain_build_and_fail_a_strict_one(tmp_path: Path, monkeypatch, capsys) -> None:
+    write_agents(tmp_path, {"odd.md": WARNS})
+    monkeypatch.chdir(tmp_path)
+    code, err = run(["build"], capsys)
+    assert code == 0
+    assert err.splitlines()[0] == (
+        "agents/odd.md:4: warning: unknown color 'chartreuse': use red, orange, yellow, green, "
+        "cyan, blue, purple, pink, magenta, gray or a #rrggbb hex"
+    )
+    code, err = run(["build", "--strict", "--out", "strict-site"], capsys)
+    assert code == 1
+    assert err.splitlines()[-1] == "error: build failed: 1 warning in strict mode; the site was not changed"
+    assert not (tmp_path / "strict-site").exists()
+
+
+def test_errors_have_no_traceback_unless_verbose(tmp_path: Path, capsys) -> None:
+    code, err = run(["build", "--agents", str(tmp_path / "missing")], capsys)
+    assert code == 1
+    assert err.strip().endswith("missing:1: error: agents folder not found (use --agents DIR)")
+    assert "Traceback" not in err
+    code, err = run(["build", "-v", "--agents", str(tmp_path / "missing")], capsys)
+    assert code == 1 and "Traceback" in err
+
+
+def test_config_errors_name_key_and_line(tmp_path: Path, monkeypatch, capsys) -> None:
+    write_agents(tmp_path, {"good.md": GOOD})
+    (tmp_path / "agentpages.yml").write_text("title: T\nthem_dir: x\n")
+    monkeypatch.chdir(tmp_path)
+    code, err = run(["build"], capsys)
+    assert code == 1
+    assert err.startswith("agentpages.yml:2: error: unknown key 'them_dir'")
+
+
+def test_config_title_reaches_the_page(tmp_path: Path, monkeypatch, capsys) -> None:
+    write_agents(tmp_path, {"good.md": GOOD})
+    (tmp_path / "my.yml").write_text("title: Team agents\n")
+    monkeypatch.chdir(tmp_path)
+    assert run(["build", "--config", "my.yml"], capsys)[0] == 0
+    assert "<title>Team agents</title>" in (tmp_path / "site/index.html").read_text()
+
+
+def test_usage_errors_exit_2(capsys) -> None:
+    assert run(["build", "--no-such-option"], capsys)[0] == 2
+    assert run([], capsys)[0] == 2
+    assert run(["publish"], capsys)[0] == 2
+
+
+def test_help_and_version(capsys) -> None:
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"agentpages {__version__}"
+    assert main(["build", "--help"]) == 0
+    help_text = capsys.readouterr().out
+    for option in ("--agents", "--out", "--config", "--strict"):
+        assert option in help_text
+
+
+def test_module_and_console_script_run(tmp_path: Path) -> None:
+    module = subprocess.run(
+        [sys.executable, "-m", "generator", "--version"], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert module.returncode == 0 and module.stdout.strip() == f"agentpages {__version__}"
+    script = shutil.which("agentpages", path=str(Path(sys.executable).parent)) or shutil.which("agentpages")
+    assert script, "the agentpages console script is installed"
+    assert subprocess.run([script, "--version"], capture_output=True, text=True).returncode == 0
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    readme = (REPO / "README.md").read_text()
+    ci = (REPO / ".ci/run").read_text()
+    commands = [line for line in readme.splitlines() if "pytest" in line and line.startswith("pip install")]
+    assert commands, "the README shows the test command"
+    assert commands[0] in ci.splitlines()

@@ -1,0 +1,41 @@
+"""An installed wheel carries the built-in templates and builds a catalog anywhere."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from conftest import REPO, SEED, parse_html
+
+
+def test_wheel_installed_elsewhere_builds_a_catalog(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"), str(REPO)],
+        check=True,
+    )
+    (wheel,) = (tmp_path / "dist").glob("agentpages-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "generator/templates/agent.html" in names
+    assert "generator/templates/assets/style.css" in names
+
+    lib = tmp_path / "lib"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(lib), str(wheel)],
+        check=True,
+    )
+    catalog = tmp_path / "catalog"
+    (catalog / "agents").mkdir(parents=True)
+    shutil.copy(SEED, catalog / "agents")
+    env = {**os.environ, "PYTHONPATH": str(lib)}
+    where = subprocess.run(
+        [sys.executable, "-c", "import generator; print(generator.__file__)"],
+        cwd=catalog, env=env, capture_output=True, text=True, check=True,
+    )
+    assert Path(where.stdout.strip()).is_relative_to(lib), "the installed copy is the one imported"
+    subprocess.run([sys.executable, "-m", "generator", "build"], cwd=catalog, env=env, check=True)
+    page = parse_html(catalog / "site/agents/senior-backend-engineer/index.html")
+    assert len(page.xpath("//*[@data-example]")) == 5
