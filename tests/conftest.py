@@ -59,3 +59,9 @@ def agent_file():
         return f"---\n{textwrap.dedent(front).strip()}\n---\n\n{body}"
 
     return make
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-goldens", action="store_true", help="rewrite tests/fixtures/golden-*/expected from this build"
+    )
