@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import html
-import unicodedata
+import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 import markdown
 import nh3
-from markdown.extensions import Extension
-from markdown.extensions.toc import render_inner_html, strip_tags
-from markdown.treeprocessors import Treeprocessor
 
+from generator.gfm import HEADING_TAGS, GithubBlocksExtension, Heading
 from generator.model import Section
 
-if TYPE_CHECKING:
-    from xml.etree.ElementTree import Element
-
-HEADING_TAGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 CODE_CSS_CLASS = "highlight"
 
 # What agent text may keep once rendered; everything else is dropped, keeping its text.
@@ -37,6 +29,10 @@ _ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
 }
 _ALLOWED_TAGS = set(nh3.ALLOWED_TAGS) | {"input", "details", "summary"}
 _ALLOWED_STYLE_PROPERTIES = {"text-align"}
+# GitHub's tagfilter: raw HTML with these tags is shown as text rather than rendered.
+_GITHUB_FILTERED_TAG = re.compile(
+    r"<(/?(?:title|textarea|style|xmp|iframe|noembed|noframes|script|plaintext)\b)", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -51,11 +47,23 @@ class MarkdownRenderer:
     """Convert agent Markdown to safe HTML, reusing one Markdown instance between documents."""
 
     def __init__(self) -> None:
-        self._headings = _HeadingCollector()
+        self._gfm = GithubBlocksExtension()
         self._md = markdown.Markdown(
-            extensions=["fenced_code", "tables", "sane_lists", "codehilite", self._headings],
+            extensions=[
+                "tables",
+                "mdx_truly_sane_lists",
+                "pymdownx.superfences",
+                "pymdownx.highlight",
+                "pymdownx.tilde",
+                "pymdownx.tasklist",
+                "pymdownx.magiclink",
+                "mdx_breakless_lists",
+                self._gfm,
+            ],
             extension_configs={
-                "codehilite": {"css_class": CODE_CSS_CLASS, "guess_lang": False, "wrapcode": True}
+                "mdx_truly_sane_lists": {"nested_indent": 2, "truly_sane": False},
+                "pymdownx.highlight": {"css_class": CODE_CSS_CLASS, "guess_lang": False},
+                "pymdownx.tilde": {"subscript": False},
             },
             output_format="html",
         )
@@ -63,12 +71,17 @@ class MarkdownRenderer:
     def render(self, text: str) -> RenderedMarkdown:
         """Render a body: HTML, sanitized, with unique GitHub-style heading ids."""
         self._md.reset()
-        html = sanitize_html(self._md.convert(text))
-        return RenderedMarkdown(html, nest_sections(self._headings.found))
+        html = sanitize_html(filter_tags_as_github(self._md.convert(text)))
+        return RenderedMarkdown(html, nest_sections(self._gfm.headings))
 
     def render_fragment(self, text: str) -> str:
         """Render a short text such as a summary to sanitized HTML."""
         return self.render(text).html
+
+
+def filter_tags_as_github(html: str) -> str:
+    """Show tags GitHub never renders (script, style, iframe…) as text, as its tag filter does."""
+    return _GITHUB_FILTERED_TAG.sub(r"&lt;\1", html)
 
 
 def sanitize_html(html: str) -> str:
@@ -83,35 +96,7 @@ def sanitize_html(html: str) -> str:
     )
 
 
-def github_heading_id(title: str) -> str:
-    """Make a heading id as GitHub does: lower-case, punctuation dropped, spaces to hyphens."""
-    kept = (
-        ch
-        for ch in title.strip().lower()
-        if ch in " -_" or unicodedata.category(ch)[0] in "LMN"
-    )
-    return "".join(kept).replace(" ", "-")
-
-
-def make_unique_id(base: str, used: dict[str, int]) -> str:
-    """Return `base`, or `base-1`, `base-2`… for repeats, as GitHub numbers them."""
-    base = base or "section"
-    candidate = base
-    while candidate in used:
-        used[base] = used.get(base, 0) + 1
-        candidate = f"{base}-{used[base]}"
-    used[candidate] = 0
-    return candidate
-
-
-@dataclass
-class _Heading:
-    id: str
-    title: str
-    level: int
-
-
-def nest_sections(headings: list[_Heading]) -> tuple[Section, ...]:
+def nest_sections(headings: list[Heading]) -> tuple[Section, ...]:
     """Turn a flat list of headings into a tree, each heading holding the deeper ones after it."""
 
     def take(start: int, parent_level: int) -> tuple[list[Section], int]:
@@ -124,31 +109,3 @@ def nest_sections(headings: list[_Heading]) -> tuple[Section, ...]:
         return sections, index
 
     return tuple(take(0, 0)[0])
-
-
-class _HeadingTreeprocessor(Treeprocessor):
-    def __init__(self, md: markdown.Markdown, found: list[_Heading]) -> None:
-        super().__init__(md)
-        self.found = found
-
-    def run(self, root: Element) -> None:
-        self.found.clear()
-        used: dict[str, int] = {}
-        for element in root.iter():
-            if element.tag in HEADING_TAGS:
-                title = html.unescape(strip_tags(render_inner_html(element, self.md)))
-                heading_id = make_unique_id(github_heading_id(title), used)
-                element.set("id", heading_id)
-                self.found.append(_Heading(heading_id, title, int(element.tag[1])))
-
-
-class _HeadingCollector(Extension):
-    """Give every heading a GitHub-style id and remember the headings of the last document."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.found: list[_Heading] = []
-
-    def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802 - Markdown's API name
-        # After inline processing (20) so heading text is final, before prettify (10).
-        md.treeprocessors.register(_HeadingTreeprocessor(md, self.found), "heading_ids", 15)

@@ -1,0 +1,192 @@
+"""Our own Python-Markdown extension for what GitHub renders and no well-kept extension covers.
+
+- Heading ids follow GitHub's rule, so links written for GitHub (`#core-expertise`) work.
+- A table or a fenced code block may follow a paragraph line directly, as GitHub allows.
+- `mdx_breakless_lists` runs after fenced code is stashed, so it never edits code blocks.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from markdown.extensions import Extension
+from markdown.extensions.toc import render_inner_html, strip_tags
+from markdown.preprocessors import Preprocessor
+from markdown.treeprocessors import Treeprocessor
+from markdown.util import HTML_PLACEHOLDER
+
+if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element
+
+    from markdown import Markdown
+
+HEADING_TAGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+_PLACEHOLDER_LINE = re.compile("^" + HTML_PLACEHOLDER.replace("%s", r"\d+") + "$")
+_LIST_MARKER = re.compile(r"^(?P<indent> *)(?P<marker>[*+-]|\d{1,9}[.)])(?P<gap> +|$)")
+_QUOTED_LIST_ITEM = re.compile(r"^ {0,3}>[ ]?(?: {0,3})(?:[*+-]|\d{1,9}[.)]) ")
+_TABLE_DELIMITER = re.compile(r"^ {0,3}\|?[ \t]*:?-+:?[ \t]*(\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$")
+
+
+@dataclass
+class Heading:
+    """A heading as found in a rendered document."""
+
+    id: str
+    title: str
+    level: int
+
+
+def github_heading_id(title: str) -> str:
+    """Make a heading id as GitHub does: lower-case, punctuation dropped, spaces to hyphens."""
+    kept = (
+        ch
+        for ch in title.strip().lower()
+        if ch in " -_" or unicodedata.category(ch)[0] in "LMN"
+    )
+    return "".join(kept).replace(" ", "-")
+
+
+def make_unique_id(base: str, used: dict[str, int]) -> str:
+    """Return `base`, or `base-1`, `base-2`… for repeats, as GitHub numbers them."""
+    base = base or "section"
+    candidate = base
+    while candidate in used:
+        used[base] = used.get(base, 0) + 1
+        candidate = f"{base}-{used[base]}"
+    used[candidate] = 0
+    return candidate
+
+
+class HeadingIdTreeprocessor(Treeprocessor):
+    """Give every heading a GitHub id and collect the headings of the document."""
+
+    def __init__(self, md: Markdown, found: list[Heading]) -> None:
+        super().__init__(md)
+        self.found = found
+
+    def run(self, root: Element) -> None:
+        self.found.clear()
+        used: dict[str, int] = {}
+        for element in root.iter():
+            if element.tag in HEADING_TAGS:
+                title = html.unescape(strip_tags(render_inner_html(element, self.md)))
+                heading_id = make_unique_id(github_heading_id(title), used)
+                element.set("id", heading_id)
+                self.found.append(Heading(heading_id, title, int(element.tag[1])))
+
+
+@dataclass
+class _ListLevel:
+    content_column: int
+    """Where the item's text starts as written."""
+    new_content_column: int
+    """Where it starts once every level is indented by two spaces."""
+
+
+# GitHub starts a new list when the bullet (or the `.`/`)` after a number) changes;
+# Python-Markdown would continue the list, so an empty comment stands between them.
+_LIST_BREAK = ("", "<!-- -->", "")
+
+
+def _marker_kind(marker: str) -> str:
+    return marker if marker in "*+-" else marker[-1]
+
+
+class ListIndentPreprocessor(Preprocessor):
+    """Re-indent nested lists to two spaces a level, as GitHub reads any indent that reaches
+    the parent item's text (two, three or four spaces) as nesting."""
+
+    def run(self, lines: list[str]) -> list[str]:
+        levels: list[_ListLevel] = []
+        after_blank = False
+        top_marker = ""
+        result: list[str] = []
+        for line in lines:
+            if not line.strip():
+                result.append(line)
+                after_blank = True
+                continue
+            indent = len(line) - len(line.lstrip(" "))
+            marker = _LIST_MARKER.match(line)
+            if marker:
+                while levels and indent < levels[-1].content_column:
+                    levels.pop()
+                if not levels:
+                    kind = _marker_kind(marker.group("marker"))
+                    if top_marker and kind != top_marker:
+                        result.extend(_LIST_BREAK)
+                    top_marker = kind
+                new_indent = levels[-1].new_content_column if levels else indent
+                width = len(marker.group("marker")) + max(1, len(marker.group("gap")))
+                levels.append(_ListLevel(indent + width, new_indent + 2))
+                result.append(" " * new_indent + line[indent:])
+            else:
+                if after_blank:
+                    while levels and indent < levels[-1].content_column:
+                        levels.pop()
+                    if not levels:
+                        top_marker = ""
+                result.append(self._reindent(line, indent, levels))
+            after_blank = False
+        return result
+
+    @staticmethod
+    def _reindent(line: str, indent: int, levels: list[_ListLevel]) -> str:
+        if not levels or indent < levels[-1].content_column:
+            return line
+        level = levels[-1]
+        return " " * (level.new_content_column + indent - level.content_column) + line[indent:]
+
+
+class BlockSeparatingPreprocessor(Preprocessor):
+    """Put a blank line where GitHub starts a new block without one: tables and code fences."""
+
+    def run(self, lines: list[str]) -> list[str]:
+        result: list[str] = []
+        for index, line in enumerate(lines):
+            previous = result[-1] if result else ""
+            if previous.strip() and self._starts_block(lines, index, previous):
+                result.append(">" if line.lstrip().startswith(">") else "")
+            result.append(line)
+            if _PLACEHOLDER_LINE.match(line) and index + 1 < len(lines) and lines[index + 1].strip():
+                result.append("")
+        return result
+
+    @staticmethod
+    def _starts_block(lines: list[str], index: int, previous: str) -> bool:
+        line = lines[index]
+        if _PLACEHOLDER_LINE.match(line):
+            return True
+        if _QUOTED_LIST_ITEM.match(line) and previous.lstrip().startswith(">"):
+            return not _QUOTED_LIST_ITEM.match(previous) and previous.strip() != ">"
+        is_table_header = (
+            "|" in line
+            and index + 1 < len(lines)
+            and _TABLE_DELIMITER.match(lines[index + 1]) is not None
+        )
+        return is_table_header and "|" not in previous
+
+
+class GithubBlocksExtension(Extension):
+    """Render block structure and heading ids as GitHub does, remembering the last headings."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.headings: list[Heading] = []
+
+    def extendMarkdown(self, md: Markdown) -> None:  # noqa: N802 - Markdown's API name
+        # Fenced code is stashed at 25; our block separation and the breakless-lists
+        # preprocessor (registered at 27 by its package) must see placeholders, not code.
+        md.preprocessors.register(ListIndentPreprocessor(md), "gfm_list_indent", 24.5)
+        md.preprocessors.register(BlockSeparatingPreprocessor(md), "gfm_blocks", 24)
+        if "breakless_lists" in md.preprocessors:
+            md.preprocessors.register(md.preprocessors["breakless_lists"], "breakless_lists", 23)
+        # An ordered list keeps the number it starts at, as on GitHub.
+        if "olist" in md.parser.blockprocessors:
+            md.parser.blockprocessors["olist"].LAZY_OL = False
+        # After inline processing (20) so heading text is final, before prettify (10).
+        md.treeprocessors.register(HeadingIdTreeprocessor(md, self.headings), "gfm_heading_ids", 15)
