@@ -10,7 +10,8 @@ from generator import output
 from generator.catalog import make_catalog
 from generator.config import SiteConfig
 from generator.errors import BuildFailed, Report
-from generator.load import find_agent_files, read_agent
+from generator.lint import check_agents
+from generator.load import RawAgent, find_agent_files, read_agent
 from generator.markup import MarkdownRenderer
 from generator.model import Catalog
 from generator.render import (
@@ -35,11 +36,21 @@ class BuildResult:
     out_dir: Path
 
 
-def load_catalog(config: SiteConfig, report: Report) -> Catalog:
-    """Read every agent file and interpret it, recording each problem in `report`."""
+def load_and_check(config: SiteConfig, report: Report) -> list[RawAgent]:
+    """Read every agent file and check it against the rules, recording findings in `report`."""
     paths = find_agent_files(config.agents_dir, report)
-    raw_agents = [raw for path in paths if (raw := read_agent(path, config.agents_dir, report))]
-    return make_catalog(raw_agents, MarkdownRenderer(), report)
+    raw_agents = [
+        raw for path in paths if (raw := read_agent(path, config.agents_dir, report, config.max_file_size))
+    ]
+    for finding in check_agents(raw_agents, config.lint_settings):
+        report.add(finding)
+    report.findings.sort(key=lambda f: (str(f.path), f.line, f.column))
+    return raw_agents
+
+
+def load_catalog(config: SiteConfig, report: Report) -> Catalog:
+    """Read, check and interpret every agent file."""
+    return make_catalog(load_and_check(config, report), MarkdownRenderer())
 
 
 def build(config: SiteConfig, report: Report | None = None) -> BuildResult:
@@ -47,10 +58,10 @@ def build(config: SiteConfig, report: Report | None = None) -> BuildResult:
     report = report or Report()
     output.check_out_dir(config.out_dir, config.agents_dir)
 
-    # Read and check every agent before writing anything.
+    # Read and check every agent before writing anything; strict mode stops on any finding.
     catalog = load_catalog(config, report)
-    if report.errors or (config.strict and report.warnings):
-        raise BuildFailed(None, 0, _failure_message(report, config.strict))
+    if config.strict and report.findings:
+        raise BuildFailed(None, 0, _failure_message(report))
 
     # Write the whole site aside, then swap it in at once.
     staging = output.make_staging_dir(config.out_dir)
@@ -86,9 +97,15 @@ def write_assets(config: SiteConfig, catalog: Catalog, root: Path) -> None:
     output.write_file(root, "assets/colors.css", render_color_css(catalog))
 
 
-def _failure_message(report: Report, strict: bool) -> str:
-    errors, warnings = len(report.errors), len(report.warnings)
-    if errors:
-        return f"build failed with {errors} error{'s' if errors != 1 else ''}; the site was not changed"
-    reason = f"{warnings} warning{'s' if warnings != 1 else ''} in strict mode"
-    return f"build failed: {reason}; the site was not changed" if strict else "build failed"
+def _failure_message(report: Report) -> str:
+    return f"build failed in strict mode with {count_findings(report)}; the site was not changed"
+
+
+def count_findings(report: Report) -> str:
+    """Say how many errors and warnings a report holds, e.g. "1 error and 2 warnings"."""
+    parts = [
+        f"{count} {word}{'s' if count != 1 else ''}"
+        for count, word in ((len(report.errors), "error"), (len(report.warnings), "warning"))
+        if count
+    ]
+    return " and ".join(parts) or "no problems"

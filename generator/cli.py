@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from generator import __version__
-from generator.build import build
+from generator.build import build, count_findings, load_and_check
 from generator.config import load_config
-from generator.errors import Report, SiteError, display_path
+from generator.errors import Finding, Report, SiteError, display_path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 log = logging.getLogger("generator")
@@ -25,23 +27,35 @@ def make_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"agentpages {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
     build_parser = commands.add_parser(
         "build",
         help="render every agent under the agents folder into a site",
         description="Render every agent file under the agents folder into a static site.",
     )
-    _add_catalog_options(build_parser)
+    _add_catalog_options(build_parser, strict_help="fail on any error or warning, leaving the site unchanged")
     build_parser.add_argument("--out", type=Path, default=Path("site"), metavar="DIR",
                               help="where to write the site (default: site/)")
+    build_parser.set_defaults(run=run_build)
+
+    check_parser = commands.add_parser(
+        "check",
+        help="lint agent files without writing a site",
+        description="Check every agent file against the rules and print one line per finding.",
+    )
+    _add_catalog_options(check_parser, strict_help="fail on warnings too, not only on errors")
+    check_parser.add_argument("--format", choices=("text", "json", "github"), default="text",
+                              help="text (default), json for tools, or github for Actions annotations")
+    check_parser.set_defaults(run=run_check)
     return parser
 
 
-def _add_catalog_options(parser: argparse.ArgumentParser) -> None:
+def _add_catalog_options(parser: argparse.ArgumentParser, strict_help: str) -> None:
     parser.add_argument("--agents", type=Path, default=Path("agents"), metavar="DIR",
                         help="the folder of agent files (default: agents/)")
     parser.add_argument("--config", type=Path, default=None, metavar="FILE",
                         help="config file (default: agentpages.yml beside the agents folder)")
-    parser.add_argument("--strict", action="store_true", help="fail on warnings too")
+    parser.add_argument("--strict", action="store_true", help=strict_help)
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="show debug messages and tracebacks")
 
@@ -54,8 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 for --help/--version
         return int(exc.code or 0)
     _set_up_logging(args.verbose)
+    command: Callable[[argparse.Namespace], int] = args.run
     try:
-        return run_build(args)
+        return command(args)
     except SiteError as exc:
         log.debug("traceback", exc_info=True)
         print(str(exc), file=sys.stderr)
@@ -72,25 +87,73 @@ def run_build(args: argparse.Namespace) -> int:
     try:
         result = build(config, report)
     finally:
-        _print_findings(report)
+        for finding in report.findings:
+            print(finding, file=sys.stderr)
     seconds = time.perf_counter() - started
     count = len(result.catalog.agents)
     print(
         f"Built {count:,} agent{'s' if count != 1 else ''} into {display_path(result.out_dir)} "
-        f"in {seconds:.2f} s ({_count_words(report)})",
+        f"in {seconds:.2f} s ({count_findings(report)})",
         file=sys.stderr,
     )
     return EXIT_OK
 
 
-def _print_findings(report: Report) -> None:
-    for finding in report.findings:
-        print(finding, file=sys.stderr)
+def run_check(args: argparse.Namespace) -> int:
+    """Check the catalog, print each finding in the chosen format, and exit 1 on failure."""
+    config = load_config(args.agents, Path("site"), args.config, strict=args.strict)
+    report = Report()
+    raw_agents = load_and_check(config, report)
+    print(FORMATTERS[args.format](report.findings), end="")
+    files = len(raw_agents)
+    print(f"Checked {files:,} agent file{'s' if files != 1 else ''}: {count_findings(report)}", file=sys.stderr)
+    failed = report.errors or (args.strict and report.warnings)
+    return EXIT_FAILED if failed else EXIT_OK
 
 
-def _count_words(report: Report) -> str:
-    warnings = len(report.warnings)
-    return f"{warnings} warning{'s' if warnings != 1 else ''}"
+def format_text(findings: list[Finding]) -> str:
+    """One `path:line:col: severity: message [rule]` line per finding."""
+    return "".join(finding.with_column() + "\n" for finding in findings)
+
+
+def format_json(findings: list[Finding]) -> str:
+    """A JSON array of findings, for tools."""
+    records = [
+        {
+            "path": display_path(f.path),
+            "line": f.line,
+            "column": f.column,
+            "severity": f.severity,
+            "rule": f.rule,
+            "message": f.message,
+        }
+        for f in findings
+    ]
+    return json.dumps(records, indent=2, ensure_ascii=False) + "\n"
+
+
+def format_github(findings: list[Finding]) -> str:
+    """GitHub Actions workflow commands, so findings show inline on pull requests."""
+    return "".join(
+        f"::{f.severity} file={_escape_property(display_path(f.path))},line={f.line},col={f.column},"
+        f"title={_escape_property(f.rule)}::{_escape_data(f.message)}\n"
+        for f in findings
+    )
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+FORMATTERS: dict[str, Callable[[list[Finding]], str]] = {
+    "text": format_text,
+    "json": format_json,
+    "github": format_github,
+}
 
 
 def _set_up_logging(verbose: bool) -> None:

@@ -9,6 +9,8 @@ from typing import Any
 import yaml
 
 from generator.errors import ConfigError
+from generator.lint import RUNTIME_TOOLS, LintSettings
+from generator.load import DEFAULT_MAX_FILE_SIZE
 
 CONFIG_NAME = "agentpages.yml"
 DEFAULT_TITLE = "Agent catalog"
@@ -23,7 +25,11 @@ CONFIG_KEYS: dict[str, type] = {
     "repo_url": str,
     "edit_uri": str,
     "theme_dir": str,
+    "max_file_size": int,
+    "known_tools": list,
+    "extra_tools": list,
 }
+_LIST_OF_TEXT_KEYS = ("known_tools", "extra_tools")
 _URL_KEYS = ("site_url", "repo_url")
 
 
@@ -42,7 +48,17 @@ class SiteConfig:
     theme_dir: Path | None = None
     """A catalog's own templates, which override the built-in ones by file name."""
     strict: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    """Agent files larger than this many bytes are skipped with an error."""
+    known_tools: list[str] = field(default_factory=lambda: list(RUNTIME_TOOLS))
+    """The tools `check` accepts; replaces the runtime's list."""
+    extra_tools: list[str] = field(default_factory=list)
+    """Tools `check` accepts besides `known_tools`."""
+
+    @property
+    def lint_settings(self) -> LintSettings:
+        """Return what the rules need from the config."""
+        return LintSettings(known_tools=frozenset([*self.known_tools, *self.extra_tools]))
 
     @property
     def edit_base(self) -> str:
@@ -119,10 +135,14 @@ def _read_setting(path: Path, key_node: yaml.Node, value_node: yaml.Node) -> tup
     expected = CONFIG_KEYS[key]
     if value is None:
         value = expected()
-    if not isinstance(value, expected):
+    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
         raise ConfigError(
             path, line, f"'{key}' must be a {expected.__name__}, not {type(value).__name__}"
         )
+    if key in _LIST_OF_TEXT_KEYS and not all(isinstance(item, str) for item in value):
+        raise ConfigError(path, line, f"'{key}' must be a list of tool names")
+    if key == "max_file_size" and (isinstance(value, bool) or value < 1):
+        raise ConfigError(path, line, "'max_file_size' must be a number of bytes above 0")
     if key in _URL_KEYS and value and not value.startswith(("https://", "http://")):
         raise ConfigError(path, line, f"'{key}' must start with https:// or http://")
     return key, value

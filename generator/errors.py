@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -11,23 +12,36 @@ Severity = Literal["error", "warning"]
 
 def display_path(path: Path) -> str:
     """Return `path` relative to the working directory when it lies below it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
+    absolute = os.path.abspath(path)
+    relative = os.path.relpath(absolute, os.getcwd())
+    return absolute if relative.startswith("..") else relative
 
 
 @dataclass(frozen=True)
 class Finding:
-    """One problem in one file, reported as `path:line: severity: message`."""
+    """One problem in one file, found by the rule named `rule`."""
 
     path: Path
     line: int
     severity: Severity
     message: str
+    rule: str = ""
+    column: int = 1
 
     def __str__(self) -> str:
-        return f"{display_path(self.path)}:{self.line}: {self.severity}: {self.message}"
+        """Return `path:line: severity: message [rule]`, as a build prints it."""
+        return f"{display_path(self.path)}:{self.line}: {self.severity}: {self.message}{self._rule_tag}"
+
+    def with_column(self) -> str:
+        """Return `path:line:col: severity: message [rule]`, as `check` prints it."""
+        return (
+            f"{display_path(self.path)}:{self.line}:{self.column}: "
+            f"{self.severity}: {self.message}{self._rule_tag}"
+        )
+
+    @property
+    def _rule_tag(self) -> str:
+        return f" [{self.rule}]" if self.rule else ""
 
 
 class SiteError(Exception):
@@ -63,13 +77,9 @@ class Report:
     def __init__(self) -> None:
         self.findings: list[Finding] = []
 
-    def warn(self, path: Path, line: int, message: str) -> None:
-        """Record a problem that does not stop a plain build."""
-        self.findings.append(Finding(path, line, "warning", message))
-
-    def error(self, path: Path, line: int, message: str) -> None:
-        """Record a problem that fails the build."""
-        self.findings.append(Finding(path, line, "error", message))
+    def add(self, finding: Finding) -> None:
+        """Record one finding."""
+        self.findings.append(finding)
 
     @property
     def warnings(self) -> list[Finding]:

@@ -39,9 +39,16 @@ class FrontMatter:
     """1-based line in the file of each top-level key."""
     present: bool = False
     closed: bool = True
-    yaml_problem: str = ""
-    """Why PyYAML refused the frontmatter, when the line-based fallback read it instead."""
-    yaml_problem_line: int = 0
+    lines: list[str] = field(default_factory=list)
+    """The frontmatter's own lines, without the `---` lines."""
+    first_line: int = 2
+    """1-based line in the file of the first frontmatter line."""
+    problem: str = ""
+    """Why PyYAML did not give the data, when the line-based reading read it instead."""
+    problem_kind: str = ""
+    """"invalid" when the YAML is broken, "refused" when it is valid but not accepted."""
+    problem_line: int = 0
+    problem_column: int = 0
 
 
 @dataclass
@@ -62,28 +69,70 @@ def split_front_matter(text: str) -> SplitFile:
     closing = next((i for i in range(1, len(lines)) if _DELIMITER.match(lines[i])), None)
     if closing is None:
         body = "\n".join(lines[1:])
-        return SplitFile(FrontMatter(present=True, closed=False), body, 2)
-    front_lines = lines[1:closing]
-    front = read_front_matter(front_lines, first_line=2)
+        return SplitFile(FrontMatter(present=True, closed=False, lines=lines[1:]), body, 2)
+    front = read_front_matter(lines[1:closing], first_line=2)
     return SplitFile(front, "\n".join(lines[closing + 1 :]), closing + 2)
 
 
 def read_front_matter(lines: list[str], first_line: int) -> FrontMatter:
     """Read frontmatter lines with PyYAML's safe loader, or line by line when it refuses them."""
-    key_lines = _find_key_lines(lines, first_line)
+    front = FrontMatter(key_lines=_find_key_lines(lines, first_line), present=True, lines=lines, first_line=first_line)
     try:
-        data = yaml.load("\n".join(lines) + "\n", Loader=_Loader)
+        data = load_yaml("\n".join(lines) + "\n")
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        line = first_line + (mark.line if mark else 0)
-        data = read_lines_as_runtime_does(lines)
-        return FrontMatter(data, key_lines, True, True, str(problem), line)
-    if data is None:
-        data = {}
+        front.problem = str(getattr(exc, "problem", None) or str(exc).splitlines()[0])
+        front.problem_kind = "refused" if isinstance(exc, (yaml.constructor.ConstructorError, RefusedYaml)) else "invalid"
+        front.problem_line = first_line + (mark.line if mark else 0)
+        front.problem_column = (mark.column + 1) if mark else 1
+        front.data = read_lines_as_runtime_does(lines)
+        return front
     if not isinstance(data, dict):
-        return FrontMatter({}, key_lines, True, True, "frontmatter is not a mapping of keys", first_line)
-    return FrontMatter({str(k): v for k, v in data.items()}, key_lines, True)
+        if data is not None:
+            front.problem, front.problem_kind = "the frontmatter is not a mapping of keys to values", "invalid"
+            front.problem_line, front.problem_column = first_line, 1
+        return front
+    front.data = {str(key): value for key, value in data.items()}
+    return front
+
+
+class RefusedYaml(yaml.YAMLError):
+    """YAML that parses but is refused: it expands too far, or nests too deep."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+
+
+MAX_EXPANDED_VALUES = 10_000
+"""How many values (counting each use of an alias anew) frontmatter may expand to."""
+
+
+def load_yaml(text: str) -> Any:
+    """Load YAML with the safe loader; refuse documents that expand too far (alias bombs)."""
+    try:
+        data = yaml.load(text, Loader=_Loader)
+    except RecursionError:
+        raise RefusedYaml("the YAML is nested too deeply") from None
+    if _expanded_size(data, MAX_EXPANDED_VALUES) > MAX_EXPANDED_VALUES:
+        raise RefusedYaml(
+            f"the YAML expands to more than {MAX_EXPANDED_VALUES:,} values (aliases used as a bomb?)"
+        )
+    return data
+
+
+def _expanded_size(value: Any, budget: int) -> int:
+    """Count the values in `value` as a reader walking it would meet them, stopping past `budget`."""
+    count, stack = 0, [value]
+    while stack and count <= budget:
+        item = stack.pop()
+        count += 1
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return count
 
 
 def _find_key_lines(lines: list[str], first_line: int) -> dict[str, int]:
@@ -130,7 +179,7 @@ def _try_yaml_value(first: str, rest: list[str]) -> Any:
     """Read the value as YAML when it is valid on its own (a quoted string, a list)."""
     snippet = "value: " + first + "".join("\n" + line for line in rest)
     try:
-        parsed = yaml.load(snippet, Loader=_Loader)
+        parsed = load_yaml(snippet)
     except yaml.YAMLError:
         return _UNREADABLE
     if not isinstance(parsed, dict) or set(parsed) != {"value"}:

@@ -7,12 +7,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from generator.errors import Report, SiteError
+from generator.errors import Finding, Report, SiteError
 from generator.frontmatter import FrontMatter, split_front_matter
 
 log = logging.getLogger(__name__)
 
-MAX_FILE_SIZE = 1024 * 1024
+DEFAULT_MAX_FILE_SIZE = 1024 * 1024
 _SKIPPED_NAMES = frozenset({"readme.md", "license.md", "contributing.md", "changelog.md"})
 
 
@@ -25,6 +25,7 @@ class RawAgent:
     front_matter: FrontMatter
     body: str
     body_line: int
+    """1-based line in the file where the body starts."""
 
 
 def find_agent_files(agents_dir: Path, report: Report) -> list[Path]:
@@ -47,52 +48,43 @@ def _is_agent_file(name: str) -> bool:
 
 
 def _stays_inside(path: Path, root: Path, report: Report) -> bool:
-    if not path.is_symlink():
+    if not path.is_symlink() or path.resolve().is_relative_to(root):
         return True
-    if path.resolve().is_relative_to(root):
-        return True
-    report.warn(path, 1, "skipped: this link points outside the agents folder")
+    report.add(Finding(path, 1, "warning", "skipped: this link points outside the agents folder", "link-outside"))
     return False
 
 
-def read_agent(path: Path, agents_dir: Path, report: Report) -> RawAgent | None:
-    """Read one agent file, recording what is wrong with it; None when it cannot be read."""
-    text = _read_text(path, report)
+def read_agent(
+    path: Path, agents_dir: Path, report: Report, max_file_size: int = DEFAULT_MAX_FILE_SIZE
+) -> RawAgent | None:
+    """Read one agent file; None, with a finding in `report`, when it cannot be read as text."""
+    text = _read_text(path, report, max_file_size)
     if text is None:
         return None
     split = split_front_matter(text)
-    _report_front_matter(path, split.front_matter, report)
     rel_path = PurePosixPath(path.relative_to(agents_dir.resolve()).as_posix())
     return RawAgent(path, rel_path, split.front_matter, split.body, split.body_line)
 
 
-def _read_text(path: Path, report: Report) -> str | None:
+def _read_text(path: Path, report: Report, max_file_size: int) -> str | None:
+    def skip(rule: str, message: str, line: int = 1) -> None:
+        report.add(Finding(path, line, "error", f"skipped: {message}", rule))
+
     try:
-        data = path.read_bytes()
+        with path.open("rb") as file:
+            data = file.read(max_file_size + 1)
     except OSError as exc:
-        report.warn(path, 1, f"skipped: cannot read the file ({exc.strerror})")
+        skip("unreadable", f"cannot read the file ({exc.strerror})")
         return None
-    if len(data) > MAX_FILE_SIZE:
-        report.warn(path, 1, f"skipped: the file is {len(data):,} bytes, over the limit of {MAX_FILE_SIZE:,}")
+    if len(data) > max_file_size:
+        skip("file-too-large", f"the file is over the size limit of {max_file_size:,} bytes (max_file_size)")
+        return None
+    if not data.strip():
+        skip("empty-file", "the file is empty; write frontmatter with a name and a description")
         return None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        report.warn(path, line, "skipped: the file is not UTF-8 text; save it as UTF-8")
+        skip("not-utf8", "the file is not UTF-8 text; save it as UTF-8", data.count(b"\n", 0, exc.start) + 1)
         return None
     return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
-def _report_front_matter(path: Path, front: FrontMatter, report: Report) -> None:
-    if not front.present:
-        report.warn(path, 1, "no frontmatter: start the file with '---', the fields, and another '---'")
-    elif not front.closed:
-        report.warn(path, 1, "frontmatter is never closed: add a '---' line after the last field")
-    elif front.yaml_problem:
-        report.warn(
-            path,
-            front.yaml_problem_line,
-            f"frontmatter is not valid YAML ({front.yaml_problem}); read line by line as the "
-            "agent runtime does. Quote the value or write it as a '|' block to make it valid",
-        )

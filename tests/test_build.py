@@ -164,10 +164,10 @@ def test_failed_build_leaves_the_previous_site_untouched(tmp_path: Path) -> None
 def test_strict_build_fails_on_warnings_and_changes_nothing(tmp_path: Path) -> None:
     agents = write_agents(tmp_path, {"a.md": BASIC.format(name="a", color="chartreuse")})
     result = build_catalog(agents)
-    assert [f.message.split(":")[0] for f in result.report.warnings] == ["unknown color 'chartreuse'"]
+    assert [f.rule for f in result.report.findings] == ["unknown-color"]
     before = snapshot(tmp_path / "site")
     (agents / "b.md").write_text(BASIC.format(name="b", color="blue"))
-    with pytest.raises(BuildFailed, match="1 warning in strict mode"):
+    with pytest.raises(BuildFailed, match="strict mode with 1 warning"):
         build_catalog(agents, strict=True)
     assert snapshot(tmp_path / "site") == before
 
@@ -239,16 +239,17 @@ def test_hostile_values_stay_text(tmp_path: Path) -> None:
     assert agent.slug == "script-alert-1-script"
 
 
-def test_duplicate_names_get_unique_slugs_with_a_warning(tmp_path: Path) -> None:
+def test_duplicate_names_get_unique_slugs_and_an_error(tmp_path: Path) -> None:
     agents = write_agents(
         tmp_path,
         {"one/a.md": BASIC.format(name="same", color="red"), "two/a.md": BASIC.format(name="same", color="red")},
     )
     result = build_catalog(agents)
     assert sorted(a.slug for a in result.catalog.agents) == ["same", "same-2"]
-    (warning,) = result.report.warnings
-    assert warning.path.as_posix().endswith("two/a.md") and warning.line == 2
-    assert warning.message == "another agent already has the slug 'same'; this page is 'same-2'"
+    (finding,) = [f for f in result.report.findings if f.rule == "duplicate-name"]
+    assert finding.path.as_posix().endswith("two/a.md") and (finding.line, finding.column) == (2, 7)
+    assert (finding.severity, finding.rule) == ("error", "duplicate-name")
+    assert finding.message == "name 'same' is also used by one/a.md: give each agent its own name"
 
 
 def test_broken_files_are_reported_and_the_rest_builds(tmp_path: Path) -> None:
@@ -263,11 +264,11 @@ def test_broken_files_are_reported_and_the_rest_builds(tmp_path: Path) -> None:
     )
     result = build_catalog(agents)
     assert sorted(a.slug for a in result.catalog.agents) == ["bare", "good", "wrong"]
-    messages = {(f.path.name, f.line, f.message.split(":")[0].split(" (")[0]) for f in result.report.findings}
-    assert messages >= {
-        ("latin1.md", 3, "skipped"),
-        ("bare.md", 1, "no frontmatter"),
-        ("wrong.md", 3, "'description' must be text, not a list"),
-        ("wrong.md", 4, "'model' must be text, not a int"),
-        ("wrong.md", 5, "'tools' must be a comma-separated string or a list of names, not a int"),
+    found = {(f.path.name, f.line, f.rule) for f in result.report.findings}
+    assert found == {
+        ("latin1.md", 3, "not-utf8"),
+        ("bare.md", 1, "no-frontmatter"),
+        ("wrong.md", 3, "wrong-type"),
+        ("wrong.md", 4, "wrong-type"),
+        ("wrong.md", 5, "tools-type"),
     }

@@ -28,7 +28,7 @@ def test_build_defaults_to_agents_and_site(tmp_path: Path, monkeypatch, capsys) 
     code, err = run(["build"], capsys)
     assert code == 0
     assert (tmp_path / "site/agents/senior-backend-engineer/index.html").is_file()
-    assert "agents/engineering/senior-backend-engineer.md:3: warning: frontmatter is not valid YAML" in err
+    assert "agents/engineering/senior-backend-engineer.md:3: warning: the frontmatter is not valid YAML" in err
     assert err.splitlines()[-1].startswith("Built 11 agents into site in ")
 
 
@@ -38,12 +38,12 @@ def test_warnings_pass_a_plain_build_and_fail_a_strict_one(tmp_path: Path, monke
     code, err = run(["build"], capsys)
     assert code == 0
     assert err.splitlines()[0] == (
-        "agents/odd.md:4: warning: unknown color 'chartreuse': use red, orange, yellow, green, "
-        "cyan, blue, purple, pink, magenta, gray or a #rrggbb hex"
+        "agents/odd.md:4: warning: unknown color 'chartreuse': use one of red, orange, yellow, green, "
+        "cyan, blue, purple, pink, magenta, gray or a '#rrggbb' hex value [unknown-color]"
     )
     code, err = run(["build", "--strict", "--out", "strict-site"], capsys)
     assert code == 1
-    assert err.splitlines()[-1] == "error: build failed: 1 warning in strict mode; the site was not changed"
+    assert err.splitlines()[-1] == "error: build failed in strict mode with 1 warning; the site was not changed"
     assert not (tmp_path / "strict-site").exists()
 
 

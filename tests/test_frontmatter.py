@@ -11,14 +11,14 @@ def test_valid_yaml_is_read_with_key_lines() -> None:
     split = split_front_matter("---\nname: a\ntools: [Read, Grep]\nmodel: opus\n---\nBody\n")
     assert split.front_matter.data == {"name": "a", "tools": ["Read", "Grep"], "model": "opus"}
     assert split.front_matter.key_lines == {"name": 2, "tools": 3, "model": 4}
-    assert split.front_matter.yaml_problem == ""
+    assert split.front_matter.problem == ""
     assert (split.body, split.body_line) == ("Body\n", 6)
 
 
 def test_seed_is_not_valid_yaml_but_is_read_like_the_runtime() -> None:
     split = split_front_matter(SEED.read_text(encoding="utf-8"))
     front = split.front_matter
-    assert front.yaml_problem and front.yaml_problem_line == 3
+    assert front.problem_kind == "invalid" and (front.problem_line, front.problem_column) == (3, 338)
     assert front.data["name"] == "senior-backend-engineer"
     assert front.data["model"] == "inherit"
     assert front.data["color"] == "purple"
@@ -97,11 +97,11 @@ def test_frontmatter_never_closed() -> None:
 
 def test_non_mapping_frontmatter_is_a_problem() -> None:
     front = split_front_matter("---\n- a\n- b\n---\n").front_matter
-    assert front.data == {} and front.yaml_problem == "frontmatter is not a mapping of keys"
+    assert front.data == {} and front.problem == "the frontmatter is not a mapping of keys to values"
 
 
 def test_python_tags_are_refused_by_the_safe_loader() -> None:
     text = "---\nname: !!python/object/apply:os.system ['echo hacked']\n---\n"
     front = split_front_matter(text).front_matter
-    assert front.yaml_problem  # the safe loader refuses the tag; nothing runs
+    assert front.problem_kind == "refused"  # the safe loader refuses the tag; nothing runs
     assert front.data["name"] == "!!python/object/apply:os.system ['echo hacked']"

@@ -30,7 +30,7 @@ def test_not_utf8_is_skipped_with_the_line(tmp_path: Path) -> None:
     report = Report()
     assert read(agents, "a.md", report) is None
     assert [str(f) for f in report.findings] == [
-        f"{agents / 'a.md'}:3: warning: skipped: the file is not UTF-8 text; save it as UTF-8"
+        f"{agents / 'a.md'}:3: error: skipped: the file is not UTF-8 text; save it as UTF-8 [not-utf8]"
     ]
 
 
@@ -38,17 +38,7 @@ def test_huge_file_is_skipped(tmp_path: Path) -> None:
     agents = write_agents(tmp_path, {"a.md": FILE + "x" * (1024 * 1024)})
     report = Report()
     assert read(agents, "a.md", report) is None
-    assert "over the limit" in report.findings[0].message
-
-
-def test_yaml_fallback_is_a_warning_with_its_line(tmp_path: Path) -> None:
-    agents = write_agents(tmp_path, {"a.md": "---\nname: a\ndescription: Use it. Triggers on: 'x'\n---\n"})
-    report = Report()
-    raw = read(agents, "a.md", report)
-    assert raw is not None and raw.front_matter.data["description"] == "Use it. Triggers on: 'x'"
-    (finding,) = report.findings
-    assert (finding.line, finding.severity) == (3, "warning")
-    assert finding.message.startswith("frontmatter is not valid YAML")
+    assert report.findings[0].rule == "file-too-large"
 
 
 def test_finds_agent_files_sorted_and_skips_readme_hidden_and_outside_links(tmp_path: Path) -> None:

@@ -1,0 +1,303 @@
+"""The rules an agent file is checked against: what `check` reports and `build --strict` fails on.
+
+Each rule has an id, a severity and a fix in plain words. Rules read RawAgents (what the
+file says, where) and never change them; interpreting the file is catalog.py's job.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator.errors import Finding, Severity
+from generator.examples import parse_description
+from generator.load import RawAgent
+from generator.model import NAMED_COLORS, read_color, read_tools
+
+# The agent runtime's tools, as its documentation names them; `known_tools` in the config
+# replaces this list and `extra_tools` adds to it.
+RUNTIME_TOOLS = (
+    "Agent", "AskUserQuestion", "Bash", "BashOutput", "Edit", "EnterPlanMode", "EnterWorktree",
+    "ExitPlanMode", "ExitWorktree", "Glob", "Grep", "KillBash", "KillShell", "LS", "LSP",
+    "ListMcpResourcesTool", "MultiEdit", "NotebookEdit", "NotebookRead", "Read",
+    "ReadMcpResourceTool", "SendMessage", "Skill", "SlashCommand", "Task", "TaskCreate",
+    "TaskGet", "TaskList", "TaskOutput", "TaskStop", "TaskUpdate", "TeamCreate", "TeamDelete",
+    "TodoRead", "TodoWrite", "ToolSearch", "WebFetch", "WebSearch", "Write",
+)  # fmt: skip
+_NAME_RULE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_MCP_TOOL = re.compile(r"^mcp__[A-Za-z0-9_-]+$")
+_TOOL_WITH_PATTERN = re.compile(r"^(?P<tool>[A-Za-z]+)\((?P<pattern>.*)\)$", re.DOTALL)
+_EXAMPLE_OPEN = re.compile(r"<example\b[^>]*>", re.IGNORECASE)
+_EXAMPLE_CLOSE = re.compile(r"</example\s*>", re.IGNORECASE)
+_FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One check, with the severity of what it finds."""
+
+    id: str
+    severity: Severity
+    summary: str
+
+
+RULES = {
+    rule.id: rule
+    for rule in (
+        Rule("unreadable", "error", "the file cannot be read"),
+        Rule("empty-file", "error", "the file is empty"),
+        Rule("file-too-large", "error", "the file is over the size limit (`max_file_size`, default 1 MiB)"),
+        Rule("not-utf8", "error", "the file is not UTF-8 text"),
+        Rule("link-outside", "warning", "a symbolic link points outside the agents folder; it is not followed"),
+        Rule("no-frontmatter", "error", "the file does not start with `---` frontmatter"),
+        Rule("unclosed-frontmatter", "error", "the frontmatter has no closing `---` line"),
+        Rule("yaml-refused", "error", "the frontmatter uses YAML tags, or aliases that expand too far"),
+        Rule("yaml-fallback", "warning", "the frontmatter is not valid YAML; only the runtime's line-based reading reads it"),
+        Rule("missing-name", "error", "`name` is missing or empty"),
+        Rule("name-format", "warning", "`name` is not lower-case letters, digits and hyphens"),
+        Rule("name-mismatch", "warning", "`name` differs from the file name"),
+        Rule("duplicate-name", "error", "another agent file has the same `name`"),
+        Rule("missing-description", "error", "`description` is missing or empty"),
+        Rule("wrong-type", "error", "a field has the wrong type (e.g. a list for `description`)"),
+        Rule("unknown-color", "warning", "`color` is not a color the runtime knows"),
+        Rule("tools-type", "error", "`tools` is neither a comma-separated string nor a list of names"),
+        Rule("unknown-tool", "warning", "`tools` names a tool the runtime does not have"),
+        Rule("escaped-newlines", "warning", "`description` uses literal `\\n` escapes"),
+        Rule("example-unclosed", "warning", "an `<example>` block has no `</example>`"),
+        Rule("example-no-user", "warning", "an example has no user turn"),
+        Rule("unclosed-fence", "warning", "a code fence in the body is never closed"),
+    )
+}
+
+
+@dataclass(frozen=True)
+class LintSettings:
+    """What the rules need to know beyond the file itself."""
+
+    known_tools: frozenset[str] = frozenset(RUNTIME_TOOLS)
+
+
+def make_finding(rule_id: str, path: Path, line: int, column: int, message: str) -> Finding:
+    """Make a finding of the rule's severity."""
+    return Finding(path, line, RULES[rule_id].severity, message, rule_id, column)
+
+
+def check_agents(raw_agents: list[RawAgent], settings: LintSettings) -> list[Finding]:
+    """Check every file on its own, then the catalog as a whole."""
+    findings = [f for raw in raw_agents for f in check_agent(raw, settings)]
+    findings.extend(check_duplicate_names(raw_agents))
+    return findings
+
+
+def check_agent(raw: RawAgent, settings: LintSettings) -> list[Finding]:
+    """Run every per-file rule on one agent."""
+    return [
+        *check_front_matter(raw),
+        *check_name(raw),
+        *check_description(raw),
+        *check_model(raw),
+        *check_color(raw),
+        *check_tools(raw, settings),
+        *check_body_fences(raw),
+    ]
+
+
+def _value_position(raw: RawAgent, key: str) -> tuple[int, int]:
+    """Return the line and column where a key's value starts (the key's own line if empty)."""
+    front = raw.front_matter
+    line = front.key_lines.get(key, front.first_line if front.present else 1)
+    text = front.lines[line - front.first_line] if 0 <= line - front.first_line < len(front.lines) else ""
+    colon = text.find(":")
+    if colon < 0:
+        return line, 1
+    after = text[colon + 1 :]
+    return line, colon + 2 + (len(after) - len(after.lstrip()))
+
+
+def _find_in_front_matter(raw: RawAgent, pattern: re.Pattern[str], start_key: str) -> list[tuple[int, int]]:
+    """Return (line, column) of each match of `pattern` in the frontmatter from `start_key` on."""
+    front = raw.front_matter
+    first = front.key_lines.get(start_key, front.first_line) - front.first_line
+    return [
+        (front.first_line + index, match.start() + 1)
+        for index in range(max(first, 0), len(front.lines))
+        for match in pattern.finditer(front.lines[index])
+    ]
+
+
+def check_front_matter(raw: RawAgent) -> Iterator[Finding]:
+    """Frontmatter that is absent, unclosed, refused, or readable only line by line."""
+    front, path = raw.front_matter, raw.path
+    if not front.present:
+        yield make_finding("no-frontmatter", path, 1, 1, "no frontmatter: start the file with a '---' line, "
+                           "then 'name:' and 'description:' lines, then another '---' line")
+    elif not front.closed:
+        yield make_finding("unclosed-frontmatter", path, 1, 1,
+                           "the frontmatter is never closed: add a '---' line after the last field")
+    elif front.problem_kind == "refused":
+        yield make_finding("yaml-refused", path, front.problem_line, front.problem_column,
+                           f"YAML refused: {front.problem}; write plain values without tags or aliases")
+    elif front.problem_kind == "invalid":
+        yield make_finding("yaml-fallback", path, front.problem_line, front.problem_column,
+                           f"the frontmatter is not valid YAML ({front.problem}); {_quoting_advice(raw)}")
+
+
+def _quoting_advice(raw: RawAgent) -> str:
+    """Say which field to quote: the one whose lines hold the YAML problem."""
+    front = raw.front_matter
+    before = [(line, key) for key, line in front.key_lines.items() if line <= front.problem_line]
+    key = max(before)[1] if before else "description"
+    return (
+        f"the agent runtime still reads it line by line, but YAML tools do not: "
+        f"write '{key}' as a '|' block, or wrap its value in double quotes"
+    )
+
+
+def check_name(raw: RawAgent) -> Iterator[Finding]:
+    """`name` present, text, in the runtime's form, and matching the file name."""
+    value = raw.front_matter.data.get("name")
+    line, column = _value_position(raw, "name")
+    if value is not None and not isinstance(value, str):
+        yield make_finding("wrong-type", raw.path, line, column,
+                           f"'name' must be text, not a {type(value).__name__}")
+        return
+    if not value or not value.strip():
+        if raw.front_matter.present:
+            yield make_finding("missing-name", raw.path, line, column,
+                               f"'name' is missing: add 'name: {raw.path.stem}'")
+        return
+    name = value.strip()
+    if not _NAME_RULE.match(name):
+        yield make_finding("name-format", raw.path, line, column,
+                           f"name '{_clip(name)}' should be lower-case letters, digits and hyphens, "
+                           f"e.g. '{_suggest_name(name)}'")
+    elif name != raw.path.stem:
+        yield make_finding("name-mismatch", raw.path, line, column,
+                           f"name '{name}' differs from the file name '{raw.path.name}': "
+                           f"rename the file to '{name}.md' or the agent to '{raw.path.stem}'")
+
+
+def _suggest_name(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "my-agent"
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def check_description(raw: RawAgent) -> Iterator[Finding]:
+    """`description` present, text, without `\\n` escapes, with well-formed examples."""
+    value = raw.front_matter.data.get("description")
+    line, column = _value_position(raw, "description")
+    if value is not None and not isinstance(value, str):
+        yield make_finding("wrong-type", raw.path, line, column,
+                           f"'description' must be text, not a {type(value).__name__}")
+        return
+    if not value or not value.strip():
+        if raw.front_matter.present:
+            yield make_finding("missing-description", raw.path, line, column,
+                               "'description' is missing: say in a sentence when to use this agent")
+        return
+    if "\\n" in value:
+        position = _find_in_front_matter(raw, re.compile(r"\\n"), "description")
+        line, column = position[0] if position else (line, column)
+        yield make_finding("escaped-newlines", raw.path, line, column,
+                           "the description uses literal '\\n' escapes; it reads better as a '|' block "
+                           "with real line breaks")
+    yield from _check_examples(raw, value)
+
+
+def _check_examples(raw: RawAgent, description: str) -> Iterator[Finding]:
+    text = description.replace("\\n", "\n")
+    openings = _find_in_front_matter(raw, _EXAMPLE_OPEN, "description")
+    closings = len(_EXAMPLE_CLOSE.findall(text))
+    for line, column in openings[closings:]:
+        yield make_finding("example-unclosed", raw.path, line, column,
+                           "this <example> block is never closed: add '</example>' after its last line")
+    example_positions = openings or [_value_position(raw, "description")]
+    for number, example in enumerate(parse_description(description).examples):
+        if not any(turn.role == "user" for turn in example.turns):
+            line, column = example_positions[min(number, len(example_positions) - 1)]
+            yield make_finding("example-no-user", raw.path, line, column,
+                               f"example {number + 1} has no user turn: add a line 'user: \"…\"' "
+                               "with what the user asks")
+
+
+def check_model(raw: RawAgent) -> Iterator[Finding]:
+    """`model`, when present, is text."""
+    value = raw.front_matter.data.get("model")
+    if value is not None and not isinstance(value, str):
+        line, column = _value_position(raw, "model")
+        yield make_finding("wrong-type", raw.path, line, column,
+                           f"'model' must be text such as 'sonnet', 'opus', 'haiku' or 'inherit', "
+                           f"not a {type(value).__name__}")
+
+
+def check_color(raw: RawAgent) -> Iterator[Finding]:
+    """`color`, when present, is a named color or a hex value."""
+    value = raw.front_matter.data.get("color")
+    if value is not None and read_color(value) is None:
+        line, column = _value_position(raw, "color")
+        yield make_finding("unknown-color", raw.path, line, column,
+                           f"unknown color '{_clip(str(value), 40)}': use one of {', '.join(NAMED_COLORS)} "
+                           "or a '#rrggbb' hex value")
+
+
+def check_tools(raw: RawAgent, settings: LintSettings) -> Iterator[Finding]:
+    """`tools` is a string or list naming tools the runtime has."""
+    value = raw.front_matter.data.get("tools")
+    line, column = _value_position(raw, "tools")
+    try:
+        tools = read_tools(value)
+    except TypeError as exc:
+        yield make_finding("tools-type", raw.path, line, column,
+                           f"'tools' must be a comma-separated string or a list of tool names, not a {exc}")
+        return
+    for tool in tools or ():
+        if not is_known_tool(tool, settings.known_tools):
+            yield make_finding("unknown-tool", raw.path, line, column,
+                               f"unknown tool '{_clip(tool, 40)}': check its spelling, write MCP tools as "
+                               "'mcp__server__tool', or add it to 'extra_tools' in agentpages.yml")
+
+
+def is_known_tool(tool: str, known_tools: frozenset[str]) -> bool:
+    """Accept known tools, `mcp__…` tools, and known tools with a pattern such as `Bash(git *)`."""
+    if tool in known_tools or _MCP_TOOL.match(tool):
+        return True
+    with_pattern = _TOOL_WITH_PATTERN.match(tool)
+    return bool(with_pattern and with_pattern.group("tool") in known_tools)
+
+
+def check_body_fences(raw: RawAgent) -> Iterator[Finding]:
+    """Every code fence in the body is closed."""
+    opening: tuple[int, str] | None = None
+    for index, line in enumerate(raw.body.split("\n")):
+        match = _FENCE.match(line)
+        if not match:
+            continue
+        fence = match.group("fence")
+        if opening is None:
+            opening = (index, fence)
+        elif fence[0] == opening[1][0] and len(fence) >= len(opening[1]) and not match.group("info").strip():
+            opening = None
+    if opening is not None:
+        line = raw.body_line + opening[0]
+        yield make_finding("unclosed-fence", raw.path, line, 1,
+                           f"this code fence is never closed: add a line '{opening[1]}' where the code ends")
+
+
+def check_duplicate_names(raw_agents: list[RawAgent]) -> Iterator[Finding]:
+    """No two files share a `name`."""
+    first_seen: dict[str, RawAgent] = {}
+    for raw in sorted(raw_agents, key=lambda r: str(r.rel_path)):
+        name = raw.front_matter.data.get("name")
+        if not isinstance(name, str) or not name.strip():
+            continue
+        other = first_seen.setdefault(name.strip(), raw)
+        if other is not raw:
+            line, column = _value_position(raw, "name")
+            yield make_finding("duplicate-name", raw.path, line, column,
+                               f"name '{_clip(name.strip())}' is also used by {other.rel_path}: "
+                               "give each agent its own name")
