@@ -57,7 +57,7 @@ RULES = {
         Rule("yaml-fallback", "warning", "the frontmatter is not valid YAML; only the runtime's line-based reading reads it"),
         Rule("missing-name", "error", "`name` is missing or empty"),
         Rule("name-format", "warning", "`name` is not lower-case letters, digits and hyphens"),
-        Rule("name-mismatch", "warning", "`name` differs from the file name"),
+        Rule("name-mismatch", "warning", "`name` differs from the file name (a `<prefix>-<file name>` name is fine)"),
         Rule("duplicate-name", "error", "another agent file has the same `name`"),
         Rule("missing-description", "error", "`description` is missing or empty"),
         Rule("wrong-type", "error", "a field has the wrong type (e.g. a list for `description`)"),
@@ -92,7 +92,10 @@ def check_agents(raw_agents: list[RawAgent], settings: LintSettings) -> list[Fin
 
 
 def check_agent(raw: RawAgent, settings: LintSettings) -> list[Finding]:
-    """Run every per-file rule on one agent."""
+    """Run every per-file rule on one agent; without readable frontmatter, only say so."""
+    front = raw.front_matter
+    if not front.present or not front.closed or front.problem_kind == "refused":
+        return list(check_front_matter(raw))
     return [
         *check_front_matter(raw),
         *check_name(raw),
@@ -107,7 +110,9 @@ def check_agent(raw: RawAgent, settings: LintSettings) -> list[Finding]:
 def _value_position(raw: RawAgent, key: str) -> tuple[int, int]:
     """Return the line and column where a key's value starts (the key's own line if empty)."""
     front = raw.front_matter
-    line = front.key_lines.get(key, front.first_line if front.present else 1)
+    if key not in front.key_lines:
+        return (front.first_line if front.present else 1), 1
+    line = front.key_lines[key]
     text = front.lines[line - front.first_line] if 0 <= line - front.first_line < len(front.lines) else ""
     colon = text.find(":")
     if colon < 0:
@@ -164,16 +169,14 @@ def check_name(raw: RawAgent) -> Iterator[Finding]:
                            f"'name' must be text, not a {type(value).__name__}")
         return
     if not value or not value.strip():
-        if raw.front_matter.present:
-            yield make_finding("missing-name", raw.path, line, column,
-                               f"'name' is missing: add 'name: {raw.path.stem}'")
+        yield make_finding("missing-name", raw.path, line, column, f"'name' is missing: add 'name: {raw.path.stem}'")
         return
     name = value.strip()
     if not _NAME_RULE.match(name):
         yield make_finding("name-format", raw.path, line, column,
                            f"name '{_clip(name)}' should be lower-case letters, digits and hyphens, "
                            f"e.g. '{_suggest_name(name)}'")
-    elif name != raw.path.stem:
+    elif name != raw.path.stem and not name.endswith("-" + raw.path.stem):
         yield make_finding("name-mismatch", raw.path, line, column,
                            f"name '{name}' differs from the file name '{raw.path.name}': "
                            f"rename the file to '{name}.md' or the agent to '{raw.path.stem}'")
@@ -196,9 +199,8 @@ def check_description(raw: RawAgent) -> Iterator[Finding]:
                            f"'description' must be text, not a {type(value).__name__}")
         return
     if not value or not value.strip():
-        if raw.front_matter.present:
-            yield make_finding("missing-description", raw.path, line, column,
-                               "'description' is missing: say in a sentence when to use this agent")
+        yield make_finding("missing-description", raw.path, line, column,
+                           "'description' is missing: say in a sentence when to use this agent")
         return
     if "\\n" in value:
         position = _find_in_front_matter(raw, re.compile(r"\\n"), "description")
@@ -257,6 +259,8 @@ def check_tools(raw: RawAgent, settings: LintSettings) -> Iterator[Finding]:
         return
     for tool in tools or ():
         if not is_known_tool(tool, settings.known_tools):
+            found = _find_in_front_matter(raw, re.compile(re.escape(tool)), "tools")
+            line, column = found[0] if found else (line, column)
             yield make_finding("unknown-tool", raw.path, line, column,
                                f"unknown tool '{_clip(tool, 40)}': check its spelling, write MCP tools as "
                                "'mcp__server__tool', or add it to 'extra_tools' in agentpages.yml")

@@ -1,0 +1,241 @@
+"""`agentpages check`: one exact message, with path, line and column, for each rule."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from conftest import write_agents
+
+from generator.build import load_and_check
+from generator.cli import main
+from generator.config import load_config
+from generator.errors import Report
+from generator.lint import RULES
+
+NAME_AND_DESCRIPTION = "name: {name}\ndescription: Reviews code.\n"
+
+
+def agent(front: str, body: str = "## Role\n\nReviews.\n") -> str:
+    return f"---\n{front}---\n\n{body}"
+
+
+def check(tmp_path: Path, files: dict[str, str | bytes], config: str = "") -> list[str]:
+    """Check a catalog and return each finding as `check` prints it, paths relative to it."""
+    agents = write_agents(tmp_path, files)
+    if config:
+        (tmp_path / "agentpages.yml").write_text(config)
+    os.chdir(tmp_path)
+    report = Report()
+    load_and_check(load_config(agents, tmp_path / "site"), report)
+    return [finding.with_column() for finding in report.findings]
+
+
+@pytest.fixture(autouse=True)
+def _keep_cwd(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(Path.cwd())
+
+
+CASES = [
+    (
+        "no-frontmatter",
+        {"a.md": "# Reviewer\n"},
+        "agents/a.md:1:1: error: no frontmatter: start the file with a '---' line, then 'name:' and "
+        "'description:' lines, then another '---' line [no-frontmatter]",
+    ),
+    (
+        "unclosed-frontmatter",
+        {"a.md": "---\nname: a\ndescription: x\n\n## Role\n"},
+        "agents/a.md:1:1: error: the frontmatter is never closed: add a '---' line after the last field "
+        "[unclosed-frontmatter]",
+    ),
+    (
+        "yaml-fallback",
+        {"a.md": agent("name: a\ndescription: Use it. Triggers on: 'x'\n")},
+        "agents/a.md:3:33: warning: the frontmatter is not valid YAML (mapping values are not allowed in "
+        "this context); the agent runtime still reads it line by line, but YAML tools do not: write "
+        "'description' as a '|' block, or wrap its value in double quotes [yaml-fallback]",
+    ),
+    (
+        "yaml-refused (tag)",
+        {"a.md": agent("name: !!python/object/apply:os.system ['true']\ndescription: x\n")},
+        "agents/a.md:2:7: error: YAML refused: could not determine a constructor for the tag "
+        "'tag:yaml.org,2002:python/object/apply:os.system'; write plain values without tags or aliases "
+        "[yaml-refused]",
+    ),
+    (
+        "missing-name",
+        {"a.md": agent("description: Reviews code.\n")},
+        "agents/a.md:2:1: error: 'name' is missing: add 'name: a' [missing-name]",
+    ),
+    (
+        "name-format",
+        {"a.md": agent("name: Code_Reviewer 2\ndescription: x\n")},
+        "agents/a.md:2:7: warning: name 'Code_Reviewer 2' should be lower-case letters, digits and "
+        "hyphens, e.g. 'code-reviewer-2' [name-format]",
+    ),
+    (
+        "name-mismatch",
+        {"reviewer.md": agent("name: code-checker\ndescription: x\n")},
+        "agents/reviewer.md:2:7: warning: name 'code-checker' differs from the file name 'reviewer.md': "
+        "rename the file to 'code-checker.md' or the agent to 'reviewer' [name-mismatch]",
+    ),
+    (
+        "missing-description",
+        {"a.md": agent("name: a\ndescription: ''\n")},
+        "agents/a.md:3:14: error: 'description' is missing: say in a sentence when to use this agent "
+        "[missing-description]",
+    ),
+    (
+        "wrong-type (description)",
+        {"a.md": agent("name: a\ndescription: [one, two]\n")},
+        "agents/a.md:3:14: error: 'description' must be text, not a list [wrong-type]",
+    ),
+    (
+        "wrong-type (model)",
+        {"a.md": agent("name: a\ndescription: x\nmodel: 4\n")},
+        "agents/a.md:4:8: error: 'model' must be text such as 'sonnet', 'opus', 'haiku' or 'inherit', "
+        "not a int [wrong-type]",
+    ),
+    (
+        "unknown-color",
+        {"a.md": agent("name: a\ndescription: x\ncolor: chartreuse\n")},
+        "agents/a.md:4:8: warning: unknown color 'chartreuse': use one of red, orange, yellow, green, "
+        "cyan, blue, purple, pink, magenta, gray or a '#rrggbb' hex value [unknown-color]",
+    ),
+    (
+        "tools-type",
+        {"a.md": agent("name: a\ndescription: x\ntools: 7\n")},
+        "agents/a.md:4:8: error: 'tools' must be a comma-separated string or a list of tool names, "
+        "not a int [tools-type]",
+    ),
+    (
+        "unknown-tool",
+        {"a.md": agent("name: a\ndescription: x\ntools: Read, Grepp, mcp__github__search, Bash(git *)\n")},
+        "agents/a.md:4:14: warning: unknown tool 'Grepp': check its spelling, write MCP tools as "
+        "'mcp__server__tool', or add it to 'extra_tools' in agentpages.yml [unknown-tool]",
+    ),
+    (
+        "escaped-newlines",
+        {"a.md": agent('name: a\ndescription: "Reviews.\\\\nUse it often."\n')},
+        "agents/a.md:3:24: warning: the description uses literal '\\n' escapes; it reads better as a "
+        "'|' block with real line breaks [escaped-newlines]",
+    ),
+    (
+        "example-unclosed",
+        {"a.md": agent("name: a\ndescription: |\n  Reviews.\n  <example>\n  user: hi\n  assistant: ok\n")},
+        "agents/a.md:5:3: warning: this <example> block is never closed: add '</example>' after its "
+        "last line [example-unclosed]",
+    ),
+    (
+        "example-no-user",
+        {"a.md": agent("name: a\ndescription: |\n  Reviews.\n  <example>\n  assistant: ok\n  </example>\n")},
+        "agents/a.md:5:3: warning: example 1 has no user turn: add a line 'user: \"…\"' with what the "
+        "user asks [example-no-user]",
+    ),
+    (
+        "unclosed-fence",
+        {"a.md": agent("name: a\ndescription: x\n", "## Role\n\n````python\nx = 1\n```\n")},
+        "agents/a.md:8:1: warning: this code fence is never closed: add a line '````' where the code "
+        "ends [unclosed-fence]",
+    ),
+    (
+        "empty-file",
+        {"a.md": "\n  \n"},
+        "agents/a.md:1:1: error: skipped: the file is empty; write frontmatter with a name and a "
+        "description [empty-file]",
+    ),
+    (
+        "not-utf8",
+        {"a.md": b"---\nname: a\ndescription: caf\xe9\n---\n"},
+        "agents/a.md:3:1: error: skipped: the file is not UTF-8 text; save it as UTF-8 [not-utf8]",
+    ),
+]
+
+
+@pytest.mark.parametrize(("rule", "files", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_rule_message(tmp_path: Path, rule: str, files: dict[str, str | bytes], expected: str) -> None:
+    assert check(tmp_path, files) == [expected]
+
+
+def test_every_rule_is_exercised() -> None:
+    tested = {case[0].split(" ")[0] for case in CASES} | {"duplicate-name", "file-too-large", "link-outside", "unreadable"}
+    assert tested >= set(RULES) - {"unreadable"}
+
+
+def test_duplicate_names(tmp_path: Path) -> None:
+    files = {"x/reviewer.md": agent(NAME_AND_DESCRIPTION.format(name="reviewer")),
+             "y/reviewer.md": agent(NAME_AND_DESCRIPTION.format(name="reviewer"))}
+    assert check(tmp_path, files) == [
+        "agents/y/reviewer.md:2:7: error: name 'reviewer' is also used by x/reviewer.md: give each "
+        "agent its own name [duplicate-name]"
+    ]
+
+
+def test_size_limit_is_configurable(tmp_path: Path) -> None:
+    files = {"a.md": agent(NAME_AND_DESCRIPTION.format(name="a"), "x" * 200)}
+    assert check(tmp_path, files, config="max_file_size: 100\n") == [
+        "agents/a.md:1:1: error: skipped: the file is over the size limit of 100 bytes (max_file_size) "
+        "[file-too-large]"
+    ]
+
+
+def test_tool_lists_are_overridable(tmp_path: Path) -> None:
+    files = {"a.md": agent("name: a\ndescription: x\ntools: [Read, deploy-tool]\n")}
+    assert check(tmp_path, files, config="extra_tools: [deploy-tool]\n") == []
+    assert check(tmp_path, files, config="known_tools: [deploy-tool]\n") == [
+        "agents/a.md:4:9: warning: unknown tool 'Read': check its spelling, write MCP tools as "
+        "'mcp__server__tool', or add it to 'extra_tools' in agentpages.yml [unknown-tool]"
+    ]
+
+
+def test_prefixed_names_match_their_file(tmp_path: Path) -> None:
+    files = {"plugins/python/agents/pro.md": agent(NAME_AND_DESCRIPTION.format(name="python-pro"))}
+    assert check(tmp_path, files) == []
+
+
+def test_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
+    levels = ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    levels += [f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]" for i in range(8)]
+    files = {"bomb.md": agent("name: bomb\ndescription: x\n" + "\n".join(levels) + "\n")}
+    findings = check(tmp_path, files)
+    assert findings[0].startswith(
+        "agents/bomb.md:2:1: error: YAML refused: the YAML expands to more than 10,000 values"
+    )
+
+
+def test_check_cli_formats_and_exit_codes(tmp_path: Path, monkeypatch, capsys) -> None:
+    write_agents(tmp_path, {"a.md": agent("name: a\ndescription: x\ncolor: mauve\n"),
+                            "b.md": agent("description: x\n")})
+    monkeypatch.chdir(tmp_path)
+    assert main(["check"]) == 1
+    out, err = capsys.readouterr()
+    assert out.splitlines() == [
+        "agents/a.md:4:8: warning: unknown color 'mauve': use one of red, orange, yellow, green, cyan, "
+        "blue, purple, pink, magenta, gray or a '#rrggbb' hex value [unknown-color]",
+        "agents/b.md:2:1: error: 'name' is missing: add 'name: b' [missing-name]",
+    ]
+    assert err == "Checked 2 agent files: 1 error and 1 warning\n"
+    (tmp_path / "agents/b.md").unlink()
+    assert main(["check"]) == 0
+    assert main(["check", "--strict"]) == 1
+    capsys.readouterr()
+    assert main(["check", "--format", "json"]) == 0
+    (record,) = json.loads(capsys.readouterr().out)
+    assert record == {"path": "agents/a.md", "line": 4, "column": 8, "severity": "warning",
+                      "rule": "unknown-color", "message": record["message"]}
+    assert main(["check", "--format", "github"]) == 0
+    assert capsys.readouterr().out.startswith(
+        "::warning file=agents/a.md,line=4,col=8,title=unknown-color::unknown color 'mauve'"
+    )
+    assert not (tmp_path / "site").exists(), "check writes no site"
+
+
+def test_build_strict_fails_on_what_check_strict_fails_on(tmp_path: Path, monkeypatch, capsys) -> None:
+    write_agents(tmp_path, {"a.md": agent("name: a\ndescription: x\ntools: [Read, Grepp]\n")})
+    monkeypatch.chdir(tmp_path)
+    assert main(["check"]) == 0 and main(["build"]) == 0
+    assert main(["check", "--strict"]) == 1 and main(["build", "--strict", "--out", "strict"]) == 1
+    assert not (tmp_path / "strict").exists()
