@@ -31,6 +31,8 @@ _MCP_TOOL = re.compile(r"^mcp__[A-Za-z0-9_-]+$")
 _TOOL_WITH_PATTERN = re.compile(r"^(?P<tool>[A-Za-z]+)\((?P<pattern>.*)\)$", re.DOTALL)
 _EXAMPLE_OPEN = re.compile(r"<example\b[^>]*>", re.IGNORECASE)
 _EXAMPLE_CLOSE = re.compile(r"</example\s*>", re.IGNORECASE)
+MAX_NESTING = 20
+_QUOTE_PREFIX = re.compile(r"^(?:[ ]{0,3}>)+")
 _FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 
 
@@ -68,6 +70,7 @@ RULES = {
         Rule("example-unclosed", "warning", "an `<example>` block has no `</example>`"),
         Rule("example-no-user", "warning", "an example has no user turn"),
         Rule("unclosed-fence", "warning", "a code fence in the body is never closed"),
+        Rule("too-deeply-nested", "error", f"the body nests quotes or lists more than {MAX_NESTING} levels deep"),
     )
 }
 
@@ -104,6 +107,7 @@ def check_agent(raw: RawAgent, settings: LintSettings) -> list[Finding]:
         *check_color(raw),
         *check_tools(raw, settings),
         *check_body_fences(raw),
+        *check_nesting(raw),
     ]
 
 
@@ -290,6 +294,25 @@ def check_body_fences(raw: RawAgent) -> Iterator[Finding]:
         line = raw.body_line + opening[0]
         yield make_finding("unclosed-fence", raw.path, line, 1,
                            f"this code fence is never closed: add a line '{opening[1]}' where the code ends")
+
+
+def check_nesting(raw: RawAgent) -> Iterator[Finding]:
+    """Quotes and lists nest at most MAX_NESTING levels, which every renderer handles."""
+    for index, line in enumerate(raw.body.split("\n")):
+        quotes = _QUOTE_PREFIX.match(line)
+        quote_depth = quotes.group(0).count(">") if quotes else 0
+        list_depth = (len(line) - len(line.lstrip(" "))) // 2 if _looks_like_list_item(line) else 0
+        depth = max(quote_depth, list_depth)
+        if depth > MAX_NESTING:
+            yield make_finding("too-deeply-nested", raw.path, raw.body_line + index, 1,
+                               f"this line nests {depth} levels deep; flatten it to at most {MAX_NESTING} "
+                               "levels (a body nested hundreds deep is shown as plain text)")
+            return
+
+
+def _looks_like_list_item(line: str) -> bool:
+    stripped = line.lstrip(" ")
+    return stripped[:2] in ("- ", "* ", "+ ") or bool(re.match(r"\d{1,9}[.)] ", stripped))
 
 
 def check_duplicate_names(raw_agents: list[RawAgent]) -> Iterator[Finding]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 
@@ -72,8 +73,14 @@ class MarkdownRenderer:
     def render(self, text: str) -> RenderedMarkdown:
         """Render a body: HTML, sanitized, with unique GitHub-style heading ids."""
         self._md.reset()
-        html = sanitize_html(filter_tags_as_github(self._md.convert(text)))
-        return RenderedMarkdown(html, nest_sections(self._gfm.headings))
+        try:
+            converted = self._md.convert(text)
+        except RecursionError:
+            # Python-Markdown recurses once per level of quotes or lists; a body nested
+            # hundreds deep (lint's 'too-deeply-nested') is shown as plain text instead.
+            self._md.reset()
+            return RenderedMarkdown(f"<pre>{html.escape(text)}</pre>", ())
+        return RenderedMarkdown(sanitize_html(filter_tags_as_github(converted)), nest_sections(self._gfm.headings))
 
     def render_fragment(self, text: str) -> str:
         """Render a short text such as a summary to sanitized HTML."""

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import http.server
+import os
 import textwrap
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import html5lib
@@ -65,3 +71,63 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--update-goldens", action="store_true", help="rewrite tests/fixtures/golden-*/expected from this build"
     )
+
+
+def assert_no_danger(root: etree._Element, our_scripts: tuple[str, ...] = ()) -> None:
+    """Nothing on the page can run code or leave it: no scripts but ours, no handlers, no bad URLs."""
+    for script in root.iter("script"):
+        assert script.get("src", "").endswith(our_scripts) and our_scripts and not (script.text or "").strip()
+    dangerous = root.xpath(
+        "//iframe | //object | //embed | //form | //frame | //frameset | //base | //applet"
+        " | //meta[translate(@http-equiv, 'REFSH', 'refsh') = 'refresh'] | //body//style"
+    )
+    assert not dangerous, [etree.tostring(e)[:200] for e in dangerous]
+    handlers = root.xpath("//@*[starts-with(translate(name(), 'ON', 'on'), 'on')]")
+    assert not handlers, [str(h) for h in handlers]
+    for attribute in root.xpath("//@href | //@src | //@action | //@formaction | //@xlink:href | //@data",
+                                namespaces={"xlink": "http://www.w3.org/1999/xlink"}):
+        scheme = "".join(str(attribute).split()).lower()
+        assert not scheme.startswith(("javascript:", "data:", "vbscript:")), str(attribute)
+    inline_styles = root.xpath("//@style")
+    assert not inline_styles, [str(s) for s in inline_styles]
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's headless Chromium driven by Playwright; in CI it must be there, not skipped."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail("CI runs the browser tests: install Debian's chromium (.ci/run does)")
+        pytest.skip("Debian's chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@contextlib.contextmanager
+def serve_folder(folder: Path) -> Iterator[str]:
+    """Serve `folder` over HTTP on 127.0.0.1 on a free port; yield its base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the stdlib's name
+        pass

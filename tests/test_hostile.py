@@ -1,0 +1,149 @@
+"""Hostile and broken agent files: the build finishes, reports each, and nothing harmful comes out."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import assert_no_danger, build_catalog, parse_html, text_of
+
+from generator.errors import BuildFailed
+
+HOSTILE = Path(__file__).parent / "fixtures" / "hostile" / "agents"
+PWNED_MARKER = Path("/tmp/agentpages-pwned")
+
+
+def make_hostile_catalog(root: Path) -> Path:
+    """Copy the hostile fixture catalog and add what cannot be committed: a huge file and links."""
+    agents = root / "catalog" / "agents"
+    shutil.copytree(HOSTILE, agents)
+    (agents / "huge.md").write_text("---\nname: huge\ndescription: x\n---\n" + "a" * (1024 * 1024))
+    secret = root / "secret.md"
+    secret.write_text("---\nname: secret\ndescription: outside the catalog\n---\n")
+    os.symlink(secret, agents / "link-to-outside.md")
+    os.symlink(root, agents / "link-to-parent")
+    return agents
+
+
+@pytest.fixture(scope="module")
+def hostile_build(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("hostile")
+    agents = make_hostile_catalog(root)
+    before = sorted(p for p in root.rglob("*"))
+    pwned_before = PWNED_MARKER.exists()
+    result = build_catalog(agents, root / "catalog" / "site")
+    site = root / "catalog" / "site"
+    written_outside = [p for p in sorted(root.rglob("*")) if p not in before and not p.is_relative_to(site)]
+    assert written_outside == [], "the build writes nothing but the site"
+    assert PWNED_MARKER.exists() == pwned_before, "no YAML tag ran a command"
+    return result, site
+
+
+def test_every_broken_file_has_a_finding(hostile_build) -> None:
+    result, _ = hostile_build
+    rules = {(f.path.name, f.rule) for f in result.report.findings}
+    assert rules >= {
+        ("alias-bomb.md", "yaml-refused"),
+        ("python-tag.md", "yaml-refused"),
+        ("empty.md", "empty-file"),
+        ("huge.md", "file-too-large"),
+        ("not-utf8.md", "not-utf8"),
+        ("no-frontmatter.md", "no-frontmatter"),
+        ("unclosed-frontmatter.md", "unclosed-frontmatter"),
+        ("wrong-types.md", "wrong-type"),
+        ("wrong-types.md", "tools-type"),
+        ("deep-nesting.md", "too-deeply-nested"),
+        ("color-breakout.md", "unknown-color"),
+        ("link-to-outside.md", "link-outside"),
+    }
+
+
+def test_the_rest_of_the_catalog_still_builds(hostile_build) -> None:
+    result, site = hostile_build
+    skipped = {"empty.md", "huge.md", "not-utf8.md", "link-to-outside.md"}
+    built = {agent.path.name for agent in result.catalog.agents}
+    expected = {p.name for p in HOSTILE.rglob("*.md")} - skipped
+    assert built == expected
+    assert len(list(site.glob("agents/*/index.html"))) == len(expected)
+    assert "secret" not in {agent.name for agent in result.catalog.agents}
+
+
+def test_no_page_carries_anything_that_runs(hostile_build) -> None:
+    _, site = hostile_build
+    pages = list(site.rglob("*.html"))
+    assert len(pages) > 10
+    for page in pages:
+        assert_no_danger(parse_html(page))
+
+
+def test_output_stays_inside_the_site_with_safe_slugs(hostile_build) -> None:
+    result, site = hostile_build
+    slugs = {agent.path.name: agent.slug for agent in result.catalog.agents}
+    assert slugs["path-traversal.md"] == "escape"
+    assert slugs["slash-name.md"] == "etc-passwd"
+    assert slugs["dot-name.md"] == "dot-name"
+    for path in site.rglob("*"):
+        assert path.resolve().is_relative_to(site.resolve())
+
+
+def test_markup_in_fields_is_shown_as_text(hostile_build) -> None:
+    result, site = hostile_build
+    by_name = {agent.path.name: agent for agent in result.catalog.agents}
+    page = parse_html(site / by_name["name-breakout.md"].url)
+    assert text_of(page.find(".//h1")) == '"><svg onload="window.__pwned=1"><script>alert(1)</script>'
+    tools_page = parse_html(site / by_name["tools-and-model.md"].url)
+    tools = [text_of(b) for b in tools_page.xpath("//*[@data-badge='tool']")]
+    assert tools[:2] == ["<img src=x onerror=alert(1)>", '"><script>alert(1)</script>']
+    color = parse_html(site / by_name["color-breakout.md"].url).xpath("//*[@data-badge='color']")[0]
+    assert color.get("class") == "badge badge-color tone-neutral"
+
+
+def test_code_blocks_show_markup_literally(hostile_build) -> None:
+    result, site = hostile_build
+    agent = next(a for a in result.catalog.agents if a.name == "code-block")
+    page = parse_html(site / agent.url)
+    assert '<script>window.__pwned = 1</script>' in text_of(page.find(".//pre"))
+    assert page.xpath("//code[. = '<script>alert(1)</script>']")
+
+
+def test_template_placeholders_are_never_evaluated(hostile_build) -> None:
+    result, site = hostile_build
+    agent = next(a for a in result.catalog.agents if a.name == "template-placeholders")
+    text = text_of(parse_html(site / agent.url))
+    assert "{{ config }}" in text
+    assert "{% for x in range(99999999) %}loop{% endfor %}" in text
+    assert "{{ self }} heading" in text
+    assert "{% include 'base.html' %}" in text
+    assert "{% raw %}{{ raw }}{% endraw %}" in text
+
+
+def test_deeply_nested_body_is_shown_as_text(hostile_build) -> None:
+    result, site = hostile_build
+    agent = next(a for a in result.catalog.agents if a.name == "deep-nesting")
+    body = parse_html(site / agent.url).xpath("//*[@data-body]")[0]
+    assert body.find("pre") is not None and text_of(body).startswith(">>>>")
+
+
+def test_strict_build_refuses_the_hostile_catalog(tmp_path: Path) -> None:
+    agents = make_hostile_catalog(tmp_path)
+    with pytest.raises(BuildFailed, match="strict mode"):
+        build_catalog(agents, tmp_path / "site", strict=True)
+    assert not (tmp_path / "site").exists()
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<p>x</p><script>alert(1)</script>",
+        '<img src="x" onerror="alert(1)">',
+        '<a href=" JavaScript:alert(1)">x</a>',
+        '<iframe src="https://example.com"></iframe>',
+        '<p style="color: red">x</p>',
+        '<meta http-equiv="Refresh" content="0;url=https://example.com">',
+    ],
+)
+def test_the_danger_check_itself_catches_dangers(html: str) -> None:
+    with pytest.raises(AssertionError):
+        assert_no_danger(parse_html(html))
