@@ -14,6 +14,7 @@ from pathlib import Path
 from generator.errors import Finding, Severity
 from generator.examples import parse_description
 from generator.load import RawAgent
+from generator.markup import MAX_NESTING, find_too_deep_line
 from generator.model import NAMED_COLORS, read_color, read_tools
 
 # The agent runtime's tools, as its documentation names them; `known_tools` in the config
@@ -31,8 +32,6 @@ _MCP_TOOL = re.compile(r"^mcp__[A-Za-z0-9_-]+$")
 _TOOL_WITH_PATTERN = re.compile(r"^(?P<tool>[A-Za-z]+)\((?P<pattern>.*)\)$", re.DOTALL)
 _EXAMPLE_OPEN = re.compile(r"<example\b[^>]*>", re.IGNORECASE)
 _EXAMPLE_CLOSE = re.compile(r"</example\s*>", re.IGNORECASE)
-MAX_NESTING = 20
-_QUOTE_PREFIX = re.compile(r"^(?:[ ]{0,3}>)+")
 _FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 
 
@@ -297,22 +296,13 @@ def check_body_fences(raw: RawAgent) -> Iterator[Finding]:
 
 
 def check_nesting(raw: RawAgent) -> Iterator[Finding]:
-    """Quotes and lists nest at most MAX_NESTING levels, which every renderer handles."""
-    for index, line in enumerate(raw.body.split("\n")):
-        quotes = _QUOTE_PREFIX.match(line)
-        quote_depth = quotes.group(0).count(">") if quotes else 0
-        list_depth = (len(line) - len(line.lstrip(" "))) // 2 if _looks_like_list_item(line) else 0
-        depth = max(quote_depth, list_depth)
-        if depth > MAX_NESTING:
-            yield make_finding("too-deeply-nested", raw.path, raw.body_line + index, 1,
-                               f"this line nests {depth} levels deep; flatten it to at most {MAX_NESTING} "
-                               "levels (a body nested hundreds deep is shown as plain text)")
-            return
-
-
-def _looks_like_list_item(line: str) -> bool:
-    stripped = line.lstrip(" ")
-    return stripped[:2] in ("- ", "* ", "+ ") or bool(re.match(r"\d{1,9}[.)] ", stripped))
+    """Quotes and lists nest at most MAX_NESTING levels; deeper bodies are shown as plain text."""
+    too_deep = find_too_deep_line(raw.body)
+    if too_deep:
+        index, depth = too_deep
+        yield make_finding("too-deeply-nested", raw.path, raw.body_line + index, 1,
+                           f"this line nests {depth} levels deep, so the body is shown as plain text; "
+                           f"flatten it to at most {MAX_NESTING} levels")
 
 
 def check_duplicate_names(raw_agents: list[RawAgent]) -> Iterator[Finding]:

@@ -13,6 +13,10 @@ from generator.gfm import HEADING_TAGS, GithubBlocksExtension, Heading
 from generator.model import Section
 
 CODE_CSS_CLASS = "highlight"
+MAX_NESTING = 20
+"""How deep quotes and lists may nest before a body is shown as plain text."""
+_QUOTE_PREFIX = re.compile(r"^(?:[ ]{0,3}>)+")
+_LIST_ITEM = re.compile(r"^ *(?:[-*+]|\d{1,9}[.)]) ")
 
 # What agent text may keep once rendered; everything else is dropped, keeping its text.
 _ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
@@ -72,19 +76,38 @@ class MarkdownRenderer:
 
     def render(self, text: str) -> RenderedMarkdown:
         """Render a body: HTML, sanitized, with unique GitHub-style heading ids."""
+        if find_too_deep_line(text):
+            return _as_plain_text(text)
         self._md.reset()
         try:
             converted = self._md.convert(text)
-        except RecursionError:
-            # Python-Markdown recurses once per level of quotes or lists; a body nested
-            # hundreds deep (lint's 'too-deeply-nested') is shown as plain text instead.
+        except RecursionError:  # a last resort: find_too_deep_line should have caught it
             self._md.reset()
-            return RenderedMarkdown(f"<pre>{html.escape(text)}</pre>", ())
+            return _as_plain_text(text)
         return RenderedMarkdown(sanitize_html(filter_tags_as_github(converted)), nest_sections(self._gfm.headings))
 
     def render_fragment(self, text: str) -> str:
         """Render a short text such as a summary to sanitized HTML."""
         return self.render(text).html
+
+
+def _as_plain_text(text: str) -> RenderedMarkdown:
+    return RenderedMarkdown(f"<pre>{html.escape(text)}</pre>", ())
+
+
+def find_too_deep_line(text: str) -> tuple[int, int] | None:
+    """Return (line index, depth) of the first line nesting quotes or lists past MAX_NESTING.
+
+    Python-Markdown recurses a few frames per level, so a body nested hundreds deep would
+    exhaust Python's stack; such bodies are shown as plain text instead.
+    """
+    for index, line in enumerate(text.split("\n")):
+        quotes = _QUOTE_PREFIX.match(line)
+        quote_depth = quotes.group(0).count(">") if quotes else 0
+        list_depth = (len(line) - len(line.lstrip(" "))) // 2 if _LIST_ITEM.match(line) else 0
+        if max(quote_depth, list_depth) > MAX_NESTING:
+            return index, max(quote_depth, list_depth)
+    return None
 
 
 def filter_tags_as_github(html: str) -> str:

@@ -142,6 +142,12 @@ CASES = [
         "ends [unclosed-fence]",
     ),
     (
+        "too-deeply-nested",
+        {"a.md": agent("name: a\ndescription: x\n", "## Role\n\n" + ">" * 21 + " deep\n")},
+        "agents/a.md:8:1: error: this line nests 21 levels deep, so the body is shown as plain text; "
+        "flatten it to at most 20 levels [too-deeply-nested]",
+    ),
+    (
         "empty-file",
         {"a.md": "\n  \n"},
         "agents/a.md:1:1: error: skipped: the file is empty; write frontmatter with a name and a "
