@@ -19,12 +19,15 @@ from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import HTML_PLACEHOLDER
 
+from generator.sanitize import HEADING_TAGS, escape_unknown_tags
+
 if TYPE_CHECKING:
     from xml.etree.ElementTree import Element
 
     from markdown import Markdown
 
-HEADING_TAGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+# Ids the page templates use; a heading that would take one gets a number instead.
+RESERVED_IDS = frozenset({"ap-main", "ap-examples", "ap-expertise", "ap-contents"})
 _PLACEHOLDER_LINE = re.compile("^" + HTML_PLACEHOLDER.replace("%s", r"\d+") + "$")
 _LIST_MARKER = re.compile(r"^(?P<indent> *)(?P<marker>[*+-]|\d{1,9}[.)])(?P<gap> +|$)")
 _QUOTED_LIST_ITEM = re.compile(r"^ {0,3}>[ ]?(?: {0,3})(?:[*+-]|\d{1,9}[.)]) ")
@@ -70,10 +73,12 @@ class HeadingIdTreeprocessor(Treeprocessor):
 
     def run(self, root: Element) -> None:
         self.found.clear()
-        used: dict[str, int] = {}
+        used: dict[str, int] = dict.fromkeys(RESERVED_IDS, 0)
         for element in root.iter():
             if element.tag in HEADING_TAGS:
-                title = html.unescape(strip_tags(render_inner_html(element, self.md)))
+                # Title the heading as the page shows it: tags we do not keep read as text.
+                inner = escape_unknown_tags(render_inner_html(element, self.md))
+                title = html.unescape(strip_tags(inner))
                 heading_id = make_unique_id(github_heading_id(title), used)
                 element.set("id", heading_id)
                 self.found.append(Heading(heading_id, title, int(element.tag[1])))

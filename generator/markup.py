@@ -7,37 +7,16 @@ import re
 from dataclasses import dataclass
 
 import markdown
-import nh3
 
-from generator.gfm import HEADING_TAGS, GithubBlocksExtension, Heading
+from generator.gfm import GithubBlocksExtension, Heading
 from generator.model import Section
+from generator.sanitize import sanitize_html
 
 CODE_CSS_CLASS = "highlight"
 MAX_NESTING = 20
 """How deep quotes and lists may nest before a body is shown as plain text."""
 _QUOTE_PREFIX = re.compile(r"^(?:[ ]{0,3}>)+")
 _LIST_ITEM = re.compile(r"^ *(?:[-*+]|\d{1,9}[.)]) ")
-
-# What agent text may keep once rendered; everything else is dropped, keeping its text.
-_ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
-    **{tag: {"id"} for tag in HEADING_TAGS},
-    "a": {"href", "title"},
-    "img": {"src", "alt", "title", "width", "height"},
-    "span": {"class"},
-    "div": {"class"},
-    "pre": {"class"},
-    "code": {"class"},
-    "th": {"align"},
-    "td": {"align"},
-    "ol": {"start"},
-    "input": {"type", "checked", "disabled"},
-}
-_ALLOWED_TAGS = set(nh3.ALLOWED_TAGS) | {"input", "details", "summary"}
-# GitHub's tagfilter: raw HTML with these tags is shown as text rather than rendered.
-_GITHUB_FILTERED_TAG = re.compile(
-    r"<(/?(?:title|textarea|style|xmp|iframe|noembed|noframes|script|plaintext)\b)", re.IGNORECASE
-)
-
 
 @dataclass(frozen=True)
 class RenderedMarkdown:
@@ -84,7 +63,7 @@ class MarkdownRenderer:
         except RecursionError:  # a last resort: find_too_deep_line should have caught it
             self._md.reset()
             return _as_plain_text(text)
-        return RenderedMarkdown(sanitize_html(filter_tags_as_github(converted)), nest_sections(self._gfm.headings))
+        return RenderedMarkdown(sanitize_html(converted), nest_sections(self._gfm.headings))
 
     def render_fragment(self, text: str) -> str:
         """Render a short text such as a summary to sanitized HTML."""
@@ -108,22 +87,6 @@ def find_too_deep_line(text: str) -> tuple[int, int] | None:
         if max(quote_depth, list_depth) > MAX_NESTING:
             return index, max(quote_depth, list_depth)
     return None
-
-
-def filter_tags_as_github(html: str) -> str:
-    """Show tags GitHub never renders (script, style, iframe…) as text, as its tag filter does."""
-    return _GITHUB_FILTERED_TAG.sub(r"&lt;\1", html)
-
-
-def sanitize_html(html: str) -> str:
-    """Keep safe markup only: no scripts, event handlers, styles or dangerous URLs."""
-    return nh3.clean(
-        html,
-        tags=_ALLOWED_TAGS,
-        attributes=_ALLOWED_ATTRIBUTES,
-        url_schemes={"http", "https", "mailto"},
-        link_rel="noopener noreferrer nofollow",
-    )
 
 
 def nest_sections(headings: list[Heading]) -> tuple[Section, ...]:

@@ -16,7 +16,8 @@ from cmarkgfm.cmark import Options
 from conftest import CORPORA, parse_html
 
 from generator.frontmatter import split_front_matter
-from generator.markup import MarkdownRenderer, sanitize_html
+from generator.markup import MarkdownRenderer
+from generator.sanitize import sanitize_html
 
 CASES_FILE = Path(__file__).parent / "fixtures" / "gfm_cases.txt"
 COUNTED_TAGS = ("li", "ul", "ol", "table", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote")

@@ -81,3 +81,21 @@ def test_raw_html_is_sanitized_but_text_kept() -> None:
 def test_template_placeholders_are_plain_text() -> None:
     root = parse_html(render("Use {{ name }} and {% if x %}.\n").html)
     assert text_of(root) == "Use {{ name }} and {% if x %}."
+
+
+def test_unknown_tags_read_as_text_instead_of_vanishing() -> None:
+    root = parse_html(render("Use Span<T> and Map<String, Integer>; wrap in <Suspense>.\n\n"
+                             "Use <iframe> sandboxing and a <form> element.\n").html)
+    assert [text_of(p) for p in root.iter("p")] == [
+        "Use Span<T> and Map<String, Integer>; wrap in <Suspense>.",
+        "Use <iframe> sandboxing and a <form> element.",
+    ]
+    assert not root.xpath("//iframe | //form | //t | //suspense")
+
+
+def test_headings_never_take_the_page_ids_and_titles_match_what_shows() -> None:
+    result = render("## ap-main\n\n## <script>x</script> Title\n")
+    root = parse_html(result.html)
+    assert [h.get("id") for h in root.iter("h2")] == ["ap-main-1", "scriptxscript-title"]
+    assert [s.title for s in result.sections] == ["ap-main", "<script>x</script> Title"]
+    assert [text_of(h) for h in root.iter("h2")] == ["ap-main", "<script>x</script> Title"]

@@ -1,0 +1,56 @@
+"""What agent text may keep once rendered: safe markup stays, every other tag shows as text.
+
+Agent files are untrusted. nh3 (the Ammonia sanitizer) removes what could run or load
+code; before it runs, any tag outside the allowed set is escaped, so `<iframe>`,
+`<script>` or `Map<String, Integer>` read as text instead of vanishing.
+"""
+
+from __future__ import annotations
+
+import re
+
+import nh3
+
+HEADING_TAGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+_TAG_START = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)")
+# Landmarks belong to the page around the agent, not to its text.
+_LANDMARK_TAGS = {"nav", "header", "footer", "aside", "article"}
+
+# The attributes each kept tag may carry; any other attribute is dropped.
+_ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
+    **{tag: {"id"} for tag in HEADING_TAGS},
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "span": {"class"},
+    "div": {"class"},
+    "pre": {"class"},
+    "code": {"class"},
+    "th": {"align"},
+    "td": {"align"},
+    "ol": {"start"},
+    "input": {"type", "checked", "disabled"},
+}
+# The tags agent text may use; any other tag is shown as text.
+ALLOWED_TAGS = frozenset((set(nh3.ALLOWED_TAGS) | {"input", "details", "summary"}) - _LANDMARK_TAGS)
+
+
+def escape_unknown_tags(html: str) -> str:
+    """Show every tag we do not keep (`<script>`, `<iframe>`, `Map<String>`…) as text, not drop it."""
+    return _TAG_START.sub(_escape_if_unknown, html)
+
+
+def _escape_if_unknown(match: re.Match[str]) -> str:
+    if match.group(2).lower() in ALLOWED_TAGS:
+        return match.group(0)
+    return "&lt;" + match.group(1) + match.group(2)
+
+
+def sanitize_html(html: str) -> str:
+    """Keep safe markup only, other tags as text: no scripts, handlers, styles or dangerous URLs."""
+    return nh3.clean(
+        escape_unknown_tags(html),
+        tags=set(ALLOWED_TAGS),
+        attributes=_ALLOWED_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+    )
