@@ -11,13 +11,15 @@ import html
 import re
 import unicodedata
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from markdown.extensions import Extension
+from markdown.inlinepatterns import LinkInlineProcessor
 from markdown.extensions.toc import render_inner_html, strip_tags
 from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
-from markdown.util import HTML_PLACEHOLDER
+from markdown.util import HTML_PLACEHOLDER, AtomicString
 
 from generator.sanitize import HEADING_TAGS, escape_unknown_tags
 
@@ -176,6 +178,94 @@ class BlockSeparatingPreprocessor(Preprocessor):
         return is_table_header and "|" not in previous
 
 
+MAX_SCAN = 1000
+"""How far past `[`, `](` or `<tag` the parser looks for the closing `]`, `)` or `>`.
+
+Python-Markdown and the standard library's HTML parser scan to the end of the text for
+each unclosed one, which makes a file of many of them take minutes (`[a](b ` ten
+thousand times: 30 s). Real links and tags close well within this distance.
+"""
+MAX_UNCLOSED_TAGS = 50
+MAX_INLINE_TEXT = 20_000
+"""A block longer than this, or whose `[`s would scan more than about 20 characters for each
+of its own, is shown without inline formatting.
+
+Python-Markdown rebuilds a block's text once per inline match (link, emphasis, entity…),
+and each `[` may scan up to MAX_SCAN characters, so such blocks cost time quadratic in
+their size; no real paragraph comes near these numbers.
+"""
+_TAG_OPENING = re.compile(r"<[A-Za-z/!?]")
+
+
+class UnclosedTagPreprocessor(Preprocessor):
+    """In a text with many `<tag` starts that never close, show them as text.
+
+    A handful cost nothing and are left alone, so ordinary text renders exactly as before.
+    """
+
+    def run(self, lines: list[str]) -> list[str]:
+        text = "\n".join(lines)
+        unclosed = [
+            match.start()
+            for match in _TAG_OPENING.finditer(text)
+            if text.find(">", match.start(), match.start() + MAX_SCAN) < 0
+        ]
+        if len(unclosed) <= MAX_UNCLOSED_TAGS:
+            return lines
+        pieces, previous = [], 0
+        for position in unclosed:
+            pieces.extend((text[previous:position], "&lt;"))
+            previous = position + 1
+        pieces.append(text[previous:])
+        return "".join(pieces).split("\n")
+
+
+class LongTextTreeprocessor(Treeprocessor):
+    """Mark text too long or too bracket-heavy for inline patterns as atomic, so they skip it."""
+
+    def run(self, root: Element) -> None:
+        for element in root.iter():
+            if element.text and _is_too_costly(element.text):
+                element.text = AtomicString(element.text)
+            if element.tail and _is_too_costly(element.tail):
+                element.tail = AtomicString(element.tail)
+
+
+def _is_too_costly(text: str) -> bool:
+    scan_cost = text.count("[") * min(len(text), MAX_SCAN)
+    return len(text) > MAX_INLINE_TEXT or scan_cost > 20 * len(text) + 2000
+
+
+def bound_link_scans(md: Markdown) -> None:
+    """Make every link pattern look at most MAX_SCAN characters ahead for its `]` and `)`."""
+    for processor in md.inlinePatterns:
+        if isinstance(processor, LinkInlineProcessor):
+            processor.getText = _bounded_get_text(processor.getText)  # type: ignore[method-assign]
+            processor.getLink = _bounded_get_link(processor.getLink)  # type: ignore[method-assign]
+
+
+def _bounded_get_text(get_text: Callable[[str, int], tuple[str, int, bool]]) -> Callable[..., tuple[str, int, bool]]:
+    def bounded(data: str, index: int) -> tuple[str, int, bool]:
+        if data.find("]", index, index + MAX_SCAN) < 0:
+            return "", index, False
+        text, end, handled = get_text(data[index : index + MAX_SCAN], 0)
+        return text, index + end, handled
+
+    return bounded
+
+
+def _bounded_get_link(
+    get_link: Callable[[str, int], tuple[str, str | None, int, bool]],
+) -> Callable[..., tuple[str, str | None, int, bool]]:
+    def bounded(data: str, index: int) -> tuple[str, str | None, int, bool]:
+        if data.find(")", index, index + MAX_SCAN) < 0:
+            return "", None, index, False
+        href, title, end, handled = get_link(data[index : index + MAX_SCAN], 0)
+        return href, title, index + end, handled
+
+    return bounded
+
+
 class GithubBlocksExtension(Extension):
     """Render block structure and heading ids as GitHub does, remembering the last headings."""
 
@@ -188,6 +278,11 @@ class GithubBlocksExtension(Extension):
         # preprocessor (registered at 27 by its package) must see placeholders, not code.
         md.preprocessors.register(ListIndentPreprocessor(md), "gfm_list_indent", 24.5)
         md.preprocessors.register(BlockSeparatingPreprocessor(md), "gfm_blocks", 24)
+        # Before Python-Markdown's raw HTML block parser (20), which runs the stdlib parser.
+        md.preprocessors.register(UnclosedTagPreprocessor(md), "gfm_unclosed_tags", 21)
+        bound_link_scans(md)
+        # Before inline processing (20).
+        md.treeprocessors.register(LongTextTreeprocessor(md), "gfm_long_text", 25)
         if "breakless_lists" in md.preprocessors:
             md.preprocessors.register(md.preprocessors["breakless_lists"], "breakless_lists", 23)
         # An ordered list keeps the number it starts at, as on GitHub.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import pytest
 from conftest import SEED
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -83,3 +84,23 @@ def test_mutated_seed(data: st.DataObject) -> None:
 def test_deep_repetition(count: int, piece: str) -> None:
     body = piece * count + "x\n" + "".join("  " * i + "- item\n" for i in range(count))
     assert isinstance(process(f"---\nname: a\ndescription: b\n---\n{body}".encode()), Agent)
+
+
+ADVERSARIAL = {
+    "unclosed links": "[a](b " * 40_000,
+    "nested brackets": "[" * 100_000 + "]" * 100_000,
+    "bracket blocks": ("[" * 40 + "]" * 40 + "\n\n") * 2_500,
+    "unclosed tags": "<a " * 70_000,
+    "quoted tag attributes": "<a x='>" * 30_000,
+    "entities": "&amp; " * 35_000,
+    "emphasis": "**a** " * 35_000,
+    "nested parentheses": ("[a](" + "(" * 30 + ")") * 6_000,
+}
+
+
+@pytest.mark.parametrize("body", ADVERSARIAL.values(), ids=ADVERSARIAL.keys())
+def test_adversarial_bodies_render(body: str) -> None:
+    # Each of these took from 30 s to hours before the scans were bounded (see gfm.py);
+    # a regression shows as this test running for minutes.
+    result = RENDERER.render(body)
+    assert result.html
