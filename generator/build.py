@@ -85,7 +85,8 @@ def write_site(config: SiteConfig, catalog: Catalog, root: Path) -> None:
         output.write_file(root, agent.url, page)
         output.copy_file(agent.path, root, agent.raw_url)
     write_assets(config, catalog, root)
-    output.write_file(root, output.SITE_MARKER, "")
+    output.write_file(root, output.NOJEKYLL, "")
+    output.write_file(root, output.SITE_MARKER, output.SITE_MARKER_TEXT)
 
 
 def write_assets(config: SiteConfig, catalog: Catalog, root: Path) -> None:

@@ -38,13 +38,16 @@ def find_agent_files(agents_dir: Path, report: Report) -> list[Path]:
         subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
         for name in sorted(files):
             path = Path(folder) / name
-            if _is_agent_file(name) and _stays_inside(path, root, report):
+            if _is_agent_file(path) and _stays_inside(path, root, report):
                 found.append(path)
     return found
 
 
-def _is_agent_file(name: str) -> bool:
-    return name.endswith(".md") and not name.startswith(".") and name.lower() not in _SKIPPED_NAMES
+def _is_agent_file(path: Path) -> bool:
+    name = path.name
+    if not name.endswith(".md") or name.startswith(".") or name.lower() in _SKIPPED_NAMES:
+        return False
+    return path.is_file()  # not a FIFO or a device, which would block the read
 
 
 def _stays_inside(path: Path, root: Path, report: Report) -> bool:

@@ -125,6 +125,10 @@ class Catalog:
 
     agents: tuple[Agent, ...]
     categories: tuple[Category, ...] = field(default=())
+    _positions: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._positions.update((agent.slug, index) for index, agent in enumerate(self.agents))
 
     @classmethod
     def from_agents(cls, agents: list[Agent]) -> Catalog:
@@ -141,7 +145,7 @@ class Catalog:
 
     def neighbours(self, agent: Agent) -> tuple[Agent | None, Agent | None]:
         """Return the agents before and after `agent` in catalog order."""
-        index = self.agents.index(agent)
+        index = self._positions[agent.slug]
         previous = self.agents[index - 1] if index > 0 else None
         following = self.agents[index + 1] if index + 1 < len(self.agents) else None
         return previous, following

@@ -10,7 +10,10 @@ from pathlib import Path, PurePosixPath
 from generator.errors import SiteError
 
 # Written into every site; a folder without it is not ours to replace.
-SITE_MARKER = ".nojekyll"
+SITE_MARKER = ".agentpages"
+SITE_MARKER_TEXT = "Built by agentpages. Each build replaces this whole folder.\n"
+# Tells GitHub Pages to publish the files as they are, without Jekyll.
+NOJEKYLL = ".nojekyll"
 
 
 def check_out_dir(out_dir: Path, agents_dir: Path) -> None:
@@ -31,7 +34,10 @@ def make_staging_dir(out_dir: Path) -> Path:
     parent = out_dir.resolve().parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-building-", dir=parent))
+        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-building-", dir=parent))
+        # mkdtemp makes the folder private; a site is for web servers to read.
+        staging.chmod(0o755)
+        return staging
     except OSError as exc:
         raise SiteError(out_dir, 1, f"cannot create the output folder: {exc.strerror}") from None
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import filecmp
+import os
+import stat
 import shutil
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -48,7 +50,7 @@ def test_one_page_and_one_raw_file_per_agent(demo_site: Path) -> None:
         slug = source.stem  # the demo's names equal their file names
         assert (demo_site / "agents" / slug / "index.html").is_file()
         assert filecmp.cmp(source, demo_site / "agents" / f"{slug}.md", shallow=False)
-    for name in ("index.html", ".nojekyll", "assets/style.css", "assets/pygments.css", "assets/colors.css"):
+    for name in ("index.html", ".nojekyll", ".agentpages", "assets/style.css", "assets/pygments.css", "assets/colors.css"):
         assert (demo_site / name).is_file()
 
 
@@ -191,6 +193,9 @@ def test_output_folder_that_is_not_a_site_is_refused(tmp_path: Path) -> None:
     (tmp_path / "docs/important.txt").write_text("keep me")
     with pytest.raises(SiteError, match="not empty and was not built by agentpages"):
         build_catalog(agents, tmp_path / "docs")
+    (tmp_path / "docs/.nojekyll").write_text("")  # a hand-made GitHub Pages folder
+    with pytest.raises(SiteError, match="not empty and was not built by agentpages"):
+        build_catalog(agents, tmp_path / "docs")
     with pytest.raises(SiteError, match="outside the agents folder"):
         build_catalog(agents, tmp_path)
     with pytest.raises(SiteError, match="outside the agents folder"):
@@ -272,3 +277,11 @@ def test_broken_files_are_reported_and_the_rest_builds(tmp_path: Path) -> None:
         ("wrong.md", 4, "wrong-type"),
         ("wrong.md", 5, "tools-type"),
     }
+
+
+def test_site_is_readable_by_others_and_special_files_are_skipped(tmp_path: Path) -> None:
+    agents = write_agents(tmp_path, {"a.md": BASIC.format(name="a", color="red")})
+    os.mkfifo(agents / "pipe.md")  # reading it would block forever
+    result = build_catalog(agents)
+    assert [a.slug for a in result.catalog.agents] == ["a"]
+    assert stat.S_IMODE((tmp_path / "site").stat().st_mode) == 0o755
