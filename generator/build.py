@@ -56,10 +56,10 @@ def load_catalog(config: SiteConfig, report: Report) -> Catalog:
 def build(config: SiteConfig, report: Report | None = None) -> BuildResult:
     """Build the whole site into `config.out_dir`, or leave the old one untouched on failure."""
     report = report or Report()
-    output.check_out_dir(config.out_dir, config.agents_dir)
 
     # Read and check every agent before writing anything; strict mode stops on any finding.
     catalog = load_catalog(config, report)
+    output.check_out_dir(config.out_dir, config.agents_dir)
     if config.strict and report.findings:
         raise BuildFailed(None, 0, _failure_message(report))
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from generator.errors import ConfigError
+from generator.errors import ConfigError, type_name
 from generator.lint import RUNTIME_TOOLS, LintSettings
 from generator.load import DEFAULT_MAX_FILE_SIZE
 
@@ -91,6 +91,8 @@ def load_config(
     settings = read_config_file(path)
     theme = settings.pop("theme_dir", None)
     theme_dir = (path.parent / theme).resolve() if theme else _default_theme_dir(agents_dir)
+    if theme and not theme_dir.is_dir():
+        raise ConfigError(path, _line_of_key(path, "theme_dir"), f"theme_dir '{theme}' is not a folder")
     return SiteConfig(
         agents_dir=agents_dir,
         out_dir=out_dir.resolve(),
@@ -101,9 +103,23 @@ def load_config(
     )
 
 
+def _construct(path: Path, node: yaml.Node) -> Any:
+    """Turn a value's YAML node into Python data with the safe constructor (tags refused)."""
+    try:
+        return yaml.SafeLoader("").construct_object(node, deep=True)
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(path, node.start_mark.line + 1, f"invalid value: {problem}") from None
+
+
 def _default_theme_dir(agents_dir: Path) -> Path | None:
     candidate = agents_dir.parent / "templates"
     return candidate if candidate.is_dir() else None
+
+
+def _line_of_key(path: Path, key: str) -> int:
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    return next((number for number, line in enumerate(lines, 1) if line.startswith(f"{key}:")), 1)
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
@@ -122,23 +138,29 @@ def read_config_file(path: Path) -> dict[str, Any]:
         return {}
     if not isinstance(root, yaml.MappingNode):
         raise ConfigError(path, root.start_mark.line + 1, "the config must be a mapping of keys to values")
-    return dict(_read_setting(path, key, value) for key, value in root.value)
+    settings: dict[str, Any] = {}
+    for key_node, value_node in root.value:
+        key, value = _read_setting(path, key_node, value_node)
+        if key in settings:
+            raise ConfigError(path, key_node.start_mark.line + 1, f"'{key}' is set twice")
+        settings[key] = value
+    return {key: value for key, value in settings.items() if value is not None}
 
 
 def _read_setting(path: Path, key_node: yaml.Node, value_node: yaml.Node) -> tuple[str, Any]:
-    key = key_node.value
     line = key_node.start_mark.line + 1
+    if not isinstance(key_node, yaml.ScalarNode):
+        raise ConfigError(path, line, "keys must be plain names such as 'title'")
+    key = key_node.value
     if key not in CONFIG_KEYS:
         known = ", ".join(sorted(CONFIG_KEYS))
         raise ConfigError(path, line, f"unknown key '{key}' (known keys: {known})")
-    value = yaml.load(yaml.serialize(value_node), Loader=_Loader)
+    value = _construct(path, value_node)
     expected = CONFIG_KEYS[key]
     if value is None:
-        value = expected()
+        return key, None
     if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-        raise ConfigError(
-            path, line, f"'{key}' must be a {expected.__name__}, not {type(value).__name__}"
-        )
+        raise ConfigError(path, line, f"'{key}' must be a {type_name(expected)}, not a {type_name(value)}")
     if key in _LIST_OF_TEXT_KEYS and not all(isinstance(item, str) for item in value):
         raise ConfigError(path, line, f"'{key}' must be a list of tool names")
     if key == "max_file_size" and (isinstance(value, bool) or value < 1):

@@ -17,6 +17,18 @@ def display_path(path: Path) -> str:
     return absolute if relative.startswith("..") else relative
 
 
+_TYPE_NAMES = {
+    "str": "text", "int": "number", "float": "number", "bool": "true/false value",
+    "list": "list", "dict": "mapping", "NoneType": "empty value",
+}  # fmt: skip
+
+
+def type_name(value: object) -> str:
+    """Name a value's type the way a YAML author thinks of it: text, number, list, mapping."""
+    kind = value.__name__ if isinstance(value, type) else type(value).__name__
+    return _TYPE_NAMES.get(kind, kind)
+
+
 @dataclass(frozen=True)
 class Finding:
     """One problem in one file, found by the rule named `rule`."""

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator.errors import Finding, Severity
+from generator.errors import Finding, Severity, type_name
 from generator.examples import parse_description
 from generator.load import RawAgent
 from generator.markup import MAX_NESTING, find_too_deep_line
@@ -169,7 +169,7 @@ def check_name(raw: RawAgent) -> Iterator[Finding]:
     line, column = _value_position(raw, "name")
     if value is not None and not isinstance(value, str):
         yield make_finding("wrong-type", raw.path, line, column,
-                           f"'name' must be text, not a {type(value).__name__}")
+                           f"'name' must be text, not a {type_name(value)}")
         return
     if not value or not value.strip():
         yield make_finding("missing-name", raw.path, line, column, f"'name' is missing: add 'name: {raw.path.stem}'")
@@ -199,7 +199,7 @@ def check_description(raw: RawAgent) -> Iterator[Finding]:
     line, column = _value_position(raw, "description")
     if value is not None and not isinstance(value, str):
         yield make_finding("wrong-type", raw.path, line, column,
-                           f"'description' must be text, not a {type(value).__name__}")
+                           f"'description' must be text, not a {type_name(value)}")
         return
     if not value or not value.strip():
         yield make_finding("missing-description", raw.path, line, column,
@@ -237,7 +237,7 @@ def check_model(raw: RawAgent) -> Iterator[Finding]:
         line, column = _value_position(raw, "model")
         yield make_finding("wrong-type", raw.path, line, column,
                            f"'model' must be text such as 'sonnet', 'opus', 'haiku' or 'inherit', "
-                           f"not a {type(value).__name__}")
+                           f"not a {type_name(value)}")
 
 
 def check_color(raw: RawAgent) -> Iterator[Finding]:

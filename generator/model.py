@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
+from generator.errors import type_name
+
 Role = Literal["user", "assistant"]
 
 # The runtime's named colors, and common CSS names mapped to the nearest of them.
@@ -184,12 +186,12 @@ def read_tools(value: Any) -> tuple[str, ...] | None:
     elif isinstance(value, list):
         items = [item if isinstance(item, str) else _not_a_tool(item) for item in value]
     else:
-        raise TypeError(type(value).__name__)
+        raise TypeError(type_name(value))
     return tuple(item.strip() for item in items if item.strip())
 
 
 def _not_a_tool(item: object) -> str:
-    raise TypeError(f"list holding a {type(item).__name__}")
+    raise TypeError(f"list holding a {type_name(item)}")
 
 
 def category_from_path(rel_path: PurePosixPath) -> str:

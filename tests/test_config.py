@@ -40,7 +40,7 @@ def test_edit_base_defaults_to_the_main_branch(tmp_path: Path) -> None:
     ("text", "message"),
     [
         ("title: x\ncolour: red\n", r"agentpages.yml:2: error: unknown key 'colour' \(known keys: "),
-        ("title: x\n\ndescription: [1, 2]\n", r"agentpages.yml:3: error: 'description' must be a str, not list"),
+        ("title: x\n\ndescription: [1, 2]\n", r"agentpages.yml:3: error: 'description' must be a text, not a list"),
         ("repo_url: javascript:alert(1)\n", r"agentpages.yml:1: error: 'repo_url' must start with https://"),
         ("title: [unclosed\n", r"agentpages.yml:2: error: invalid YAML"),
         ("- a list\n", r"agentpages.yml:1: error: the config must be a mapping"),
@@ -56,3 +56,24 @@ def test_explicit_config_must_exist(tmp_path: Path) -> None:
     (tmp_path / "agents").mkdir()
     with pytest.raises(ConfigError, match="config file not found"):
         load_config(tmp_path / "agents", tmp_path / "site", tmp_path / "nope.yml")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("title:\n", None),  # an empty value keeps the default
+        ("title: !!python/object/apply:os.system ['id']\n", r"agentpages.yml:1: error: invalid value: could not determine a constructor"),
+        ("? [a, b]\n: c\n", r"agentpages.yml:1: error: keys must be plain names"),
+        ("title: a\ntitle: b\n", r"agentpages.yml:2: error: 'title' is set twice"),
+        ("theme_dir: nowhere\n", r"agentpages.yml:1: error: theme_dir 'nowhere' is not a folder"),
+        ("max_file_size: true\n", r"agentpages.yml:1: error: 'max_file_size' must be a number, not a true/false value"),
+        ("extra_tools: [1]\n", r"agentpages.yml:1: error: 'extra_tools' must be a list of tool names"),
+    ],
+)
+def test_odd_configs_give_a_message_not_a_traceback(tmp_path: Path, text: str, message: str | None) -> None:
+    if message is None:
+        assert config_in(tmp_path, text).title == "Agent catalog"
+        return
+    with pytest.raises(ConfigError) as caught:
+        config_in(tmp_path, text)
+    assert caught.match(message)

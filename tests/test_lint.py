@@ -97,7 +97,7 @@ CASES = [
         "wrong-type (model)",
         {"a.md": agent("name: a\ndescription: x\nmodel: 4\n")},
         "agents/a.md:4:8: error: 'model' must be text such as 'sonnet', 'opus', 'haiku' or 'inherit', "
-        "not a int [wrong-type]",
+        "not a number [wrong-type]",
     ),
     (
         "unknown-color",
@@ -109,7 +109,7 @@ CASES = [
         "tools-type",
         {"a.md": agent("name: a\ndescription: x\ntools: 7\n")},
         "agents/a.md:4:8: error: 'tools' must be a comma-separated string or a list of tool names, "
-        "not a int [tools-type]",
+        "not a number [tools-type]",
     ),
     (
         "unknown-tool",
