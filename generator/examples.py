@@ -18,19 +18,23 @@ from dataclasses import dataclass
 
 from generator.model import Example, Role, Turn
 
+# An `<example>` quoted in inline code (`` `<example>` ``) is prose, not a block.
 _EXAMPLE_BLOCK = re.compile(
-    r"<example\b[^>]*>(?P<body>.*?)(?:</example\s*>|(?=<example\b)|\Z)", re.IGNORECASE | re.DOTALL
+    r"(?<!`)<example\b[^>]*>(?P<body>.*?)(?:</example\s*>|(?=(?<!`)<example\b)|\Z)",
+    re.IGNORECASE | re.DOTALL,
 )
 _COMMENTARY = re.compile(
     r"<commentary\b[^>]*>(?P<body>.*?)(?:</commentary\s*>|(?=</?example\b)|\Z)",
     re.IGNORECASE | re.DOTALL,
 )
-_STRAY_TAG = re.compile(r"</?\s*(?:example|commentary)\b[^>]*>", re.IGNORECASE)
+_STRAY_TAG = re.compile(r"(?<!`)</?\s*(?:example|commentary)\b[^>]*>(?!`)", re.IGNORECASE)
+# `**Example 2 - Title:**`, `Example 2:`, `**Example:**` or `Example - Title:` on a line of its
+# own; "Examples:" and "Example usage: run it often." are prose.
 _HEADED_EXAMPLE = re.compile(
-    r"^[ \t]*(?:\*\*|__)?Example(?:[ \t]+#?(?P<number>\d+))?[ \t]*(?:[-–—:.][ \t]*)?"
-    r"(?P<title>[^\n]*?)[ \t]*:?[ \t]*(?:\*\*|__)?[ \t]*:?[ \t]*$",
+    r"^[ \t]*(?P<bold>\*\*|__)?Example(?![A-Za-z])(?:[ \t]+#?(?P<number>\d+))?[ \t]*(?P<rest>[^\n]*)$",
     re.IGNORECASE | re.MULTILINE,
 )
+_TITLE_DECORATION = " \t*_:"
 _ROLES = r"context|user|assistant|commentary"
 _ROLE_AT_LINE_START = re.compile(
     rf"^[ \t]*(?:[-*][ \t]+)?(?:\*\*)?(?P<role>{_ROLES})(?:\*\*)?[ \t]*:(?:\*\*)?[ \t]*",
@@ -67,15 +71,27 @@ def parse_description(text: str) -> Description:
     return Description(_clean_summary("\n\n".join(outside)), tuple(examples))
 
 
+def _find_example_headers(text: str) -> list[re.Match[str]]:
+    """Return the lines that head an example: bold, numbered, or ending in a colon."""
+    headers = []
+    for match in _HEADED_EXAMPLE.finditer(text):
+        rest = match.group("rest").rstrip()
+        is_heading = bool(match.group("bold") or match.group("number")) or rest.rstrip("*_ \t").endswith(":")
+        starts_title = not rest or rest[0] in "-–—:.*_"
+        if is_heading and starts_title:
+            headers.append(match)
+    return headers
+
+
 def _take_headed_examples(text: str, outside: list[str], examples: list[Example]) -> None:
     """Move `**Example N - Title:**` blocks from `text` into `examples`, the rest into `outside`."""
-    headers = list(_HEADED_EXAMPLE.finditer(text))
+    headers = _find_example_headers(text)
     outside.append(text[: headers[0].start()] if headers else text)
     for header, following in zip(headers, [*headers[1:], None]):
         end = following.start() if following else len(text)
         example = parse_turns(text[header.end() : end])
         examples.append(
-            Example(_clean_title(header.group("title")), example.context, example.turns, example.commentary)
+            Example(_clean_title(header.group("rest")), example.context, example.turns, example.commentary)
         )
 
 
@@ -119,12 +135,19 @@ def _find_role_markers(text: str) -> list[re.Match[str]]:
 
 
 def _make_turn(role: Role, words: str) -> Turn:
-    direction = ""
+    """Make a turn, setting a leading `[stage direction]` apart, outside or inside the quotes."""
+    direction, words = _take_direction(words)
+    words = _strip_quotes(words)
+    if not direction:
+        direction, words = _take_direction(words)
+    return Turn(role, words, direction)
+
+
+def _take_direction(words: str) -> tuple[str, str]:
     match = _STAGE_DIRECTION.match(words)
-    if match:
-        direction = match.group("direction").strip()
-        words = words[match.end() :].strip()
-    return Turn(role, _strip_quotes(words), direction)
+    if not match:
+        return "", words
+    return match.group("direction").strip(), words[match.end() :].strip()
 
 
 def _strip_quotes(text: str) -> str:
@@ -141,7 +164,7 @@ def _clean_text(text: str) -> str:
 
 
 def _clean_title(title: str) -> str:
-    return title.strip().strip("*_").strip().rstrip(":").strip()
+    return title.strip(_TITLE_DECORATION).lstrip("-–—.").strip(_TITLE_DECORATION)
 
 
 def _clean_summary(text: str) -> str:

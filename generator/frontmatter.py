@@ -192,7 +192,7 @@ def _read_block_scalar(indicator: str, rest: list[str]) -> str:
     text = textwrap.dedent("\n".join(rest))
     if indicator.startswith(">"):
         paragraphs = re.split(r"\n[ \t]*\n", text)
-        text = "\n\n".join(" ".join(p.split("\n")) for p in paragraphs)
+        text = "\n".join(" ".join(p.split("\n")) for p in paragraphs)  # as YAML folds
     return text.rstrip("\n") if "-" in indicator else text.rstrip("\n") + "\n"
 
 

@@ -117,3 +117,29 @@ def test_headed_examples_without_numbers_or_bold() -> None:
     parsed = parse_description(text)
     assert [e.title for e in parsed.examples] == ["Quick check", ""]
     assert parsed.summary == "Helps."
+
+
+def test_prose_about_examples_is_not_an_example() -> None:
+    for text in ("Reviews code.\nExamples:", "Reviews code.\nExample usage: run it after every commit.",
+                 "Explains how `<example>` blocks are parsed."):
+        parsed = parse_description(text)
+        assert parsed.examples == (), text
+    assert parse_description("Explains how `<example>` blocks are parsed.").summary == (
+        "Explains how `<example>` blocks are parsed."
+    )
+
+
+def test_examples_lead_in_on_its_own_line() -> None:
+    parsed = parse_description("Reviews code.\n\nExamples:\n\n<example>\nuser: hi\nassistant: ok\n</example>")
+    assert parsed.summary == "Reviews code."
+    assert len(parsed.examples) == 1 and parsed.examples[0].title == ""
+
+
+def test_stage_direction_inside_the_quotes() -> None:
+    turn = parse_description('X.\n\n**Example 1 - A:**\nUser: "a"\nAssistant: "[After the diff] Now review."').examples[0].turns[1]
+    assert (turn.direction, turn.text) == ("After the diff", "Now review.")
+
+
+def test_header_forms() -> None:
+    text = "X.\n\nExample 2: Quick\nUser: a\n\n__Example__:\nUser: b\n\n**Example 3 — Dash**\nUser: c"
+    assert [e.title for e in parse_description(text).examples] == ["Quick", "", "Dash"]
