@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import re
 from pathlib import Path
 from typing import Any
 
+from generator.errors import SiteError
 from generator.examples import parse_description
+from generator.frontmatter import raw_value
 from generator.load import RawAgent
 from generator.markup import MarkdownRenderer
 from generator.model import NEUTRAL, Agent, Catalog, category_from_path, read_color, read_tools, slugify
+
+log = logging.getLogger(__name__)
 
 # Keys the agent runtime defines; every other key is kept and shown as metadata.
 RUNTIME_KEYS = frozenset({"name", "description", "model", "color", "tools", "category"})
@@ -25,7 +30,15 @@ _TAG = re.compile(r"<[^>]+>")
 def make_catalog(raw_agents: list[RawAgent], renderer: MarkdownRenderer) -> Catalog:
     """Turn every raw agent into an Agent with a slug unique across the catalog."""
     slugs = assign_slugs(raw_agents)
-    return Catalog.from_agents([make_agent(raw, slugs[raw.path], renderer) for raw in raw_agents])
+    return Catalog.from_agents([_make_agent_or_say_which(raw, slugs[raw.path], renderer) for raw in raw_agents])
+
+
+def _make_agent_or_say_which(raw: RawAgent, slug: str, renderer: MarkdownRenderer) -> Agent:
+    try:
+        return make_agent(raw, slug, renderer)
+    except Exception as exc:  # a bug of ours; name the file that showed it
+        log.debug("while reading %s", raw.path, exc_info=True)
+        raise SiteError(raw.path, raw.body_line, f"internal error while rendering this agent: {exc!r}") from exc
 
 
 def assign_slugs(raw_agents: list[RawAgent]) -> dict[Path, str]:
@@ -63,7 +76,7 @@ def make_agent(raw: RawAgent, slug: str, renderer: MarkdownRenderer) -> Agent:
         summary_html=summary_html,
         summary_text=_text_of(summary_html),
         examples=description.examples,
-        model=_text_field(data, "model") or None,
+        model=_read_model(raw),
         color=read_color(data.get("color")) or NEUTRAL,
         tools=_read_tools(data.get("tools")),
         category=_text_field(data, "category") or category_from_path(raw.rel_path),
@@ -71,6 +84,16 @@ def make_agent(raw: RawAgent, slug: str, renderer: MarkdownRenderer) -> Agent:
         sections=body.sections,
         metadata=tuple((key, _show_value(value)) for key, value in data.items() if key not in RUNTIME_KEYS),
     )
+
+
+def _read_model(raw: RawAgent) -> str | None:
+    """Return `model` as written: `1.10` stays `1.10`, not the number YAML makes of it."""
+    value = raw.front_matter.data.get("model")
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value.strip() or None
+    return raw_value(raw.front_matter, "model") or str(value)
 
 
 def _text_field(data: dict[str, Any], key: str) -> str:

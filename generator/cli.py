@@ -13,7 +13,7 @@ from pathlib import Path
 from generator import __version__
 from generator.build import build, count_findings, load_and_check
 from generator.config import load_config
-from generator.errors import Finding, Report, SiteError, display_path
+from generator.errors import Finding, Report, SiteError, UsageError, display_path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 log = logging.getLogger("generator")
@@ -74,9 +74,14 @@ def main(argv: list[str] | None = None) -> int:
     except SiteError as exc:
         log.debug("traceback", exc_info=True)
         print(str(exc), file=sys.stderr)
-        return EXIT_FAILED
+        return EXIT_USAGE if isinstance(exc, UsageError) else EXIT_FAILED
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug of ours: say so plainly, with the traceback under -v
+        log.debug("traceback", exc_info=True)
+        print(f"error: internal error: {exc!r} (run again with -v for the traceback, and please report it)",
+              file=sys.stderr)
+        return EXIT_FAILED
 
 
 def run_build(args: argparse.Namespace) -> int:

@@ -71,6 +71,10 @@ class SiteError(Exception):
         return f"{display_path(self.path)}:{self.line}: error: {self.message}"
 
 
+class UsageError(SiteError):
+    """The command line names something that is not there; the CLI exits 2."""
+
+
 class ConfigError(SiteError):
     """The config file is unreadable, has an unknown key or a value of the wrong type."""
 

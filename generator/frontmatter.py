@@ -135,6 +135,15 @@ def _expanded_size(value: Any, budget: int) -> int:
     return count
 
 
+def raw_value(front: FrontMatter, key: str) -> str:
+    """Return a key's value as written on its line, for showing a value YAML turned into a number."""
+    line = front.key_lines.get(key)
+    if line is None or not 0 <= line - front.first_line < len(front.lines):
+        return ""
+    match = _FIELD_START.match(front.lines[line - front.first_line])
+    return (match.group(2) or "").strip() if match else ""
+
+
 def _find_key_lines(lines: list[str], first_line: int) -> dict[str, int]:
     found: dict[str, int] = {}
     for index, line in enumerate(lines):

@@ -103,6 +103,7 @@ def check_agent(raw: RawAgent, settings: LintSettings) -> list[Finding]:
         *check_name(raw),
         *check_description(raw),
         *check_model(raw),
+        *check_category(raw),
         *check_color(raw),
         *check_tools(raw, settings),
         *check_body_fences(raw),
@@ -228,6 +229,15 @@ def _check_examples(raw: RawAgent, description: str) -> Iterator[Finding]:
             yield make_finding("example-no-user", raw.path, line, column,
                                f"example {number + 1} has no user turn: add a line 'user: \"…\"' "
                                "with what the user asks")
+
+
+def check_category(raw: RawAgent) -> Iterator[Finding]:
+    """`category`, when present, is text."""
+    value = raw.front_matter.data.get("category")
+    if value is not None and not isinstance(value, str):
+        line, column = _value_position(raw, "category")
+        yield make_finding("wrong-type", raw.path, line, column,
+                           f"'category' must be text, not a {type_name(value)}")
 
 
 def check_model(raw: RawAgent) -> Iterator[Finding]:

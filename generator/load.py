@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from generator.errors import Finding, Report, SiteError
+from generator.errors import Finding, Report, UsageError
 from generator.frontmatter import FrontMatter, split_front_matter
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ class RawAgent:
 def find_agent_files(agents_dir: Path, report: Report) -> list[Path]:
     """List the agent files below `agents_dir`, sorted, never following links out of it."""
     if not agents_dir.is_dir():
-        raise SiteError(agents_dir, 1, "agents folder not found (use --agents DIR)")
+        raise UsageError(agents_dir, 1, "agents folder not found (use --agents DIR)")
     root = agents_dir.resolve()
     found: list[Path] = []
     for folder, subfolders, files in os.walk(root):

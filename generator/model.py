@@ -18,16 +18,26 @@ NAMED_COLORS = (
 )  # fmt: skip
 COLOR_ALIASES = {
     "grey": "gray", "silver": "gray", "slate": "gray", "black": "gray", "white": "gray",
-    "gold": "yellow", "amber": "yellow", "khaki": "yellow",
-    "teal": "cyan", "aqua": "cyan", "turquoise": "cyan", "sky": "cyan",
-    "navy": "blue", "azure": "blue", "royalblue": "blue",
+    "gainsboro": "gray", "charcoal": "gray", "slategray": "gray", "slategrey": "gray",
+    "gold": "yellow", "amber": "yellow", "khaki": "yellow", "goldenrod": "yellow",
+    "lemonchiffon": "yellow", "beige": "yellow", "ivory": "yellow",
+    "teal": "cyan", "aqua": "cyan", "turquoise": "cyan", "sky": "cyan", "aquamarine": "cyan",
+    "seagreen": "cyan", "cadetblue": "cyan",
+    "navy": "blue", "azure": "blue", "royalblue": "blue", "skyblue": "blue", "steelblue": "blue",
+    "dodgerblue": "blue", "cornflowerblue": "blue", "midnightblue": "blue", "powderblue": "blue",
     "indigo": "purple", "violet": "purple", "lavender": "purple", "plum": "purple",
+    "blueviolet": "purple", "rebeccapurple": "purple", "slateblue": "purple", "thistle": "purple",
     "fuchsia": "magenta", "orchid": "magenta",
-    "rose": "pink", "salmon": "pink", "hotpink": "pink",
-    "crimson": "red", "maroon": "red", "scarlet": "red",
-    "coral": "orange", "brown": "orange", "tomato": "orange",
-    "lime": "green", "olive": "green", "emerald": "green", "mint": "green",
+    "rose": "pink", "salmon": "pink", "hotpink": "pink", "deeppink": "pink", "violetred": "pink",
+    "crimson": "red", "maroon": "red", "scarlet": "red", "firebrick": "red", "indianred": "red",
+    "coral": "orange", "brown": "orange", "tomato": "orange", "orangered": "orange", "sienna": "orange",
+    "chocolate": "orange", "peru": "orange", "tan": "orange", "sandybrown": "orange",
+    "lime": "green", "olive": "green", "emerald": "green", "mint": "green", "chartreuse": "green",
+    "lawngreen": "green", "forestgreen": "green", "springgreen": "green", "olivedrab": "green",
+    "limegreen": "green", "yellowgreen": "green",
 }  # fmt: skip
+# Shades of a color are that color: light-blue, dark_red, medium-sea-green, pale violet red.
+_SHADE_PREFIX = re.compile(r"^(?:light|dark|pale|deep|medium|bright|lawn|hot|dim)")
 _HEX_COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 # Folder names that say nothing about an agent's category.
 GENERIC_FOLDERS = frozenset({"agents", "plugins", "categories", "subagents"})
@@ -167,8 +177,12 @@ def read_color(value: Any) -> Color | None:
     if _HEX_COLOR.match(text):
         return Color("hex", text.lower(), _expand_hex(text.lower()))
     key = re.sub(r"[\s_-]+", "", text.lower())
-    tone = key if key in NAMED_COLORS else COLOR_ALIASES.get(key)
+    tone = _tone_of(key) or _tone_of(_SHADE_PREFIX.sub("", key))
     return Color(tone, text.lower()) if tone else None
+
+
+def _tone_of(key: str) -> str | None:
+    return key if key in NAMED_COLORS else COLOR_ALIASES.get(key)
 
 
 def _expand_hex(value: str) -> str:

@@ -122,7 +122,8 @@ def render_template(
         path = Path(exc.filename) if exc.filename else Path(name)
         raise TemplateError(path, exc.lineno or 1, f"template syntax error: {exc.message}") from exc
     except jinja2.TemplateNotFound as exc:
-        raise TemplateError(Path(name), 1, f"template not found: {exc.name}") from exc
+        path, line = _template_frame(exc, name)
+        raise TemplateError(path, line, f"template not found: {exc.name}") from exc
     except Exception as exc:  # a template may raise anything while rendering
         path, line = _template_frame(exc, name)
         about = f" while rendering {subject}" if subject else ""

@@ -164,7 +164,7 @@ def test_failed_build_leaves_the_previous_site_untouched(tmp_path: Path) -> None
 
 
 def test_strict_build_fails_on_warnings_and_changes_nothing(tmp_path: Path) -> None:
-    agents = write_agents(tmp_path, {"a.md": BASIC.format(name="a", color="chartreuse")})
+    agents = write_agents(tmp_path, {"a.md": BASIC.format(name="a", color="sparkly")})
     result = build_catalog(agents)
     assert [f.rule for f in result.report.findings] == ["unknown-color"]
     before = snapshot(tmp_path / "site")
@@ -285,3 +285,22 @@ def test_site_is_readable_by_others_and_special_files_are_skipped(tmp_path: Path
     result = build_catalog(agents)
     assert [a.slug for a in result.catalog.agents] == ["a"]
     assert stat.S_IMODE((tmp_path / "site").stat().st_mode) == 0o755
+
+
+def test_model_is_kept_as_written_and_every_heading_is_in_the_contents(tmp_path: Path) -> None:
+    agents = write_agents(tmp_path, {"a.md": "---\nname: a\ndescription: x\nmodel: 1.10\n---\n\n## Two\n\n### Three\n\n#### Four\n"})
+    result = build_catalog(agents)
+    page = parse_html(tmp_path / "site" / result.catalog.agents[0].url)
+    assert text_of(page.xpath("//*[@data-badge='model']")[0]) == "model 1.10"
+    links = [a.get("href") for a in page.xpath("//nav[@aria-label='Contents']//a")]
+    assert links == ["#ap-expertise", "#two", "#three", "#four"]
+
+
+def test_a_missing_include_names_the_including_template(tmp_path: Path) -> None:
+    agents = write_agents(tmp_path, {"a.md": BASIC.format(name="a", color="red")})
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates/index.html").write_text("<p>\n{% include 'nope.html' %}\n")
+    with pytest.raises(TemplateError) as caught:
+        build_catalog(agents)
+    assert (caught.value.path, caught.value.line) == (tmp_path / "templates/index.html", 2)
+    assert caught.value.message == "template not found: nope.html"

@@ -14,7 +14,7 @@ from generator import __version__
 from generator.cli import main
 
 GOOD = "---\nname: good\ndescription: Fine.\ncolor: blue\n---\n\n## Role\n"
-WARNS = "---\nname: odd\ndescription: Fine.\ncolor: chartreuse\n---\n\n## Role\n"
+WARNS = "---\nname: odd\ndescription: Fine.\ncolor: sparkly\n---\n\n## Role\n"
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
@@ -38,7 +38,7 @@ def test_warnings_pass_a_plain_build_and_fail_a_strict_one(tmp_path: Path, monke
     code, err = run(["build"], capsys)
     assert code == 0
     assert err.splitlines()[0] == (
-        "agents/odd.md:4: warning: unknown color 'chartreuse': use one of red, orange, yellow, green, "
+        "agents/odd.md:4: warning: unknown color 'sparkly': use one of red, orange, yellow, green, "
         "cyan, blue, purple, pink, magenta, gray or a '#rrggbb' hex value [unknown-color]"
     )
     code, err = run(["build", "--strict", "--out", "strict-site"], capsys)
@@ -49,11 +49,11 @@ def test_warnings_pass_a_plain_build_and_fail_a_strict_one(tmp_path: Path, monke
 
 def test_errors_have_no_traceback_unless_verbose(tmp_path: Path, capsys) -> None:
     code, err = run(["build", "--agents", str(tmp_path / "missing")], capsys)
-    assert code == 1
+    assert code == 2
     assert err.strip().endswith("missing:1: error: agents folder not found (use --agents DIR)")
     assert "Traceback" not in err
     code, err = run(["build", "-v", "--agents", str(tmp_path / "missing")], capsys)
-    assert code == 1 and "Traceback" in err
+    assert code == 2 and "Traceback" in err
 
 
 def test_config_errors_name_key_and_line(tmp_path: Path, monkeypatch, capsys) -> None:

@@ -101,8 +101,8 @@ CASES = [
     ),
     (
         "unknown-color",
-        {"a.md": agent("name: a\ndescription: x\ncolor: chartreuse\n")},
-        "agents/a.md:4:8: warning: unknown color 'chartreuse': use one of red, orange, yellow, green, "
+        {"a.md": agent("name: a\ndescription: x\ncolor: sparkly\n")},
+        "agents/a.md:4:8: warning: unknown color 'sparkly': use one of red, orange, yellow, green, "
         "cyan, blue, purple, pink, magenta, gray or a '#rrggbb' hex value [unknown-color]",
     ),
     (
