@@ -168,9 +168,8 @@ def check_name(raw: RawAgent) -> Iterator[Finding]:
     """`name` present, text, in the runtime's form, and matching the file name."""
     value = raw.front_matter.data.get("name")
     line, column = _value_position(raw, "name")
-    if value is not None and not isinstance(value, str):
-        yield make_finding("wrong-type", raw.path, line, column,
-                           f"'name' must be text, not a {type_name(value)}")
+    if wrong_type := _check_is_text(raw, "name"):
+        yield wrong_type
         return
     if not value or not value.strip():
         yield make_finding("missing-name", raw.path, line, column, f"'name' is missing: add 'name: {raw.path.stem}'")
@@ -198,9 +197,8 @@ def check_description(raw: RawAgent) -> Iterator[Finding]:
     """`description` present, text, without `\\n` escapes, with well-formed examples."""
     value = raw.front_matter.data.get("description")
     line, column = _value_position(raw, "description")
-    if value is not None and not isinstance(value, str):
-        yield make_finding("wrong-type", raw.path, line, column,
-                           f"'description' must be text, not a {type_name(value)}")
+    if wrong_type := _check_is_text(raw, "description"):
+        yield wrong_type
         return
     if not value or not value.strip():
         yield make_finding("missing-description", raw.path, line, column,
@@ -231,23 +229,25 @@ def _check_examples(raw: RawAgent, description: str) -> Iterator[Finding]:
                                "with what the user asks")
 
 
+def _check_is_text(raw: RawAgent, key: str, what: str = "text") -> Finding | None:
+    """Return a wrong-type finding when `key` is present but not text."""
+    value = raw.front_matter.data.get(key)
+    if value is None or isinstance(value, str):
+        return None
+    line, column = _value_position(raw, key)
+    return make_finding("wrong-type", raw.path, line, column, f"'{key}' must be {what}, not a {type_name(value)}")
+
+
 def check_category(raw: RawAgent) -> Iterator[Finding]:
     """`category`, when present, is text."""
-    value = raw.front_matter.data.get("category")
-    if value is not None and not isinstance(value, str):
-        line, column = _value_position(raw, "category")
-        yield make_finding("wrong-type", raw.path, line, column,
-                           f"'category' must be text, not a {type_name(value)}")
+    if wrong_type := _check_is_text(raw, "category"):
+        yield wrong_type
 
 
 def check_model(raw: RawAgent) -> Iterator[Finding]:
     """`model`, when present, is text."""
-    value = raw.front_matter.data.get("model")
-    if value is not None and not isinstance(value, str):
-        line, column = _value_position(raw, "model")
-        yield make_finding("wrong-type", raw.path, line, column,
-                           f"'model' must be text such as 'sonnet', 'opus', 'haiku' or 'inherit', "
-                           f"not a {type_name(value)}")
+    if wrong_type := _check_is_text(raw, "model", "text such as 'sonnet', 'opus', 'haiku' or 'inherit'"):
+        yield wrong_type
 
 
 def check_color(raw: RawAgent) -> Iterator[Finding]:
