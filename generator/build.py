@@ -22,6 +22,7 @@ from generator.render import (
     render_code_css,
     render_color_css,
     render_index,
+    render_not_found,
 )
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ def write_site(config: SiteConfig, catalog: Catalog, root: Path) -> None:
     env = make_environment(config)
     site = make_site_context(config)
     output.write_file(root, "index.html", render_index(env, site, catalog))
+    output.write_file(root, "404.html", render_not_found(env, site))
     for agent in catalog.agents:
         page = render_agent_page(env, site, catalog, agent, config.edit_base)
         output.write_file(root, agent.url, page)

@@ -67,7 +67,7 @@ def make_agent(raw: RawAgent, slug: str, renderer: MarkdownRenderer) -> Agent:
     data = raw.front_matter.data
     description = parse_description(_text_field(data, "description"))
     summary_html = renderer.render_fragment(description.summary)
-    body = renderer.render(raw.body)
+    body = renderer.render_page_body(raw.body)
     return Agent(
         path=raw.path,
         rel_path=raw.rel_path,

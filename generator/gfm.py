@@ -69,21 +69,25 @@ def make_unique_id(base: str, used: dict[str, int]) -> str:
 class HeadingIdTreeprocessor(Treeprocessor):
     """Give every heading a GitHub id and collect the headings of the document."""
 
-    def __init__(self, md: Markdown, found: list[Heading]) -> None:
+    def __init__(self, md: Markdown, extension: GithubBlocksExtension) -> None:
         super().__init__(md)
-        self.found = found
+        self.extension = extension
+        self.found = extension.headings
 
     def run(self, root: Element) -> None:
         self.found.clear()
         used: dict[str, int] = dict.fromkeys(RESERVED_IDS, 0)
-        for element in root.iter():
-            if element.tag in HEADING_TAGS:
-                # Title the heading as the page shows it: tags we do not keep read as text.
-                inner = escape_unknown_tags(render_inner_html(element, self.md))
-                title = html.unescape(strip_tags(inner))
-                heading_id = make_unique_id(github_heading_id(title), used)
-                element.set("id", heading_id)
-                self.found.append(Heading(heading_id, title, int(element.tag[1])))
+        headings = [element for element in root.iter() if element.tag in HEADING_TAGS]
+        top = min((int(element.tag[1]) for element in headings), default=1)
+        shift = max(0, self.extension.top_level - top)
+        for element in headings:
+            element.tag = f"h{min(6, int(element.tag[1]) + shift)}"
+            # Title the heading as the page shows it: tags we do not keep read as text.
+            inner = escape_unknown_tags(render_inner_html(element, self.md))
+            title = html.unescape(strip_tags(inner))
+            heading_id = make_unique_id(github_heading_id(title), used)
+            element.set("id", heading_id)
+            self.found.append(Heading(heading_id, title, int(element.tag[1])))
 
 
 @dataclass
@@ -272,6 +276,8 @@ class GithubBlocksExtension(Extension):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.headings: list[Heading] = []
+        self.top_level = 1
+        """The level the document's highest headings are moved to (never up)."""
 
     def extendMarkdown(self, md: Markdown) -> None:  # noqa: N802 - Markdown's API name
         # Fenced code is stashed at 25; our block separation and the breakless-lists
@@ -289,4 +295,4 @@ class GithubBlocksExtension(Extension):
         if "olist" in md.parser.blockprocessors:
             md.parser.blockprocessors["olist"].LAZY_OL = False
         # After inline processing (20) so heading text is final, before prettify (10).
-        md.treeprocessors.register(HeadingIdTreeprocessor(md, self.headings), "gfm_heading_ids", 15)
+        md.treeprocessors.register(HeadingIdTreeprocessor(md, self), "gfm_heading_ids", 15)

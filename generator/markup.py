@@ -53,8 +53,13 @@ class MarkdownRenderer:
             output_format="html",
         )
 
-    def render(self, text: str) -> RenderedMarkdown:
-        """Render a body: HTML, sanitized, with unique GitHub-style heading ids."""
+    def render(self, text: str, top_level: int = 1) -> RenderedMarkdown:
+        """Render a body: HTML, sanitized, with unique GitHub-style heading ids.
+
+        With `top_level` 2, a body that uses `#` headings has every heading moved one level
+        down, so a page keeps its single `h1`.
+        """
+        self._gfm.top_level = top_level
         if find_too_deep_line(text):
             return _as_plain_text(text)
         self._md.reset()
@@ -65,9 +70,25 @@ class MarkdownRenderer:
             return _as_plain_text(text)
         return RenderedMarkdown(sanitize_html(converted), nest_sections(self._gfm.headings))
 
+    def render_page_body(self, text: str) -> RenderedMarkdown:
+        """Render an agent's body for its page: headings from `h2` down, each with a permalink."""
+        rendered = self.render(text, top_level=2)
+        return RenderedMarkdown(add_permalinks(rendered.html), rendered.sections)
+
     def render_fragment(self, text: str) -> str:
         """Render a short text such as a summary to sanitized HTML."""
         return self.render(text).html
+
+
+_HEADING = re.compile(r'<(h[1-6]) id="([^"<>]+)">(.*?)</\1>', re.DOTALL)
+
+
+def add_permalinks(html_text: str) -> str:
+    """Give each heading a `#` link to itself (added after sanitizing: the markup is ours)."""
+    return _HEADING.sub(
+        r'<\1 id="\2">\3<a class="anchor" href="#\2" aria-label="Permalink to this section">#</a></\1>',
+        html_text,
+    )
 
 
 def _as_plain_text(text: str) -> RenderedMarkdown:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import traceback
+import urllib.parse
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -29,7 +31,25 @@ class SiteContext(TypedDict):
     title: str
     description: str
     repo_url: str
+    site_url: str
+    """The published address with a trailing slash, or "" when not configured."""
     version: str
+
+
+class FilterOption(TypedDict):
+    """One chip of a filter group on the index."""
+
+    value: str
+    label: str
+    count: int
+
+
+class FilterGroup(TypedDict):
+    """A row of filter chips: color, model, category or tool."""
+
+    key: str
+    label: str
+    options: list[FilterOption]
 
 
 class IndexContext(TypedDict):
@@ -38,6 +58,7 @@ class IndexContext(TypedDict):
     site: SiteContext
     root: str
     catalog: Catalog
+    filters: list[FilterGroup]
 
 
 class AgentContext(TypedDict):
@@ -50,6 +71,20 @@ class AgentContext(TypedDict):
     previous: Agent | None
     next: Agent | None
     edit_url: str
+    page_url: str
+    """The page's absolute address when `site_url` is set, else ""."""
+    raw_url: str
+    """The agent file's address: absolute when `site_url` is set, else relative to the page."""
+
+
+class PageContext(TypedDict):
+    """The keys plain pages such as `404.html` are rendered with."""
+
+    site: SiteContext
+    root: str
+
+
+MAX_TOOL_CHIPS = 15
 
 
 def builtin_templates_dir() -> Path:
@@ -69,7 +104,7 @@ def template_dirs(config: SiteConfig) -> list[Path]:
 def make_environment(config: SiteConfig) -> jinja2.Environment:
     """Create the Jinja2 environment: autoescaping on, undefined names an error."""
     loader = jinja2.FileSystemLoader([str(path) for path in template_dirs(config)])
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=loader,
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -77,22 +112,62 @@ def make_environment(config: SiteConfig) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters["color_value"] = color_value
+    return env
 
 
 def make_site_context(config: SiteConfig) -> SiteContext:
     """Collect the site-wide values every template may use."""
+    site_url = config.site_url.rstrip("/") + "/" if config.site_url else ""
     return SiteContext(
         title=config.title,
         description=config.description,
         repo_url=config.repo_url,
+        site_url=site_url,
         version=__version__,
     )
 
 
 def render_index(env: jinja2.Environment, site: SiteContext, catalog: Catalog) -> str:
     """Render the catalog's index page."""
-    context = IndexContext(site=site, root="", catalog=catalog)
+    context = IndexContext(site=site, root="", catalog=catalog, filters=make_filter_groups(catalog))
     return render_template(env, "index.html", dict(context))
+
+
+def render_not_found(env: jinja2.Environment, site: SiteContext) -> str:
+    """Render `404.html`, which a host serves at any missing address, so its links start at the site URL."""
+    root = urllib.parse.urlsplit(site["site_url"]).path if site["site_url"] else ""
+    return render_template(env, "404.html", dict(PageContext(site=site, root=root)))
+
+
+def make_filter_groups(catalog: Catalog) -> list[FilterGroup]:
+    """Count the agents by color, model, category and tool for the index's filter chips."""
+    colors: Counter[str] = Counter()
+    models: Counter[str] = Counter()
+    tools: Counter[str] = Counter()
+    for agent in catalog.agents:
+        colors[color_value(agent)] += 1
+        models[agent.model or "default"] += 1
+        tools.update(["all tools"] if agent.tools is None else agent.tools or ["no tools"])
+    groups = [
+        FilterGroup(key="color", label="Color", options=_options(dict(colors))),
+        FilterGroup(key="model", label="Model", options=_options(dict(models))),
+        FilterGroup(key="category", label="Category",
+                    options=[FilterOption(value=c.name or "Uncategorized", label=c.name or "Uncategorized",
+                                          count=len(c.agents)) for c in catalog.categories]),
+        FilterGroup(key="tool", label="Tools", options=_options(dict(tools.most_common(MAX_TOOL_CHIPS)))),
+    ]
+    return [group for group in groups if len(group["options"]) > 1]
+
+
+def color_value(agent: Agent) -> str:
+    """Return what the color filter matches an agent by: its tone, or its hex value."""
+    return agent.color.hex if agent.color.tone == "hex" else agent.color.tone
+
+
+def _options(counts: dict[str, int]) -> list[FilterOption]:
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0].casefold()))
+    return [FilterOption(value=value, label=value, count=count) for value, count in ordered]
 
 
 def render_agent_page(
@@ -100,6 +175,7 @@ def render_agent_page(
 ) -> str:
     """Render one agent's page."""
     previous, following = catalog.neighbours(agent)
+    base = site["site_url"]
     context = AgentContext(
         site=site,
         root=AGENT_ROOT,
@@ -108,6 +184,8 @@ def render_agent_page(
         previous=previous,
         next=following,
         edit_url=edit_base + str(agent.rel_path) if edit_base else "",
+        page_url=base + agent.url.removesuffix("index.html") if base else "",
+        raw_url=base + agent.raw_url if base else AGENT_ROOT + agent.raw_url,
     )
     return render_template(env, "agent.html", dict(context), subject=agent.path)
 
@@ -139,11 +217,14 @@ def _template_frame(exc: BaseException, name: str) -> tuple[Path, int]:
 
 
 def render_code_css() -> str:
-    """Return Pygments rules for code blocks in a light style and, when the system asks, a dark one."""
+    """Return Pygments rules for code in a light style, and a dark one for the system setting or toggle."""
     light = HtmlFormatter(style=LIGHT_CODE_STYLE).get_style_defs(f".{CODE_CSS_CLASS}")
-    dark = HtmlFormatter(style=DARK_CODE_STYLE).get_style_defs(f".{CODE_CSS_CLASS}")
-    dark_indented = "\n".join("  " + line for line in dark.splitlines())
-    return f"{light}\n\n@media (prefers-color-scheme: dark) {{\n{dark_indented}\n}}\n"
+    chosen_dark = HtmlFormatter(style=DARK_CODE_STYLE).get_style_defs(f':root[data-theme="dark"] .{CODE_CSS_CLASS}')
+    system_dark = HtmlFormatter(style=DARK_CODE_STYLE).get_style_defs(
+        f':root:not([data-theme="light"]) .{CODE_CSS_CLASS}'
+    )
+    system_indented = "\n".join("  " + line for line in system_dark.splitlines())
+    return f"{light}\n\n@media (prefers-color-scheme: dark) {{\n{system_indented}\n}}\n\n{chosen_dark}\n"
 
 
 def render_color_css(catalog: Catalog) -> str:

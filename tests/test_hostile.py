@@ -104,7 +104,7 @@ def test_code_blocks_show_markup_literally(hostile_build) -> None:
     result, site = hostile_build
     agent = next(a for a in result.catalog.agents if a.name == "code-block")
     page = parse_html(site / agent.url)
-    assert '<script>window.__pwned = 1</script>' in text_of(page.find(".//pre"))
+    assert '<script>window.__pwned = 1</script>' in text_of(page.xpath("//*[@data-body]//pre")[0])
     assert page.xpath("//code[. = '<script>alert(1)</script>']")
 
 

@@ -1,0 +1,123 @@
+// Progressive enhancements for every page. Without JavaScript every page still reads,
+// links and prints; these only add the theme toggle, copy buttons and the live contents.
+
+const THEME_KEY = "agentpages-theme";
+const darkQuery = matchMedia("(prefers-color-scheme: dark)");
+const wideQuery = matchMedia("(min-width: 60rem)");
+
+function currentTheme() {
+  return document.documentElement.dataset.theme || (darkQuery.matches ? "dark" : "light");
+}
+
+function setUpThemeToggle() {
+  const button = document.querySelector("[data-theme-toggle]");
+  if (!button) return;
+  const label = () => {
+    const other = currentTheme() === "dark" ? "light" : "dark";
+    button.setAttribute("aria-label", `Switch to ${other} theme`);
+    button.title = `Switch to ${other} theme`;
+  };
+  button.hidden = false;
+  label();
+  button.addEventListener("click", () => {
+    const theme = currentTheme() === "dark" ? "light" : "dark";
+    document.documentElement.dataset.theme = theme;
+    try {
+      localStorage.setItem(THEME_KEY, theme);
+    } catch (error) {
+      // Not stored; the choice lasts for this page only.
+    }
+    label();
+  });
+  darkQuery.addEventListener("change", label);
+}
+
+async function copyText(text, button) {
+  const original = button.textContent;
+  try {
+    await navigator.clipboard.writeText(text);
+    button.textContent = "Copied";
+  } catch (error) {
+    button.textContent = "Copy failed";
+  }
+  setTimeout(() => { button.textContent = original; }, 1500);
+}
+
+function addCodeCopyButtons() {
+  for (const block of document.querySelectorAll(".agent-body .highlight, pre.command")) {
+    const pre = block.tagName === "PRE" ? block : block.querySelector("pre");
+    if (!pre) continue;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "copy-button";
+    button.textContent = "Copy";
+    button.setAttribute("aria-label", "Copy code");
+    button.addEventListener("click", () => copyText(pre.innerText.replace(/\n$/, ""), button));
+    block.classList.add("has-copy");
+    block.append(button);
+  }
+}
+
+function setUpInstallKit() {
+  for (const button of document.querySelectorAll("[data-copy-url]")) {
+    const url = new URL(button.dataset.copyUrl, location.href);
+    if (url.protocol === "file:") continue; // a page from disk cannot fetch its neighbours
+    button.hidden = false;
+    button.addEventListener("click", async () => {
+      const response = await fetch(url);
+      await copyText(await response.text(), button);
+    });
+  }
+  // Commands need an absolute address; without site_url the page knows it only at run time.
+  for (const code of document.querySelectorAll("[data-install-command]")) {
+    const relative = code.textContent.match(/curl -fsSL (\S+)/);
+    if (relative && !/^[a-z]+:/.test(relative[1])) {
+      code.textContent = code.textContent.replace(relative[1], new URL(relative[1], location.href).href);
+    }
+  }
+}
+
+function setUpContents() {
+  const menu = document.querySelector("[data-contents-menu]");
+  if (!menu) return;
+  const fit = () => { menu.open = wideQuery.matches; };
+  fit();
+  wideQuery.addEventListener("change", fit);
+  menu.addEventListener("click", (event) => {
+    if (event.target.closest("a") && !wideQuery.matches) menu.open = false;
+  });
+
+  const links = new Map();
+  for (const link of menu.querySelectorAll('a[href^="#"]')) {
+    links.set(decodeURIComponent(link.hash.slice(1)), link);
+  }
+  const headings = [...links.keys()].map((id) => document.getElementById(id)).filter(Boolean);
+  const highlight = (id) => {
+    for (const [key, link] of links) {
+      if (key === id) link.setAttribute("aria-current", "location");
+      else link.removeAttribute("aria-current");
+    }
+  };
+  const update = () => {
+    const offset = 96;
+    let current = headings[0];
+    for (const heading of headings) {
+      if (heading.getBoundingClientRect().top - offset <= 0) current = heading;
+    }
+    if (innerHeight + scrollY >= document.body.scrollHeight - 2) current = headings.at(-1);
+    if (current) highlight(current.id);
+  };
+  let queued = false;
+  addEventListener("scroll", () => {
+    if (queued) return;
+    queued = true;
+    requestAnimationFrame(() => { queued = false; update(); });
+  }, { passive: true });
+  addEventListener("hashchange", update);
+  update();
+}
+
+setUpThemeToggle();
+addCodeCopyButtons();
+setUpInstallKit();
+setUpContents();
