@@ -14,6 +14,7 @@ from generator.lint import check_agents
 from generator.load import RawAgent, find_agent_files, read_agent
 from generator.markup import MarkdownRenderer
 from generator.model import Catalog
+from generator.search import write_search_index
 from generator.render import (
     builtin_templates_dir,
     make_environment,
@@ -87,6 +88,7 @@ def write_site(config: SiteConfig, catalog: Catalog, root: Path) -> None:
         output.write_file(root, agent.url, page)
         output.copy_file(agent.path, root, agent.raw_url)
     write_assets(config, catalog, root)
+    write_search_index(root)
     output.write_file(root, output.NOJEKYLL, "")
     output.write_file(root, output.SITE_MARKER, output.SITE_MARKER_TEXT)
 

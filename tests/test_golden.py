@@ -16,8 +16,9 @@ from conftest import build_catalog
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CASES = sorted(FIXTURES.glob("golden-*"))
-# Generated CSS follows the installed Pygments; goldens hold the pages, not the styles.
-IGNORED = ("assets/",)
+# Generated CSS follows the installed Pygments and the search index the installed Pagefind;
+# goldens hold the pages.
+IGNORED = ("assets/", "pagefind/")
 
 
 def site_files(folder: Path) -> dict[str, str]:
@@ -36,7 +37,7 @@ def test_golden_site(case: Path, tmp_path: Path, request: pytest.FixtureRequest)
     expected_dir = case / "expected"
     if request.config.getoption("--update-goldens"):
         shutil.rmtree(expected_dir, ignore_errors=True)
-        shutil.copytree(tmp_path / "site", expected_dir, ignore=shutil.ignore_patterns("assets"))
+        shutil.copytree(tmp_path / "site", expected_dir, ignore=shutil.ignore_patterns("assets", "pagefind"))
     expected = site_files(expected_dir)
     assert sorted(built) == sorted(expected)
     diffs = [
