@@ -99,7 +99,7 @@ function setUpContents() {
     }
   };
   const update = () => {
-    const offset = 96;
+    const offset = 32; // just past the scroll padding a jumped-to heading stops at
     let current = headings[0];
     for (const heading of headings) {
       if (heading.getBoundingClientRect().top - offset <= 0) current = heading;
