@@ -161,3 +161,33 @@ def test_no_page_overflows_sideways(browser, site_url: str, width: int) -> None:
         page.goto(site_url + path)
         assert page.evaluate("document.documentElement.scrollWidth") <= width, path
     context.close()
+
+
+def test_without_javascript_everything_shows_and_links_work(browser, site_url: str) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(site_url + "index.html")
+    assert len(visible_cards(page)) == 11
+    assert not page.locator("[data-finder]").is_visible(), "no search box that cannot work"
+    page.get_by_role("link", name="incident-commander").click()
+    page.wait_for_url("**/agents/incident-commander/index.html")
+    assert page.locator("h1").inner_text() == "incident-commander"
+    assert page.get_by_role("link", name="Download incident-commander.md").is_visible()
+    assert page.locator("[data-contents-menu]").get_attribute("open") is not None
+    context.close()
+
+
+def test_keyboard_reaches_the_skip_link_first(page, site_url: str) -> None:
+    page.goto(site_url + SEED_PAGE)
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("location.hash") == "#ap-main"
+
+
+def test_print_shows_the_agent_without_the_chrome(page, site_url: str) -> None:
+    page.goto(site_url + SEED_PAGE)
+    page.emulate_media(media="print")
+    for selector in (".site-header", ".contents", ".install", ".pager"):
+        assert not page.locator(selector).is_visible(), selector
+    assert page.locator("[data-body]").is_visible() and page.locator("[data-example]").first.is_visible()

@@ -303,3 +303,19 @@ def test_a_missing_include_names_the_including_template(tmp_path: Path) -> None:
         build_catalog(agents)
     assert (caught.value.path, caught.value.line) == (tmp_path / "templates/index.html", 2)
     assert caught.value.message == "template not found: nope.html"
+
+
+def test_pages_carry_open_graph_and_twitter_tags(tmp_path: Path) -> None:
+    agents = write_agents(tmp_path, {"a.md": BASIC.format(name="a", color="red")})
+    (tmp_path / "agentpages.yml").write_text("site_url: https://me.github.io/agents\n")
+    build_catalog(agents)
+    page = parse_html(tmp_path / "site/agents/a/index.html")
+    meta = {m.get("property") or m.get("name"): m.get("content") for m in page.iter("meta")}
+    assert meta["og:title"] == meta["twitter:title"] == "a"
+    assert meta["og:description"] == meta["twitter:description"] == "Does a things."
+    assert meta["og:url"] == "https://me.github.io/agents/agents/a/"
+    assert page.xpath("//link[@rel='canonical']/@href") == ["https://me.github.io/agents/agents/a/"]
+    install = page.xpath("//*[@data-install-command]")[0]
+    assert "curl -fsSL https://me.github.io/agents/agents/a.md" in text_of(install)
+    not_found = parse_html(tmp_path / "site/404.html")
+    assert not_found.xpath("//link[@rel='stylesheet']/@href")[0] == "/agents/assets/style.css"

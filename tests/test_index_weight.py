@@ -1,0 +1,66 @@
+"""The index stays light at any size: the page plus what one query loads, under 1 MB transferred.
+
+Sizes are counted as a static host such as GitHub Pages sends them: gzip-compressed, except
+Pagefind's own files, which it already compresses.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import CORPORA, DEMO_AGENTS, build_catalog, serve_folder
+
+LIMIT = 1_000_000
+
+
+def source_files() -> list[Path]:
+    corpora = sorted(p for p in CORPORA.rglob("*.md") if p.name != "README.md") if CORPORA.is_dir() else []
+    return corpora + sorted(DEMO_AGENTS.rglob("*.md"))
+
+
+def make_catalog(root: Path, count: int) -> Path:
+    """Write `count` agents by cycling real agent files, each renamed to be unique."""
+    sources = source_files()
+    agents = root / "agents"
+    for number in range(count):
+        text = sources[number % len(sources)].read_text(encoding="utf-8")
+        text = re.sub(r"(?m)^name:.*$", f"name: agent-{number:04d}", text, count=1)
+        folder = agents / f"group-{number % 25:02d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"agent-{number:04d}.md").write_text(text, encoding="utf-8")
+    return agents
+
+
+def transferred_bytes(browser, site: Path, query: str) -> tuple[int, list[str]]:
+    """Load the index, run one query, and return the bytes a gzip-serving host would send."""
+    sizes: dict[str, int] = {}
+    context = browser.new_context()
+    page = context.new_page()
+
+    def record(response) -> None:
+        body = response.body()
+        already_compressed = "/pagefind/" in response.url and not response.url.endswith((".js", ".json"))
+        sizes[response.url] = len(body) if already_compressed else len(gzip.compress(body, 6))
+
+    page.on("response", record)
+    with serve_folder(site) as url:
+        page.goto(url + "index.html")
+        page.fill("#ap-search", query)
+        page.wait_for_function("() => /of \\d+ agents/.test(document.querySelector('[data-result-count]').textContent)")
+        page.wait_for_load_state("networkidle")
+    context.close()
+    return sum(sizes.values()), sorted(sizes)
+
+
+@pytest.mark.parametrize("count", [360, 5000])
+def test_index_and_one_query_stay_under_a_megabyte(browser, tmp_path: Path, count: int) -> None:
+    agents = make_catalog(tmp_path, count)
+    build_catalog(agents, tmp_path / "site")
+    total, urls = transferred_bytes(browser, tmp_path / "site", "kubernetes deployment")
+    assert any("/pagefind/index/" in url for url in urls), "the query went to the chunked index"
+    assert not any("/agents/" in url and url.endswith(".html") for url in urls), "no agent page was loaded"
+    assert total < LIMIT, f"{total:,} bytes for {count} agents"
