@@ -9,7 +9,7 @@ from pathlib import Path
 from generator import output
 from generator.catalog import make_catalog
 from generator.config import SiteConfig
-from generator.errors import BuildFailed, Report
+from generator.errors import BuildFailed, Finding, Report
 from generator.lint import check_agents
 from generator.load import RawAgent, find_agent_files, read_agent
 from generator.markup import MarkdownRenderer
@@ -108,9 +108,15 @@ def _failure_message(report: Report) -> str:
 
 def count_findings(report: Report) -> str:
     """Say how many errors and warnings a report holds, e.g. "1 error and 2 warnings"."""
+    return count_findings_in(report.findings)
+
+
+def count_findings_in(findings: list[Finding]) -> str:
+    """Say how many errors and warnings there are among `findings`."""
+    errors = sum(1 for f in findings if f.severity == "error")
     parts = [
         f"{count} {word}{'s' if count != 1 else ''}"
-        for count, word in ((len(report.errors), "error"), (len(report.warnings), "warning"))
+        for count, word in ((errors, "error"), (len(findings) - errors, "warning"))
         if count
     ]
     return " and ".join(parts) or "no problems"

@@ -11,8 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from generator import __version__
-from generator.build import build, count_findings, load_and_check
-from generator.config import load_config
+from generator.build import build, count_findings, count_findings_in, load_and_check
+from generator.config import SiteConfig, load_config
+from generator.live import RebuildResult
 from generator.errors import Finding, Report, SiteError, UsageError, display_path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -47,6 +48,18 @@ def make_parser() -> argparse.ArgumentParser:
     check_parser.add_argument("--format", choices=("text", "json", "github"), default="text",
                               help="text (default), json for tools, or github for Actions annotations")
     check_parser.set_defaults(run=run_check)
+
+    serve_parser = commands.add_parser(
+        "serve",
+        help="preview the site, rebuilding and reloading the browser on every save",
+        description="Build the site, serve it, and rebuild and reload open pages whenever a file changes.",
+    )
+    _add_catalog_options(serve_parser, strict_help="show warnings in the browser too, not only errors")
+    serve_parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve_parser.add_argument("--port", type=int, default=8000,
+                              help="port to listen on (default: 8000; 0 picks a free one)")
+    serve_parser.add_argument("--open", action="store_true", help="open the site in a browser")
+    serve_parser.set_defaults(run=run_serve)
     return parser
 
 
@@ -114,6 +127,32 @@ def run_check(args: argparse.Namespace) -> int:
     print(f"Checked {files:,} agent file{'s' if files != 1 else ''}: {count_findings(report)}", file=sys.stderr)
     failed = report.errors or (args.strict and report.warnings)
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """Serve the site until Ctrl-C, printing each rebuild and its findings."""
+    from generator.serve import serve  # watchdog and the server load only for this command
+
+    def read_config() -> SiteConfig:
+        return load_config(args.agents, Path("site"), args.config, strict=args.strict)
+
+    shown: set[str] = set()
+
+    def report(result: RebuildResult, seconds: float) -> None:
+        lines = [str(finding) for finding in result.findings]
+        for line in lines:
+            if line not in shown:  # each finding once, not again on every save
+                print(line, file=sys.stderr)
+        shown.clear()
+        shown.update(lines)
+        if result.error:
+            print(result.error, file=sys.stderr)
+        pages = "everything" if result.changed_urls == ["*"] else f"{len(result.changed_urls)} file(s)"
+        print(f"Rebuilt {pages} in {seconds * 1000:.0f} ms ({count_findings_in(result.findings)})", file=sys.stderr)
+
+    read_config()  # fail at once on a missing agents folder or a bad config
+    serve(read_config, args.host, args.port, args.open, report, lambda line: print(line, file=sys.stderr, flush=True))
+    return EXIT_OK
 
 
 def format_text(findings: list[Finding]) -> str:

@@ -42,8 +42,11 @@ def find_pagefind() -> Path | None:
     return binary if binary.is_file() else None
 
 
-def write_search_index(site: Path) -> bool:
-    """Index the agent pages below `site` into `site/pagefind/`; False when Pagefind is missing."""
+def write_search_index(site: Path, background: bool = False) -> bool:
+    """Index the agent pages below `site` into `site/pagefind/`; False when Pagefind is missing.
+
+    In the `background` (while serving) it runs at a lower priority than page rebuilds.
+    """
     binary = find_pagefind()
     if binary is None:
         log.warning("search index skipped: install pagefind-bin; the index page falls back to its own text")
@@ -52,7 +55,8 @@ def write_search_index(site: Path) -> bool:
         str(binary), "--site", str(site), "--glob", "agents/*/index.html",
         "--output-subdir", SEARCH_FOLDER, "--force-language", "en", "--silent",
     ]  # fmt: skip
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    lower_priority = (lambda: os.nice(10)) if background and hasattr(os, "nice") else None
+    result = subprocess.run(command, capture_output=True, text=True, check=False, preexec_fn=lower_priority)
     if result.returncode != 0:
         message = (result.stderr or result.stdout).strip().splitlines()
         raise SiteError(site / SEARCH_FOLDER, 1, f"Pagefind failed: {message[-1] if message else result.returncode}")

@@ -1,0 +1,210 @@
+"""LiveSite: a site kept up to date file by file, for `agentpages serve`.
+
+A rebuild re-reads only the agent files whose size or modification time changed and
+re-renders only the pages whose content changed: the edited agent's page, its neighbours'
+when a name or the order changed, and the index when a card changed. A template or config
+change rebuilds everything. A file with an error keeps its last good page.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from generator import output
+from generator.build import write_assets
+from generator.catalog import assign_slugs, make_agent
+from generator.config import SiteConfig
+from generator.errors import Finding, Report, SiteError
+from generator.lint import check_agent, check_duplicate_names
+from generator.load import RawAgent, find_agent_files, read_agent
+from generator.markup import MarkdownRenderer
+from generator.model import Agent, Catalog
+from generator.render import (
+    make_environment,
+    make_site_context,
+    render_agent_page,
+    render_index,
+    render_not_found,
+)
+from generator.search import write_search_index
+
+log = logging.getLogger(__name__)
+
+Stamp = tuple[int, int]
+
+
+@dataclass
+class RebuildResult:
+    """What one rebuild changed, and what is wrong now."""
+
+    changed_urls: list[str] = field(default_factory=list)
+    """Site paths rewritten or removed; ["*"] when everything was."""
+    findings: list[Finding] = field(default_factory=list)
+    error: SiteError | None = None
+    """A problem that stopped the rebuild (a template or config error)."""
+
+    @property
+    def errors(self) -> list[str]:
+        """Return what the browser overlay shows: the fatal error and every error finding."""
+        lines = [str(self.error)] if self.error else []
+        return lines + [str(f) for f in self.findings if f.severity == "error"]
+
+
+class LiveSite:
+    """The current catalog, rendered into `out_dir`, updated by `rebuild`."""
+
+    def __init__(self, read_config: Callable[[], SiteConfig]) -> None:
+        self.read_config = read_config
+        """Reads the config afresh (it may have changed); its `out_dir` is where pages go."""
+        self.config = read_config()
+        self.out_dir = self.config.out_dir
+        self.lock = threading.Lock()
+        """Held while files are written, so a request never sees half a page."""
+        self._renderer = MarkdownRenderer()
+        self._stamps: dict[Path, Stamp] = {}
+        self._raws: dict[Path, RawAgent] = {}
+        self._agents: dict[Path, Agent] = {}
+        self._file_findings: dict[Path, list[Finding]] = {}
+        self._page_keys: dict[str, object] = {}
+        self._env = make_environment(self.config)  # compiled templates, kept until a full rebuild
+
+    def rebuild(self, full: bool = False) -> RebuildResult:
+        """Bring the site up to date; `full` also reloads the config and every template."""
+        result = RebuildResult()
+        try:
+            if full:
+                self._reload_config()
+            report = Report()
+            changed = self._read_changed_files(report, full)
+            catalog = self._interpret(changed)
+            result.findings = self._collect_findings(report)
+            result.changed_urls = self._write_pages(catalog, full)
+        except SiteError as exc:
+            result.error = exc
+        return result
+
+    def _reload_config(self) -> None:
+        self.config = self.read_config()
+        self._env = make_environment(self.config)
+        self._page_keys.clear()
+        self._agents.clear()
+        self._stamps.clear()
+
+    def _read_changed_files(self, report: Report, full: bool) -> set[Path]:
+        """Re-read files that are new or changed; forget removed ones. Return the changed paths."""
+        paths = find_agent_files(self.config.agents_dir, report)
+        for finding in report.findings:
+            self._file_findings[finding.path] = [finding]
+        present = set(paths)
+        for gone in set(self._raws) - present:
+            for store in (self._raws, self._stamps, self._agents, self._file_findings):
+                store.pop(gone, None)
+        changed = set()
+        for path in paths:
+            stamp = _stamp(path)
+            if not full and self._stamps.get(path) == stamp and path in self._raws:
+                continue
+            changed.add(path)
+            self._stamps[path] = stamp
+            self._read_one(path)
+        return changed
+
+    def _read_one(self, path: Path) -> None:
+        report = Report()
+        raw = read_agent(path, self.config.agents_dir, report, self.config.max_file_size)
+        findings = list(report.findings)
+        if raw is not None:
+            findings += check_agent(raw, self.config.lint_settings)
+        self._file_findings[path] = findings
+        if raw is None or (any(f.severity == "error" for f in findings) and path in self._raws):
+            return  # keep the last good reading of a broken file
+        self._raws[path] = raw
+
+    def _interpret(self, changed: set[Path]) -> Catalog:
+        slugs = assign_slugs(list(self._raws.values()))
+        for path, raw in self._raws.items():
+            agent = self._agents.get(path)
+            if path in changed or agent is None or agent.slug != slugs[path]:
+                self._agents[path] = make_agent(raw, slugs[path], self._renderer)
+        return Catalog.from_agents(list(self._agents.values()))
+
+    def _collect_findings(self, report: Report) -> list[Finding]:
+        findings = [f for items in self._file_findings.values() for f in items]
+        findings += check_duplicate_names(list(self._raws.values()))
+        return sorted(findings, key=lambda f: (str(f.path), f.line, f.column))
+
+    def _write_pages(self, catalog: Catalog, full: bool) -> list[str]:
+        """Render the pages whose inputs changed and write them; remove pages of removed agents."""
+        env = self._env
+        site = make_site_context(self.config)
+        rendered: dict[str, str | Path] = {}
+        keys: dict[str, object] = {"index.html": _index_key(catalog)}
+        if self._page_keys.get("index.html") != keys["index.html"]:
+            rendered["index.html"] = render_index(env, site, catalog)
+        for agent in catalog.agents:
+            previous, following = catalog.neighbours(agent)
+            keys[agent.url] = (agent, _link(previous), _link(following))
+            if self._page_keys.get(agent.url) != keys[agent.url]:
+                rendered[agent.url] = render_agent_page(env, site, catalog, agent, self.config.edit_base)
+                rendered[agent.raw_url] = agent.path
+        removed = [url for url in self._page_keys if url not in keys]
+        with self.lock:
+            if full:
+                shutil.rmtree(self.out_dir, ignore_errors=True)
+                self.out_dir.mkdir(parents=True)
+                output.write_file(self.out_dir, "404.html", render_not_found(env, site))
+            if full or "index.html" in rendered:
+                write_assets(self.config, catalog, self.out_dir)
+            for url, content in rendered.items():
+                _write_atomically(self.out_dir, url, content)
+            for url in removed:
+                _remove_page(self.out_dir, url)
+        self._page_keys = keys
+        return ["*"] if full else sorted([*rendered, *removed])
+
+    def refresh_search_index(self) -> None:
+        """Re-index the site for search; slow on large catalogs, so serve runs it in the background."""
+        write_search_index(self.out_dir, background=True)
+
+
+def _stamp(path: Path) -> Stamp:
+    try:
+        status = path.stat()
+    except OSError:
+        return (0, -1)
+    return (status.st_mtime_ns, status.st_size)
+
+
+def _link(agent: Agent | None) -> tuple[str, str] | None:
+    return (agent.url, agent.name) if agent else None
+
+
+def _index_key(catalog: Catalog) -> tuple[object, ...]:
+    """What the index shows of each agent: when none of it changed, the index need not change."""
+    return tuple(
+        (a.slug, a.name, a.summary_text, a.color, a.model, a.tools, a.category) for a in catalog.agents
+    )
+
+
+def _write_atomically(root: Path, url: str, content: str | Path) -> None:
+    """Write through a temporary file and a rename, so a reader sees the old file or the new."""
+    temporary = f"{url}.{os.getpid()}.tmp"
+    if isinstance(content, Path):
+        output.copy_file(content, root, temporary)
+    else:
+        output.write_file(root, temporary, content)
+    os.replace(root / temporary, root / url)
+
+
+def _remove_page(root: Path, url: str) -> None:
+    path = root / url
+    path.unlink(missing_ok=True)
+    if path.name == "index.html" and path.parent != root:  # an agent's page and its raw file
+        shutil.rmtree(path.parent, ignore_errors=True)
+        path.parent.with_suffix(".md").unlink(missing_ok=True)

@@ -1,0 +1,337 @@
+"""`agentpages serve`: build once, serve the site, watch the files, and reload browsers.
+
+Like MkDocs' live reload, scaled down: a watchdog observer only marks the site dirty; one
+loop waits for the saves to settle, rebuilds what changed (live.py) and tells every open
+page over Server-Sent Events. HTML responses get a small script at serve time, never on
+disk. A failed build shows its error over the page, and the last good pages stay served.
+"""
+
+from __future__ import annotations
+
+import errno
+import http.server
+import json
+import logging
+import mimetypes
+import shutil
+import tempfile
+import threading
+import time
+import webbrowser
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+
+from generator.config import CONFIG_NAME, SiteConfig
+from generator.errors import SiteError, UsageError
+from generator.live import LiveSite, RebuildResult
+from generator.render import builtin_templates_dir
+
+log = logging.getLogger(__name__)
+
+DEBOUNCE_SECONDS = 0.04
+"""Quiet time after the last file event before a rebuild: editors save in bursts."""
+KEEPALIVE_SECONDS = 15.0
+SEARCH_QUIET_SECONDS = 1.0
+"""How long saves must pause before search is re-indexed, so indexing never slows a save."""
+SPECIAL = "/__agentpages/"
+RELOAD_SCRIPT = Path(__file__).with_name("livereload.js")
+RELOAD_TAG = b'<script type="module" src="/__agentpages/livereload.js"></script>'
+mimetypes.add_type("text/markdown", ".md")
+
+
+@dataclass
+class BuildState:
+    """The newest build, as browsers learn of it."""
+
+    epoch: int = 0
+    changed: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def as_json(self) -> str:
+        """Return the state as the event stream sends it."""
+        return json.dumps({"epoch": self.epoch, "changed": self.changed, "errors": self.errors})
+
+
+class ReloadHub:
+    """Hands each finished build to every waiting event stream."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self.state = BuildState()
+
+    def publish(self, result: RebuildResult) -> None:
+        """Announce a build: what it changed, and the errors it found."""
+        with self._condition:
+            self.state = BuildState(self.state.epoch + 1, result.changed_urls, result.errors)
+            self._condition.notify_all()
+
+    def wait_after(self, epoch: int, timeout: float) -> BuildState:
+        """Return the state once a build newer than `epoch` is published, or at `timeout`."""
+        with self._condition:
+            self._condition.wait_for(lambda: self.state.epoch > epoch, timeout)
+            return self.state
+
+
+def make_handler(live: LiveSite, hub: ReloadHub) -> type[http.server.BaseHTTPRequestHandler]:
+    """Make the request handler class serving `live`'s folder and the reload endpoints."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        server_version = "agentpages"
+
+        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            path = urlsplit(self.path).path
+            if path == SPECIAL + "events":
+                self._stream_events()
+            elif path == SPECIAL + "livereload.js":
+                self._send(200, "text/javascript; charset=utf-8", RELOAD_SCRIPT.read_bytes())
+            elif path == SPECIAL + "state":
+                self._send(200, "application/json", hub.state.as_json().encode())
+            else:
+                self._serve_file(path)
+
+        def _serve_file(self, url_path: str) -> None:
+            target = resolve_site_path(live.out_dir, url_path)
+            if target is None:
+                self._send(403, "text/plain; charset=utf-8", b"Forbidden: outside the site\n")
+                return
+            with live.lock:  # a build in progress finishes its writes first
+                status, file = (200, target) if target.is_file() else (404, live.out_dir / "404.html")
+                body = file.read_bytes() if file.is_file() else b"Not found\n"
+            content_type = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+            if content_type == "text/html":
+                body = inject_reload_script(body)
+            if content_type.startswith("text/") or content_type in ("application/json", "text/javascript"):
+                content_type += "; charset=utf-8"
+            self._send(status, content_type, body)
+
+        def _stream_events(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            state = hub.state
+            try:
+                self._write_event("hello", state)
+                while not getattr(self.server, "stopping", False):
+                    newer = hub.wait_after(state.epoch, KEEPALIVE_SECONDS)
+                    if newer.epoch == state.epoch:
+                        self.wfile.write(b": keepalive\n\n")
+                    else:
+                        self._write_event("build", newer)
+                    self.wfile.flush()
+                    state = newer
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the page was closed or reloaded
+
+        def _write_event(self, name: str, state: BuildState) -> None:
+            self.wfile.write(f"event: {name}\ndata: {state.as_json()}\n\n".encode())
+            self.wfile.flush()
+
+        def _send(self, status: int, content_type: str, body: bytes) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the stdlib's name
+            log.debug("%s - %s", self.address_string(), format % args)
+
+    return Handler
+
+
+def resolve_site_path(root: Path, url_path: str) -> Path | None:
+    """Map a URL path to a file below `root`; None for anything that would leave it."""
+    decoded = unquote(unquote(url_path))  # refuse `%2e%2e` and `%252e%252e` alike
+    parts = [part for part in decoded.replace("\\", "/").split("/") if part]
+    if any(part in (".", "..") or "\x00" in part for part in parts):
+        return None
+    target = root.joinpath(*parts)
+    if target.is_dir() or url_path.endswith("/"):
+        target = target / "index.html"
+    return target
+
+
+def inject_reload_script(html: bytes) -> bytes:
+    """Add the live reload script before the last `</body>` (or at the end)."""
+    position = html.rfind(b"</body>")
+    if position < 0:
+        return html + RELOAD_TAG
+    return html[:position] + RELOAD_TAG + html[position:]
+
+
+class _Watcher(FileSystemEventHandler):
+    """Marks the site dirty on a file event that matters; a template or config change makes it full."""
+
+    def __init__(self, config: SiteConfig, wake: threading.Event) -> None:
+        self.agents_dir = config.agents_dir
+        self.template_dirs = [
+            config.theme_dir or config.agents_dir.parent / "templates",
+            builtin_templates_dir(),
+        ]
+        self.config_files = {config.agents_dir.parent / CONFIG_NAME, *([config.config_path] if config.config_path else [])}
+        self.wake = wake
+        self.full = False
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type in ("opened", "closed_no_write"):
+            return
+        paths = [Path(str(event.src_path)), *([Path(str(event.dest_path))] if getattr(event, "dest_path", "") else [])]
+        relevant = False
+        for path in paths:
+            if path.is_relative_to(self.agents_dir):
+                relevant = True
+            elif path in self.config_files or any(path.is_relative_to(d) for d in self.template_dirs):
+                relevant = self.full = True
+        if relevant:  # anything else in the catalog's folder (.git, a built site/) is not ours
+            self.wake.set()
+
+
+@dataclass
+class Server:
+    """A running `serve`: the HTTP server, the watcher and the rebuild loop, stopped by `stop`."""
+
+    url: str
+    live: LiveSite
+    hub: ReloadHub
+    stop: Callable[[], None]
+
+
+def start_server(
+    read_config: Callable[[], SiteConfig], host: str = "127.0.0.1", port: int = 8000,
+    report: Callable[[RebuildResult, float], None] | None = None,
+) -> Server:
+    """Build into a temporary folder, serve it and watch for changes; return the running server."""
+    folder = Path(tempfile.mkdtemp(prefix="agentpages-serve-"))
+    live = LiveSite(lambda: replace(read_config(), out_dir=folder / "site"))
+    hub = ReloadHub()
+    announce = report or (lambda result, seconds: None)
+    started = time.perf_counter()
+    first = live.rebuild(full=True)
+    announce(first, time.perf_counter() - started)
+    hub.publish(first)
+    try:
+        httpd = http.server.ThreadingHTTPServer((host, port), make_handler(live, hub))
+    except OSError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        if exc.errno == errno.EADDRINUSE:
+            raise UsageError(None, 0, f"port {port} is in use: choose another with --port, or --port 0 for a free one") from None
+        raise UsageError(None, 0, f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    httpd.daemon_threads = True
+    wake, running = threading.Event(), threading.Event()
+    running.set()
+    watcher = _Watcher(live.config, wake)
+    observer = Observer()
+    for folder_to_watch, recursive in _watched_folders(live.config):
+        observer.schedule(watcher, str(folder_to_watch), recursive=recursive)
+    observer.start()
+    search = _SearchRefresher(live)
+    search.request()
+    loop = threading.Thread(target=_rebuild_loop, args=(live, hub, watcher, wake, running, announce, search), daemon=True)
+    loop.start()
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    address = httpd.server_address
+    url = f"http://{address[0]}:{address[1]}/"
+
+    def stop() -> None:
+        running.clear()
+        wake.set()
+        httpd.stopping = True  # type: ignore[attr-defined]
+        observer.stop()
+        httpd.shutdown()
+        httpd.server_close()
+        observer.join(timeout=5)
+        loop.join(timeout=5)
+        search.join()
+        shutil.rmtree(folder, ignore_errors=True)
+
+    return Server(url, live, hub, stop)
+
+
+def _watched_folders(config: SiteConfig) -> list[tuple[Path, bool]]:
+    """Watch the catalog's folder (agents, templates and config, even ones made later) and the theme."""
+    root = config.agents_dir.parent
+    folders = [(root, True), (builtin_templates_dir(), True)]
+    if config.theme_dir and config.theme_dir.is_dir() and not config.theme_dir.is_relative_to(root):
+        folders.append((config.theme_dir, True))
+    if config.config_path and not config.config_path.parent.is_relative_to(root):
+        folders.append((config.config_path.parent, False))
+    return folders
+
+
+def _rebuild_loop(
+    live: LiveSite, hub: ReloadHub, watcher: _Watcher, wake: threading.Event, running: threading.Event,
+    announce: Callable[[RebuildResult, float], None], search: _SearchRefresher,
+) -> None:
+    while running.is_set():
+        wake.wait()
+        while wake.is_set() and running.is_set():  # wait for the burst of events to settle
+            wake.clear()
+            time.sleep(DEBOUNCE_SECONDS)
+        if not running.is_set():
+            return
+        full, watcher.full = watcher.full, False
+        started = time.perf_counter()
+        try:
+            result = live.rebuild(full=full)
+        except Exception as exc:  # never let a bug of ours stop the server
+            log.debug("rebuild failed", exc_info=True)
+            result = RebuildResult(error=SiteError(None, 0, f"internal error: {exc!r}"))
+        announce(result, time.perf_counter() - started)
+        hub.publish(result)
+        if result.changed_urls:
+            search.request()
+
+
+class _SearchRefresher:
+    """Re-indexes search in the background, once at a time, so saves never wait for it."""
+
+    def __init__(self, live: LiveSite) -> None:
+        self.live = live
+        self._pending = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def request(self) -> None:
+        with self._lock:
+            self._pending.set()
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while self._pending.is_set():
+            self._pending.clear()
+            time.sleep(SEARCH_QUIET_SECONDS)  # let a run of saves finish before indexing
+            if self._pending.is_set():
+                continue
+            try:
+                self.live.refresh_search_index()
+            except Exception:  # search is a convenience while serving; pages still update
+                log.debug("search index refresh failed", exc_info=True)
+
+    def join(self) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+
+def serve(read_config: Callable[[], SiteConfig], host: str, port: int, open_browser: bool,
+          report: Callable[[RebuildResult, float], None], say: Callable[[str], None]) -> None:
+    """Run the server until Ctrl-C."""
+    server = start_server(read_config, host, port, report)
+    say(f"Serving {server.url} (Ctrl-C to stop)")
+    if open_browser:
+        webbrowser.open(server.url)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        say("Stopping")
+    finally:
+        server.stop()

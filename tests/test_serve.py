@@ -1,0 +1,214 @@
+"""`agentpages serve` over a real socket on 127.0.0.1, with real file edits, and in Chromium."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.request import urlopen
+from urllib.error import HTTPError
+
+import pytest
+from conftest import write_agents
+
+from generator.config import load_config
+from generator.errors import UsageError
+from generator.serve import Server, inject_reload_script, resolve_site_path, start_server
+
+AGENT = "---\nname: {name}\ndescription: {summary}\ncolor: blue\n---\n\n## Role\n\n{body}\n"
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 10.0) -> object:
+    """Poll until `condition` returns something true; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError("the condition did not come true in time")
+
+
+def get(url: str) -> tuple[int, str]:
+    try:
+        with urlopen(url) as response:
+            return response.status, response.read().decode()
+    except HTTPError as error:
+        return error.code, error.read().decode()
+
+
+@pytest.fixture
+def catalog(tmp_path: Path) -> Path:
+    return write_agents(tmp_path, {
+        "team/alpha.md": AGENT.format(name="alpha", summary="First agent.", body="Alpha body."),
+        "team/beta.md": AGENT.format(name="beta", summary="Second agent.", body="Beta body."),
+    })
+
+
+@pytest.fixture
+def server(catalog: Path) -> Iterator[Server]:
+    running = start_server(lambda: load_config(catalog, catalog.parent / "site"), port=0)
+    yield running
+    running.stop()
+
+
+class EventStream:
+    """A client of the server's Server-Sent Events, reading one event at a time."""
+
+    def __init__(self, url: str) -> None:
+        host, port = url.split("//")[1].strip("/").split(":")
+        self.connection = http.client.HTTPConnection(host, int(port), timeout=15)
+        self.connection.request("GET", "/__agentpages/events")
+        self.response = self.connection.getresponse()
+        assert self.response.getheader("Content-Type") == "text/event-stream"
+
+    def next_event(self) -> tuple[str, dict]:
+        name, data = "", ""
+        while True:
+            line = self.response.readline().decode().rstrip("\n")
+            if line.startswith("event: "):
+                name = line[7:]
+            elif line.startswith("data: "):
+                data = line[6:]
+            elif not line and name:
+                return name, json.loads(data)
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def test_paths_outside_the_site_are_refused(tmp_path: Path) -> None:
+    for path in ("/../etc/passwd", "/a/../../b", "/%2e%2e/x", "/%252e%252e/x", "/..%2fx", "/a\\..\\b", "/x%00.html"):
+        assert resolve_site_path(tmp_path, path) is None, path
+    assert resolve_site_path(tmp_path, "/agents/a/") == tmp_path / "agents/a/index.html"
+
+
+def test_the_reload_script_goes_before_the_last_body_tag() -> None:
+    html = b"<html><body><p>x</p></body></html>"
+    assert inject_reload_script(html) == (
+        b'<html><body><p>x</p><script type="module" src="/__agentpages/livereload.js"></script></body></html>'
+    )
+
+
+def test_serves_pages_with_the_reload_script_and_right_types(server: Server) -> None:
+    status, html = get(server.url + "agents/alpha/index.html")
+    assert status == 200 and "/__agentpages/livereload.js" in html
+    with urlopen(server.url + "assets/style.css") as response:
+        assert response.headers["Content-Type"] == "text/css; charset=utf-8"
+    with urlopen(server.url + "agents/alpha.md") as response:
+        assert response.headers["Content-Type"].startswith("text/markdown")
+    status, html = get(server.url + "no/such/page")
+    assert status == 404 and "Page not found" in html
+    assert get(server.url)[0] == 200
+
+
+def test_traversal_over_the_wire_gets_403(server: Server) -> None:
+    host, port = server.url.split("//")[1].strip("/").split(":")
+    for path in ("/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/agents/..%2f..%2f..%2fetc/passwd"):
+        with socket.create_connection((host, int(port))) as connection:
+            connection.sendall(f"GET {path} HTTP/1.0\r\n\r\n".encode())
+            reply = connection.recv(100).decode()
+        assert reply.startswith("HTTP/1.0 403"), (path, reply)
+
+
+def test_an_edit_changes_the_page_and_is_announced(server: Server, catalog: Path) -> None:
+    events = EventStream(server.url)
+    assert events.next_event()[0] == "hello"
+    (catalog / "team/alpha.md").write_text(AGENT.format(name="alpha", summary="First agent.", body="Edited body."))
+    name, state = events.next_event()
+    assert name == "build" and state["errors"] == []
+    assert "agents/alpha/index.html" in state["changed"]
+    assert "index.html" not in state["changed"], "a body edit leaves the index alone"
+    assert "Edited body." in get(server.url + "agents/alpha/index.html")[1]
+    events.close()
+
+
+def test_a_broken_file_shows_its_error_and_keeps_the_last_good_page(server: Server, catalog: Path) -> None:
+    events = EventStream(server.url)
+    events.next_event()
+    (catalog / "team/alpha.md").write_text("---\nname: !!python/object:os.system x\ndescription: y\n---\nBroken.\n")
+    name, state = events.next_event()
+    assert len(state["errors"]) == 1
+    assert state["errors"][0].endswith("team/alpha.md:2: error: YAML refused: could not determine a constructor "
+                                       "for the tag 'tag:yaml.org,2002:python/object:os.system'; write plain "
+                                       "values without tags or aliases [yaml-refused]")
+    status, html = get(server.url + "agents/alpha/index.html")
+    assert status == 200 and "Alpha body." in html, "the last good page is still served"
+    (catalog / "team/alpha.md").write_text(AGENT.format(name="alpha", summary="First agent.", body="Fixed."))
+    name, state = events.next_event()
+    assert state["errors"] == []
+    assert "Fixed." in get(server.url + "agents/alpha/index.html")[1]
+    events.close()
+
+
+def test_a_broken_template_shows_its_error_and_a_fix_rebuilds_everything(server: Server, catalog: Path) -> None:
+    events = EventStream(server.url)
+    events.next_event()
+    templates = catalog.parent / "templates"
+    templates.mkdir()
+    (templates / "agent.html").write_text("{% extends 'base.html' %}{% block page %}{{ agent.nope() }}{% endblock %}")
+    name, state = events.next_event()
+    assert state["errors"] and "templates/agent.html:1: error:" in state["errors"][0]
+    assert "Alpha body." in get(server.url + "agents/alpha/index.html")[1]
+    (templates / "agent.html").write_text("{% extends 'base.html' %}{% block page %}<main id='ap-main'><h1>Custom {{ agent.name }}</h1></main>{% endblock %}")
+    name, state = events.next_event()
+    assert state["errors"] == [] and state["changed"] == ["*"]
+    assert "Custom alpha" in get(server.url + "agents/alpha/index.html")[1]
+    events.close()
+
+
+def test_new_deleted_and_renamed_files(server: Server, catalog: Path) -> None:
+    (catalog / "team/gamma.md").write_text(AGENT.format(name="gamma", summary="Third.", body="Gamma body."))
+    wait_for(lambda: get(server.url + "agents/gamma/index.html")[0] == 200)
+    assert "gamma" in get(server.url + "index.html")[1]
+    (catalog / "team/beta.md").unlink()
+    wait_for(lambda: get(server.url + "agents/beta/index.html")[0] == 404)
+    assert get(server.url + "agents/beta.md")[0] == 404
+    assert "beta" not in get(server.url + "index.html")[1]
+    (catalog / "other").mkdir()
+    os.rename(catalog / "team/gamma.md", catalog / "other/gamma.md")
+    wait_for(lambda: "Other" in get(server.url + "index.html")[1])
+    assert get(server.url + "agents/gamma/index.html")[0] == 200
+
+
+def test_a_burst_of_saves_gives_one_rebuild(server: Server, catalog: Path) -> None:
+    events = EventStream(server.url)
+    start = events.next_event()[1]["epoch"]
+    path = catalog / "team/alpha.md"
+    for number in range(10):  # an editor's temp file and rename, many times over
+        temporary = path.with_suffix(".md.swp")
+        temporary.write_text(AGENT.format(name="alpha", summary="First agent.", body=f"Save {number}."))
+        os.replace(temporary, path)
+    name, state = events.next_event()
+    assert state["epoch"] == start + 1
+    assert "Save 9." in get(server.url + "agents/alpha/index.html")[1]
+    events.close()
+
+
+def test_a_port_in_use_is_a_clear_error(server: Server, catalog: Path) -> None:
+    port = int(server.url.rstrip("/").rsplit(":", 1)[1])
+    with pytest.raises(UsageError, match=f"port {port} is in use: choose another with --port, or --port 0"):
+        start_server(lambda: load_config(catalog, catalog.parent / "site"), port=port)
+
+
+def test_the_open_page_updates_itself_and_shows_errors(browser, server: Server, catalog: Path) -> None:
+    page = browser.new_page()
+    page.goto(server.url + "agents/alpha/index.html")
+    page.wait_for_timeout(200)  # let the event stream connect
+    page.evaluate("window.__notReloaded = true")
+    (catalog / "team/alpha.md").write_text(AGENT.format(name="alpha", summary="First agent.", body="Live edit."))
+    page.wait_for_function("() => document.body.textContent.includes('Live edit.')", timeout=10_000)
+    assert page.evaluate("window.__notReloaded") is None, "the page reloaded by itself"
+    (catalog / "team/alpha.md").write_bytes(b"---\nname: alpha\ndescription: caf\xe9\n---\n")
+    overlay = page.locator("#agentpages-errors")
+    overlay.wait_for(timeout=10_000)
+    assert "team/alpha.md:3: error: skipped: the file is not UTF-8 text" in overlay.inner_text()
+    assert "Live edit." in page.locator("[data-body]").inner_text()
+    (catalog / "team/alpha.md").write_text(AGENT.format(name="alpha", summary="First agent.", body="Good again."))
+    page.wait_for_function("() => document.body.textContent.includes('Good again.')", timeout=10_000)
+    assert page.locator("#agentpages-errors").count() == 0
+    page.close()
