@@ -111,7 +111,7 @@ def measure_mkdocs(catalog: Path, target: Path, edits: int) -> list[float] | Non
     (project / "mkdocs.yml").write_text("site_name: Bench\n", encoding="utf-8")
     port = free_port()
     server = subprocess.Popen(
-        ["mkdocs", "serve", "--dev-addr", f"127.0.0.1:{port}", "--no-livereload"],
+        ["mkdocs", "serve", "--dev-addr", f"127.0.0.1:{port}"],
         cwd=project, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
@@ -138,6 +138,7 @@ def main() -> None:
             paths = make_catalog(catalog, size)
             target = paths[len(paths) // 2]
             ours = statistics.median(measure_agentpages(catalog, target, args.edits))
+            print(f"{size:>7} agentpages serve: {ours * 1000:.0f} ms (median of {args.edits})", flush=True)
             theirs = None if args.no_mkdocs or size > 1000 else measure_mkdocs(catalog, target, args.edits)
             theirs_median = statistics.median(theirs) if theirs else None
             ratio = f"{ours / theirs_median:7.3f}" if theirs_median else "      -"

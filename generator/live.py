@@ -22,7 +22,7 @@ from generator.catalog import assign_slugs, make_agent
 from generator.config import SiteConfig
 from generator.errors import Finding, Report, SiteError
 from generator.lint import check_agent, check_duplicate_names
-from generator.load import RawAgent, find_agent_files, read_agent
+from generator.load import RawAgent, find_agent_files, is_agent_file, read_agent
 from generator.markup import MarkdownRenderer
 from generator.model import Agent, Catalog
 from generator.render import (
@@ -74,14 +74,21 @@ class LiveSite:
         self._page_keys: dict[str, object] = {}
         self._env = make_environment(self.config)  # compiled templates, kept until a full rebuild
 
-    def rebuild(self, full: bool = False) -> RebuildResult:
-        """Bring the site up to date; `full` also reloads the config and every template."""
+    def rebuild(self, full: bool = False, paths: set[Path] | None = None) -> RebuildResult:
+        """Bring the site up to date; `full` also reloads the config and every template.
+
+        `paths`, when the watcher knows them, are the only files that changed, which spares
+        rescanning the whole agents folder.
+        """
         result = RebuildResult()
         try:
             if full:
                 self._reload_config()
             report = Report()
-            changed = self._read_changed_files(report, full)
+            if paths is not None and not full:
+                changed = self._read_files(paths)
+            else:
+                changed = self._read_changed_files(report, full)
             catalog = self._interpret(changed)
             result.findings = self._collect_findings(report)
             result.changed_urls = self._write_pages(catalog, full)
@@ -113,6 +120,20 @@ class LiveSite:
             changed.add(path)
             self._stamps[path] = stamp
             self._read_one(path)
+        return changed
+
+    def _read_files(self, paths: set[Path]) -> set[Path]:
+        """Re-read the given files: new or changed ones are read, vanished ones forgotten."""
+        changed = set()
+        for path in paths:
+            if path in self._raws and not path.is_file():
+                for store in (self._raws, self._stamps, self._agents, self._file_findings):
+                    store.pop(path, None)
+                changed.add(path)
+            elif is_agent_path(path, self.config.agents_dir) and self._stamps.get(path) != _stamp(path):
+                self._stamps[path] = _stamp(path)
+                self._read_one(path)
+                changed.add(path)
         return changed
 
     def _read_one(self, path: Path) -> None:
@@ -171,6 +192,14 @@ class LiveSite:
     def refresh_search_index(self) -> None:
         """Re-index the site for search; slow on large catalogs, so serve runs it in the background."""
         write_search_index(self.out_dir, background=True)
+
+
+def is_agent_path(path: Path, agents_dir: Path) -> bool:
+    """Tell whether `path` is a file `find_agent_files` would list."""
+    relative = path.relative_to(agents_dir) if path.is_relative_to(agents_dir) else None
+    if relative is None or any(part.startswith(".") for part in relative.parts):
+        return False
+    return is_agent_file(path) and not path.is_symlink()
 
 
 def _stamp(path: Path) -> Stamp:

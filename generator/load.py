@@ -38,12 +38,13 @@ def find_agent_files(agents_dir: Path, report: Report) -> list[Path]:
         subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
         for name in sorted(files):
             path = Path(folder) / name
-            if _is_agent_file(path) and _stays_inside(path, root, report):
+            if is_agent_file(path) and _stays_inside(path, root, report):
                 found.append(path)
     return found
 
 
-def _is_agent_file(path: Path) -> bool:
+def is_agent_file(path: Path) -> bool:
+    """Tell whether a file's name makes it an agent file, and it is a regular file."""
     name = path.name
     if not name.endswith(".md") or name.startswith(".") or name.lower() in _SKIPPED_NAMES:
         return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -163,6 +164,7 @@ class Catalog:
         return previous, following
 
 
+@functools.lru_cache(maxsize=65536)  # serve recomputes every slug on each save
 def slugify(text: str) -> str:
     """Turn `text` into lower-case ASCII words joined by hyphens; never a path or `..`."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")

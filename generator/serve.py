@@ -178,6 +178,8 @@ class _Watcher(FileSystemEventHandler):
         self.config_files = {config.agents_dir.parent / CONFIG_NAME, *([config.config_path] if config.config_path else [])}
         self.wake = wake
         self.full = False
+        self.paths: set[Path] | None = set()
+        """Agent files events named since the last rebuild; None when the folder must be rescanned."""
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.event_type in ("opened", "closed_no_write"):
@@ -187,6 +189,10 @@ class _Watcher(FileSystemEventHandler):
         for path in paths:
             if path.is_relative_to(self.agents_dir):
                 relevant = True
+                if event.is_directory and event.event_type != "modified":
+                    self.paths = None  # a folder came, went or moved: rescan it all
+                elif not event.is_directory and self.paths is not None:
+                    self.paths.add(path)
             elif path in self.config_files or any(path.is_relative_to(d) for d in self.template_dirs):
                 relevant = self.full = True
         if relevant:  # anything else in the catalog's folder (.git, a built site/) is not ours
@@ -277,9 +283,10 @@ def _rebuild_loop(
         if not running.is_set():
             return
         full, watcher.full = watcher.full, False
+        paths, watcher.paths = watcher.paths, set()
         started = time.perf_counter()
         try:
-            result = live.rebuild(full=full)
+            result = live.rebuild(full=full, paths=paths)
         except Exception as exc:  # never let a bug of ours stop the server
             log.debug("rebuild failed", exc_info=True)
             result = RebuildResult(error=SiteError(None, 0, f"internal error: {exc!r}"))
