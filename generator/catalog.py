@@ -46,7 +46,7 @@ def assign_slugs(raw_agents: list[RawAgent]) -> dict[Path, str]:
     taken: set[str] = set()
     slugs: dict[Path, str] = {}
     for raw in sorted(raw_agents, key=lambda r: str(r.rel_path)):
-        base = slugify(read_name(raw)) or slugify(raw.path.stem) or "agent"
+        base = _clip_slug(slugify(read_name(raw))) or _clip_slug(slugify(raw.path.stem)) or "agent"
         slug, number = base, 1
         while slug in taken:
             number += 1
@@ -54,6 +54,14 @@ def assign_slugs(raw_agents: list[RawAgent]) -> dict[Path, str]:
         taken.add(slug)
         slugs[raw.path] = slug
     return slugs
+
+
+MAX_SLUG_LENGTH = 80
+"""Slugs name folders; file systems refuse names past 255 bytes."""
+
+
+def _clip_slug(slug: str) -> str:
+    return slug[:MAX_SLUG_LENGTH].rstrip("-")
 
 
 def read_name(raw: RawAgent) -> str:

@@ -106,6 +106,9 @@ class RefusedYaml(yaml.YAMLError):
 
 MAX_EXPANDED_VALUES = 10_000
 """How many values (counting each use of an alias anew) frontmatter may expand to."""
+MAX_EXPANDED_CHARACTERS = 2_000_000
+"""How much text it may expand to: twice the default file size limit, which no file without
+aliases can reach."""
 
 
 def load_yaml(text: str) -> Any:
@@ -114,25 +117,29 @@ def load_yaml(text: str) -> Any:
         data = yaml.load(text, Loader=_Loader)
     except RecursionError:
         raise RefusedYaml("the YAML is nested too deeply") from None
-    if _expanded_size(data, MAX_EXPANDED_VALUES) > MAX_EXPANDED_VALUES:
+    values, characters = _expanded_size(data)
+    if values > MAX_EXPANDED_VALUES or characters > MAX_EXPANDED_CHARACTERS:
         raise RefusedYaml(
-            f"the YAML expands to more than {MAX_EXPANDED_VALUES:,} values (aliases used as a bomb?)"
+            f"the YAML expands to more than {MAX_EXPANDED_VALUES:,} values or "
+            f"{MAX_EXPANDED_CHARACTERS:,} characters (aliases used as a bomb?)"
         )
     return data
 
 
-def _expanded_size(value: Any, budget: int) -> int:
-    """Count the values in `value` as a reader walking it would meet them, stopping past `budget`."""
-    count, stack = 0, [value]
-    while stack and count <= budget:
+def _expanded_size(value: Any) -> tuple[int, int]:
+    """Count values and characters as a reader walking `value` would meet them, stopping early."""
+    count, characters, stack = 0, 0, [value]
+    while stack and count <= MAX_EXPANDED_VALUES and characters <= MAX_EXPANDED_CHARACTERS:
         item = stack.pop()
         count += 1
-        if isinstance(item, dict):
+        if isinstance(item, str):
+            characters += len(item)
+        elif isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
-    return count
+    return count, characters
 
 
 def raw_value(front: FrontMatter, key: str) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 from generator.errors import Finding, Severity, type_name
 from generator.examples import parse_description
 from generator.load import RawAgent
-from generator.markup import MAX_NESTING, find_too_deep_line
+from generator.markup import MAX_NESTING, find_too_deep_line, is_too_large_to_render
 from generator.model import NAMED_COLORS, read_color, read_tools
 
 # The agent runtime's tools, as its documentation names them; `known_tools` in the config
@@ -70,6 +70,7 @@ RULES = {
         Rule("example-no-user", "warning", "an example has no user turn"),
         Rule("unclosed-fence", "warning", "a code fence in the body is never closed"),
         Rule("too-deeply-nested", "error", f"the body nests quotes or lists more than {MAX_NESTING} levels deep"),
+        Rule("too-large-to-render", "error", "the body has more than 5,000 lines or 5,000 '<'"),
     )
 }
 
@@ -108,6 +109,7 @@ def check_agent(raw: RawAgent, settings: LintSettings) -> list[Finding]:
         *check_tools(raw, settings),
         *check_body_fences(raw),
         *check_nesting(raw),
+        *check_render_size(raw),
     ]
 
 
@@ -303,6 +305,15 @@ def check_body_fences(raw: RawAgent) -> Iterator[Finding]:
         line = raw.body_line + opening[0]
         yield make_finding("unclosed-fence", raw.path, line, 1,
                            f"this code fence is never closed: add a line '{opening[1]}' where the code ends")
+
+
+def check_render_size(raw: RawAgent) -> Iterator[Finding]:
+    """A body small enough to render as Markdown in bounded time."""
+    reason = is_too_large_to_render(raw.body)
+    if reason:
+        yield make_finding("too-large-to-render", raw.path, raw.body_line, 1,
+                           f"the body has {reason}, so it is shown as plain text; split the agent "
+                           "or shorten it")
 
 
 def check_nesting(raw: RawAgent) -> Iterator[Finding]:

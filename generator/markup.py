@@ -15,6 +15,11 @@ from generator.sanitize import sanitize_html
 CODE_CSS_CLASS = "highlight"
 MAX_NESTING = 20
 """How deep quotes and lists may nest before a body is shown as plain text."""
+MAX_LINES = 5_000
+MAX_TAGS = 5_000
+"""Bodies with more lines or `<` than these are shown as plain text: Python-Markdown's block
+parser and raw-HTML handling grow quadratically with them (64,000 `## a` lines: 104 s),
+and real agent files stay far below (the largest in the shared corpora has about 1,000 lines)."""
 _QUOTE_PREFIX = re.compile(r"^(?:[ ]{0,3}>)+")
 _LIST_ITEM = re.compile(r"^ *(?:[-*+]|\d{1,9}[.)]) ")
 
@@ -60,7 +65,7 @@ class MarkdownRenderer:
         down, so a page keeps its single `h1`.
         """
         self._gfm.top_level = top_level
-        if find_too_deep_line(text):
+        if find_too_deep_line(text) or is_too_large_to_render(text):
             return _as_plain_text(text)
         self._md.reset()
         try:
@@ -93,6 +98,15 @@ def add_permalinks(html_text: str) -> str:
 
 def _as_plain_text(text: str) -> RenderedMarkdown:
     return RenderedMarkdown(f"<pre>{html.escape(text)}</pre>", ())
+
+
+def is_too_large_to_render(text: str) -> str:
+    """Say why a body is too large to render as Markdown, or return ""."""
+    lines = text.count("\n") + 1
+    if lines > MAX_LINES:
+        return f"{lines:,} lines"
+    tags = text.count("<")
+    return f"{tags:,} '<' characters" if tags > MAX_TAGS else ""
 
 
 def find_too_deep_line(text: str) -> tuple[int, int] | None:

@@ -148,6 +148,12 @@ CASES = [
         "flatten it to at most 20 levels [too-deeply-nested]",
     ),
     (
+        "too-large-to-render",
+        {"a.md": agent("name: a\ndescription: x\n", "## a\n" * 5001)},
+        "agents/a.md:5:1: error: the body has 5,003 lines, so it is shown as plain text; split the agent "
+        "or shorten it [too-large-to-render]",
+    ),
+    (
         "empty-file",
         {"a.md": "\n  \n"},
         "agents/a.md:1:1: error: skipped: the file is empty; write frontmatter with a name and a "
