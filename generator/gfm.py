@@ -21,15 +21,13 @@ from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import HTML_PLACEHOLDER, AtomicString
 
-from generator.sanitize import HEADING_TAGS, escape_unknown_tags
+from generator.sanitize import HEADING_TAGS, RESERVED_IDS, escape_unknown_tags
 
 if TYPE_CHECKING:
     from xml.etree.ElementTree import Element
 
     from markdown import Markdown
 
-# Ids the page templates use; a heading that would take one gets a number instead.
-RESERVED_IDS = frozenset({"ap-main", "ap-examples", "ap-expertise", "ap-contents"})
 _PLACEHOLDER_LINE = re.compile("^" + HTML_PLACEHOLDER.replace("%s", r"\d+") + "$")
 _LIST_MARKER = re.compile(r"^(?P<indent> *)(?P<marker>[*+-]|\d{1,9}[.)])(?P<gap> +|$)")
 _QUOTED_LIST_ITEM = re.compile(r"^ {0,3}>[ ]?(?: {0,3})(?:[*+-]|\d{1,9}[.)]) ")

@@ -10,9 +10,8 @@ import markdown
 
 from generator.gfm import GithubBlocksExtension, Heading
 from generator.model import Section
-from generator.sanitize import sanitize_html
+from generator.sanitize import CODE_CSS_CLASS, sanitize_html
 
-CODE_CSS_CLASS = "highlight"
 MAX_NESTING = 20
 """How deep quotes and lists may nest before a body is shown as plain text."""
 MAX_LINES = 5_000
@@ -89,11 +88,16 @@ _HEADING = re.compile(r'<(h[1-6]) id="([^"<>]+)">(.*?)</\1>', re.DOTALL)
 
 
 def add_permalinks(html_text: str) -> str:
-    """Give each heading a `#` link to itself (added after sanitizing: the markup is ours)."""
-    return _HEADING.sub(
-        r'<\1 id="\2">\3<a class="anchor" href="#\2" aria-label="Permalink to this section">#</a></\1>',
+    """Give each heading a `#` link to itself, and scrolling blocks a keyboard stop.
+
+    Added after sanitizing, as the markup is ours. The link stays out of the heading's
+    accessible name and tab order; the contents list links every heading for keyboards.
+    """
+    linked = _HEADING.sub(
+        r'<\1 id="\2">\3<a class="anchor" href="#\2" title="Link to this section" aria-hidden="true" tabindex="-1">#</a></\1>',
         html_text,
     )
+    return linked.replace("<pre>", '<pre tabindex="0">').replace("<table>", '<table tabindex="0">')
 
 
 def _as_plain_text(text: str) -> RenderedMarkdown:

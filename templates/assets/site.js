@@ -1,5 +1,7 @@
 // Progressive enhancements for every page. Without JavaScript every page still reads,
 // links and prints; these only add the theme toggle, copy buttons and the live contents.
+// A classic script, not a module: browsers refuse module scripts on pages opened from disk.
+(() => {
 
 const THEME_KEY = "agentpages-theme";
 const darkQuery = matchMedia("(prefers-color-scheme: dark)");
@@ -32,13 +34,27 @@ function setUpThemeToggle() {
   darkQuery.addEventListener("change", label);
 }
 
+function announce(message) {
+  let region = document.getElementById("ap-announcer");
+  if (!region) {
+    region = document.createElement("div");
+    region.id = "ap-announcer";
+    region.className = "visually-hidden";
+    region.setAttribute("role", "status");
+    document.body.append(region);
+  }
+  region.textContent = message;
+}
+
 async function copyText(text, button) {
   const original = button.textContent;
   try {
     await navigator.clipboard.writeText(text);
     button.textContent = "Copied";
+    announce("Copied to the clipboard");
   } catch (error) {
     button.textContent = "Copy failed";
+    announce("Copying failed");
   }
   setTimeout(() => { button.textContent = original; }, 1500);
 }
@@ -52,7 +68,8 @@ function addCodeCopyButtons() {
     button.className = "copy-button";
     button.textContent = "Copy";
     button.setAttribute("aria-label", "Copy code");
-    button.addEventListener("click", () => copyText(pre.innerText.replace(/\n$/, ""), button));
+    const source = pre.querySelector("code") || pre; // the code only, never the button's label
+    button.addEventListener("click", () => copyText(source.textContent.replace(/\n$/, ""), button));
     block.classList.add("has-copy");
     block.append(button);
   }
@@ -83,6 +100,7 @@ function setUpContents() {
   const fit = () => { menu.open = wideQuery.matches; };
   fit();
   wideQuery.addEventListener("change", fit);
+  menu.addEventListener("toggle", () => { if (wideQuery.matches && !menu.open) menu.open = true; });
   menu.addEventListener("click", (event) => {
     if (event.target.closest("a") && !wideQuery.matches) menu.open = false;
   });
@@ -104,7 +122,12 @@ function setUpContents() {
     for (const heading of headings) {
       if (heading.getBoundingClientRect().top - offset <= 0) current = heading;
     }
-    if (innerHeight + scrollY >= document.body.scrollHeight - 2) current = headings.at(-1);
+    // Near the end of a page the chosen heading may not reach the top: trust the link.
+    const target = location.hash && document.getElementById(decodeURIComponent(location.hash.slice(1)));
+    if (target && links.has(target.id)) {
+      const top = target.getBoundingClientRect().top;
+      if (top >= 0 && top < innerHeight / 2) current = target;
+    }
     if (current) highlight(current.id);
   };
   let queued = false;
@@ -121,3 +144,4 @@ setUpThemeToggle();
 addCodeCopyButtons();
 setUpInstallKit();
 setUpContents();
+})();
