@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -17,6 +18,7 @@ def display_path(path: Path) -> str:
     return absolute if relative.startswith("..") else relative
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _TYPE_NAMES = {
     "str": "text", "int": "number", "float": "number", "bool": "true/false value",
     "list": "list", "dict": "mapping", "NoneType": "empty value",
@@ -42,14 +44,19 @@ class Finding:
 
     def __str__(self) -> str:
         """Return `path:line: severity: message [rule]`, as a build prints it."""
-        return f"{display_path(self.path)}:{self.line}: {self.severity}: {self.message}{self._rule_tag}"
+        return f"{display_path(self.path)}:{self.line}: {self.severity}: {self.one_line_message}{self._rule_tag}"
 
     def with_column(self) -> str:
         """Return `path:line:col: severity: message [rule]`, as `check` prints it."""
         return (
             f"{display_path(self.path)}:{self.line}:{self.column}: "
-            f"{self.severity}: {self.message}{self._rule_tag}"
+            f"{self.severity}: {self.one_line_message}{self._rule_tag}"
         )
+
+    @property
+    def one_line_message(self) -> str:
+        """The message on one line: a value quoted from a file cannot forge another finding."""
+        return _CONTROL.sub(lambda match: repr(match.group())[1:-1], self.message)
 
     @property
     def _rule_tag(self) -> str:

@@ -158,6 +158,8 @@ def check_front_matter(raw: RawAgent) -> Iterator[Finding]:
 def _quoting_advice(raw: RawAgent) -> str:
     """Say which field to quote: the one whose lines hold the YAML problem."""
     front = raw.front_matter
+    if "mapping values" not in front.problem and "could not find expected ':'" not in front.problem:
+        return "the agent runtime still reads it line by line, but YAML tools do not: fix the YAML at this line"
     before = [(line, key) for key, line in front.key_lines.items() if line <= front.problem_line]
     key = max(before)[1] if before else "description"
     return (

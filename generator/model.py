@@ -220,7 +220,16 @@ def category_from_path(rel_path: PurePosixPath) -> str:
     return " / ".join(words)
 
 
+_ACRONYMS = {
+    "ai": "AI", "api": "API", "apis": "APIs", "aws": "AWS", "ci": "CI", "cd": "CD", "cicd": "CI/CD",
+    "cli": "CLI", "css": "CSS", "dx": "DX", "gcp": "GCP", "html": "HTML", "iot": "IoT", "js": "JS",
+    "llm": "LLM", "ml": "ML", "qa": "QA", "sdk": "SDK", "seo": "SEO", "sql": "SQL", "sre": "SRE",
+    "ui": "UI", "ux": "UX",
+}  # fmt: skip
+
+
 def _humanize(folder: str) -> str:
     text = re.sub(r"^\d+[-_. ]*", "", folder)
-    text = re.sub(r"[-_]+", " ", text).strip()
+    words = [_ACRONYMS.get(word.lower(), word) for word in re.sub(r"[-_]+", " ", text).split()]
+    text = " ".join(words)
     return text[:1].upper() + text[1:]

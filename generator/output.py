@@ -7,7 +7,7 @@ import shutil
 import tempfile
 from pathlib import Path, PurePosixPath
 
-from generator.errors import SiteError
+from generator.errors import SiteError, UsageError
 
 # Written into every site; a folder without it is not ours to replace.
 SITE_MARKER = ".agentpages"
@@ -20,11 +20,11 @@ def check_out_dir(out_dir: Path, agents_dir: Path) -> None:
     """Refuse an output folder that would overwrite the catalog or a folder that is not a site."""
     out, agents = out_dir.resolve(), agents_dir.resolve()
     if out == agents or agents.is_relative_to(out) or out.is_relative_to(agents):
-        raise SiteError(out_dir, 1, "the output folder must be outside the agents folder and not contain it")
+        raise UsageError(out_dir, 1, "the output folder must be outside the agents folder and not contain it")
     if out.exists() and not out.is_dir():
-        raise SiteError(out_dir, 1, "the output path exists and is not a folder")
+        raise UsageError(out_dir, 1, "the output path exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not (out / SITE_MARKER).exists():
-        raise SiteError(
+        raise UsageError(
             out_dir, 1, "the output folder is not empty and was not built by agentpages; choose another --out"
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import traceback
 import urllib.parse
 from collections import Counter
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
 import jinja2
+from markupsafe import Markup
 from pygments.formatters import HtmlFormatter
 
 from generator import __version__
@@ -113,7 +115,19 @@ def make_environment(config: SiteConfig) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters["color_value"] = color_value
+    env.finalize = _without_control_characters
     return env
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _without_control_characters(value: Any) -> Any:
+    """Drop control characters (which YAML escapes can produce) from every value a page shows."""
+    if isinstance(value, str) and _CONTROL.search(value):
+        cleaned = _CONTROL.sub("", value)
+        return Markup(cleaned) if isinstance(value, Markup) else cleaned
+    return value
 
 
 def make_site_context(config: SiteConfig) -> SiteContext:

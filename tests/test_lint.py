@@ -251,3 +251,10 @@ def test_build_strict_fails_on_what_check_strict_fails_on(tmp_path: Path, monkey
     assert main(["check"]) == 0 and main(["build"]) == 0
     assert main(["check", "--strict"]) == 1 and main(["build", "--strict", "--out", "strict"]) == 1
     assert not (tmp_path / "strict").exists()
+
+
+def test_a_value_cannot_forge_a_finding_line(tmp_path: Path) -> None:
+    files = {"a.md": agent('name: "a\\nb.md:1:1: error: fake [fake-rule]\\u001b[2J"\ndescription: x\n')}
+    (line,) = check(tmp_path, files)
+    assert "\n" not in line and "\x1b" not in line
+    assert line.startswith("agents/a.md:2:7: warning: name 'a\\nb.md:1:1: error: fake [fake-rule]\\x1b[2J' should be")
