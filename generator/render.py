@@ -149,8 +149,12 @@ def render_index(env: jinja2.Environment, site: SiteContext, catalog: Catalog) -
 
 
 def render_not_found(env: jinja2.Environment, site: SiteContext) -> str:
-    """Render `404.html`, which a host serves at any missing address, so its links start at the site URL."""
-    root = urllib.parse.urlsplit(site["site_url"]).path if site["site_url"] else ""
+    """Render `404.html`, which a host serves at any missing address, however deep.
+
+    Its links therefore start at the path of `site_url`, or at the host's root without one:
+    right for a user site, a custom domain and `serve`; a project page needs `site_url`.
+    """
+    root = urllib.parse.urlsplit(site["site_url"]).path if site["site_url"] else "/"
     return render_template(env, "404.html", dict(PageContext(site=site, root=root)))
 
 

@@ -212,3 +212,15 @@ def test_the_open_page_updates_itself_and_shows_errors(browser, server: Server, 
     page.wait_for_function("() => document.body.textContent.includes('Good again.')", timeout=10_000)
     assert page.locator("#agentpages-errors").count() == 0
     page.close()
+
+
+def test_the_404_page_is_styled_at_any_depth(browser, server: Server) -> None:
+    page = browser.new_page()
+    violations: list[str] = []
+    page.on("console", lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None)
+    response = page.goto(server.url + "some/deeply/missing/address/")
+    assert response is not None and response.status == 404
+    assert page.locator("h1").inner_text() == "Page not found"
+    assert page.evaluate("getComputedStyle(document.querySelector('.button')).borderTopLeftRadius") == "6px"
+    assert violations == [], "the inline stylesheet is allowed by its hash"
+    page.close()
