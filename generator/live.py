@@ -29,6 +29,7 @@ from generator.render import (
     make_environment,
     make_site_context,
     render_agent_page,
+    render_color_css,
     render_index,
     render_not_found,
 )
@@ -110,8 +111,7 @@ class LiveSite:
             self._file_findings[finding.path] = [finding]
         present = set(paths)
         for gone in set(self._raws) - present:
-            for store in (self._raws, self._stamps, self._agents, self._file_findings):
-                store.pop(gone, None)
+            self._forget(gone)
         changed = set()
         for path in paths:
             stamp = _stamp(path)
@@ -127,14 +127,17 @@ class LiveSite:
         changed = set()
         for path in paths:
             if path in self._raws and not path.is_file():
-                for store in (self._raws, self._stamps, self._agents, self._file_findings):
-                    store.pop(path, None)
+                self._forget(path)
                 changed.add(path)
             elif is_agent_path(path, self.config.agents_dir) and self._stamps.get(path) != _stamp(path):
                 self._stamps[path] = _stamp(path)
                 self._read_one(path)
                 changed.add(path)
         return changed
+
+    def _forget(self, path: Path) -> None:
+        for store in (self._raws, self._stamps, self._agents, self._file_findings):
+            store.pop(path, None)
 
     def _read_one(self, path: Path) -> None:
         report = Report()
@@ -180,8 +183,10 @@ class LiveSite:
                 shutil.rmtree(self.out_dir, ignore_errors=True)
                 self.out_dir.mkdir(parents=True)
                 output.write_file(self.out_dir, "404.html", render_not_found(env, site))
-            if full or "index.html" in rendered:
+            if full:
                 write_assets(self.config, catalog, self.out_dir)
+            elif "index.html" in rendered:  # a card changed: only hex colors' CSS can follow
+                output.write_file(self.out_dir, "assets/colors.css", render_color_css(catalog))
             for url, content in rendered.items():
                 _write_atomically(self.out_dir, url, content)
             for url in removed:

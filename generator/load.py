@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from generator.errors import Finding, Report, UsageError
 from generator.frontmatter import FrontMatter, split_front_matter
+from generator.sanitize import remove_control_characters
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_FILE_SIZE = 1024 * 1024
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SKIPPED_NAMES = frozenset({"readme.md", "license.md", "contributing.md", "changelog.md"})
 
 
@@ -94,4 +93,4 @@ def _read_text(path: Path, report: Report, max_file_size: int) -> str | None:
         skip("not-utf8", "the file is not UTF-8 text; save it as UTF-8", data.count(b"\n", 0, exc.start) + 1)
         return None
     # Control characters (ESC, BEL, NUL…) are not text: they would reach terminals and pages.
-    return _CONTROL_CHARACTERS.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    return remove_control_characters(text.replace("\r\n", "\n").replace("\r", "\n"))

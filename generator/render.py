@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import traceback
 import urllib.parse
 from collections import Counter
@@ -15,7 +14,7 @@ from pygments.formatters import HtmlFormatter
 
 from generator import __version__
 from generator.errors import TemplateError
-from generator.sanitize import CODE_CSS_CLASS
+from generator.sanitize import CODE_CSS_CLASS, remove_control_characters
 
 if TYPE_CHECKING:
     from generator.config import SiteConfig
@@ -119,15 +118,14 @@ def make_environment(config: SiteConfig) -> jinja2.Environment:
     return env
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
 def _without_control_characters(value: Any) -> Any:
     """Drop control characters (which YAML escapes can produce) from every value a page shows."""
-    if isinstance(value, str) and _CONTROL.search(value):
-        cleaned = _CONTROL.sub("", value)
-        return Markup(cleaned) if isinstance(value, Markup) else cleaned
-    return value
+    if not isinstance(value, str):
+        return value
+    cleaned = remove_control_characters(value)
+    if cleaned == value:
+        return value
+    return Markup(cleaned) if isinstance(value, Markup) else cleaned
 
 
 def make_site_context(config: SiteConfig) -> SiteContext:

@@ -17,6 +17,7 @@ CODE_CSS_CLASS = "highlight"
 # Ids the page templates use; text may not take them.
 RESERVED_IDS = frozenset({"ap-main", "ap-examples", "ap-expertise", "ap-contents", "ap-install", "ap-search", "ap-announcer"})
 _TAG_START = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)")
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Landmarks belong to the page around the agent, not to its text.
 _LANDMARK_TAGS = {"nav", "header", "footer", "aside", "article"}
 
@@ -39,6 +40,11 @@ _ALLOWED_CLASSES = {
 }
 # The tags agent text may use; any other tag is shown as text.
 ALLOWED_TAGS = frozenset((set(nh3.ALLOWED_TAGS) | {"input", "details", "summary"}) - _LANDMARK_TAGS)
+
+
+def remove_control_characters(text: str) -> str:
+    """Drop control characters (ESC, BEL, NUL…) but tab and line breaks: they are not text."""
+    return _CONTROL_CHARACTERS.sub("", text)
 
 
 def escape_unknown_tags(html: str) -> str:

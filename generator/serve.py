@@ -105,7 +105,7 @@ def make_handler(live: LiveSite, hub: ReloadHub) -> type[http.server.BaseHTTPReq
             content_type = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
             if content_type == "text/html":
                 body = inject_reload_script(body)
-            if content_type.startswith("text/") or content_type in ("application/json", "text/javascript"):
+            if content_type.startswith("text/") or content_type == "application/json":
                 content_type += "; charset=utf-8"
             self._send(status, content_type, body)
 
