@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from generator import output
+from generator import output, publish
 from generator.catalog import make_catalog
 from generator.config import SiteConfig
 from generator.errors import BuildFailed, Finding, Report
 from generator.lint import check_agents
+from generator.history import read_file_dates
 from generator.load import RawAgent, find_agent_files, read_agent
 from generator.markup import MarkdownRenderer
 from generator.model import Catalog
@@ -25,6 +27,9 @@ from generator.render import (
     render_index,
     render_not_found,
 )
+
+if TYPE_CHECKING:
+    from generator.render import SiteContext
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +93,7 @@ def write_site(config: SiteConfig, catalog: Catalog, root: Path) -> None:
         output.write_file(root, agent.url, page)
         output.copy_file(agent.path, root, agent.raw_url)
     write_assets(config, catalog, root)
+    write_machine_files(config, site, catalog, root)
     write_search_index(root)
     output.write_file(root, output.NOJEKYLL, "")
     output.write_file(root, output.SITE_MARKER, output.SITE_MARKER_TEXT)
@@ -100,6 +106,20 @@ def write_assets(config: SiteConfig, catalog: Catalog, root: Path) -> None:
         output.copy_tree(config.theme_dir / "assets", root, "assets")
     output.write_file(root, "assets/pygments.css", render_code_css())
     output.write_file(root, "assets/colors.css", render_color_css(catalog))
+
+
+def write_machine_files(config: SiteConfig, site: SiteContext, catalog: Catalog, root: Path) -> None:
+    """Write catalog.json and its schema, llms.txt, the feed and, with a site_url, sitemap and robots.txt."""
+    dates = read_file_dates([agent.path for agent in catalog.agents], config.agents_dir)
+    output.write_file(root, "catalog.json", publish.render_catalog_json(site, catalog, dates))
+    output.copy_file(publish.SCHEMA_PATH, root, publish.SCHEMA_NAME)
+    output.write_file(root, "llms.txt", publish.render_llms_txt(site, catalog))
+    output.write_file(root, publish.FEED_NAME, publish.render_feed(site, catalog, dates))
+    if site["site_url"]:
+        output.write_file(root, "sitemap.xml", publish.render_sitemap(site, catalog, dates))
+        output.write_file(root, "robots.txt", publish.render_robots_txt(site))
+    if config.cname:
+        output.write_file(root, "CNAME", config.cname + "\n")
 
 
 def _failure_message(report: Report) -> str:

@@ -10,12 +10,14 @@ import html
 import json
 import logging
 import re
-from pathlib import Path
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from generator.errors import SiteError
 from generator.examples import parse_description
 from generator.frontmatter import raw_value
+from generator.links import LinkContext
 from generator.load import RawAgent
 from generator.markup import MarkdownRenderer
 from generator.model import NEUTRAL, Agent, Catalog, category_from_path, read_color, read_tools, slugify
@@ -30,12 +32,18 @@ _TAG = re.compile(r"<[^>]+>")
 def make_catalog(raw_agents: list[RawAgent], renderer: MarkdownRenderer) -> Catalog:
     """Turn every raw agent into an Agent with a slug unique across the catalog."""
     slugs = assign_slugs(raw_agents)
-    return Catalog.from_agents([_make_agent_or_say_which(raw, slugs[raw.path], renderer) for raw in raw_agents])
+    by_file = slugs_by_file(raw_agents, slugs)
+    return Catalog.from_agents([_make_agent_or_say_which(raw, by_file, renderer) for raw in raw_agents])
 
 
-def _make_agent_or_say_which(raw: RawAgent, slug: str, renderer: MarkdownRenderer) -> Agent:
+def slugs_by_file(raw_agents: list[RawAgent], slugs: dict[Path, str]) -> dict[PurePosixPath, str]:
+    """Key each agent's slug by its file's path below the agents folder, as links name files."""
+    return {raw.rel_path: slugs[raw.path] for raw in raw_agents}
+
+
+def _make_agent_or_say_which(raw: RawAgent, slugs: dict[PurePosixPath, str], renderer: MarkdownRenderer) -> Agent:
     try:
-        return make_agent(raw, slug, renderer)
+        return make_agent(raw, slugs, renderer)
     except Exception as exc:  # a bug of ours; name the file that showed it
         log.debug("while reading %s", raw.path, exc_info=True)
         raise SiteError(raw.path, raw.body_line, f"internal error while rendering this agent: {exc!r}") from exc
@@ -70,16 +78,21 @@ def read_name(raw: RawAgent) -> str:
     return name.strip() if isinstance(name, str) and name.strip() else raw.path.stem
 
 
-def make_agent(raw: RawAgent, slug: str, renderer: MarkdownRenderer) -> Agent:
-    """Interpret one raw agent's fields and render its description and body."""
+def make_agent(raw: RawAgent, slugs: Mapping[PurePosixPath, str], renderer: MarkdownRenderer) -> Agent:
+    """Interpret one raw agent's fields and render its description and body.
+
+    `slugs` holds every agent file's slug by its path below the agents folder, this one's
+    included: links to other agent files lead to their pages.
+    """
     data = raw.front_matter.data
     description = parse_description(_text_field(data, "description"))
-    summary_html = renderer.render_fragment(description.summary)
-    body = renderer.render_page_body(raw.body)
+    links = LinkContext(raw.rel_path, slugs)
+    summary_html = renderer.render_fragment(description.summary, links)
+    body = renderer.render_page_body(raw.body, links)
     return Agent(
         path=raw.path,
         rel_path=raw.rel_path,
-        slug=slug,
+        slug=slugs[raw.rel_path],
         name=read_name(raw),
         summary_html=summary_html,
         summary_text=_text_of(summary_html),
@@ -91,6 +104,7 @@ def make_agent(raw: RawAgent, slug: str, renderer: MarkdownRenderer) -> Agent:
         body_html=body.html,
         sections=body.sections,
         metadata=tuple((key, _show_value(value)) for key, value in data.items() if key not in RUNTIME_KEYS),
+        linked_files=frozenset(links.linked_files),
     )
 
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from generator import __version__
 from generator.build import build, count_findings, count_findings_in, load_and_check
-from generator.config import SiteConfig, load_config
+from generator.config import SITE_URL_VARIABLE, SiteConfig, load_config
 from generator.live import RebuildResult
 from generator.errors import Finding, Report, SiteError, UsageError, display_path
 
@@ -37,6 +39,9 @@ def make_parser() -> argparse.ArgumentParser:
     _add_catalog_options(build_parser, strict_help="fail on any error or warning, leaving the site unchanged")
     build_parser.add_argument("--out", type=Path, default=Path("site"), metavar="DIR",
                               help="where to write the site (default: site/)")
+    build_parser.add_argument("--site-url", default=None, metavar="URL",
+                              help=f"the published address, overriding site_url (default: ${SITE_URL_VARIABLE} "
+                                   "if set, as the GitHub Pages workflow sets it)")
     build_parser.set_defaults(run=run_build)
 
     check_parser = commands.add_parser(
@@ -100,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
 def run_build(args: argparse.Namespace) -> int:
     """Build the site and print findings and a summary."""
     started = time.perf_counter()
-    config = load_config(args.agents, args.out, args.config, strict=args.strict)
+    site_url = args.site_url if args.site_url is not None else os.environ.get(SITE_URL_VARIABLE)
+    config = load_config(args.agents, args.out, args.config, strict=args.strict, site_url=site_url)
     report = Report()
     try:
         result = build(config, report)
@@ -134,7 +140,9 @@ def run_serve(args: argparse.Namespace) -> int:
     from generator.serve import serve  # watchdog and the server load only for this command
 
     def read_config() -> SiteConfig:
-        return load_config(args.agents, Path("site"), args.config, strict=args.strict)
+        config = load_config(args.agents, Path("site"), args.config, strict=args.strict)
+        # The preview has its own address: links and 404.html must not point at the published one.
+        return replace(config, site_url="")
 
     shown: set[str] = set()
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from generator.errors import ConfigError, type_name
+from generator.errors import ConfigError, UsageError, type_name
 from generator.lint import RUNTIME_TOOLS, LintSettings
 from generator.load import DEFAULT_MAX_FILE_SIZE
 
@@ -25,12 +26,16 @@ CONFIG_KEYS: dict[str, type] = {
     "repo_url": str,
     "edit_uri": str,
     "theme_dir": str,
+    "cname": str,
     "max_file_size": int,
     "known_tools": list,
     "extra_tools": list,
 }
 _LIST_OF_TEXT_KEYS = ("known_tools", "extra_tools")
 _URL_KEYS = ("site_url", "repo_url")
+_HOST_NAME = re.compile(r"^(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
+SITE_URL_VARIABLE = "AGENTPAGES_SITE_URL"
+"""The environment variable that sets `site_url` for one build, as the Pages workflow does."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,9 @@ class SiteConfig:
     title: str = DEFAULT_TITLE
     description: str = ""
     site_url: str = ""
+    """The published address, e.g. https://user.github.io/repo/; "" when unknown."""
+    cname: str = ""
+    """A custom domain for GitHub Pages, written to the site's CNAME file."""
     repo_url: str = ""
     edit_uri: str = ""
     theme_dir: Path | None = None
@@ -74,8 +82,24 @@ def load_config(
     out_dir: Path,
     config_path: Path | None = None,
     strict: bool = False,
+    site_url: str | None = None,
 ) -> SiteConfig:
-    """Read the config file (given, or `agentpages.yml` beside `agents_dir`) into a SiteConfig."""
+    """Read the config file (given, or `agentpages.yml` beside `agents_dir`) into a SiteConfig.
+
+    `site_url`, when given and not empty, replaces the file's (the Pages workflow knows the
+    address only at build time); a `cname` without a `site_url` implies https://<cname>/.
+    """
+    config = _read_config(agents_dir, out_dir, config_path, strict)
+    if site_url:
+        if not site_url.startswith(("https://", "http://")):
+            raise UsageError(None, 0, f"the site URL must start with https:// or http://, not '{site_url}'")
+        config = replace(config, site_url=site_url)
+    if config.cname and not config.site_url:
+        config = replace(config, site_url=f"https://{config.cname}/")
+    return config
+
+
+def _read_config(agents_dir: Path, out_dir: Path, config_path: Path | None, strict: bool) -> SiteConfig:
     agents_dir = agents_dir.resolve()
     explicit = config_path is not None
     path = (config_path or agents_dir.parent / CONFIG_NAME).resolve()
@@ -167,4 +191,6 @@ def _read_setting(path: Path, key_node: yaml.Node, value_node: yaml.Node) -> tup
         raise ConfigError(path, line, "'max_file_size' must be a number of bytes above 0")
     if key in _URL_KEYS and value and not value.startswith(("https://", "http://")):
         raise ConfigError(path, line, f"'{key}' must start with https:// or http://")
+    if key == "cname" and not _HOST_NAME.match(value):
+        raise ConfigError(path, line, f"'cname' must be a host name such as agents.example.com, not '{value}'")
     return key, value

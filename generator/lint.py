@@ -13,7 +13,8 @@ from pathlib import Path
 
 from generator.errors import Finding, Severity, type_name
 from generator.examples import parse_description
-from generator.load import RawAgent
+from generator.links import is_relative_link, target_path
+from generator.load import RawAgent, is_agent_file
 from generator.markup import MAX_NESTING, find_too_deep_line, is_too_large_to_render
 from generator.model import NAMED_COLORS, read_color, read_tools
 
@@ -33,6 +34,13 @@ _TOOL_WITH_PATTERN = re.compile(r"^(?P<tool>[A-Za-z]+)\((?P<pattern>.*)\)$", re.
 _EXAMPLE_OPEN = re.compile(r"<example\b[^>]*>", re.IGNORECASE)
 _EXAMPLE_CLOSE = re.compile(r"</example\s*>", re.IGNORECASE)
 _FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
+_CODE_SPAN = re.compile(r"(`+)[^`].*?\1")
+# `[text](target)`, `![alt](target)`, `[id]: target`, and `href="…"`/`src="…"` in raw HTML.
+_LINK_TARGET = re.compile(
+    r"!?\[[^\]]*\]\(\s*<?(?P<inline>[^)\s>]+)"
+    r"|^\s{0,3}\[[^\]]+\]:\s*<?(?P<reference>[^\s>]+)"
+    r"|\b(?:href|src)\s*=\s*[\"'](?P<html>[^\"']+)[\"']"
+)
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,7 @@ RULES = {
         Rule("example-unclosed", "warning", "an `<example>` block has no `</example>`"),
         Rule("example-no-user", "warning", "an example has no user turn"),
         Rule("unclosed-fence", "warning", "a code fence in the body is never closed"),
+        Rule("broken-link", "warning", "a relative link or image in the body leads to no agent file, so the site shows it as text"),
         Rule("too-deeply-nested", "error", f"the body nests quotes or lists more than {MAX_NESTING} levels deep"),
         Rule("too-large-to-render", "error", "the body has more than 5,000 lines or 5,000 '<'"),
     )
@@ -108,6 +117,7 @@ def check_agent(raw: RawAgent, settings: LintSettings) -> list[Finding]:
         *check_color(raw),
         *check_tools(raw, settings),
         *check_body_fences(raw),
+        *check_links(raw),
         *check_nesting(raw),
         *check_render_size(raw),
     ]
@@ -307,6 +317,44 @@ def check_body_fences(raw: RawAgent) -> Iterator[Finding]:
         line = raw.body_line + opening[0]
         yield make_finding("unclosed-fence", raw.path, line, 1,
                            f"this code fence is never closed: add a line '{opening[1]}' where the code ends")
+
+
+def check_links(raw: RawAgent) -> Iterator[Finding]:
+    """Relative links and images in the body lead to agent files of this catalog."""
+    agents_dir = raw.path.parents[len(raw.rel_path.parts) - 1]
+    for index, column, target, is_image in _body_links(raw.body):
+        if not is_relative_link(target):
+            continue
+        path = target_path(target, raw.rel_path)
+        if path is not None and is_agent_file(agents_dir.joinpath(*path.parts)):
+            continue
+        if is_image:
+            message = (f"image '{_clip(target)}' is not published with the site, so the page shows its alt "
+                       "text instead: describe it in words, or link it with a full https:// address")
+        else:
+            message = (f"link '{_clip(target)}' leads to no agent file of this catalog, so the page shows only "
+                       "its text: link another agent's .md file, or write a full https:// address")
+        yield make_finding("broken-link", raw.path, raw.body_line + index, column, message)
+
+
+def _body_links(body: str) -> Iterator[tuple[int, int, str, bool]]:
+    """Yield (line index, column, target, is image) for each link outside code in the body."""
+    fence: str | None = None
+    for index, line in enumerate(body.split("\n")):
+        match = _FENCE.match(line)
+        if match:
+            marker = match.group("fence")
+            if fence is None:
+                fence = marker
+            elif marker[0] == fence[0] and len(marker) >= len(fence) and not match.group("info").strip():
+                fence = None
+            continue
+        if fence is not None:
+            continue
+        visible = _CODE_SPAN.sub(lambda code: " " * len(code.group()), line)
+        for link in _LINK_TARGET.finditer(visible):
+            name = link.lastgroup or "inline"
+            yield index, link.start(name) + 1, link.group(name), link.group(0).startswith(("!", "src"))
 
 
 def check_render_size(raw: RawAgent) -> Iterator[Finding]:

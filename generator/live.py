@@ -14,18 +14,20 @@ import shutil
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from generator import output
+from generator import output, publish
 from generator.build import write_assets
-from generator.catalog import assign_slugs, make_agent
+from generator.catalog import assign_slugs, make_agent, slugs_by_file
 from generator.config import SiteConfig
 from generator.errors import Finding, Report, SiteError
 from generator.lint import check_agent, check_duplicate_names
+from generator.history import FileDates, modification_time, read_file_dates
 from generator.load import RawAgent, find_agent_files, is_agent_file, read_agent
 from generator.markup import MarkdownRenderer
 from generator.model import Agent, Catalog
 from generator.render import (
+    SiteContext,
     make_environment,
     make_site_context,
     render_agent_page,
@@ -73,6 +75,9 @@ class LiveSite:
         self._agents: dict[Path, Agent] = {}
         self._file_findings: dict[Path, list[Finding]] = {}
         self._page_keys: dict[str, object] = {}
+        self._slugs: dict[PurePosixPath, str] = {}
+        self._dates: dict[Path, FileDates] = {}
+        """Read from git once for the files present at the start."""
         self._env = make_environment(self.config)  # compiled templates, kept until a full rebuild
 
     def rebuild(self, full: bool = False, paths: set[Path] | None = None) -> RebuildResult:
@@ -90,6 +95,8 @@ class LiveSite:
                 changed = self._read_files(paths)
             else:
                 changed = self._read_changed_files(report, full)
+            if not full:
+                self._date_edits(changed)
             catalog = self._interpret(changed)
             result.findings = self._collect_findings(report)
             result.changed_urls = self._write_pages(catalog, full)
@@ -151,12 +158,20 @@ class LiveSite:
         self._raws[path] = raw
 
     def _interpret(self, changed: set[Path]) -> Catalog:
-        slugs = assign_slugs(list(self._raws.values()))
+        raws = list(self._raws.values())
+        slugs = slugs_by_file(raws, assign_slugs(raws))
         for path, raw in self._raws.items():
             agent = self._agents.get(path)
-            if path in changed or agent is None or agent.slug != slugs[path]:
-                self._agents[path] = make_agent(raw, slugs[path], self._renderer)
+            if path in changed or agent is None or self._links_moved(agent, slugs):
+                self._agents[path] = make_agent(raw, slugs, self._renderer)
+        self._slugs = slugs
         return Catalog.from_agents(list(self._agents.values()))
+
+    def _links_moved(self, agent: Agent, slugs: dict[PurePosixPath, str]) -> bool:
+        """Tell whether the agent's slug, or that of a file it links to, is not what it was."""
+        if agent.slug != slugs.get(agent.rel_path):
+            return True
+        return any(self._slugs.get(target) != slugs.get(target) for target in agent.linked_files)
 
     def _collect_findings(self, report: Report) -> list[Finding]:
         findings = [f for items in self._file_findings.values() for f in items]
@@ -178,6 +193,7 @@ class LiveSite:
                 rendered[agent.url] = render_agent_page(env, site, catalog, agent, self.config.edit_base)
                 rendered[agent.raw_url] = agent.path
         removed = [url for url in self._page_keys if url not in keys]
+        machine_files = self._render_machine_files(site, catalog) if full or rendered or removed else {}
         with self.lock:
             if full:
                 shutil.rmtree(self.out_dir, ignore_errors=True)
@@ -185,14 +201,32 @@ class LiveSite:
                 output.write_file(self.out_dir, "404.html", render_not_found(env, site))
             if full:
                 write_assets(self.config, catalog, self.out_dir)
+                output.copy_file(publish.SCHEMA_PATH, self.out_dir, publish.SCHEMA_NAME)
             elif "index.html" in rendered:  # a card changed: only hex colors' CSS can follow
                 output.write_file(self.out_dir, "assets/colors.css", render_color_css(catalog))
-            for url, content in rendered.items():
+            for url, content in {**rendered, **machine_files}.items():
                 _write_atomically(self.out_dir, url, content)
             for url in removed:
                 _remove_page(self.out_dir, url)
         self._page_keys = keys
         return ["*"] if full else sorted([*rendered, *removed])
+
+    def _date_edits(self, changed: set[Path]) -> None:
+        """Date files edited while serving by their modification time, as a build would (uncommitted)."""
+        for path in changed:
+            modified = modification_time(path)
+            known = self._dates.get(path)
+            self._dates[path] = FileDates(known.added if known else modified, modified)
+
+    def _render_machine_files(self, site: SiteContext, catalog: Catalog) -> dict[str, str | Path]:
+        """Render catalog.json, llms.txt and the feed; files edited since the start are dated now."""
+        missing = [a.path for a in catalog.agents if a.path not in self._dates]
+        self._dates.update(read_file_dates(missing, self.config.agents_dir))
+        return {
+            "catalog.json": publish.render_catalog_json(site, catalog, self._dates),
+            "llms.txt": publish.render_llms_txt(site, catalog),
+            publish.FEED_NAME: publish.render_feed(site, catalog, self._dates),
+        }
 
     def refresh_search_index(self) -> None:
         """Re-index the site for search; slow on large catalogs, so serve runs it in the background."""

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import markdown
 
 from generator.gfm import GithubBlocksExtension, Heading
+from generator.links import LinkContext
 from generator.model import Section
 from generator.sanitize import CODE_CSS_CLASS, sanitize_html
 
@@ -57,11 +58,12 @@ class MarkdownRenderer:
             output_format="html",
         )
 
-    def render(self, text: str, top_level: int = 1) -> RenderedMarkdown:
+    def render(self, text: str, top_level: int = 1, links: LinkContext | None = None) -> RenderedMarkdown:
         """Render a body: HTML, sanitized, with unique GitHub-style heading ids.
 
         With `top_level` 2, a body that uses `#` headings has every heading moved one level
-        down, so a page keeps its single `h1`.
+        down, so a page keeps its single `h1`. With `links`, relative links are resolved
+        against the file for an agent page (see links.py).
         """
         self._gfm.top_level = top_level
         if find_too_deep_line(text) or is_too_large_to_render(text):
@@ -72,16 +74,16 @@ class MarkdownRenderer:
         except RecursionError:  # a last resort: find_too_deep_line should have caught it
             self._md.reset()
             return _as_plain_text(text)
-        return RenderedMarkdown(sanitize_html(converted), nest_sections(self._gfm.headings))
+        return RenderedMarkdown(sanitize_html(converted, links), nest_sections(self._gfm.headings))
 
-    def render_page_body(self, text: str) -> RenderedMarkdown:
+    def render_page_body(self, text: str, links: LinkContext | None = None) -> RenderedMarkdown:
         """Render an agent's body for its page: headings from `h2` down, each with a permalink."""
-        rendered = self.render(text, top_level=2)
+        rendered = self.render(text, top_level=2, links=links)
         return RenderedMarkdown(add_permalinks(rendered.html), rendered.sections)
 
-    def render_fragment(self, text: str) -> str:
+    def render_fragment(self, text: str, links: LinkContext | None = None) -> str:
         """Render a short text such as a summary to sanitized HTML."""
-        return self.render(text).html
+        return self.render(text, links=links).html
 
 
 _HEADING = re.compile(r'<(h[1-6]) id="([^"<>]+)">(.*?)</\1>', re.DOTALL)

@@ -111,6 +111,8 @@ class Agent:
     sections: tuple[Section, ...]
     metadata: tuple[tuple[str, str], ...] = ()
     """Frontmatter keys the runtime does not define, kept to show as they were written."""
+    linked_files: frozenset[PurePosixPath] = frozenset()
+    """The files below the agents folder that its text links to, agent files or not."""
 
     @property
     def url(self) -> str:

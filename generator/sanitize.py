@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import re
 
+from collections.abc import Callable
+
 import nh3
 from pygments.token import STANDARD_TYPES
+
+from generator.links import LinkContext, is_relative_link, resolve_link
 
 HEADING_TAGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 CODE_CSS_CLASS = "highlight"
 # Ids the page templates use; text may not take them.
 RESERVED_IDS = frozenset({"ap-main", "ap-examples", "ap-expertise", "ap-contents", "ap-install", "ap-search", "ap-announcer"})
 _TAG_START = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)")
+_IMAGE_WITHOUT_SOURCE = re.compile(r"<img(?![^>]*\ssrc=)[^>]*>")
+_ALT = re.compile(r'\salt="([^"]*)"')
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Landmarks belong to the page around the agent, not to its text.
 _LANDMARK_TAGS = {"nav", "header", "footer", "aside", "article"}
@@ -67,14 +73,35 @@ def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
     return value
 
 
-def sanitize_html(html: str) -> str:
-    """Keep safe markup only, other tags as text: no scripts, handlers, styles or dangerous URLs."""
-    return nh3.clean(
+def _resolving_links(links: LinkContext) -> Callable[[str, str, str], str | None]:
+    """Return an attribute filter that also points relative links at agent pages (see links.py)."""
+
+    def filter_attribute(tag: str, attribute: str, value: str) -> str | None:
+        if attribute in ("href", "src") and is_relative_link(value):
+            return resolve_link(value, links) if tag == "a" else None
+        return _filter_attribute(tag, attribute, value)
+
+    return filter_attribute
+
+
+def sanitize_html(html: str, links: LinkContext | None = None) -> str:
+    """Keep safe markup only, other tags as text: no scripts, handlers, styles or dangerous URLs.
+
+    With `links`, relative links lead to agent pages or lose their address, and images
+    with a relative source show their alt text.
+    """
+    cleaned = nh3.clean(
         escape_unknown_tags(html),
         tags=set(ALLOWED_TAGS),
         attributes=_ALLOWED_ATTRIBUTES,
         allowed_classes=_ALLOWED_CLASSES,
-        attribute_filter=_filter_attribute,
+        attribute_filter=_filter_attribute if links is None else _resolving_links(links),
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow",
     )
+    return _IMAGE_WITHOUT_SOURCE.sub(_alt_text, cleaned) if "<img" in cleaned else cleaned
+
+
+def _alt_text(match: re.Match[str]) -> str:
+    alt = _ALT.search(match.group(0))
+    return alt.group(1) if alt else ""

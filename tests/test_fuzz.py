@@ -52,7 +52,7 @@ def process(data: bytes) -> Agent | None:
         return None
     for finding in check_agent(raw, LintSettings()):
         assert finding.line >= 1 and finding.column >= 1 and finding.rule
-    return make_agent(raw, "agent", RENDERER)
+    return make_agent(raw, {raw.rel_path: "agent"}, RENDERER)
 
 
 @FUZZ_SETTINGS

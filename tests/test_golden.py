@@ -8,6 +8,7 @@ After a deliberate change to the output, regenerate and review the diff:
 from __future__ import annotations
 
 import difflib
+import os
 import shutil
 from pathlib import Path
 
@@ -19,6 +20,8 @@ CASES = sorted(FIXTURES.glob("golden-*"))
 # Generated CSS follows the installed Pygments and the search index the installed Pagefind;
 # goldens hold the pages.
 IGNORED = ("assets/", "pagefind/")
+# Outside git, files are dated by their modification time; goldens need a fixed one.
+FIXED_TIME = 1_767_323_045  # 2026-01-02T03:04:05Z
 
 
 def site_files(folder: Path) -> dict[str, str]:
@@ -32,6 +35,8 @@ def site_files(folder: Path) -> dict[str, str]:
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)
 def test_golden_site(case: Path, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     shutil.copytree(case / "agents", tmp_path / "agents")
+    for path in (tmp_path / "agents").rglob("*.md"):
+        os.utime(path, (FIXED_TIME, FIXED_TIME))
     build_catalog(tmp_path / "agents", tmp_path / "site")
     built = site_files(tmp_path / "site")
     expected_dir = case / "expected"

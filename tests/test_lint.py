@@ -142,6 +142,18 @@ CASES = [
         "ends [unclosed-fence]",
     ),
     (
+        "broken-link",
+        {"a.md": agent("name: a\ndescription: x\n", "## Role\n\nSee [the guide](../docs/guide.md).\n")},
+        "agents/a.md:8:17: warning: link '../docs/guide.md' leads to no agent file of this catalog, so the page "
+        "shows only its text: link another agent's .md file, or write a full https:// address [broken-link]",
+    ),
+    (
+        "broken-link (image)",
+        {"a.md": agent("name: a\ndescription: x\n", "## Role\n\n![diagram](diagram.png)\n")},
+        "agents/a.md:8:12: warning: image 'diagram.png' is not published with the site, so the page shows its "
+        "alt text instead: describe it in words, or link it with a full https:// address [broken-link]",
+    ),
+    (
         "too-deeply-nested",
         {"a.md": agent("name: a\ndescription: x\n", "## Role\n\n" + ">" * 21 + " deep\n")},
         "agents/a.md:8:1: error: this line nests 21 levels deep, so the body is shown as plain text; "
@@ -175,6 +187,17 @@ def test_rule_message(tmp_path: Path, rule: str, files: dict[str, str | bytes], 
 def test_every_rule_is_exercised() -> None:
     tested = {case[0].split(" ")[0] for case in CASES} | {"duplicate-name", "file-too-large", "link-outside", "unreadable"}
     assert tested >= set(RULES) - {"unreadable"}
+
+
+def test_links_to_agent_files_and_addresses_are_fine(tmp_path: Path) -> None:
+    body = (
+        "## Role\n\nWorks with [b](../review/b.md#role), [c][c], <a href=\"../review/b.md\">b</a>,\n"
+        "[docs](https://example.org/docs), [top](#role), [mail](mailto:a@example.org) and\n"
+        "`[code](x.md)`.\n\n```\n[fenced](y.md)\n```\n\n[c]: ./a.md\n"
+    )
+    files = {"team/a.md": agent("name: a\ndescription: x\n", body),
+             "review/b.md": agent("name: b\ndescription: x\n")}
+    assert check(tmp_path, files) == []
 
 
 def test_duplicate_names(tmp_path: Path) -> None:

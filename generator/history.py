@@ -1,0 +1,103 @@
+"""When each agent file was added and last changed: from git when the catalog is in a repository.
+
+Two git commands cover the whole catalog, however large: one `git log` for the dates of
+every committed file, one `git status` for the files changed since. A file that git does
+not know, or that has uncommitted changes, is dated by its modification time, and so is
+every file when git or the repository is missing.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+GIT_TIMEOUT_SECONDS = 60
+_COMMIT_MARK = "\x01"
+
+
+@dataclass(frozen=True)
+class FileDates:
+    """When a file first appeared and when it last changed."""
+
+    added: datetime
+    updated: datetime
+
+
+def read_file_dates(paths: list[Path], folder: Path) -> dict[Path, FileDates]:
+    """Date every file in `paths` (all below `folder`): by git history, else by modification time."""
+    committed = _git_dates(folder)
+    dirty = _git_dirty_files(folder) if committed else set()
+    dates = {}
+    for path in paths:
+        known = committed.get(path.resolve())
+        if known is None or path.resolve() in dirty:
+            modified = modification_time(path)
+            known = FileDates(min(known.added, modified), modified) if known else FileDates(modified, modified)
+        dates[path] = known
+    return dates
+
+
+def modification_time(path: Path) -> datetime:
+    """Return a file's modification time in UTC, to the second (the Unix epoch if it vanished)."""
+    try:
+        seconds = int(path.stat().st_mtime)
+    except OSError:
+        seconds = 0
+    return datetime.fromtimestamp(seconds, timezone.utc)
+
+
+def _git(folder: Path, *args: str) -> str | None:
+    try:
+        completed = subprocess.run(
+            ["git", "-C", str(folder), *args],
+            capture_output=True,
+            timeout=GIT_TIMEOUT_SECONDS,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        log.debug("git %s failed: %s", args[0], exc)
+        return None
+    if completed.returncode != 0:
+        log.debug("git %s: %s", args[0], completed.stderr.decode("utf-8", "replace").strip())
+        return None
+    return completed.stdout.decode("utf-8", "surrogateescape")
+
+
+def _git_dates(folder: Path) -> dict[Path, FileDates]:
+    """Read every committed file's first and last commit dates below `folder` in one pass."""
+    top = _git(folder, "rev-parse", "--show-toplevel")
+    log_text = _git(folder, "log", f"--format={_COMMIT_MARK}%ct", "--name-only", "--no-renames", "-z",
+                    "--", ".") if top else None
+    if not top or log_text is None:
+        return {}
+    root = Path(top.strip())
+    dates: dict[Path, FileDates] = {}
+    timestamp = 0
+    # Newest commit first: the first date seen is the last change, the last one the addition.
+    for field_text in log_text.split("\0"):
+        name = field_text.strip("\n")
+        if name.startswith(_COMMIT_MARK):
+            timestamp = int(name[1:].split("\n", 1)[0])
+            name = name.split("\n", 1)[1] if "\n" in name else ""
+        if not name:
+            continue
+        when = datetime.fromtimestamp(timestamp, timezone.utc)
+        path = (root / name).resolve()
+        previous = dates.get(path)
+        dates[path] = FileDates(when, previous.updated if previous else when)
+    return dates
+
+
+def _git_dirty_files(folder: Path) -> set[Path]:
+    """Return the files below `folder` that are untracked or differ from the last commit."""
+    top = _git(folder, "rev-parse", "--show-toplevel")
+    status = _git(folder, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--", ".")
+    if not top or status is None:
+        return set()
+    root = Path(top.strip())
+    return {(root / entry[3:]).resolve() for entry in status.split("\0") if len(entry) > 3}

@@ -1,0 +1,231 @@
+"""The files a published site carries for machines: catalog.json, llms.txt, feed.xml, sitemap.xml, robots.txt.
+
+Addresses in them are absolute when `site_url` is set; without it they are relative to the
+site's root, where every one of these files sits.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+import xml.etree.ElementTree as ET
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from generator import __version__
+from generator.history import FileDates
+
+if TYPE_CHECKING:
+    from generator.model import Agent, Catalog, Example, Section
+    from generator.render import SiteContext
+
+CATALOG_FORMAT_VERSION = 1
+"""Raised when a field of catalog.json changes meaning or disappears; new fields keep it."""
+SCHEMA_NAME = "catalog.schema.json"
+SCHEMA_PATH = Path(__file__).resolve().parent / SCHEMA_NAME
+FEED_NAME = "feed.xml"
+FEED_LIMIT = 50
+"""The feed lists this many of the most recently changed agents, as Hugo's and Jekyll's do."""
+LLMS_SUMMARY_LENGTH = 200
+_ATOM = "http://www.w3.org/2005/Atom"
+_SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def site_address(site: SiteContext, path: str) -> str:
+    """Return `path` (below the site root) as the address machines should use."""
+    return site["site_url"] + path
+
+
+def page_address(site: SiteContext, agent: Agent) -> str:
+    """Return an agent page's address: its folder below `site_url`, or its file relative to the root.
+
+    The file form also works opened from disk, where a folder does not lead to its index.html.
+    """
+    if site["site_url"]:
+        return site["site_url"] + agent.url.removesuffix("index.html")
+    return agent.url
+
+
+# -- catalog.json -------------------------------------------------------------------------
+
+
+def render_catalog_json(site: SiteContext, catalog: Catalog, dates: dict[Any, FileDates]) -> str:
+    """Return catalog.json: every agent's fields, examples, sections and addresses."""
+    data = {
+        "$schema": site_address(site, SCHEMA_NAME),
+        "version": CATALOG_FORMAT_VERSION,
+        "generator": f"agentpages {__version__}",
+        "title": site["title"],
+        "description": site["description"],
+        "site_url": site["site_url"] or None,
+        "agents": [_agent_data(site, agent, dates.get(agent.path)) for agent in catalog.agents],
+    }
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def _agent_data(site: SiteContext, agent: Agent, dates: FileDates | None) -> dict[str, Any]:
+    return {
+        "name": agent.name,
+        "slug": agent.slug,
+        "summary": agent.summary_text,
+        "category": agent.category,
+        "color": {"tone": agent.color.tone, "label": agent.color.label, "hex": agent.color.hex or None},
+        "model": agent.model,
+        "tools": list(agent.tools) if agent.tools is not None else None,
+        "examples": [_example_data(example) for example in agent.examples],
+        "sections": [_section_data(section) for section in agent.sections],
+        "metadata": dict(agent.metadata),
+        "source_path": str(agent.rel_path),
+        "url": page_address(site, agent),
+        "raw_url": site_address(site, agent.raw_url),
+        "added": _iso(dates.added) if dates else None,
+        "updated": _iso(dates.updated) if dates else None,
+    }
+
+
+def _example_data(example: Example) -> dict[str, Any]:
+    return {
+        "title": example.title,
+        "context": example.context,
+        "turns": [{"role": turn.role, "text": turn.text, "direction": turn.direction} for turn in example.turns],
+        "commentary": example.commentary,
+    }
+
+
+def _section_data(section: Section) -> dict[str, Any]:
+    return {
+        "id": section.id,
+        "title": section.title,
+        "level": section.level,
+        "children": [_section_data(child) for child in section.children],
+    }
+
+
+# -- llms.txt -----------------------------------------------------------------------------
+
+
+def render_llms_txt(site: SiteContext, catalog: Catalog) -> str:
+    """Return llms.txt (llmstxt.org): the agents by category, each linked to its raw file."""
+    count = len(catalog.agents)
+    about = site["description"] or f"A catalog of {count} AI agent definition{'s' if count != 1 else ''}."
+    lines = [f"# {_one_line(site['title'])}", "", f"> {_one_line(about)}", ""]
+    lines.append(
+        "Each link leads to the agent's file as written: Markdown with YAML frontmatter. "
+        f"[catalog.json]({site_address(site, 'catalog.json')}) holds the same agents as structured data."
+    )
+    for category in catalog.categories:
+        lines += ["", f"## {_one_line(category.name or 'Uncategorized')}", ""]
+        for agent in category.agents:
+            summary = _clip(_one_line(agent.summary_text), LLMS_SUMMARY_LENGTH)
+            link = f"- [{_link_text(agent.name)}]({site_address(site, agent.raw_url)})"
+            lines.append(f"{link}: {summary}" if summary else link)
+    return "\n".join(lines) + "\n"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _link_text(text: str) -> str:
+    return _one_line(text).replace("[", "\\[").replace("]", "\\]")
+
+
+def _clip(text: str, length: int) -> str:
+    if len(text) <= length:
+        return text
+    return text[:length].rsplit(" ", 1)[0].rstrip(",;:.") + "…"
+
+
+# -- feed.xml -----------------------------------------------------------------------------
+
+
+def render_feed(site: SiteContext, catalog: Catalog, dates: dict[Any, FileDates]) -> str:
+    """Return an Atom feed of the most recently added or changed agents, newest first."""
+    recent = sorted(
+        catalog.agents, key=lambda a: (-_updated(dates, a).timestamp(), a.name.casefold(), a.slug)
+    )[:FEED_LIMIT]
+    feed = ET.Element(f"{{{_ATOM}}}feed")
+    _text(feed, "title", site["title"])
+    if site["description"]:
+        _text(feed, "subtitle", site["description"])
+    _text(feed, "id", site["site_url"] or _urn(site["title"]))
+    _link(feed, site_address(site, FEED_NAME), rel="self", type="application/atom+xml")
+    _link(feed, site["site_url"] or "index.html", rel="alternate", type="text/html")
+    newest = max((_updated(dates, a) for a in recent), default=_EPOCH)
+    _text(feed, "updated", _iso(newest))
+    author = ET.SubElement(feed, f"{{{_ATOM}}}author")
+    _text(author, "name", site["title"])
+    generator = _text(feed, "generator", "agentpages")
+    generator.set("version", __version__)
+    for agent in recent:
+        _add_entry(feed, site, agent, dates.get(agent.path))
+    ET.register_namespace("", _ATOM)
+    ET.indent(feed)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="unicode") + "\n"
+
+
+def _add_entry(feed: ET.Element, site: SiteContext, agent: Agent, dates: FileDates | None) -> None:
+    entry = ET.SubElement(feed, f"{{{_ATOM}}}entry")
+    _text(entry, "title", agent.name)
+    _text(entry, "id", page_address(site, agent) if site["site_url"] else _urn(site["title"], agent.slug))
+    _link(entry, page_address(site, agent), rel="alternate", type="text/html")
+    _text(entry, "published", _iso(dates.added if dates else _EPOCH))
+    _text(entry, "updated", _iso(dates.updated if dates else _EPOCH))
+    if agent.summary_text:
+        _text(entry, "summary", agent.summary_text)
+    if agent.category:
+        ET.SubElement(entry, f"{{{_ATOM}}}category", {"term": agent.category})
+
+
+def _updated(dates: dict[Any, FileDates], agent: Agent) -> datetime:
+    known = dates.get(agent.path)
+    return known.updated if known else _EPOCH
+
+
+def _text(parent: ET.Element, tag: str, text: str) -> ET.Element:
+    element = ET.SubElement(parent, f"{{{_ATOM}}}{tag}")
+    element.text = text
+    return element
+
+
+def _link(parent: ET.Element, href: str, **attributes: str) -> None:
+    ET.SubElement(parent, f"{{{_ATOM}}}link", {"href": href, **attributes})
+
+
+def _urn(*parts: str) -> str:
+    """Return a stable id for a feed or entry published without a known address."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, "agentpages:" + "/".join(parts)).urn
+
+
+# -- sitemap.xml and robots.txt -------------------------------------------------------------
+
+
+def render_sitemap(site: SiteContext, catalog: Catalog, dates: dict[Any, FileDates]) -> str:
+    """Return sitemap.xml listing the index and every agent page (needs `site_url`)."""
+    urlset = ET.Element(f"{{{_SITEMAP}}}urlset")
+    newest = max((_updated(dates, a) for a in catalog.agents), default=None)
+    _add_url(urlset, site["site_url"], newest)
+    for agent in catalog.agents:
+        known = dates.get(agent.path)
+        _add_url(urlset, page_address(site, agent), known.updated if known else None)
+    ET.register_namespace("", _SITEMAP)
+    ET.indent(urlset)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(urlset, encoding="unicode") + "\n"
+
+
+def _add_url(urlset: ET.Element, address: str, updated: datetime | None) -> None:
+    url = ET.SubElement(urlset, f"{{{_SITEMAP}}}url")
+    ET.SubElement(url, f"{{{_SITEMAP}}}loc").text = address
+    if updated is not None:
+        ET.SubElement(url, f"{{{_SITEMAP}}}lastmod").text = _iso(updated)
+
+
+def render_robots_txt(site: SiteContext) -> str:
+    """Return robots.txt allowing every crawler and naming the sitemap (needs `site_url`)."""
+    return f"User-agent: *\nAllow: /\n\nSitemap: {site_address(site, 'sitemap.xml')}\n"
+
+
+def _iso(when: datetime) -> str:
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,223 @@
+"""Publishing: links that hold under any sub-path and on disk, and the files machines read."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import jsonschema
+import pytest
+from conftest import CORPORA, DEMO_AGENTS, build_catalog, parse_html, write_agents
+from linkcheck import check_files, check_not_found_page, crawl_http, serve_under
+from lxml import etree
+
+from generator.build import build
+from generator.cli import main
+from generator.config import load_config
+from generator.errors import ConfigError, Report, UsageError
+from generator.publish import SCHEMA_PATH
+
+SUB_PATH = "/some/sub/path/"
+CATALOGS = [DEMO_AGENTS, *sorted(p for p in CORPORA.iterdir() if p.is_dir())] if CORPORA.is_dir() else [DEMO_AGENTS]
+ATOM = {"a": "http://www.w3.org/2005/Atom"}
+SITEMAP = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+AGENT = "---\nname: {name}\ndescription: Does {name} things.\n---\n\n## Role\n\nWorks.\n"
+
+
+@pytest.mark.parametrize("catalog", CATALOGS, ids=lambda p: p.name)
+def test_no_broken_link_under_a_sub_path_or_on_disk(catalog: Path, tmp_path: Path) -> None:
+    shutil.copytree(catalog, tmp_path / "agents")
+    (tmp_path / "site").mkdir()
+    with serve_under(tmp_path / "site", SUB_PATH) as base:
+        build(load_config(tmp_path / "agents", tmp_path / "site", site_url=base), Report())
+        served = crawl_http(base)
+        missing_page = check_not_found_page(base + "no/such/agent/", base)
+    assert not served.broken, served.broken[:10]
+    agents = len(list((tmp_path / "site/agents").glob("*/index.html")))
+    assert sum(url.endswith("/index.html") and "/agents/" in url for url in served.visited) == agents
+    assert not missing_page.broken, missing_page.broken[:10]
+
+    build(load_config(tmp_path / "agents", tmp_path / "site"), Report())
+    on_disk = check_files(tmp_path / "site")
+    assert not on_disk.broken, on_disk.broken[:10]
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo catalog built as GitHub Pages would publish it under a project path."""
+    root = tmp_path_factory.mktemp("published")
+    shutil.copytree(DEMO_AGENTS, root / "agents")
+    (root / "agentpages.yml").write_text("title: Demo\nsite_url: https://me.github.io/catalog\n")
+    build_catalog(root / "agents")
+    return root / "site"
+
+
+def test_catalog_json_follows_its_schema_and_lists_every_page(published: Path) -> None:
+    catalog = json.loads((published / "catalog.json").read_text())
+    schema = json.loads((published / "catalog.schema.json").read_text())
+    assert schema == json.loads(SCHEMA_PATH.read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(catalog)
+
+    assert catalog["$schema"] == "https://me.github.io/catalog/catalog.schema.json"
+    pages = {p.parent.name for p in (published / "agents").glob("*/index.html")}
+    assert [agent["slug"] for agent in catalog["agents"]] and {a["slug"] for a in catalog["agents"]} == pages
+    for agent in catalog["agents"]:
+        page = published / urlsplit(agent["url"]).path.removeprefix("/catalog/") / "index.html"
+        raw = published / urlsplit(agent["raw_url"]).path.removeprefix("/catalog/")
+        assert page.is_file() and raw.is_file(), agent["slug"]
+        ids = set(parse_html(page).xpath("//@id"))
+        assert {s["id"] for s in agent["sections"]} <= ids
+        assert raw.read_text().startswith("---\n")
+
+
+def test_catalog_json_carries_the_seed_agent_whole(published: Path) -> None:
+    catalog = json.loads((published / "catalog.json").read_text())
+    (seed,) = [a for a in catalog["agents"] if a["slug"] == "senior-backend-engineer"]
+    assert seed["color"]["tone"] == "purple" and seed["model"] == "inherit"
+    assert seed["category"] == "Engineering" and seed["source_path"] == "engineering/senior-backend-engineer.md"
+    assert len(seed["examples"]) == 5 and seed["examples"][0]["title"] == "API Design"
+    assert [t["role"] for t in seed["examples"][0]["turns"]] == ["user", "assistant"]
+    assert [s["title"] for s in seed["sections"]][:2] == ["Core Expertise", "Development Philosophy"]
+    assert seed["sections"][0]["children"], "### headings nest under their ##"
+
+
+def test_schema_rejects_a_catalog_missing_a_field(published: Path) -> None:
+    catalog = json.loads((published / "catalog.json").read_text())
+    del catalog["agents"][0]["raw_url"]
+    schema = json.loads(SCHEMA_PATH.read_text())
+    with pytest.raises(jsonschema.ValidationError, match="raw_url"):
+        jsonschema.validate(catalog, schema)
+
+
+def test_llms_txt_lists_every_agent_with_its_raw_file(published: Path) -> None:
+    lines = (published / "llms.txt").read_text().splitlines()
+    assert lines[0] == "# Demo" and lines[2].startswith("> ")
+    headings = [line[3:] for line in lines if line.startswith("## ")]
+    assert headings == ["Engineering", "Operations"]
+    links = [line for line in lines if line.startswith("- [")]
+    assert len(links) == len(list((published / "agents").glob("*.md")))
+    assert "- [senior-backend-engineer](https://me.github.io/catalog/agents/senior-backend-engineer.md): Use this" in (
+        published / "llms.txt"
+    ).read_text()
+
+
+def test_sitemap_robots_and_canonical_links_use_the_site_url(published: Path) -> None:
+    sitemap = etree.parse(str(published / "sitemap.xml"))
+    locations = sitemap.xpath("//s:loc/text()", namespaces=SITEMAP)
+    pages = sorted(p.parent.name for p in (published / "agents").glob("*/index.html"))
+    assert locations[0] == "https://me.github.io/catalog/"
+    assert sorted(locations[1:]) == [f"https://me.github.io/catalog/agents/{slug}/" for slug in pages]
+    assert all(len(date) == 20 for date in sitemap.xpath("//s:lastmod/text()", namespaces=SITEMAP))
+    robots = (published / "robots.txt").read_text()
+    assert "Sitemap: https://me.github.io/catalog/sitemap.xml" in robots
+    for slug in pages:
+        page = parse_html(published / "agents" / slug / "index.html")
+        assert page.xpath("//link[@rel='canonical']/@href") == [f"https://me.github.io/catalog/agents/{slug}/"]
+    index = parse_html(published / "index.html")
+    assert index.xpath("//link[@rel='canonical']/@href") == ["https://me.github.io/catalog/"]
+    assert index.xpath("//link[@type='application/atom+xml']/@href") == ["feed.xml"]
+    assert (published / ".nojekyll").is_file() and (published / "404.html").is_file()
+    assert not (published / "CNAME").exists()
+
+
+def test_without_a_site_url_there_is_no_sitemap_and_addresses_are_relative(tmp_path: Path) -> None:
+    agents = write_agents(tmp_path, {"a.md": AGENT.format(name="a")})
+    build_catalog(agents)
+    site = tmp_path / "site"
+    assert not (site / "sitemap.xml").exists() and not (site / "robots.txt").exists()
+    catalog = json.loads((site / "catalog.json").read_text())
+    assert catalog["site_url"] is None and catalog["$schema"] == "catalog.schema.json"
+    assert (catalog["agents"][0]["url"], catalog["agents"][0]["raw_url"]) == ("agents/a/index.html", "agents/a.md")
+    assert not parse_html(site / "agents/a/index.html").xpath("//link[@rel='canonical']")
+
+
+def test_cname_is_written_and_implies_the_site_url(tmp_path: Path) -> None:
+    agents = write_agents(tmp_path, {"a.md": AGENT.format(name="a")})
+    (tmp_path / "agentpages.yml").write_text("cname: agents.example.com\n")
+    build_catalog(agents)
+    assert (tmp_path / "site/CNAME").read_text() == "agents.example.com\n"
+    assert "Sitemap: https://agents.example.com/sitemap.xml" in (tmp_path / "site/robots.txt").read_text()
+
+
+def test_a_cname_that_is_not_a_host_name_is_refused(tmp_path: Path) -> None:
+    write_agents(tmp_path, {"a.md": AGENT.format(name="a")})
+    (tmp_path / "agentpages.yml").write_text("title: x\ncname: https://agents.example.com/\n")
+    with pytest.raises(ConfigError, match=r"agentpages.yml:2: error: 'cname' must be a host name"):
+        load_config(tmp_path / "agents", tmp_path / "site")
+
+
+def test_site_url_from_the_command_line_or_the_environment(tmp_path: Path, monkeypatch, capsys) -> None:
+    agents = write_agents(tmp_path, {"a.md": AGENT.format(name="a")})
+    (tmp_path / "agentpages.yml").write_text("site_url: https://old.example.org/\n")
+    monkeypatch.setenv("AGENTPAGES_SITE_URL", "https://me.github.io/env/")
+    assert main(["build", "--agents", str(agents), "--out", str(tmp_path / "site")]) == 0
+    assert "https://me.github.io/env/sitemap.xml" in (tmp_path / "site/robots.txt").read_text()
+    assert main(["build", "--agents", str(agents), "--out", str(tmp_path / "site"), "--site-url", "https://cli.example.org/x/"]) == 0
+    assert "https://cli.example.org/x/sitemap.xml" in (tmp_path / "site/robots.txt").read_text()
+    monkeypatch.setenv("AGENTPAGES_SITE_URL", "")  # a pull request's build: no address, the file's stays
+    assert main(["build", "--agents", str(agents), "--out", str(tmp_path / "site")]) == 0
+    assert "https://old.example.org/sitemap.xml" in (tmp_path / "site/robots.txt").read_text()
+    capsys.readouterr()
+    assert main(["build", "--agents", str(agents), "--out", str(tmp_path / "site"), "--site-url", "me.github.io"]) == 2
+    assert capsys.readouterr().err == "error: the site URL must start with https:// or http://, not 'me.github.io'\n"
+
+
+# -- the feed and the dates behind it ------------------------------------------------------
+
+
+def git(folder: Path, *args: str, date: str | None = None) -> None:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@example.org",
+           "GIT_COMMITTER_NAME": "a", "GIT_COMMITTER_EMAIL": "a@example.org"}
+    if date:
+        env |= {"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
+    subprocess.run(["git", "-C", str(folder), *args], check=True, capture_output=True, env=env)
+
+
+@pytest.fixture
+def dated_catalog(tmp_path: Path) -> Path:
+    """A catalog in git: old.md from 2024, changed.md added in 2024 and changed in 2025, new.md untracked."""
+    agents = write_agents(tmp_path, {"old.md": AGENT.format(name="old"), "changed.md": AGENT.format(name="changed")})
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-qm", "first", date="2024-03-01T10:00:00Z")
+    (agents / "changed.md").write_text(AGENT.format(name="changed") + "More.\n")
+    git(tmp_path, "commit", "-qam", "second", date="2025-05-01T10:00:00Z")
+    (agents / "new.md").write_text(AGENT.format(name="new"))
+    os.utime(agents / "new.md", (1_780_000_000, 1_780_000_000))  # 2026-05-28T20:26:40Z
+    return agents
+
+
+def test_feed_orders_agents_by_last_commit_with_uncommitted_files_by_their_time(dated_catalog: Path) -> None:
+    build_catalog(dated_catalog)
+    feed = etree.parse(str(dated_catalog.parent / "site/feed.xml"))
+    entries = feed.xpath("/a:feed/a:entry", namespaces=ATOM)
+    dates = [(e.findtext("a:title", namespaces=ATOM), e.findtext("a:published", namespaces=ATOM),
+              e.findtext("a:updated", namespaces=ATOM)) for e in entries]
+    assert dates == [
+        ("new", "2026-05-28T20:26:40Z", "2026-05-28T20:26:40Z"),
+        ("changed", "2024-03-01T10:00:00Z", "2025-05-01T10:00:00Z"),
+        ("old", "2024-03-01T10:00:00Z", "2024-03-01T10:00:00Z"),
+    ]
+    assert feed.findtext("a:updated", namespaces=ATOM) == "2026-05-28T20:26:40Z"
+    for entry in entries:  # RFC 4287: every entry has an id, a title, an update time and a link
+        assert entry.findtext("a:id", namespaces=ATOM).startswith("urn:uuid:")
+        assert entry.xpath("a:link[@rel='alternate']/@href", namespaces=ATOM)[0].endswith("/index.html")
+    assert feed.xpath("/a:feed/a:author/a:name", namespaces=ATOM)
+    catalog = json.loads((dated_catalog.parent / "site/catalog.json").read_text())
+    assert {a["name"]: a["updated"] for a in catalog["agents"]}["changed"] == "2025-05-01T10:00:00Z"
+
+
+def test_an_uncommitted_change_dates_a_file_by_its_modification_time(dated_catalog: Path) -> None:
+    (dated_catalog / "old.md").write_text(AGENT.format(name="old") + "Edited.\n")
+    os.utime(dated_catalog / "old.md", (1_790_000_000, 1_790_000_000))  # 2026-09-21T14:13:20Z
+    build_catalog(dated_catalog)
+    feed = etree.parse(str(dated_catalog.parent / "site/feed.xml"))
+    first = feed.xpath("/a:feed/a:entry", namespaces=ATOM)[0]
+    assert first.findtext("a:title", namespaces=ATOM) == "old"
+    assert first.findtext("a:published", namespaces=ATOM) == "2024-03-01T10:00:00Z"
+    assert first.findtext("a:updated", namespaces=ATOM) == "2026-09-21T14:13:20Z"
