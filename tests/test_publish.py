@@ -82,7 +82,7 @@ def test_catalog_json_carries_the_seed_agent_whole(published: Path) -> None:
     assert seed["category"] == "Engineering" and seed["source_path"] == "engineering/senior-backend-engineer.md"
     assert len(seed["examples"]) == 5 and seed["examples"][0]["title"] == "API Design"
     assert [t["role"] for t in seed["examples"][0]["turns"]] == ["user", "assistant"]
-    assert [s["title"] for s in seed["sections"]][:2] == ["Core Expertise", "Development Philosophy"]
+    assert [s["title"] for s in seed["sections"]][:2] == ["Core Expertise", "Working Methodology"]
     assert seed["sections"][0]["children"], "### headings nest under their ##"
 
 
