@@ -65,6 +65,17 @@ def make_parser() -> argparse.ArgumentParser:
                               help="port to listen on (default: 8000; 0 picks a free one)")
     serve_parser.add_argument("--open", action="store_true", help="open the site in a browser")
     serve_parser.set_defaults(run=run_serve)
+
+    new_parser = commands.add_parser(
+        "new",
+        help="start a catalog repository: an example agent, config and a GitHub Pages workflow",
+        description="Create a catalog repository in DIR: an example agent, agentpages.yml, a README, "
+                    "requirements.txt and a GitHub Pages workflow. Existing files are never overwritten.",
+    )
+    new_parser.add_argument("folder", nargs="?", type=Path, default=Path("."), metavar="DIR",
+                            help="where to create it (default: the current folder)")
+    new_parser.add_argument("-v", "--verbose", action="store_true", help="show debug messages and tracebacks")
+    new_parser.set_defaults(run=run_new)
     return parser
 
 
@@ -160,6 +171,20 @@ def run_serve(args: argparse.Namespace) -> int:
 
     read_config()  # fail at once on a missing agents folder or a bad config
     serve(read_config, args.host, args.port, args.open, report, lambda line: print(line, file=sys.stderr, flush=True))
+    return EXIT_OK
+
+
+def run_new(args: argparse.Namespace) -> int:
+    """Create a new catalog and say what to do next."""
+    from generator.scaffold import create_catalog
+
+    written = create_catalog(args.folder)
+    print(f"Created a catalog in {display_path(args.folder.resolve())}:")
+    for path in written:
+        print(f"  {path.relative_to(args.folder).as_posix()}")
+    where = "" if args.folder.resolve() == Path.cwd().resolve() else f"cd {args.folder} && "
+    print(f"\nNext: {where}pip install -r requirements.txt && agentpages serve")
+    print("Then push it to GitHub and set Settings > Pages > Source to \"GitHub Actions\".")
     return EXIT_OK
 
 

@@ -21,6 +21,8 @@ def test_wheel_installed_elsewhere_builds_a_catalog(tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert "generator/templates/agent.html" in names
     assert "generator/templates/assets/style.css" in names
+    assert "generator/catalog.schema.json" in names
+    assert "generator/scaffold/pages.yml" in names and "generator/scaffold/gitignore" in names
 
     lib = tmp_path / "lib"
     subprocess.run(
@@ -39,3 +41,11 @@ def test_wheel_installed_elsewhere_builds_a_catalog(tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-m", "generator", "build"], cwd=catalog, env=env, check=True)
     page = parse_html(catalog / "site/agents/senior-backend-engineer/index.html")
     assert len(page.xpath("//*[@data-example]")) == 5
+    assert (catalog / "site/catalog.schema.json").is_file()
+
+    subprocess.run([sys.executable, "-m", "generator", "new", "fresh"], cwd=tmp_path, env=env, check=True,
+                   capture_output=True)
+    subprocess.run([sys.executable, "-m", "generator", "build", "--strict"], cwd=tmp_path / "fresh", env=env,
+                   check=True, capture_output=True)
+    assert (tmp_path / "fresh/site/agents/code-reviewer/index.html").is_file()
+    assert (tmp_path / "fresh/.github/workflows/pages.yml").is_file()

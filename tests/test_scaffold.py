@@ -1,0 +1,95 @@
+"""`agentpages new` and the GitHub Pages workflow it shares with this repository."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import REPO
+from generator.cli import main
+from generator.scaffold import CATALOG_INSTALL_COMMAND, WORKFLOW_PATH, render_workflow
+
+REPO_INSTALL_COMMAND = "pip install -e ."
+
+
+def readme_commands(readme: Path) -> list[str]:
+    """Return the shell commands of a README's ```sh blocks, in order."""
+    return re.findall(r"```sh\n(.+?)\n```", readme.read_text(encoding="utf-8"))
+
+
+def workflow_runs(workflow: dict, job: str) -> list[str]:
+    return [step["run"] for step in workflow["jobs"][job]["steps"] if "run" in step]
+
+
+def test_new_creates_a_catalog_that_checks_and_builds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "team-agents"
+    assert main(["new", str(folder)]) == 0
+    created = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    assert created == [".github/workflows/pages.yml", ".gitignore", "README.md", "agentpages.yml",
+                       "agents/code-reviewer.md", "requirements.txt"]
+    assert "Next: cd " in capsys.readouterr().out
+    assert main(["check", "--strict", "--agents", str(folder / "agents")]) == 0
+    assert main(["build", "--strict", "--agents", str(folder / "agents"), "--out", str(folder / "site")]) == 0
+    assert (folder / "site/agents/code-reviewer/index.html").is_file()
+    assert "title: Team agents" in (folder / "agentpages.yml").read_text()
+    assert "site/" in (folder / ".gitignore").read_text().splitlines()
+
+
+def test_new_never_overwrites_and_writes_nothing_when_it_refuses(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "README.md").write_text("mine\n")
+    assert main(["new", str(tmp_path)]) == 1
+    assert capsys.readouterr().err.endswith(
+        "README.md:1: error: already exists; `agentpages new` never overwrites files: choose a new or empty "
+        "folder, or move these aside\n"
+    )
+    assert (tmp_path / "README.md").read_text() == "mine\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md"]
+
+
+def test_new_in_the_current_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".git").mkdir()  # a fresh clone of an empty repository
+    assert main(["new"]) == 0
+    assert "Next: pip install -r requirements.txt && agentpages serve" in capsys.readouterr().out
+    assert (tmp_path / "agents/code-reviewer.md").is_file()
+
+
+@pytest.mark.parametrize(("workflow_path", "readme", "install"), [
+    (REPO / WORKFLOW_PATH, REPO / "README.md", REPO_INSTALL_COMMAND),
+    (None, None, CATALOG_INSTALL_COMMAND),
+], ids=["this repository", "a new catalog"])
+def test_the_pages_workflow(tmp_path: Path, workflow_path: Path | None, readme: Path | None, install: str) -> None:
+    if workflow_path is None:
+        main(["new", str(tmp_path)])
+        workflow_path, readme = tmp_path / WORKFLOW_PATH, tmp_path / "README.md"
+    text = workflow_path.read_text()
+    assert text == render_workflow(install), "one workflow for both: regenerate it from generator/scaffold/pages.yml"
+    workflow = yaml.safe_load(text)
+    triggers = workflow[True]  # YAML 1.1 reads the key `on` as true
+    assert set(triggers) == {"push", "pull_request", "workflow_dispatch"}
+    assert triggers["push"]["branches"] == ["main"]
+    assert workflow["permissions"] == {"contents": "read"}
+    assert set(workflow["jobs"]) == {"build", "deploy"}
+
+    build, deploy = workflow["jobs"]["build"], workflow["jobs"]["deploy"]
+    uses = [step.get("uses", "").split("@")[0] for step in build["steps"]]
+    assert "actions/upload-pages-artifact" in uses and "actions/configure-pages" in uses
+    upload = next(s for s in build["steps"] if s.get("uses", "").startswith("actions/upload-pages-artifact"))
+    assert upload["with"]["path"] == "site" and "pull_request" in upload["if"]
+    assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
+    assert deploy["needs"] == "build" and "pull_request" in deploy["if"]
+    assert deploy["environment"]["name"] == "github-pages"
+    assert [s["uses"].split("@")[0] for s in deploy["steps"]] == ["actions/deploy-pages"]
+
+    # The build steps are the README's own commands, and pull requests get annotations.
+    runs = workflow_runs(workflow, "build")
+    commands = readme_commands(readme)
+    assert commands[0] == f"{install} && agentpages build" == runs[0]
+    assert "agentpages check --format github" in runs
+    build_step = next(s for s in build["steps"] if s.get("run") == runs[0])
+    assert build_step["env"]["AGENTPAGES_SITE_URL"] == "${{ steps.pages.outputs.base_url }}"
+    checkout = build["steps"][0]
+    assert checkout["uses"].startswith("actions/checkout") and checkout["with"]["fetch-depth"] == 0
