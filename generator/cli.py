@@ -9,7 +9,6 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 from generator import __version__
@@ -151,9 +150,7 @@ def run_serve(args: argparse.Namespace) -> int:
     from generator.serve import serve  # watchdog and the server load only for this command
 
     def read_config() -> SiteConfig:
-        config = load_config(args.agents, Path("site"), args.config, strict=args.strict)
-        # The preview has its own address: links and 404.html must not point at the published one.
-        return replace(config, site_url="")
+        return load_config(args.agents, Path("site"), args.config, strict=args.strict)
 
     shown: set[str] = set()
 

@@ -215,7 +215,8 @@ def start_server(
 ) -> Server:
     """Build into a temporary folder, serve it and watch for changes; return the running server."""
     folder = Path(tempfile.mkdtemp(prefix="agentpages-serve-"))
-    live = LiveSite(lambda: replace(read_config(), out_dir=folder / "site"))
+    # The preview has its own address: links and 404.html must not point at the published one.
+    live = LiveSite(lambda: replace(read_config(), out_dir=folder / "site", site_url=""))
     hub = ReloadHub()
     announce = report or (lambda result, seconds: None)
     started = time.perf_counter()

@@ -221,3 +221,27 @@ def test_an_uncommitted_change_dates_a_file_by_its_modification_time(dated_catal
     assert first.findtext("a:title", namespaces=ATOM) == "old"
     assert first.findtext("a:published", namespaces=ATOM) == "2024-03-01T10:00:00Z"
     assert first.findtext("a:updated", namespaces=ATOM) == "2026-09-21T14:13:20Z"
+
+
+def test_the_site_works_in_chromium_under_a_sub_path(browser, tmp_path: Path) -> None:
+    shutil.copytree(DEMO_AGENTS, tmp_path / "agents")
+    (tmp_path / "site").mkdir()
+    with serve_under(tmp_path / "site", SUB_PATH) as base:
+        build(load_config(tmp_path / "agents", tmp_path / "site", site_url=base), Report())
+        page = browser.new_page()
+        failed: list[str] = []
+        page.on("response", lambda response: failed.append(response.url) if response.status >= 400 else None)
+        page.goto(base)
+        page.fill("#ap-search", "goroutines")  # Pagefind's index and WebAssembly load from the sub-path
+        page.wait_for_selector("[data-results] a")
+        page.locator("[data-results] a").first.click()
+        page.wait_for_url(base + "agents/go-concurrency-reviewer/index.html")
+        assert page.locator("h1").inner_text() == "go-concurrency-reviewer"
+        assert failed == [], "every script, stylesheet and index chunk loaded"
+        response = page.goto(base + "agents/renamed-long-ago/")
+        assert response is not None and response.status == 404
+        assert page.evaluate("getComputedStyle(document.querySelector('.button')).borderTopLeftRadius") == "6px"
+        page.get_by_role("link", name="Browse all agents").click()
+        page.wait_for_url(base + "index.html")
+        assert page.locator("[data-agent]").count() == 11
+        page.close()

@@ -13,7 +13,7 @@ from urllib.request import urlopen
 from urllib.error import HTTPError
 
 import pytest
-from conftest import write_agents
+from conftest import parse_html, write_agents
 
 from generator.config import load_config
 from generator.errors import UsageError
@@ -212,6 +212,20 @@ def test_the_open_page_updates_itself_and_shows_errors(browser, server: Server, 
     page.wait_for_function("() => document.body.textContent.includes('Good again.')", timeout=10_000)
     assert page.locator("#agentpages-errors").count() == 0
     page.close()
+
+
+def test_the_preview_ignores_the_published_address(catalog: Path) -> None:
+    (catalog.parent / "agentpages.yml").write_text("site_url: https://me.github.io/project/\n")
+    running = start_server(lambda: load_config(catalog, catalog.parent / "site"), port=0)
+    try:
+        status, html = get(running.url + "no/such/page")
+        links = [link for link in parse_html(html).xpath("//a/@href | //link/@href | //script/@src") if link[0] != "#"]
+        assert status == 404 and "/index.html" in links and all(link.startswith("/") for link in links)
+        page = parse_html(get(running.url + "agents/alpha/index.html")[1])
+        assert page.xpath("//link[@rel='canonical'] | //meta[@property='og:url']") == []
+        assert get(running.url + "catalog.json")[0] == 200 and get(running.url + "feed.xml")[0] == 200
+    finally:
+        running.stop()
 
 
 def test_the_404_page_is_styled_at_any_depth(browser, server: Server) -> None:
