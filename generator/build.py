@@ -4,24 +4,24 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from generator import output, publish
-from generator.catalog import make_catalog
+from generator.catalog import plan_pages
 from generator.config import SiteConfig
 from generator.errors import BuildFailed, Finding, Report
 from generator.lint import check_agents
 from generator.history import read_file_dates
 from generator.load import RawAgent, find_agent_files, read_agent
-from generator.markup import MarkdownRenderer
 from generator.model import Catalog
+from generator.pages import write_agent_pages
 from generator.search import write_search_index
 from generator.render import (
     builtin_templates_dir,
     make_environment,
     make_site_context,
-    render_agent_page,
     render_code_css,
     render_color_css,
     render_index,
@@ -55,17 +55,17 @@ def load_and_check(config: SiteConfig, report: Report) -> list[RawAgent]:
     return raw_agents
 
 
-def load_catalog(config: SiteConfig, report: Report) -> Catalog:
-    """Read, check and interpret every agent file."""
-    return make_catalog(load_and_check(config, report), MarkdownRenderer())
+def build(
+    config: SiteConfig, report: Report | None = None, on_page: Callable[[], None] = lambda: None
+) -> BuildResult:
+    """Build the whole site into `config.out_dir`, or leave the old one untouched on failure.
 
-
-def build(config: SiteConfig, report: Report | None = None) -> BuildResult:
-    """Build the whole site into `config.out_dir`, or leave the old one untouched on failure."""
+    `on_page` is called as each agent page is written, for a progress display.
+    """
     report = report or Report()
 
     # Read and check every agent before writing anything; strict mode stops on any finding.
-    catalog = load_catalog(config, report)
+    raw_agents = load_and_check(config, report)
     output.check_out_dir(config.out_dir, config.agents_dir)
     if config.strict and report.findings:
         raise BuildFailed(None, 0, _failure_message(report))
@@ -73,7 +73,7 @@ def build(config: SiteConfig, report: Report | None = None) -> BuildResult:
     # Write the whole site aside, then swap it in at once.
     staging = output.make_staging_dir(config.out_dir)
     try:
-        write_site(config, catalog, staging)
+        catalog = write_site(config, raw_agents, staging, on_page)
     except BaseException:
         output.discard(staging)
         raise
@@ -82,21 +82,23 @@ def build(config: SiteConfig, report: Report | None = None) -> BuildResult:
     return BuildResult(catalog, report, config.out_dir)
 
 
-def write_site(config: SiteConfig, catalog: Catalog, root: Path) -> None:
+def write_site(
+    config: SiteConfig, raw_agents: list[RawAgent], root: Path, on_page: Callable[[], None] = lambda: None
+) -> Catalog:
     """Render and write every page, raw agent file and asset of the site below `root`."""
+    # Agent pages first, each written as soon as it is rendered; the index needs their summaries.
+    plans, slugs = plan_pages(raw_agents)
+    catalog = Catalog.from_agents(write_agent_pages(config, plans, slugs, root, on_page))
     env = make_environment(config)
     site = make_site_context(config)
     output.write_file(root, "index.html", render_index(env, site, catalog))
     output.write_file(root, "404.html", render_not_found(env, site))
-    for agent in catalog.agents:
-        page = render_agent_page(env, site, catalog, agent, config.edit_base)
-        output.write_file(root, agent.url, page)
-        output.copy_file(agent.path, root, agent.raw_url)
     write_assets(config, catalog, root)
     write_machine_files(config, site, catalog, root)
     write_search_index(root)
     output.write_file(root, output.NOJEKYLL, "")
     output.write_file(root, output.SITE_MARKER, output.SITE_MARKER_TEXT)
+    return catalog
 
 
 def write_assets(config: SiteConfig, catalog: Catalog, root: Path) -> None:

@@ -11,16 +11,26 @@ import json
 import logging
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from generator.errors import SiteError
 from generator.examples import parse_description
 from generator.frontmatter import raw_value
 from generator.links import LinkContext
 from generator.load import RawAgent
 from generator.markup import MarkdownRenderer
-from generator.model import NEUTRAL, Agent, Catalog, category_from_path, read_color, read_tools, slugify
+from generator.model import (
+    NEUTRAL,
+    Agent,
+    PageLink,
+    catalog_order,
+    category_from_path,
+    page_url,
+    read_color,
+    read_tools,
+    slugify,
+)
 
 log = logging.getLogger(__name__)
 
@@ -29,24 +39,9 @@ RUNTIME_KEYS = frozenset({"name", "description", "model", "color", "tools", "cat
 _TAG = re.compile(r"<[^>]+>")
 
 
-def make_catalog(raw_agents: list[RawAgent], renderer: MarkdownRenderer) -> Catalog:
-    """Turn every raw agent into an Agent with a slug unique across the catalog."""
-    slugs = assign_slugs(raw_agents)
-    by_file = slugs_by_file(raw_agents, slugs)
-    return Catalog.from_agents([_make_agent_or_say_which(raw, by_file, renderer) for raw in raw_agents])
-
-
 def slugs_by_file(raw_agents: list[RawAgent], slugs: dict[Path, str]) -> dict[PurePosixPath, str]:
     """Key each agent's slug by its file's path below the agents folder, as links name files."""
     return {raw.rel_path: slugs[raw.path] for raw in raw_agents}
-
-
-def _make_agent_or_say_which(raw: RawAgent, slugs: dict[PurePosixPath, str], renderer: MarkdownRenderer) -> Agent:
-    try:
-        return make_agent(raw, slugs, renderer)
-    except Exception as exc:  # a bug of ours; name the file that showed it
-        log.debug("while reading %s", raw.path, exc_info=True)
-        raise SiteError(raw.path, raw.body_line, f"internal error while rendering this agent: {exc!r}") from exc
 
 
 def assign_slugs(raw_agents: list[RawAgent]) -> dict[Path, str]:
@@ -100,12 +95,41 @@ def make_agent(raw: RawAgent, slugs: Mapping[PurePosixPath, str], renderer: Mark
         model=_read_model(raw),
         color=read_color(data.get("color")) or NEUTRAL,
         tools=_read_tools(data.get("tools")),
-        category=_text_field(data, "category") or category_from_path(raw.rel_path),
+        category=read_category(raw),
         body_html=body.html,
         sections=body.sections,
         metadata=tuple((key, _show_value(value)) for key, value in data.items() if key not in RUNTIME_KEYS),
         linked_files=frozenset(links.linked_files),
     )
+
+
+def read_category(raw: RawAgent) -> str:
+    """Return the agent's `category`, or the name of the folder it is in."""
+    return _text_field(raw.front_matter.data, "category") or category_from_path(raw.rel_path)
+
+
+def plan_pages(raw_agents: list[RawAgent]) -> tuple[list[PagePlan], dict[PurePosixPath, str]]:
+    """Put the agents in catalog order and give each its slug and neighbours, before any rendering.
+
+    Returns the plans and every file's slug by its path below the agents folder.
+    """
+    slugs = assign_slugs(raw_agents)
+    ordered = sorted(raw_agents, key=lambda r: catalog_order(read_category(r), read_name(r), slugs[r.path]))
+    links = [PageLink(read_name(raw), page_url(slugs[raw.path])) for raw in ordered]
+    plans = [
+        PagePlan(raw, links[index - 1] if index > 0 else None, links[index + 1] if index + 1 < len(links) else None)
+        for index, raw in enumerate(ordered)
+    ]
+    return plans, slugs_by_file(raw_agents, slugs)
+
+
+@dataclass(frozen=True)
+class PagePlan:
+    """One agent page to render: its file and the pages before and after it."""
+
+    raw: RawAgent
+    previous: PageLink | None
+    next: PageLink | None
 
 
 def _read_model(raw: RawAgent) -> str | None:

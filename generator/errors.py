@@ -72,6 +72,10 @@ class SiteError(Exception):
         self.line = line
         self.message = message
 
+    def __reduce__(self) -> tuple[type[SiteError], tuple[Path | None, int, str]]:
+        # Raised in a build worker, it crosses back to the main process by pickling.
+        return (type(self), (self.path, self.line, self.message))
+
     def __str__(self) -> str:
         if self.path is None:
             return f"error: {self.message}"

@@ -187,10 +187,10 @@ class LiveSite:
         if self._page_keys.get("index.html") != keys["index.html"]:
             rendered["index.html"] = render_index(env, site, catalog)
         for agent in catalog.agents:
-            previous, following = catalog.neighbours(agent)
-            keys[agent.url] = (agent, _link(previous), _link(following))
+            neighbours = catalog.neighbours(agent)
+            keys[agent.url] = (agent, neighbours)
             if self._page_keys.get(agent.url) != keys[agent.url]:
-                rendered[agent.url] = render_agent_page(env, site, catalog, agent, self.config.edit_base)
+                rendered[agent.url] = render_agent_page(env, site, agent, neighbours, self.config.edit_base)
                 rendered[agent.raw_url] = agent.path
         removed = [url for url in self._page_keys if url not in keys]
         machine_files = self._render_machine_files(site, catalog) if full or rendered or removed else {}
@@ -247,10 +247,6 @@ def _stamp(path: Path) -> Stamp:
     except OSError:
         return (0, -1)
     return (status.st_mtime_ns, status.st_size)
-
-
-def _link(agent: Agent | None) -> tuple[str, str] | None:
-    return (agent.url, agent.name) if agent else None
 
 
 def _index_key(catalog: Catalog) -> tuple[object, ...]:

@@ -108,6 +108,7 @@ class Agent:
     """None when the file names no tools, which means every tool."""
     category: str
     body_html: str
+    """The rendered body; "" once a build has written the page (bodies are not kept in memory)."""
     sections: tuple[Section, ...]
     metadata: tuple[tuple[str, str], ...] = ()
     """Frontmatter keys the runtime does not define, kept to show as they were written."""
@@ -117,12 +118,30 @@ class Agent:
     @property
     def url(self) -> str:
         """Return the page's path below the site root."""
-        return f"agents/{self.slug}/index.html"
+        return page_url(self.slug)
 
     @property
     def raw_url(self) -> str:
         """Return the raw agent file's path below the site root."""
         return f"agents/{self.slug}.md"
+
+
+@dataclass(frozen=True)
+class PageLink:
+    """A link to an agent page: all a page shows of its neighbours."""
+
+    name: str
+    url: str
+
+
+def page_url(slug: str) -> str:
+    """Return the path below the site root of the page of the agent with this slug."""
+    return f"agents/{slug}/index.html"
+
+
+def catalog_order(category: str, name: str, slug: str) -> tuple[str, str, str]:
+    """Return the sort key of the catalog's order: by category, then name."""
+    return (category.casefold(), name.casefold(), slug)
 
 
 @dataclass(frozen=True)
@@ -148,7 +167,7 @@ class Catalog:
     @classmethod
     def from_agents(cls, agents: list[Agent]) -> Catalog:
         """Order agents by category then name, and group them."""
-        ordered = sorted(agents, key=lambda a: (a.category.casefold(), a.name.casefold(), a.slug))
+        ordered = sorted(agents, key=lambda a: catalog_order(a.category, a.name, a.slug))
         groups: dict[str, list[Agent]] = {}
         for agent in ordered:
             groups.setdefault(agent.category, []).append(agent)
@@ -158,12 +177,16 @@ class Catalog:
         )
         return cls(tuple(ordered), categories)
 
-    def neighbours(self, agent: Agent) -> tuple[Agent | None, Agent | None]:
-        """Return the agents before and after `agent` in catalog order."""
+    def neighbours(self, agent: Agent) -> tuple[PageLink | None, PageLink | None]:
+        """Return links to the agents before and after `agent` in catalog order."""
         index = self._positions[agent.slug]
         previous = self.agents[index - 1] if index > 0 else None
         following = self.agents[index + 1] if index + 1 < len(self.agents) else None
-        return previous, following
+        return _link_to(previous), _link_to(following)
+
+
+def _link_to(agent: Agent | None) -> PageLink | None:
+    return PageLink(agent.name, agent.url) if agent else None
 
 
 @functools.lru_cache(maxsize=65536)  # serve recomputes every slug on each save

@@ -18,7 +18,7 @@ from generator.sanitize import CODE_CSS_CLASS, remove_control_characters
 
 if TYPE_CHECKING:
     from generator.config import SiteConfig
-    from generator.model import Agent, Catalog
+    from generator.model import Agent, Catalog, PageLink
 
 AGENT_ROOT = "../../"
 """The way back to the site root from `agents/<slug>/index.html`."""
@@ -67,10 +67,9 @@ class AgentContext(TypedDict):
 
     site: SiteContext
     root: str
-    catalog: Catalog
     agent: Agent
-    previous: Agent | None
-    next: Agent | None
+    previous: PageLink | None
+    next: PageLink | None
     edit_url: str
     page_url: str
     """The page's absolute address when `site_url` is set, else ""."""
@@ -190,15 +189,18 @@ _LABELS = {"neutral": "no color"}
 
 
 def render_agent_page(
-    env: jinja2.Environment, site: SiteContext, catalog: Catalog, agent: Agent, edit_base: str
+    env: jinja2.Environment,
+    site: SiteContext,
+    agent: Agent,
+    neighbours: tuple[PageLink | None, PageLink | None],
+    edit_base: str,
 ) -> str:
-    """Render one agent's page."""
-    previous, following = catalog.neighbours(agent)
+    """Render one agent's page, linking the agents before and after it."""
+    previous, following = neighbours
     base = site["site_url"]
     context = AgentContext(
         site=site,
         root=AGENT_ROOT,
-        catalog=catalog,
         agent=agent,
         previous=previous,
         next=following,
