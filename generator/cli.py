@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+import shlex
 import sys
 import time
 from collections.abc import Callable
@@ -173,15 +174,19 @@ def run_serve(args: argparse.Namespace) -> int:
 
 def run_new(args: argparse.Namespace) -> int:
     """Create a new catalog and say what to do next."""
-    from generator.scaffold import create_catalog
+    from generator.scaffold import create_catalog, install_requirement, is_from_local_files
 
     written = create_catalog(args.folder)
     print(f"Created a catalog in {display_path(args.folder.resolve())}:")
     for path in written:
         print(f"  {path.relative_to(args.folder).as_posix()}")
-    where = "" if args.folder.resolve() == Path.cwd().resolve() else f"cd {args.folder} && "
+    where = "" if args.folder.resolve() == Path.cwd().resolve() else f"cd {shlex.quote(str(args.folder))} && "
     print(f"\nNext: {where}pip install -r requirements.txt && agentpages serve")
     print("Then push it to GitHub and set Settings > Pages > Source to \"GitHub Actions\".")
+    if is_from_local_files():
+        print(f"Note: this agentpages was installed from a local folder; requirements.txt asks for "
+              f"'{install_requirement()}', which CI installs once that version is published. Until then, "
+              "point it at agentpages' Git repository: agentpages @ git+https://…", file=sys.stderr)
     return EXIT_OK
 
 

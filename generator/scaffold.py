@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+import json
 import logging
+import re
 from pathlib import Path
 
 from generator import __version__
@@ -33,19 +36,45 @@ def render_workflow(install_command: str) -> str:
 def scaffold_files(folder: Path) -> dict[str, str]:
     """Return every file of a new catalog in `folder`, by its path below it."""
     name = folder.resolve().name or "agents"
-    title = name.replace("-", " ").replace("_", " ").strip().capitalize() or "Agent catalog"
-    files = {
-        target: (SCAFFOLD_DIR / source).read_text(encoding="utf-8")
-        .replace("__TITLE__", title)
-        .replace("__FOLDER__", name)
-        for target, source in _FILES.items()
-    }
+    title = " ".join(name.replace("-", " ").replace("_", " ").split()).capitalize() or "Agent catalog"
+    files = {}
+    for target, source in _FILES.items():
+        text = (SCAFFOLD_DIR / source).read_text(encoding="utf-8")
+        # In YAML the title is a quoted string, whatever the folder is called.
+        title_text = json.dumps(title, ensure_ascii=False) if target == "agentpages.yml" else title
+        files[target] = text.replace("__TITLE__", title_text).replace("__FOLDER__", _url_safe(name))
     files[WORKFLOW_PATH] = render_workflow(CATALOG_INSTALL_COMMAND)
-    files["requirements.txt"] = (
-        f"agentpages=={__version__}\n"
-        "# or the development version: agentpages @ git+https://github.com/<owner>/agentpages\n"
-    )
+    files["requirements.txt"] = install_requirement() + "\n"
     return files
+
+
+def _url_safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "agents"
+
+
+def install_requirement() -> str:
+    """Return the requirement line that installs this very agentpages: a pinned release, or its Git commit.
+
+    A copy installed from a Git URL is pinned to that commit; any other is pinned to its
+    version, which a catalog's CI can install once that version is published.
+    """
+    try:
+        origin = json.loads(importlib.metadata.distribution("agentpages").read_text("direct_url.json") or "{}")
+    except (importlib.metadata.PackageNotFoundError, ValueError):
+        origin = {}
+    vcs = origin.get("vcs_info") or {}
+    if vcs.get("vcs") == "git" and origin.get("url", "").startswith("https://"):
+        return f"agentpages @ git+{origin['url']}@{vcs['commit_id']}"
+    return f"agentpages=={__version__}"
+
+
+def is_from_local_files() -> bool:
+    """Tell whether this agentpages was installed from a folder or file rather than an index or Git."""
+    try:
+        origin = json.loads(importlib.metadata.distribution("agentpages").read_text("direct_url.json") or "{}")
+    except (importlib.metadata.PackageNotFoundError, ValueError):
+        return False
+    return origin.get("url", "").startswith("file:") and "vcs_info" not in origin
 
 
 def create_catalog(folder: Path) -> list[Path]:
@@ -53,6 +82,12 @@ def create_catalog(folder: Path) -> list[Path]:
     if folder.exists() and not folder.is_dir():
         raise UsageError(folder, 1, "exists and is not a folder")
     files = scaffold_files(folder)
+    for rel in files:  # a file where a folder must go, or a link out of DIR: refuse before writing
+        for parent in (folder / rel).parents:
+            if parent == folder or not parent.is_relative_to(folder):
+                break
+            if parent.is_symlink() or (parent.exists() and not parent.is_dir()):
+                raise SiteError(parent, 1, "is in the way: the new catalog needs a folder here; move it aside")
     existing = sorted(rel for rel in files if (folder / rel).exists() or (folder / rel).is_symlink())
     if existing:
         others = f" (so do {', '.join(existing[1:])})" if len(existing) > 1 else ""

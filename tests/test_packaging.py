@@ -49,3 +49,16 @@ def test_wheel_installed_elsewhere_builds_a_catalog(tmp_path: Path) -> None:
                    check=True, capture_output=True)
     assert (tmp_path / "fresh/site/agents/code-reviewer/index.html").is_file()
     assert (tmp_path / "fresh/.github/workflows/pages.yml").is_file()
+
+    # The new catalog's requirements.txt names this release: once published, it installs.
+    assert (tmp_path / "fresh/requirements.txt").read_text() == f"agentpages=={version_of(wheel)}\n"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "-q", "--find-links", str(tmp_path / "dist"),
+         "--target", str(tmp_path / "catalog-lib"), "-r", str(tmp_path / "fresh/requirements.txt")],
+        check=True,
+    )
+    assert (tmp_path / "catalog-lib/generator/scaffold/pages.yml").is_file()
+
+
+def version_of(wheel: Path) -> str:
+    return wheel.name.split("-")[1]

@@ -34,7 +34,7 @@ def test_new_creates_a_catalog_that_checks_and_builds(tmp_path: Path, capsys: py
     assert main(["check", "--strict", "--agents", str(folder / "agents")]) == 0
     assert main(["build", "--strict", "--agents", str(folder / "agents"), "--out", str(folder / "site")]) == 0
     assert (folder / "site/agents/code-reviewer/index.html").is_file()
-    assert "title: Team agents" in (folder / "agentpages.yml").read_text()
+    assert yaml.safe_load((folder / "agentpages.yml").read_text())["title"] == "Team agents"
     assert "site/" in (folder / ".gitignore").read_text().splitlines()
 
 
@@ -47,6 +47,29 @@ def test_new_never_overwrites_and_writes_nothing_when_it_refuses(tmp_path: Path,
     )
     assert (tmp_path / "README.md").read_text() == "mine\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md"]
+
+
+def test_new_refuses_a_file_or_link_in_the_way_before_writing_anything(tmp_path: Path, capsys) -> None:
+    (tmp_path / "blocked").mkdir()
+    (tmp_path / "blocked/.github").write_text("not a folder\n")
+    assert main(["new", str(tmp_path / "blocked")]) == 1
+    assert capsys.readouterr().err.endswith(
+        "blocked/.github:1: error: is in the way: the new catalog needs a folder here; move it aside\n")
+    assert [p.name for p in (tmp_path / "blocked").iterdir()] == [".github"]
+    (tmp_path / "linked").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "linked/agents").symlink_to(tmp_path / "elsewhere")
+    assert main(["new", str(tmp_path / "linked")]) == 1
+    assert list((tmp_path / "elsewhere").iterdir()) == []
+
+
+def test_any_folder_name_gives_a_valid_config(tmp_path: Path) -> None:
+    for name in ("team: agents", "#hash", "quote\"d"):
+        folder = tmp_path / name
+        assert main(["new", str(folder)]) == 0
+        config = yaml.safe_load((folder / "agentpages.yml").read_text())
+        assert config["title"] == name.capitalize()
+        assert main(["build", "--agents", str(folder / "agents"), "--out", str(folder / "site")]) == 0
 
 
 def test_new_in_the_current_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
@@ -78,9 +101,12 @@ def test_the_pages_workflow(tmp_path: Path, workflow_path: Path | None, readme: 
     uses = [step.get("uses", "").split("@")[0] for step in build["steps"]]
     assert "actions/upload-pages-artifact" in uses and "actions/configure-pages" in uses
     upload = next(s for s in build["steps"] if s.get("uses", "").startswith("actions/upload-pages-artifact"))
-    assert upload["with"]["path"] == "site" and "pull_request" in upload["if"]
+    only_main = "github.ref == 'refs/heads/main' && github.event_name != 'pull_request'"
+    assert upload["with"]["path"] == "site" and upload["if"] == only_main
+    assert build["permissions"] == {"contents": "read", "pages": "read"}
     assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
-    assert deploy["needs"] == "build" and "pull_request" in deploy["if"]
+    assert deploy["needs"] == "build" and deploy["if"] == only_main
+    assert deploy["concurrency"] == {"group": "pages", "cancel-in-progress": False}
     assert deploy["environment"]["name"] == "github-pages"
     assert [s["uses"].split("@")[0] for s in deploy["steps"]] == ["actions/deploy-pages"]
 
@@ -89,6 +115,8 @@ def test_the_pages_workflow(tmp_path: Path, workflow_path: Path | None, readme: 
     commands = readme_commands(readme)
     assert commands[0] == f"{install} && agentpages build" == runs[0]
     assert "agentpages check --format github" in runs
+    check_step = next(s for s in build["steps"] if s.get("run") == "agentpages check --format github")
+    assert check_step["if"] == "${{ !cancelled() }}"
     build_step = next(s for s in build["steps"] if s.get("run") == runs[0])
     assert build_step["env"]["AGENTPAGES_SITE_URL"] == "${{ steps.pages.outputs.base_url }}"
     checkout = build["steps"][0]
