@@ -119,6 +119,7 @@ def write_machine_files(config: SiteConfig, site: SiteContext, catalog: Catalog,
     output.write_file(root, publish.FEED_NAME, publish.render_feed(site, catalog, dates))
     if site["site_url"]:
         output.write_file(root, "sitemap.xml", publish.render_sitemap(site, catalog, dates))
+    if publish.has_robots_txt(site):
         output.write_file(root, "robots.txt", publish.render_robots_txt(site))
     if config.cname:
         output.write_file(root, "CNAME", config.cname + "\n")

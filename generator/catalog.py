@@ -6,6 +6,7 @@ sensible default, and lint.py says what was wrong.
 
 from __future__ import annotations
 
+import datetime
 import html
 import json
 import logging
@@ -19,11 +20,13 @@ from generator.examples import parse_description
 from generator.frontmatter import raw_value
 from generator.links import LinkContext
 from generator.load import RawAgent
+from generator.sanitize import remove_control_characters
 from generator.markup import MarkdownRenderer
 from generator.model import (
     NEUTRAL,
     Agent,
     PageLink,
+    Section,
     catalog_order,
     category_from_path,
     page_url,
@@ -97,9 +100,17 @@ def make_agent(raw: RawAgent, slugs: Mapping[PurePosixPath, str], renderer: Mark
         tools=_read_tools(data.get("tools")),
         category=read_category(raw),
         body_html=body.html,
-        sections=body.sections,
+        sections=_clean_sections(body.sections),
         metadata=tuple((key, _show_value(value)) for key, value in data.items() if key not in RUNTIME_KEYS),
         linked_files=frozenset(links.linked_files),
+    )
+
+
+def _clean_sections(sections: tuple[Section, ...]) -> tuple[Section, ...]:
+    """Drop control characters that entities in headings spell (`## a&#x1b;b`)."""
+    return tuple(
+        Section(section.id, remove_control_characters(section.title), section.level, _clean_sections(section.children))
+        for section in sections
     )
 
 
@@ -157,12 +168,18 @@ def _read_tools(value: Any) -> tuple[str, ...] | None:
 
 
 def _show_value(value: Any) -> str:
-    if isinstance(value, list) and all(isinstance(item, (str, int, float)) for item in value):
+    """Show a frontmatter value as YAML wrote it: `true`, not Python's `True`."""
+    if isinstance(value, list) and all(isinstance(item, (str, int, float)) and not isinstance(item, bool) for item in value):
         return ", ".join(str(item) for item in value)
     if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=_show_value)
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()
     return str(value)
 
 
 def _text_of(fragment: str) -> str:
-    return " ".join(html.unescape(_TAG.sub(" ", fragment)).split())
+    # Unescaping can spell control characters (`&#x1b;`); they are not text.
+    return " ".join(remove_control_characters(html.unescape(_TAG.sub(" ", fragment))).split())

@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from generator.sanitize import remove_control_characters
+
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # Keys that start a field in the line-based fallback; any other line continues the field.
@@ -85,15 +87,26 @@ def read_front_matter(lines: list[str], first_line: int) -> FrontMatter:
         front.problem_kind = "refused" if isinstance(exc, (yaml.constructor.ConstructorError, RefusedYaml)) else "invalid"
         front.problem_line = first_line + (mark.line if mark else 0)
         front.problem_column = (mark.column + 1) if mark else 1
-        front.data = read_lines_as_runtime_does(lines)
+        front.data = _without_controls(read_lines_as_runtime_does(lines))
         return front
     if not isinstance(data, dict):
         if data is not None:
             front.problem, front.problem_kind = "the frontmatter is not a mapping of keys to values", "invalid"
             front.problem_line, front.problem_column = first_line, 1
         return front
-    front.data = {str(key): value for key, value in data.items()}
+    # YAML escapes ("\f", "\x1b") can spell control characters the file itself could not hold.
+    front.data = {remove_control_characters(str(key)): _without_controls(value) for key, value in data.items()}
     return front
+
+
+def _without_controls(value: Any) -> Any:
+    if isinstance(value, str):
+        return remove_control_characters(value)
+    if isinstance(value, list):
+        return [_without_controls(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_controls(key): _without_controls(item) for key, item in value.items()}
+    return value
 
 
 class RefusedYaml(yaml.YAMLError):

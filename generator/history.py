@@ -69,28 +69,43 @@ def _git(folder: Path, *args: str) -> str | None:
 
 
 def _git_dates(folder: Path) -> dict[Path, FileDates]:
-    """Read every committed file's first and last commit dates below `folder` in one pass."""
+    """Read every committed file's first and last commit dates below `folder` in one pass.
+
+    A renamed file keeps the dates of its history under its old name, so moving agents
+    between folders does not make them all new.
+    """
     top = _git(folder, "rev-parse", "--show-toplevel")
-    log_text = _git(folder, "log", f"--format={_COMMIT_MARK}%ct", "--name-only", "--no-renames", "-z",
+    log_text = _git(folder, "log", f"--format={_COMMIT_MARK}%ct", "--name-status", "-M", "-z",
                     "--", ".") if top else None
     if not top or log_text is None:
         return {}
+    if (_git(folder, "rev-parse", "--is-shallow-repository") or "").strip() == "true":
+        log.warning("the agents are in a shallow git clone, so every file is dated by the newest commit "
+                    "it has: fetch the whole history (actions/checkout: fetch-depth: 0)")
     root = Path(top.strip())
-    dates: dict[Path, FileDates] = {}
+    times: dict[str, list[int]] = {}
+    current_name: dict[str, str] = {}  # an older name -> the file's name today
+    fields = iter(log_text.split("\0"))
     timestamp = 0
-    # Newest commit first: the first date seen is the last change, the last one the addition.
-    for field_text in log_text.split("\0"):
-        name = field_text.strip("\n")
-        if name.startswith(_COMMIT_MARK):
-            timestamp = int(name[1:].split("\n", 1)[0])
-            name = name.split("\n", 1)[1] if "\n" in name else ""
-        if not name:
+    for field_text in fields:
+        token = field_text.lstrip("\n")
+        if token.startswith(_COMMIT_MARK):
+            timestamp = int(token[1:])
             continue
-        when = datetime.fromtimestamp(timestamp, timezone.utc)
-        path = (root / name).resolve()
-        previous = dates.get(path)
-        dates[path] = FileDates(when, previous.updated if previous else when)
-    return dates
+        if not token:
+            continue
+        paths = [next(fields, ""), next(fields, "")] if token[0] in "RC" else [next(fields, "")]
+        name = current_name.get(paths[-1], paths[-1])
+        times.setdefault(name, []).append(timestamp)
+        if token[0] == "R":  # newest first: older commits name the file by its old path
+            current_name[paths[0]] = name
+    return {(root / name).resolve(): _dates_from(stamps) for name, stamps in times.items()}
+
+
+def _dates_from(timestamps: list[int]) -> FileDates:
+    # min and max, not first and last: rebases and skewed clocks reorder commit dates.
+    return FileDates(datetime.fromtimestamp(min(timestamps), timezone.utc),
+                     datetime.fromtimestamp(max(timestamps), timezone.utc))
 
 
 def _git_dirty_files(folder: Path) -> set[Path]:

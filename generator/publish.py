@@ -7,14 +7,17 @@ site's root, where every one of these files sits.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import TYPE_CHECKING, Any
 
 from generator import __version__
 from generator.history import FileDates
+from generator.sanitize import remove_control_characters
 
 if TYPE_CHECKING:
     from generator.model import Agent, Catalog, Example, Section
@@ -110,26 +113,40 @@ def render_llms_txt(site: SiteContext, catalog: Catalog) -> str:
     """Return llms.txt (llmstxt.org): the agents by category, each linked to its raw file."""
     count = len(catalog.agents)
     about = site["description"] or f"A catalog of {count} AI agent definition{'s' if count != 1 else ''}."
-    lines = [f"# {_one_line(site['title'])}", "", f"> {_one_line(about)}", ""]
+    lines = [f"# {_markdown_text(site['title'])}", "", f"> {_markdown_text(about)}", ""]
     lines.append(
         "Each link leads to the agent's file as written: Markdown with YAML frontmatter. "
         f"[catalog.json]({site_address(site, 'catalog.json')}) holds the same agents as structured data."
     )
     for category in catalog.categories:
-        lines += ["", f"## {_one_line(category.name or 'Uncategorized')}", ""]
+        lines += ["", f"## {_category_heading(category.name)}", ""]
         for agent in category.agents:
-            summary = _clip(_one_line(agent.summary_text), LLMS_SUMMARY_LENGTH)
-            link = f"- [{_link_text(agent.name)}]({site_address(site, agent.raw_url)})"
+            summary = _markdown_text(_clip(_one_line(agent.summary_text), LLMS_SUMMARY_LENGTH))
+            link = f"- [{_markdown_text(agent.name)}]({site_address(site, agent.raw_url)})"
             lines.append(f"{link}: {summary}" if summary else link)
     return "\n".join(lines) + "\n"
+
+
+def _category_heading(name: str) -> str:
+    # In llms.txt a section called "Optional" may be skipped by readers short of room.
+    heading = name or "Uncategorized"
+    return _markdown_text(f"{heading} agents" if heading.casefold() == "optional" else heading)
 
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _link_text(text: str) -> str:
-    return _one_line(text).replace("[", "\\[").replace("]", "\\]")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>&!|~])")
+
+
+def _markdown_text(text: str) -> str:
+    """Return text from an agent file as Markdown that shows it as written and links nowhere.
+
+    A backslash goes before every character that could start a link, an image, code, an
+    entity or HTML (`[`, `]`, `<`, `!`, `&`, backquotes) or emphasis.
+    """
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", _one_line(remove_control_characters(text)))
 
 
 def _clip(text: str, length: int) -> str:
@@ -176,7 +193,7 @@ def _add_entry(feed: ET.Element, site: SiteContext, agent: Agent, dates: FileDat
     if agent.summary_text:
         _text(entry, "summary", agent.summary_text)
     if agent.category:
-        ET.SubElement(entry, f"{{{_ATOM}}}category", {"term": agent.category})
+        ET.SubElement(entry, f"{{{_ATOM}}}category", {"term": remove_control_characters(agent.category)})
 
 
 def _updated(dates: dict[Any, FileDates], agent: Agent) -> datetime:
@@ -186,7 +203,7 @@ def _updated(dates: dict[Any, FileDates], agent: Agent) -> datetime:
 
 def _text(parent: ET.Element, tag: str, text: str) -> ET.Element:
     element = ET.SubElement(parent, f"{{{_ATOM}}}{tag}")
-    element.text = text
+    element.text = remove_control_characters(text)  # XML cannot hold them at all
     return element
 
 
@@ -220,6 +237,11 @@ def _add_url(urlset: ET.Element, address: str, updated: datetime | None) -> None
     ET.SubElement(url, f"{{{_SITEMAP}}}loc").text = address
     if updated is not None:
         ET.SubElement(url, f"{{{_SITEMAP}}}lastmod").text = _iso(updated)
+
+
+def has_robots_txt(site: SiteContext) -> bool:
+    """Tell whether the site sits at its host's root, the only place crawlers read robots.txt."""
+    return bool(site["site_url"]) and urlsplit(site["site_url"]).path in ("", "/")
 
 
 def render_robots_txt(site: SiteContext) -> str:

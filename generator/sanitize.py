@@ -23,7 +23,8 @@ RESERVED_IDS = frozenset({"ap-main", "ap-examples", "ap-expertise", "ap-contents
 _TAG_START = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)")
 _IMAGE_WITHOUT_SOURCE = re.compile(r"<img(?![^>]*\ssrc=)[^>]*>")
 _ALT = re.compile(r'\salt="([^"]*)"')
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 and C1 controls but tab and line breaks, lone surrogates, and the noncharacters XML refuses.
+_CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 # Landmarks belong to the page around the agent, not to its text.
 _LANDMARK_TAGS = {"nav", "header", "footer", "aside", "article"}
 
@@ -49,7 +50,10 @@ ALLOWED_TAGS = frozenset((set(nh3.ALLOWED_TAGS) | {"input", "details", "summary"
 
 
 def remove_control_characters(text: str) -> str:
-    """Drop control characters (ESC, BEL, NUL…) but tab and line breaks: they are not text."""
+    """Drop control characters (ESC, BEL, NUL…) but tab and line breaks: they are not text.
+
+    Lone surrogates and U+FFFE/U+FFFF go too: XML (the feed, the sitemap) cannot hold them.
+    """
     return _CONTROL_CHARACTERS.sub("", text)
 
 

@@ -63,6 +63,11 @@ class _SubPathHandler(http.server.SimpleHTTPRequestHandler):
             return str(Path(self.directory) / "\0missing")
         return super().translate_path("/" + clean[len(self.prefix):])
 
+    def list_directory(self, path: str) -> None:
+        # Static hosts list no folders: a link to a folder without index.html is broken.
+        self.send_error(404)
+        return None
+
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         page = Path(self.directory) / "404.html"
         if code != 404 or not page.is_file():

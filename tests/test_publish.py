@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import cmarkgfm
 import jsonschema
 import pytest
 from conftest import CORPORA, DEMO_AGENTS, build_catalog, parse_html, write_agents
@@ -18,17 +20,23 @@ from lxml import etree
 from generator.build import build
 from generator.cli import main
 from generator.config import load_config
-from generator.errors import ConfigError, Report, UsageError
+from generator.errors import ConfigError, Report
+from generator.history import read_file_dates
 from generator.publish import SCHEMA_PATH
 
 SUB_PATH = "/some/sub/path/"
-CATALOGS = [DEMO_AGENTS, *sorted(p for p in CORPORA.iterdir() if p.is_dir())] if CORPORA.is_dir() else [DEMO_AGENTS]
+CORPUS_CATALOGS = sorted(p for p in CORPORA.iterdir() if p.is_dir()) if CORPORA.is_dir() else []
+CATALOGS = [
+    DEMO_AGENTS,
+    *CORPUS_CATALOGS,
+    *([] if CORPUS_CATALOGS else [pytest.param(None, marks=pytest.mark.skip(reason="../shared/corpora is not beside this checkout"))]),
+]
 ATOM = {"a": "http://www.w3.org/2005/Atom"}
 SITEMAP = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
 AGENT = "---\nname: {name}\ndescription: Does {name} things.\n---\n\n## Role\n\nWorks.\n"
 
 
-@pytest.mark.parametrize("catalog", CATALOGS, ids=lambda p: p.name)
+@pytest.mark.parametrize("catalog", CATALOGS, ids=lambda p: p.name if p else "corpora")
 def test_no_broken_link_under_a_sub_path_or_on_disk(catalog: Path, tmp_path: Path) -> None:
     shutil.copytree(catalog, tmp_path / "agents")
     (tmp_path / "site").mkdir()
@@ -44,6 +52,27 @@ def test_no_broken_link_under_a_sub_path_or_on_disk(catalog: Path, tmp_path: Pat
     build(load_config(tmp_path / "agents", tmp_path / "site"), Report())
     on_disk = check_files(tmp_path / "site")
     assert not on_disk.broken, on_disk.broken[:10]
+    validate_catalog_json(tmp_path / "site")
+
+
+def validate_catalog_json(site: Path) -> dict:
+    """Check catalog.json against its schema and against the site: it lists every page there is."""
+    catalog = json.loads((site / "catalog.json").read_text())
+    schema = json.loads(SCHEMA_PATH.read_text())
+    jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(catalog)
+    base = catalog["site_url"] or ""
+
+    def file_of(address: str) -> str:
+        path = address.removeprefix(base)
+        return path + "index.html" if path.endswith("/") else path
+
+    listed = {file_of(agent["url"]) for agent in catalog["agents"]}
+    on_disk = {p.relative_to(site).as_posix() for p in site.glob("agents/*/index.html")}
+    assert listed == on_disk
+    for agent in catalog["agents"]:
+        assert file_of(agent["url"]) == f"agents/{agent['slug']}/index.html"
+        assert (site / file_of(agent["raw_url"])).is_file()
+    return catalog
 
 
 @pytest.fixture(scope="module")
@@ -113,8 +142,7 @@ def test_sitemap_robots_and_canonical_links_use_the_site_url(published: Path) ->
     assert locations[0] == "https://me.github.io/catalog/"
     assert sorted(locations[1:]) == [f"https://me.github.io/catalog/agents/{slug}/" for slug in pages]
     assert all(len(date) == 20 for date in sitemap.xpath("//s:lastmod/text()", namespaces=SITEMAP))
-    robots = (published / "robots.txt").read_text()
-    assert "Sitemap: https://me.github.io/catalog/sitemap.xml" in robots
+    assert not (published / "robots.txt").exists(), "crawlers read robots.txt only at a host's root"
     for slug in pages:
         page = parse_html(published / "agents" / slug / "index.html")
         assert page.xpath("//link[@rel='canonical']/@href") == [f"https://me.github.io/catalog/agents/{slug}/"]
@@ -156,15 +184,54 @@ def test_site_url_from_the_command_line_or_the_environment(tmp_path: Path, monke
     (tmp_path / "agentpages.yml").write_text("site_url: https://old.example.org/\n")
     monkeypatch.setenv("AGENTPAGES_SITE_URL", "https://me.github.io/env/")
     assert main(["build", "--agents", str(agents), "--out", str(tmp_path / "site")]) == 0
-    assert "https://me.github.io/env/sitemap.xml" in (tmp_path / "site/robots.txt").read_text()
+    assert sitemap_root(tmp_path / "site") == "https://me.github.io/env/"
     assert main(["build", "--agents", str(agents), "--out", str(tmp_path / "site"), "--site-url", "https://cli.example.org/x/"]) == 0
-    assert "https://cli.example.org/x/sitemap.xml" in (tmp_path / "site/robots.txt").read_text()
+    assert sitemap_root(tmp_path / "site") == "https://cli.example.org/x/"
     monkeypatch.setenv("AGENTPAGES_SITE_URL", "")  # a pull request's build: no address, the file's stays
     assert main(["build", "--agents", str(agents), "--out", str(tmp_path / "site")]) == 0
-    assert "https://old.example.org/sitemap.xml" in (tmp_path / "site/robots.txt").read_text()
+    assert sitemap_root(tmp_path / "site") == "https://old.example.org/"
     capsys.readouterr()
     assert main(["build", "--agents", str(agents), "--out", str(tmp_path / "site"), "--site-url", "me.github.io"]) == 2
     assert capsys.readouterr().err == "error: the site URL must start with https:// or http://, not 'me.github.io'\n"
+
+
+def sitemap_root(site: Path) -> str:
+    return etree.parse(str(site / "sitemap.xml")).xpath("//s:loc/text()", namespaces=SITEMAP)[0]
+
+
+def test_schema_checks_dates_and_types(published: Path) -> None:
+    catalog = json.loads((published / "catalog.json").read_text())
+    validator = jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text()), format_checker=jsonschema.FormatChecker())
+    catalog["agents"][0]["updated"] = "last tuesday"
+    assert any(error.validator == "format" for error in validator.iter_errors(catalog))
+    catalog["agents"][0]["updated"] = None
+    catalog["agents"][0]["tools"] = "Read"
+    assert [error.validator for error in validator.iter_errors(catalog)] == ["type"]
+
+
+def test_hostile_text_cannot_break_or_inject_into_the_machine_files(tmp_path: Path) -> None:
+    from test_hostile import make_hostile_catalog
+
+    agents = make_hostile_catalog(tmp_path)
+    (agents.parent / "agentpages.yml").write_text("site_url: https://agents.example.org/\n")
+    build_catalog(agents)
+    site = agents.parent / "site"
+    validate_catalog_json(site)
+    for name in ("feed.xml", "sitemap.xml"):
+        etree.parse(str(site / name), etree.XMLParser(recover=False))  # raises on any invalid character
+    feed_text = (site / "feed.xml").read_text()
+    assert "\x1b" not in feed_text and "\x0c" not in feed_text
+    llms = (site / "llms.txt").read_text()
+    assert not any(ord(c) < 32 and c != "\n" for c in llms)
+    rendered = parse_html(cmarkgfm.github_flavored_markdown_to_html(llms))
+    # Only our links carry a text of their own; an address in a summary stays a bare address.
+    links = [(a.get("href"), "".join(a.itertext())) for a in rendered.iter("a")]
+    ours = [href for href, text in links if href.startswith("https://agents.example.org/") and href.endswith((".md", ".json"))]
+    assert len(ours) == len(links) - sum(href == text for href, text in links) > 10, links
+    assert rendered.xpath("//svg | //b | //img | //script") == []
+    (item,) = [li for li in rendered.xpath("//li") if "breakout" in "".join(li.itertext()) and "evil" in "".join(li.itertext())]
+    assert item.xpath("a/@href")[0] == "https://agents.example.org/agents/breakout-2j-https-evil-example-owned-md.md"
+    assert "".join(item.xpath("a")[0].itertext()) == "breakout[2J \\](https://evil.example/owned.md) \\["
 
 
 # -- the feed and the dates behind it ------------------------------------------------------
@@ -245,3 +312,25 @@ def test_the_site_works_in_chromium_under_a_sub_path(browser, tmp_path: Path) ->
         page.wait_for_url(base + "index.html")
         assert page.locator("[data-agent]").count() == 11
         page.close()
+
+
+def test_a_renamed_file_keeps_its_first_date_and_skewed_clocks_do_not_swap_dates(dated_catalog: Path) -> None:
+    folder = dated_catalog.parent
+    (dated_catalog / "team").mkdir()
+    git(folder, "mv", "agents/old.md", "agents/team/old.md")
+    git(folder, "commit", "-qm", "move", date="2023-01-01T00:00:00Z")  # a clock behind the others
+    dates = read_file_dates([dated_catalog / "team/old.md"], dated_catalog)[dated_catalog / "team/old.md"]
+    assert (dates.added.isoformat(), dates.updated.isoformat()) == (
+        "2023-01-01T00:00:00+00:00", "2024-03-01T10:00:00+00:00")
+
+
+def test_a_shallow_clone_is_dated_by_its_newest_commit_with_a_warning(
+    dated_catalog: Path, tmp_path: Path, caplog, monkeypatch
+) -> None:
+    monkeypatch.setattr(logging.getLogger("generator"), "propagate", True)  # the CLI turns it off
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", "--depth", "1", (dated_catalog.parent).as_uri(), str(clone))
+    with caplog.at_level("WARNING"):
+        dates = read_file_dates([clone / "agents/old.md"], clone / "agents")
+    assert dates[clone / "agents/old.md"].updated.isoformat() == "2025-05-01T10:00:00+00:00"
+    assert "shallow git clone" in caplog.text and "fetch-depth: 0" in caplog.text
