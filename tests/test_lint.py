@@ -195,9 +195,20 @@ def test_links_to_agent_files_and_addresses_are_fine(tmp_path: Path) -> None:
         "[docs](https://example.org/docs), [top](#role), [mail](mailto:a@example.org) and\n"
         "`[code](x.md)`.\n\n```\n[fenced](y.md)\n```\n\n[c]: ./a.md\n"
     )
+    body += ("\nCode:\n\n    [indented](code.md)\n\n<!-- [commented](c.md)\n[still commented](d.md) -->\n"
+             "[spaced](<../review/my agent.md>)\n")
     files = {"team/a.md": agent("name: a\ndescription: x\n", body),
-             "review/b.md": agent("name: b\ndescription: x\n")}
-    assert check(tmp_path, files) == []
+             "review/b.md": agent("name: b\ndescription: x\n"),
+             "review/my agent.md": agent("name: my-agent\ndescription: x\n")}
+    assert [line for line in check(tmp_path, files) if "[broken-link]" in line] == []
+
+
+def test_a_broken_link_in_the_description_is_reported(tmp_path: Path) -> None:
+    files = {"a.md": agent("name: a\ndescription: Works with [b](b.md).\n")}
+    assert check(tmp_path, files) == [
+        "agents/a.md:3:14: warning: link 'b.md' leads to no agent file of this catalog, so the page shows "
+        "only its text: link another agent's .md file, or write a full https:// address [broken-link]"
+    ]
 
 
 def test_duplicate_names(tmp_path: Path) -> None:
