@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
-from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from generator import output, publish
-from generator.catalog import plan_pages
+from generator.cache import BuildCache, CacheStats
+from generator.catalog import PagePlan, plan_pages
 from generator.config import SiteConfig
 from generator.errors import BuildFailed, Finding, Report
 from generator.lint import check_agents
-from generator.history import read_file_dates
+from generator.history import FileDates, read_file_dates
 from generator.load import RawAgent, find_agent_files, read_agent
 from generator.model import Catalog
-from generator.pages import write_agent_pages
+from generator.pages import Progress, write_agent_pages
 from generator.search import write_search_index
 from generator.render import (
     builtin_templates_dir,
@@ -41,6 +42,10 @@ class BuildResult:
     catalog: Catalog
     report: Report
     out_dir: Path
+    cache: CacheStats | None = None
+    """Pages taken from the cache and pages rendered; None when the build ran without it."""
+    unchanged: bool = False
+    """Nothing had changed since the last build, so nothing was written."""
 
 
 def load_and_check(config: SiteConfig, report: Report) -> list[RawAgent]:
@@ -56,11 +61,13 @@ def load_and_check(config: SiteConfig, report: Report) -> list[RawAgent]:
 
 
 def build(
-    config: SiteConfig, report: Report | None = None, on_page: Callable[[], None] = lambda: None
+    config: SiteConfig, report: Report | None = None, progress: Progress = lambda done, total: None,
+    use_cache: bool = True,
 ) -> BuildResult:
     """Build the whole site into `config.out_dir`, or leave the old one untouched on failure.
 
-    `on_page` is called as each agent page is written, for a progress display.
+    `progress` hears how many agent pages are written. With `use_cache`, unchanged pages come
+    from the build cache, and a build with nothing changed writes nothing at all.
     """
     report = report or Report()
 
@@ -69,32 +76,85 @@ def build(
     output.check_out_dir(config.out_dir, config.agents_dir)
     if config.strict and report.findings:
         raise BuildFailed(None, 0, _failure_message(report))
+    plans, slugs = plan_pages(raw_agents)
+    dates = read_file_dates([plan.raw.path for plan in plans], config.agents_dir)
 
-    # Write the whole site aside, then swap it in at once.
-    staging = output.make_staging_dir(config.out_dir)
+    cache = BuildCache.open(config) if use_cache else None
     try:
-        catalog = write_site(config, raw_agents, staging, on_page)
-    except BaseException:
-        output.discard(staging)
-        raise
-    output.swap_in(staging, config.out_dir)
+        state = _site_state(cache, config, plans, dates) if cache else ""
+        unchanged = _unchanged_catalog(cache, config, plans, slugs, state) if cache else None
+        if cache and unchanged is not None:
+            log.debug("nothing changed since the last build of %s", config.out_dir)
+            return BuildResult(unchanged, report, config.out_dir, cache.stats, unchanged=True)
+
+        # Write the whole site aside, then swap it in at once.
+        staging = output.make_staging_dir(config.out_dir)
+        try:
+            catalog = write_site(config, plans, slugs, dates, staging, cache, progress)
+        except BaseException:
+            output.discard(staging)
+            raise
+        output.swap_in(staging, config.out_dir)
+        if cache:
+            cache.forget_others(plan.raw.rel_path for plan in plans)
+            cache.record_site(f"{state} {_marker_stamp(config.out_dir)}")
+    finally:
+        if cache:
+            cache.close()
     log.debug("built %d agents into %s", len(catalog.agents), config.out_dir)
-    return BuildResult(catalog, report, config.out_dir)
+    return BuildResult(catalog, report, config.out_dir, cache.stats if cache else None)
+
+
+def _site_state(cache: BuildCache, config: SiteConfig, plans: list[PagePlan], dates: dict[Path, FileDates]) -> str:
+    """Digest everything the site is made of: every page's key, every file's dates, where it goes."""
+    hasher = hashlib.sha256(f"{cache.fingerprint} {config.out_dir}".encode())
+    for plan in plans:
+        hasher.update(cache.page_key(plan).encode())
+        known = dates.get(plan.raw.path)
+        hasher.update(f"{known.added.timestamp()} {known.updated.timestamp()}".encode() if known else b"-")
+    return hasher.hexdigest()
+
+
+def _unchanged_catalog(
+    cache: BuildCache, config: SiteConfig, plans: list[PagePlan], slugs: dict[PurePosixPath, str], state: str
+) -> Catalog | None:
+    """Return the catalog if the site on disk is the one the last build made from these same inputs."""
+    if cache.last_site() != f"{state} {_marker_stamp(config.out_dir)}":
+        return None
+    pages = [cache.get(plan, cache.page_key(plan), slugs) for plan in plans]
+    if any(page is None for page in pages):
+        return None
+    cache.stats.hits = len(pages)
+    return Catalog.from_agents([page.agent for page in pages if page is not None])
+
+
+def _marker_stamp(out_dir: Path) -> str:
+    """Identify the site folder on disk: rebuilt, replaced or deleted, its marker file changes."""
+    try:
+        status = (out_dir / output.SITE_MARKER).stat()
+    except OSError:
+        return "missing"
+    return f"{status.st_ino}:{status.st_mtime_ns}"
 
 
 def write_site(
-    config: SiteConfig, raw_agents: list[RawAgent], root: Path, on_page: Callable[[], None] = lambda: None
+    config: SiteConfig,
+    plans: list[PagePlan],
+    slugs: dict[PurePosixPath, str],
+    dates: dict[Path, FileDates],
+    root: Path,
+    cache: BuildCache | None = None,
+    progress: Progress = lambda done, total: None,
 ) -> Catalog:
     """Render and write every page, raw agent file and asset of the site below `root`."""
     # Agent pages first, each written as soon as it is rendered; the index needs their summaries.
-    plans, slugs = plan_pages(raw_agents)
-    catalog = Catalog.from_agents(write_agent_pages(config, plans, slugs, root, on_page))
+    catalog = Catalog.from_agents(write_agent_pages(config, plans, slugs, root, cache, progress))
     env = make_environment(config)
     site = make_site_context(config)
     output.write_file(root, "index.html", render_index(env, site, catalog))
     output.write_file(root, "404.html", render_not_found(env, site))
     write_assets(config, catalog, root)
-    write_machine_files(config, site, catalog, root)
+    write_machine_files(config, site, catalog, root, dates)
     write_search_index(root)
     output.write_file(root, output.NOJEKYLL, "")
     output.write_file(root, output.SITE_MARKER, output.SITE_MARKER_TEXT)
@@ -110,9 +170,10 @@ def write_assets(config: SiteConfig, catalog: Catalog, root: Path) -> None:
     output.write_file(root, "assets/colors.css", render_color_css(catalog))
 
 
-def write_machine_files(config: SiteConfig, site: SiteContext, catalog: Catalog, root: Path) -> None:
+def write_machine_files(
+    config: SiteConfig, site: SiteContext, catalog: Catalog, root: Path, dates: dict[Path, FileDates]
+) -> None:
     """Write catalog.json and its schema, llms.txt, the feed and, with a site_url, sitemap and robots.txt."""
-    dates = read_file_dates([agent.path for agent in catalog.agents], config.agents_dir)
     output.write_file(root, "catalog.json", publish.render_catalog_json(site, catalog, dates))
     output.copy_file(publish.SCHEMA_PATH, root, publish.SCHEMA_NAME)
     output.write_file(root, "llms.txt", publish.render_llms_txt(site, catalog))

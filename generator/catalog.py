@@ -128,7 +128,8 @@ def plan_pages(raw_agents: list[RawAgent]) -> tuple[list[PagePlan], dict[PurePos
     ordered = sorted(raw_agents, key=lambda r: catalog_order(read_category(r), read_name(r), slugs[r.path]))
     links = [PageLink(read_name(raw), page_url(slugs[raw.path])) for raw in ordered]
     plans = [
-        PagePlan(raw, links[index - 1] if index > 0 else None, links[index + 1] if index + 1 < len(links) else None)
+        PagePlan(raw, slugs[raw.path], links[index - 1] if index > 0 else None,
+                 links[index + 1] if index + 1 < len(links) else None)
         for index, raw in enumerate(ordered)
     ]
     return plans, slugs_by_file(raw_agents, slugs)
@@ -136,9 +137,10 @@ def plan_pages(raw_agents: list[RawAgent]) -> tuple[list[PagePlan], dict[PurePos
 
 @dataclass(frozen=True)
 class PagePlan:
-    """One agent page to render: its file and the pages before and after it."""
+    """One agent page to render: its file, its slug and the pages before and after it."""
 
     raw: RawAgent
+    slug: str
     previous: PageLink | None
     next: PageLink | None
 

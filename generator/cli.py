@@ -11,9 +11,10 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
 from generator import __version__
-from generator.build import build, count_findings, count_findings_in, load_and_check
+from generator.build import BuildResult, build, count_findings, count_findings_in, load_and_check
 from generator.config import SITE_URL_VARIABLE, SiteConfig, load_config
 from generator.live import RebuildResult
 from generator.errors import Finding, Report, SiteError, UsageError, display_path
@@ -39,6 +40,8 @@ def make_parser() -> argparse.ArgumentParser:
     _add_catalog_options(build_parser, strict_help="fail on any error or warning, leaving the site unchanged")
     build_parser.add_argument("--out", type=Path, default=Path("site"), metavar="DIR",
                               help="where to write the site (default: site/)")
+    build_parser.add_argument("--no-cache", action="store_true",
+                              help="render every page afresh, neither reading nor writing the build cache")
     build_parser.add_argument("--site-url", default=None, metavar="URL",
                               help=f"the published address, overriding site_url (default: ${SITE_URL_VARIABLE} "
                                    "if set, as the GitHub Pages workflow sets it)")
@@ -119,19 +122,59 @@ def run_build(args: argparse.Namespace) -> int:
     site_url = args.site_url if args.site_url is not None else os.environ.get(SITE_URL_VARIABLE)
     config = load_config(args.agents, args.out, args.config, strict=args.strict, site_url=site_url)
     report = Report()
+    progress = ProgressBar(sys.stderr)
     try:
-        result = build(config, report)
+        result = build(config, report, progress.show, use_cache=not args.no_cache)
     finally:
+        progress.clear()
         for finding in report.findings:
             print(finding, file=sys.stderr)
-    seconds = time.perf_counter() - started
-    count = len(result.catalog.agents)
-    print(
-        f"Built {count:,} agent{'s' if count != 1 else ''} into {display_path(result.out_dir)} "
-        f"in {seconds:.2f} s ({count_findings(report)})",
-        file=sys.stderr,
-    )
+    print(build_summary(result, time.perf_counter() - started), file=sys.stderr)
     return EXIT_OK
+
+
+def build_summary(result: BuildResult, seconds: float) -> str:
+    """Say in one line what a build did, e.g. `Built 1,000 agents into site in 2.10 s (cache: …)`."""
+    count = len(result.catalog.agents)
+    notes = []
+    if result.cache is not None:
+        notes.append(f"cache: {result.cache.hits:,} hit, {result.cache.misses:,} miss")
+    if result.unchanged:
+        notes.append("nothing changed, nothing written")
+    notes.append(count_findings(result.report))
+    return (f"Built {count:,} agent{'s' if count != 1 else ''} into {display_path(result.out_dir)} "
+            f"in {seconds:.2f} s ({'; '.join(notes)})")
+
+
+class ProgressBar:
+    """A one-line progress bar on a terminal, redrawn at most ten times a second; silent elsewhere."""
+
+    WIDTH = 30
+    MIN_TOTAL = 200
+    """Smaller builds finish before a bar would be worth drawing."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.enabled = stream.isatty()
+        self.drawn_at = 0.0
+        self.visible = False
+
+    def show(self, done: int, total: int) -> None:
+        """Draw `done` of `total` agent pages written."""
+        now = time.monotonic()
+        if not self.enabled or total < self.MIN_TOTAL or (now - self.drawn_at < 0.1 and done < total):
+            return
+        filled = self.WIDTH * done // total
+        self.stream.write(f"\r[{'#' * filled}{'.' * (self.WIDTH - filled)}] {done:,}/{total:,} agents")
+        self.stream.flush()
+        self.drawn_at, self.visible = now, True
+
+    def clear(self) -> None:
+        """Remove the bar, so what follows starts on a clean line."""
+        if self.visible:
+            self.stream.write("\r\x1b[2K")
+            self.stream.flush()
+            self.visible = False
 
 
 def run_check(args: argparse.Namespace) -> int:

@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 from generator import output
+from generator.cache import BuildCache, compress_page
 from generator.catalog import PagePlan, make_agent
 from generator.config import SiteConfig
 from generator.errors import SiteError
@@ -32,32 +33,38 @@ CHUNK_SIZE = 8
 """Pages sent to a worker at once: fewer round trips, yet an even spread at the end."""
 
 
+Progress = Callable[[int, int], None]
+"""Called as pages are written, with how many are done and how many there are."""
+RenderedPage = tuple[Agent, bytes | None]
+"""An agent without its body, and its page compressed for the cache (None without a cache)."""
+
+
 class PageWriter:
     """Renders agent pages and writes them below `root`; one in each process that renders."""
 
-    def __init__(self, config: SiteConfig, slugs: dict[PurePosixPath, str], root: Path) -> None:
+    def __init__(self, config: SiteConfig, slugs: dict[PurePosixPath, str], root: Path, for_cache: bool) -> None:
         self.config = config
         self.slugs = slugs
         self.root = root
+        self.for_cache = for_cache
         self.env = make_environment(config)
         self.site = make_site_context(config)
         self.renderer = MarkdownRenderer()
 
-    def write(self, plan: PagePlan) -> Agent:
-        """Render one agent's page, write it and its raw file, and return the agent without its body."""
-        agent = _make_agent_or_say_which(plan, self.slugs, self.renderer)
-        page = render_agent_page(self.env, self.site, agent, (plan.previous, plan.next), self.config.edit_base)
+    def write(self, plan: PagePlan) -> RenderedPage:
+        """Render one agent's page, write it and its raw file; return the agent without its body."""
+        try:
+            agent = make_agent(plan.raw, self.slugs, self.renderer)
+            page = render_agent_page(self.env, self.site, agent, (plan.previous, plan.next), self.config.edit_base)
+        except SiteError:
+            raise
+        except Exception as exc:  # a bug of ours; name the file that showed it
+            log.debug("while rendering %s", plan.raw.path, exc_info=True)
+            raise SiteError(plan.raw.path, plan.raw.body_line,
+                            f"internal error while rendering this agent: {exc!r}") from None
         output.write_file(self.root, agent.url, page)
         output.copy_file(agent.path, self.root, agent.raw_url)
-        return replace(agent, body_html="", summary_html="")
-
-
-def _make_agent_or_say_which(plan: PagePlan, slugs: dict[PurePosixPath, str], renderer: MarkdownRenderer) -> Agent:
-    try:
-        return make_agent(plan.raw, slugs, renderer)
-    except Exception as exc:  # a bug of ours; name the file that showed it
-        log.debug("while rendering %s", plan.raw.path, exc_info=True)
-        raise SiteError(plan.raw.path, plan.raw.body_line, f"internal error while rendering this agent: {exc!r}") from exc
+        return replace(agent, body_html="", summary_html=""), compress_page(page) if self.for_cache else None
 
 
 def write_agent_pages(
@@ -65,14 +72,50 @@ def write_agent_pages(
     plans: list[PagePlan],
     slugs: dict[PurePosixPath, str],
     root: Path,
-    on_page: Callable[[], None] = lambda: None,
+    cache: BuildCache | None = None,
+    progress: Progress = lambda done, total: None,
 ) -> list[Agent]:
-    """Render and write every planned page, in order; return the agents without their bodies."""
+    """Write every planned page, from the cache or rendered afresh; return the agents in order."""
+    agents: list[Agent | None] = [None] * len(plans)
+    keys = [cache.page_key(plan) for plan in plans] if cache else []
+    missing = []
+    for index, plan in enumerate(plans):
+        cached = cache.get(plan, keys[index], slugs) if cache else None
+        if cached is None:
+            missing.append(index)
+            continue
+        output.write_file(root, cached.agent.url, cached.html)
+        output.copy_file(plan.raw.path, root, cached.agent.raw_url)
+        agents[index] = cached.agent
+    done = len(plans) - len(missing)
+    progress(done, len(plans))
+    rendered = _render(config, [plans[i] for i in missing], slugs, root, cache is not None)
+    for index, (agent, compressed) in zip(missing, rendered):
+        agents[index] = agent
+        if cache is not None and compressed is not None:
+            cache.put(plans[index], keys[index], slugs, agent, compressed)
+        done += 1
+        progress(done, len(plans))
+    if cache is not None:
+        cache.stats.hits, cache.stats.misses = len(plans) - len(missing), len(missing)
+    return [agent for agent in agents if agent is not None]
+
+
+def _render(
+    config: SiteConfig, plans: list[PagePlan], slugs: dict[PurePosixPath, str], root: Path, for_cache: bool
+) -> Iterator[RenderedPage]:
+    """Render and write the pages, in order, in worker processes when there are enough of them."""
     workers = worker_count(len(plans))
     if workers < 2:
-        writer = PageWriter(config, slugs, root)
-        return [_counted(writer.write(plan), on_page) for plan in plans]
-    return list(_write_in_workers(config, plans, slugs, root, workers, on_page))
+        writer = PageWriter(config, slugs, root, for_cache)
+        yield from (writer.write(plan) for plan in plans)
+        return
+    # fork shares the loaded modules with the workers; elsewhere they start afresh.
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+                             initargs=(config, slugs, root, for_cache)) as pool:
+        yield from pool.map(_write_page, plans, chunksize=CHUNK_SIZE)
 
 
 def worker_count(pages: int) -> int:
@@ -81,33 +124,15 @@ def worker_count(pages: int) -> int:
     return max(1, min(cores, pages // MIN_PAGES_PER_WORKER))
 
 
-def _write_in_workers(
-    config: SiteConfig, plans: list[PagePlan], slugs: dict[PurePosixPath, str], root: Path, workers: int,
-    on_page: Callable[[], None],
-) -> Iterator[Agent]:
-    # fork shares the loaded modules with the workers; elsewhere they start afresh.
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
-                             initargs=(config, slugs, root)) as pool:
-        for agent in pool.map(_write_page, plans, chunksize=CHUNK_SIZE):
-            yield _counted(agent, on_page)
-
-
-def _counted(agent: Agent, on_page: Callable[[], None]) -> Agent:
-    on_page()
-    return agent
-
-
 _writer: PageWriter | None = None
 """The worker process's own writer, made once by `_start_worker`."""
 
 
-def _start_worker(config: SiteConfig, slugs: dict[PurePosixPath, str], root: Path) -> None:
+def _start_worker(config: SiteConfig, slugs: dict[PurePosixPath, str], root: Path, for_cache: bool) -> None:
     global _writer
-    _writer = PageWriter(config, slugs, root)
+    _writer = PageWriter(config, slugs, root, for_cache)
 
 
-def _write_page(plan: PagePlan) -> Agent:
+def _write_page(plan: PagePlan) -> RenderedPage:
     assert _writer is not None, "the pool's initializer makes the writer"
     return _writer.write(plan)

@@ -1,0 +1,144 @@
+"""The build cache: warm builds equal cold ones byte for byte, and an unchanged catalog writes nothing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import DEMO_AGENTS
+
+from generator import pages
+from generator.build import BuildResult, build
+from generator.cache import CACHE_FILE, CACHE_FOLDER
+from generator.config import load_config
+from generator.errors import Report
+
+SEED = "engineering/senior-backend-engineer.md"
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def stamps(folder: Path) -> dict[str, tuple[int, int]]:
+    return {p.relative_to(folder).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns) for p in folder.rglob("*")}
+
+
+@pytest.fixture
+def catalog(tmp_path: Path) -> Path:
+    shutil.copytree(DEMO_AGENTS, tmp_path / "agents")
+    return tmp_path / "agents"
+
+
+def build_into(agents: Path, out: Path, use_cache: bool) -> BuildResult:
+    return build(load_config(agents, out), Report(), use_cache=use_cache)
+
+
+def replace_text(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1))
+
+
+EDITS: dict[str, Callable[[Path], None]] = {
+    "body": lambda a: replace_text(a / SEED, "## Core Expertise", "## Core Expertise, edited"),
+    "name and so slug and neighbours": lambda a: replace_text(a / SEED, "name: senior-backend-engineer", "name: aaa-backend"),
+    "description and so the index": lambda a: replace_text(a / SEED, "Use this agent when", "Call this agent when"),
+    "new file linking another": lambda a: (a / "engineering/linker.md").write_text(
+        "---\nname: linker\ndescription: Links.\n---\n\n## Role\n\nAsk [the seed](senior-backend-engineer.md).\n"),
+    "linked file renamed": lambda a: replace_text(a / SEED, "name: aaa-backend", "name: renamed-seed"),
+    "file removed": lambda a: (a / "operations/incident-commander.md").unlink(),
+    "template": lambda a: (a.parent / "templates").mkdir() or (a.parent / "templates/404.html").write_text(
+        "{% extends 'base.html' %}{% block page %}<main id='ap-main'><h1>Lost</h1></main>{% endblock %}"),
+    "config": lambda a: (a.parent / "agentpages.yml").write_text("title: Renamed catalog\n"),
+}
+
+
+def test_after_each_edit_a_warm_build_equals_a_cold_one(catalog: Path, tmp_path: Path) -> None:
+    first = build_into(catalog, tmp_path / "warm", use_cache=True)
+    assert first.cache is not None and first.cache.misses == 11
+    for name, edit in EDITS.items():
+        edit(catalog)
+        warm = build_into(catalog, tmp_path / "warm", use_cache=True)
+        build_into(catalog, tmp_path / "cold", use_cache=False)
+        assert tree(tmp_path / "warm") == tree(tmp_path / "cold"), name
+        assert not warm.unchanged and warm.cache is not None and warm.cache.misses >= 1, name
+
+
+def test_an_edit_renders_only_the_pages_it_changes(catalog: Path, tmp_path: Path) -> None:
+    build_into(catalog, tmp_path / "site", use_cache=True)
+    EDITS["body"](catalog)
+    result = build_into(catalog, tmp_path / "site", use_cache=True)
+    assert result.cache is not None and (result.cache.hits, result.cache.misses) == (10, 1)
+    EDITS["name and so slug and neighbours"](catalog)
+    result = build_into(catalog, tmp_path / "site", use_cache=True)
+    # The agent, its two old neighbours and its new one (it is now first of its category).
+    assert result.cache is not None and result.cache.misses == 4
+
+
+def test_a_build_with_nothing_changed_writes_nothing(catalog: Path, tmp_path: Path) -> None:
+    build_into(catalog, tmp_path / "site", use_cache=True)
+    before = stamps(tmp_path / "site")
+    result = build_into(catalog, tmp_path / "site", use_cache=True)
+    assert result.unchanged and result.cache is not None and (result.cache.hits, result.cache.misses) == (11, 0)
+    assert len(result.catalog.agents) == 11
+    assert stamps(tmp_path / "site") == before, "no output file was touched"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".site-")], "no staging folder either"
+
+
+def test_a_deleted_or_foreign_site_is_rebuilt(catalog: Path, tmp_path: Path) -> None:
+    build_into(catalog, tmp_path / "site", use_cache=True)
+    shutil.rmtree(tmp_path / "site")
+    result = build_into(catalog, tmp_path / "site", use_cache=True)
+    assert not result.unchanged and (tmp_path / "site/index.html").is_file()
+    assert result.cache is not None and result.cache.hits == 11, "pages still come from the cache"
+    other = build_into(catalog, tmp_path / "other", use_cache=True)
+    assert not other.unchanged and (tmp_path / "other/index.html").is_file()
+
+
+def test_a_read_only_catalog_folder_keeps_its_cache_in_the_user_cache(catalog: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    (catalog.parent / CACHE_FOLDER).write_text("a file where the cache folder would go\n")  # mkdir fails, even as root
+    build_into(catalog, tmp_path / "site", use_cache=True)
+    assert list((tmp_path / "user-cache/agentpages").glob(f"*/{CACHE_FILE}"))
+    assert build_into(catalog, tmp_path / "site", use_cache=True).unchanged
+
+
+def test_a_damaged_cache_is_replaced(catalog: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    build_into(catalog, tmp_path / "site", use_cache=True)
+    database = catalog.parent / CACHE_FOLDER / CACHE_FILE
+    for extra in database.parent.glob(f"{CACHE_FILE}-*"):
+        extra.unlink()
+    database.write_bytes(b"this is not a database" * 100)
+    result = build_into(catalog, tmp_path / "site", use_cache=True)
+    assert result.cache is not None and result.cache.misses == 11
+    assert build_into(catalog, tmp_path / "site", use_cache=True).unchanged
+    assert not (tmp_path / "user-cache").exists(), "the damaged cache was replaced where it was"
+
+
+def test_pages_rendered_by_workers_equal_pages_rendered_in_process(catalog: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(pages, "worker_count", lambda count: 1)
+    build_into(catalog, tmp_path / "one", use_cache=False)
+    monkeypatch.setattr(pages, "worker_count", lambda count: 2)
+    build_into(catalog, tmp_path / "two", use_cache=True)
+    assert tree(tmp_path / "one") == tree(tmp_path / "two")
+    assert build_into(catalog, tmp_path / "two", use_cache=True).unchanged, "workers fill the cache too"
+
+
+def test_a_worker_error_names_the_file(catalog: Path, tmp_path: Path, monkeypatch) -> None:
+    from generator.errors import SiteError
+
+    monkeypatch.setattr(pages, "worker_count", lambda count: 2)
+    monkeypatch.setattr(pages, "render_agent_page", _explode)
+    with pytest.raises(SiteError, match=r"internal error while rendering this agent: RuntimeError\('boom'\)"):
+        build_into(catalog, tmp_path / "site", use_cache=False)
+    assert not (tmp_path / "site").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".site-")], "the staging folder is removed"
+
+
+def _explode(*args: object) -> str:
+    raise RuntimeError("boom")
