@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import re
 import shutil
 import subprocess
 import sys
@@ -11,7 +13,7 @@ import pytest
 from conftest import DEMO_AGENTS, REPO, write_agents
 
 from generator import __version__
-from generator.cli import main
+from generator.cli import ProgressBar, main
 
 GOOD = "---\nname: good\ndescription: Fine.\ncolor: blue\n---\n\n## Role\n"
 WARNS = "---\nname: odd\ndescription: Fine.\ncolor: sparkly\n---\n\n## Role\n"
@@ -30,6 +32,34 @@ def test_build_defaults_to_agents_and_site(tmp_path: Path, monkeypatch, capsys) 
     assert (tmp_path / "site/agents/senior-backend-engineer/index.html").is_file()
     assert "agents/engineering/senior-backend-engineer.md:3: warning: the frontmatter is not valid YAML" in err
     assert err.splitlines()[-1].startswith("Built 11 agents into site in ")
+
+
+def test_the_summary_line_counts_cache_hits_and_misses(tmp_path: Path, monkeypatch, capsys) -> None:
+    shutil.copytree(DEMO_AGENTS, tmp_path / "agents")
+    monkeypatch.chdir(tmp_path)
+    summary = r"Built 11 agents into site in \d+\.\d\d s \(cache: {hits} hit, {misses} miss; {rest}6 warnings\)"
+    assert re.fullmatch(summary.format(hits=0, misses=11, rest=""), run(["build"], capsys)[1].splitlines()[-1])
+    last = run(["build"], capsys)[1].splitlines()[-1]
+    assert re.fullmatch(summary.format(hits=11, misses=0, rest="nothing changed, nothing written; "), last)
+    last = run(["build", "--no-cache"], capsys)[1].splitlines()[-1]
+    assert re.fullmatch(r"Built 11 agents into site in \d+\.\d\d s \(6 warnings\)", last)
+
+
+def test_the_progress_bar_draws_on_a_terminal_only() -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal, pipe = Terminal(), io.StringIO()
+    for stream in (terminal, pipe):
+        bar = ProgressBar(stream)
+        bar.show(0, 1000)
+        bar.show(1000, 1000)
+        bar.clear()
+    assert pipe.getvalue() == ""
+    assert terminal.getvalue() == (
+        "\r[" + "." * 30 + "] 0/1,000 agents" + "\r[" + "#" * 30 + "] 1,000/1,000 agents" + "\r\x1b[2K"
+    )
 
 
 def test_warnings_pass_a_plain_build_and_fail_a_strict_one(tmp_path: Path, monkeypatch, capsys) -> None:
