@@ -13,9 +13,9 @@ from generator.cache import BuildCache, CacheStats
 from generator.catalog import PagePlan, plan_pages
 from generator.config import SiteConfig
 from generator.errors import BuildFailed, Finding, Report
-from generator.lint import check_agents
-from generator.history import FileDates, read_file_dates
-from generator.load import RawAgent, find_agent_files, read_agent
+from generator.lint import check_agent, check_duplicate_names
+from generator.history import FileDates, read_file_dates, repository_head
+from generator.load import RawAgent, file_digest, find_agent_files, read_agent, read_agent_bytes
 from generator.model import Catalog
 from generator.pages import Progress, write_agent_pages
 from generator.search import write_search_index
@@ -48,16 +48,39 @@ class BuildResult:
     """Nothing had changed since the last build, so nothing was written."""
 
 
-def load_and_check(config: SiteConfig, report: Report) -> list[RawAgent]:
-    """Read every agent file and check it against the rules, recording findings in `report`."""
-    paths = find_agent_files(config.agents_dir, report)
-    raw_agents = [
-        raw for path in paths if (raw := read_agent(path, config.agents_dir, report, config.max_file_size))
-    ]
-    for finding in check_agents(raw_agents, config.lint_settings):
+def load_and_check(config: SiteConfig, report: Report, cache: BuildCache | None = None) -> list[RawAgent]:
+    """Read every agent file and check it against the rules, recording findings in `report`.
+
+    With a `cache`, a file whose content is unchanged is taken as read and checked before.
+    """
+    raw_agents = []
+    for path in find_agent_files(config.agents_dir, report):
+        raw = _load_and_check_one(config, path, report, cache)
+        if raw is not None:
+            raw_agents.append(raw)
+    for finding in check_duplicate_names(raw_agents):
         report.add(finding)
     report.findings.sort(key=lambda f: (str(f.path), f.line, f.column))
     return raw_agents
+
+
+def _load_and_check_one(config: SiteConfig, path: Path, report: Report, cache: BuildCache | None) -> RawAgent | None:
+    data = read_agent_bytes(path, report, config.max_file_size)
+    if data is None:
+        return None
+    known = cache.get_file(path, file_digest(data)) if cache else None
+    if known is not None:
+        raw, findings = known
+    else:
+        raw = read_agent(path, config.agents_dir, report, config.max_file_size, data)
+        if raw is None:
+            return None
+        findings = check_agent(raw, config.lint_settings)
+        if cache:
+            cache.put_file(raw, findings)
+    for finding in findings:
+        report.add(finding)
+    return raw
 
 
 def build(
@@ -70,21 +93,31 @@ def build(
     from the build cache, and a build with nothing changed writes nothing at all.
     """
     report = report or Report()
-
-    # Read and check every agent before writing anything; strict mode stops on any finding.
-    raw_agents = load_and_check(config, report)
     output.check_out_dir(config.out_dir, config.agents_dir)
-    if config.strict and report.findings:
-        raise BuildFailed(None, 0, _failure_message(report))
-    plans, slugs = plan_pages(raw_agents)
-    dates = read_file_dates([plan.raw.path for plan in plans], config.agents_dir)
-
     cache = BuildCache.open(config) if use_cache else None
     try:
+        # No file changed since the last build (same sizes and times, same commit): repeat its result.
+        # The files are looked at before they are read, so an edit made during the build is not missed.
+        inputs = _input_stamps(config) if cache else ""
+        quick = _quick_state(cache, config, inputs) if cache else ""
+        repeated = _repeat_last_result(cache, quick, report) if cache else None
+        if cache and repeated is not None:
+            if config.strict and report.findings:
+                raise BuildFailed(None, 0, _failure_message(report))
+            return BuildResult(repeated, report, config.out_dir, cache.stats, unchanged=True)
+
+        # Read and check every agent before writing anything; strict mode stops on any finding.
+        raw_agents = load_and_check(config, report, cache)
+        if config.strict and report.findings:
+            raise BuildFailed(None, 0, _failure_message(report))
+        plans, slugs = plan_pages(raw_agents)
+        dates = read_file_dates([plan.raw.path for plan in plans], config.agents_dir)
+
         state = _site_state(cache, config, plans, dates) if cache else ""
         unchanged = _unchanged_catalog(cache, config, plans, slugs, state) if cache else None
         if cache and unchanged is not None:
             log.debug("nothing changed since the last build of %s", config.out_dir)
+            cache.record_result(quick, report.findings, unchanged)
             return BuildResult(unchanged, report, config.out_dir, cache.stats, unchanged=True)
 
         # Write the whole site aside, then swap it in at once.
@@ -96,13 +129,48 @@ def build(
             raise
         output.swap_in(staging, config.out_dir)
         if cache:
-            cache.forget_others(plan.raw.rel_path for plan in plans)
+            cache.forget_others(raw_agents)
             cache.record_site(f"{state} {_marker_stamp(config.out_dir)}")
+            cache.record_result(_quick_state(cache, config, inputs), report.findings, catalog)
     finally:
         if cache:
             cache.close()
     log.debug("built %d agents into %s", len(catalog.agents), config.out_dir)
     return BuildResult(catalog, report, config.out_dir, cache.stats if cache else None)
+
+
+def _input_stamps(config: SiteConfig) -> str:
+    """Describe the inputs without reading them: each agent file's name, size and time, and the commit."""
+    stamps = [repository_head(config.agents_dir)]
+    for path in find_agent_files(config.agents_dir, Report()):
+        try:
+            status = path.stat()
+        except OSError:
+            return ""  # vanished while we looked: take the slow, sure way
+        stamps.append(f"{path}\0{status.st_size}\0{status.st_mtime_ns}")
+    return "\n".join(stamps)
+
+
+def _quick_state(cache: BuildCache, config: SiteConfig, inputs: str) -> str:
+    """Digest the inputs' stamps with the templates, config and the site folder on disk ("" if unknown)."""
+    if not inputs:
+        return ""
+    parts = [cache.fingerprint, str(config.out_dir), _marker_stamp(config.out_dir), inputs]
+    return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _repeat_last_result(cache: BuildCache, quick: str, report: Report) -> Catalog | None:
+    """Return the last build's catalog, with its findings added to `report`, if nothing changed since."""
+    if not quick or cache.last_quick_state() != quick:
+        return None
+    last = cache.last_result()
+    if last is None:
+        return None
+    findings, catalog = last
+    for finding in findings:
+        report.add(finding)
+    cache.stats.hits = len(catalog.agents)
+    return catalog
 
 
 def _site_state(cache: BuildCache, config: SiteConfig, plans: list[PagePlan], dates: dict[Path, FileDates]) -> str:
@@ -121,7 +189,7 @@ def _unchanged_catalog(
     """Return the catalog if the site on disk is the one the last build made from these same inputs."""
     if cache.last_site() != f"{state} {_marker_stamp(config.out_dir)}":
         return None
-    pages = [cache.get(plan, cache.page_key(plan), slugs) for plan in plans]
+    pages = [cache.get(plan, cache.page_key(plan), slugs, with_html=False) for plan in plans]
     if any(page is None for page in pages):
         return None
     cache.stats.hits = len(pages)

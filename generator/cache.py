@@ -30,13 +30,15 @@ from generator.render import template_dirs
 if TYPE_CHECKING:
     from generator.catalog import PagePlan
     from generator.config import SiteConfig
-    from generator.model import Agent
+    from generator.errors import Finding
+    from generator.load import RawAgent
+    from generator.model import Agent, Catalog
 
 log = logging.getLogger(__name__)
 
 CACHE_FOLDER = ".agentpages-cache"
 CACHE_FILE = "cache.sqlite3"
-FORMAT = 1
+FORMAT = 3
 """Raised when what the cache stores changes shape; older caches are then ignored."""
 # The libraries whose output reaches the page: a new version may render differently.
 _RENDERING_LIBRARIES = ("jinja2", "markdown", "pygments", "nh3", "pymdown-extensions",
@@ -72,7 +74,9 @@ class BuildCache:
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS pages (file TEXT PRIMARY KEY, key TEXT, links BLOB, agent BLOB, html BLOB)"
         )
+        self._db.execute("CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, digest TEXT, raw BLOB, findings BLOB)")
         self._db.execute("CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, value TEXT)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS results (name TEXT PRIMARY KEY, value BLOB)")
         self.stats = CacheStats()
 
     @classmethod
@@ -100,23 +104,40 @@ class BuildCache:
                 damaged.unlink(missing_ok=True)
             return cls(path, fingerprint)
 
+    def get_file(self, path: Path, digest: str) -> tuple[RawAgent, list[Finding]] | None:
+        """Return a file as read and checked before, if its content is still `digest`."""
+        row = self._db.execute("SELECT digest, raw, findings FROM files WHERE path = ?", (str(path),)).fetchone()
+        if row is None or row[0] != digest:
+            return None
+        return pickle.loads(row[1]), pickle.loads(row[2])
+
+    def put_file(self, raw: RawAgent, findings: list[Finding]) -> None:
+        """Store a file as read and checked."""
+        self._db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)",
+                         (str(raw.path), raw.digest, pickle.dumps(raw), pickle.dumps(findings)))
+
     def page_key(self, plan: PagePlan) -> str:
         """Return the key of everything a page depends on but the files it links to."""
         raw = plan.raw
-        parts = [self.fingerprint, str(raw.path), str(raw.rel_path), "\n".join(raw.front_matter.lines),
-                 raw.body, repr(plan.previous), repr(plan.next), repr(plan.slug)]
-        return _digest(parts)
+        content = raw.digest or _digest(["\n".join(raw.front_matter.lines), raw.body])
+        return _digest([self.fingerprint, str(raw.path), str(raw.rel_path), content,
+                        repr(plan.previous), repr(plan.next), plan.slug])
 
-    def get(self, plan: PagePlan, key: str, slugs: Mapping[PurePosixPath, str]) -> CachedPage | None:
-        """Return the page stored for `plan` under `key`, if the files it links to kept their slugs."""
-        row = self._db.execute("SELECT key, links, agent, html FROM pages WHERE file = ?",
-                               (str(plan.raw.rel_path),)).fetchone()
+    def get(
+        self, plan: PagePlan, key: str, slugs: Mapping[PurePosixPath, str], with_html: bool = True
+    ) -> CachedPage | None:
+        """Return the page stored for `plan` under `key`, if the files it links to kept their slugs.
+
+        Without `with_html`, only the agent is read (its page's `html` is empty).
+        """
+        columns = "key, links, agent, html" if with_html else "key, links, agent"
+        row = self._db.execute(f"SELECT {columns} FROM pages WHERE file = ?", (str(plan.raw.rel_path),)).fetchone()
         if row is None or row[0] != key:
             return None
         links: dict[PurePosixPath, str | None] = pickle.loads(row[1])
         if any(slugs.get(target) != slug for target, slug in links.items()):
             return None
-        return CachedPage(pickle.loads(row[2]), zlib.decompress(row[3]))
+        return CachedPage(pickle.loads(row[2]), zlib.decompress(row[3]) if with_html else b"")
 
     def put(self, plan: PagePlan, key: str, slugs: Mapping[PurePosixPath, str], agent: Agent,
             compressed_html: bytes) -> None:
@@ -127,11 +148,28 @@ class BuildCache:
             (str(plan.raw.rel_path), key, pickle.dumps(links), pickle.dumps(agent), compressed_html),
         )
 
-    def forget_others(self, files: Iterable[PurePosixPath]) -> None:
-        """Drop the pages of files that are no longer in the catalog."""
-        kept = {str(file) for file in files}
-        stored = [row[0] for row in self._db.execute("SELECT file FROM pages")]
-        self._db.executemany("DELETE FROM pages WHERE file = ?", [(f,) for f in stored if f not in kept])
+    def forget_others(self, raw_agents: Iterable[RawAgent]) -> None:
+        """Drop the files and pages of files that are no longer in the catalog."""
+        present = list(raw_agents)
+        for table, column, kept in (("pages", "file", {str(raw.rel_path) for raw in present}),
+                                    ("files", "path", {str(raw.path) for raw in present})):
+            stored = [row[0] for row in self._db.execute(f"SELECT {column} FROM {table}")]
+            self._db.executemany(f"DELETE FROM {table} WHERE {column} = ?", [(f,) for f in stored if f not in kept])
+
+    def last_quick_state(self) -> str | None:
+        """Return the quick state (see build.py) the last finished build recorded."""
+        row = self._db.execute("SELECT value FROM state WHERE name = 'quick'").fetchone()
+        return row[0] if row else None
+
+    def last_result(self) -> tuple[list[Finding], Catalog] | None:
+        """Return the findings and catalog (agents without bodies) of the last finished build."""
+        row = self._db.execute("SELECT value FROM results WHERE name = 'last'").fetchone()
+        return pickle.loads(row[0]) if row else None
+
+    def record_result(self, quick_state: str, findings: list[Finding], catalog: Catalog) -> None:
+        """Remember what a finished build found and made, for a build with nothing changed to repeat."""
+        self._db.execute("INSERT OR REPLACE INTO state VALUES ('quick', ?)", (quick_state,))
+        self._db.execute("INSERT OR REPLACE INTO results VALUES ('last', ?)", (pickle.dumps((findings, catalog)),))
 
     def last_site(self) -> str | None:
         """Return what the last finished build recorded of its site (see `record_site`)."""

@@ -42,6 +42,11 @@ def read_file_dates(paths: list[Path], folder: Path) -> dict[Path, FileDates]:
     return dates
 
 
+def repository_head(folder: Path) -> str:
+    """Return the commit the repository holding `folder` is at ("" outside git): dates change with it."""
+    return (_git(folder, "rev-parse", "HEAD") or "").strip()
+
+
 def modification_time(path: Path) -> datetime:
     """Return a file's modification time in UTC, to the second (the Unix epoch if it vanished)."""
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ class RawAgent:
     body: str
     body_line: int
     """1-based line in the file where the body starts."""
+    digest: str = ""
+    """The SHA-256 of the file's bytes: what the build cache knows the file by."""
 
 
 def find_agent_files(agents_dir: Path, report: Report) -> list[Path]:
@@ -60,37 +63,55 @@ def _stays_inside(path: Path, root: Path, report: Report) -> bool:
 
 
 def read_agent(
-    path: Path, agents_dir: Path, report: Report, max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    path: Path, agents_dir: Path, report: Report, max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+    data: bytes | None = None,
 ) -> RawAgent | None:
-    """Read one agent file; None, with a finding in `report`, when it cannot be read as text."""
-    text = _read_text(path, report, max_file_size)
-    if text is None:
+    """Read one agent file (or its `data`, already read); None, with a finding, when it is not text."""
+    data = read_agent_bytes(path, report, max_file_size) if data is None else data
+    text = _decode(path, data, report) if data is not None else None
+    if text is None or data is None:
         return None
     split = split_front_matter(text)
     rel_path = PurePosixPath(path.relative_to(agents_dir.resolve()).as_posix())
-    return RawAgent(path, rel_path, split.front_matter, split.body, split.body_line)
+    return RawAgent(path, rel_path, split.front_matter, split.body, split.body_line, file_digest(data))
 
 
-def _read_text(path: Path, report: Report, max_file_size: int) -> str | None:
-    def skip(rule: str, message: str, line: int = 1) -> None:
-        report.add(Finding(path, line, "error", f"skipped: {message}", rule))
+def file_digest(data: bytes) -> str:
+    """Return the digest the build cache knows a file's content by."""
+    return hashlib.sha256(data).hexdigest()
 
+
+def read_agent_bytes(path: Path, report: Report, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> bytes | None:
+    """Read an agent file's bytes; None, with a finding, when it is unreadable, too large or empty."""
     try:
         with path.open("rb") as file:
             data = file.read(max_file_size + 1)
     except OSError as exc:
-        skip("unreadable", f"cannot read the file ({exc.strerror})")
+        _skip(report, path, "unreadable", f"cannot read the file ({exc.strerror})")
         return None
     if len(data) > max_file_size:
-        skip("file-too-large", f"the file is over the size limit of {max_file_size:,} bytes (max_file_size)")
+        _skip(report, path, "file-too-large",
+              f"the file is over the size limit of {max_file_size:,} bytes (max_file_size)")
         return None
     if not data.strip():
-        skip("empty-file", "the file is empty; write frontmatter with a name and a description")
+        _skip(report, path, "empty-file", "the file is empty; write frontmatter with a name and a description")
         return None
+    return data
+
+
+def _skip(report: Report, path: Path, rule: str, message: str, line: int = 1) -> None:
+    report.add(Finding(path, line, "error", f"skipped: {message}", rule))
+
+
+def _decode(path: Path, data: bytes, report: Report) -> str | None:
+    def skip(rule: str, message: str, line: int = 1) -> None:
+        _skip(report, path, rule, message, line)
+
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        skip("not-utf8", "the file is not UTF-8 text; save it as UTF-8", data.count(b"\n", 0, exc.start) + 1)
+        _skip(report, path, "not-utf8", "the file is not UTF-8 text; save it as UTF-8",
+              data.count(b"\n", 0, exc.start) + 1)
         return None
     # Control characters (ESC, BEL, NUL…) are not text: they would reach terminals and pages.
     return remove_control_characters(text.replace("\r\n", "\n").replace("\r", "\n"))

@@ -142,3 +142,41 @@ def test_a_worker_error_names_the_file(catalog: Path, tmp_path: Path, monkeypatc
 
 def _explode(*args: object) -> str:
     raise RuntimeError("boom")
+
+
+def test_a_touched_but_unchanged_file_is_read_again_and_nothing_is_written(catalog: Path, tmp_path: Path) -> None:
+    from test_publish import git
+
+    git(tmp_path, "init", "-q")  # in git, a file's date is its commit's, not its modification time
+    git(tmp_path, "add", "agents")
+    git(tmp_path, "commit", "-qm", "first", date="2024-03-01T10:00:00Z")
+    build_into(catalog, tmp_path / "site", use_cache=True)
+    before = stamps(tmp_path / "site")
+    os.utime(catalog / SEED)  # a checkout or an editor that saves without changes
+    result = build_into(catalog, tmp_path / "site", use_cache=True)
+    assert result.unchanged and stamps(tmp_path / "site") == before
+
+
+def test_an_unchanged_build_in_strict_mode_still_fails_on_its_warnings(catalog: Path, tmp_path: Path) -> None:
+    from generator.errors import BuildFailed
+
+    build_into(catalog, tmp_path / "site", use_cache=True)
+    before = stamps(tmp_path / "site")
+    with pytest.raises(BuildFailed, match="6 warnings"):
+        build(load_config(catalog, tmp_path / "site", strict=True), Report(), use_cache=True)
+    assert stamps(tmp_path / "site") == before
+
+
+def test_a_commit_that_changes_dates_only_rebuilds_what_shows_them(catalog: Path, tmp_path: Path) -> None:
+    from test_publish import git
+
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", "agents")
+    git(tmp_path, "commit", "-qm", "first", date="2024-03-01T10:00:00Z")
+    build_into(catalog, tmp_path / "site", use_cache=True)
+    git(tmp_path, "commit", "-q", "--amend", "--no-edit", date="2025-06-01T10:00:00Z")
+    result = build_into(catalog, tmp_path / "site", use_cache=True)
+    assert not result.unchanged and result.cache is not None and result.cache.misses == 0
+    assert "2025-06-01T10:00:00Z" in (tmp_path / "site/feed.xml").read_text()
+    build_into(catalog, tmp_path / "cold", use_cache=False)
+    assert tree(tmp_path / "site") == tree(tmp_path / "cold")
