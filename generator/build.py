@@ -17,7 +17,7 @@ from generator.lint import check_agent, check_duplicate_names
 from generator.history import FileDates, read_file_dates, repository_head
 from generator.load import RawAgent, file_digest, find_agent_files, read_agent, read_agent_bytes
 from generator.model import Catalog
-from generator.pages import Progress, write_agent_pages
+from generator.pages import Progress, map_in_workers, worker_count, write_agent_pages
 from generator.search import write_search_index
 from generator.render import (
     builtin_templates_dir,
@@ -53,34 +53,52 @@ def load_and_check(config: SiteConfig, report: Report, cache: BuildCache | None 
 
     With a `cache`, a file whose content is unchanged is taken as read and checked before.
     """
-    raw_agents = []
+    readings: dict[Path, tuple[RawAgent | None, list[Finding]]] = {}
+    unknown: list[tuple[Path, bytes]] = []
     for path in find_agent_files(config.agents_dir, report):
-        raw = _load_and_check_one(config, path, report, cache)
-        if raw is not None:
-            raw_agents.append(raw)
-    for finding in check_duplicate_names(raw_agents):
+        data = read_agent_bytes(path, report, config.max_file_size)
+        if data is None:
+            continue
+        known = cache.get_file(path, file_digest(data)) if cache else None
+        if known is not None:
+            readings[path] = known
+        else:
+            unknown.append((path, data))
+            readings[path] = (None, [])  # keeps the files' order
+    # Parsing YAML and checking is a tenth of a cold build: large catalogs spread it too.
+    workers = worker_count(len(unknown))
+    checked = (map_in_workers(_read_and_check, unknown, workers, _start_checker, (config,)) if workers > 1
+               else (_read_and_check_with(config, item) for item in unknown))
+    for (path, _), (raw, findings) in zip(unknown, checked):
+        readings[path] = (raw, findings)
+        if cache and raw is not None:
+            cache.put_file(raw, findings)
+    raw_agents = [raw for raw, _ in readings.values() if raw is not None]
+    for finding in [f for _, findings in readings.values() for f in findings] + list(check_duplicate_names(raw_agents)):
         report.add(finding)
     report.findings.sort(key=lambda f: (str(f.path), f.line, f.column))
     return raw_agents
 
 
-def _load_and_check_one(config: SiteConfig, path: Path, report: Report, cache: BuildCache | None) -> RawAgent | None:
-    data = read_agent_bytes(path, report, config.max_file_size)
-    if data is None:
-        return None
-    known = cache.get_file(path, file_digest(data)) if cache else None
-    if known is not None:
-        raw, findings = known
-    else:
-        raw = read_agent(path, config.agents_dir, report, config.max_file_size, data)
-        if raw is None:
-            return None
-        findings = check_agent(raw, config.lint_settings)
-        if cache:
-            cache.put_file(raw, findings)
-    for finding in findings:
-        report.add(finding)
-    return raw
+def _read_and_check_with(config: SiteConfig, item: tuple[Path, bytes]) -> tuple[RawAgent | None, list[Finding]]:
+    """Parse one file's bytes and check it; return the reading and every finding about the file."""
+    path, data = item
+    report = Report()
+    raw = read_agent(path, config.agents_dir, report, config.max_file_size, data)
+    return raw, report.findings + (check_agent(raw, config.lint_settings) if raw is not None else [])
+
+
+_checker_config: SiteConfig | None = None
+
+
+def _start_checker(config: SiteConfig) -> None:
+    global _checker_config
+    _checker_config = config
+
+
+def _read_and_check(item: tuple[Path, bytes]) -> tuple[RawAgent | None, list[Finding]]:
+    assert _checker_config is not None, "the pool's initializer sets the config"
+    return _read_and_check_with(_checker_config, item)
 
 
 def build(

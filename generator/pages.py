@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
+from typing import TypeVar
 from pathlib import Path, PurePosixPath
 
 from generator import output
@@ -33,6 +34,8 @@ CHUNK_SIZE = 8
 """Pages sent to a worker at once: fewer round trips, yet an even spread at the end."""
 
 
+Item = TypeVar("Item")
+Result = TypeVar("Result")
 Progress = Callable[[int, int], None]
 """Called as pages are written, with how many are done and how many there are."""
 RenderedPage = tuple[Agent, bytes | None]
@@ -110,16 +113,23 @@ def _render(
         writer = PageWriter(config, slugs, root, for_cache)
         yield from (writer.write(plan) for plan in plans)
         return
+    yield from map_in_workers(_write_page, plans, workers, _start_worker, (config, slugs, root, for_cache))
+
+
+def map_in_workers(
+    function: Callable[[Item], Result], items: list[Item], workers: int,
+    initializer: Callable[..., None] | None = None, initargs: tuple[object, ...] = (),
+) -> Iterator[Result]:
+    """Apply `function` to every item in `workers` processes, yielding the results in order."""
     # fork shares the loaded modules with the workers; elsewhere they start afresh.
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
-                             initargs=(config, slugs, root, for_cache)) as pool:
-        yield from pool.map(_write_page, plans, chunksize=CHUNK_SIZE)
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=initializer, initargs=initargs) as pool:
+        yield from pool.map(function, items, chunksize=CHUNK_SIZE)
 
 
 def worker_count(pages: int) -> int:
-    """Return how many processes should render `pages` pages: one per core, if each gets enough."""
+    """Return how many processes should handle `pages` files: one per core, if each gets enough."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return max(1, min(cores, pages // MIN_PAGES_PER_WORKER))
 
