@@ -30,8 +30,10 @@ class FileDates:
 
 def read_file_dates(paths: list[Path], folder: Path) -> dict[Path, FileDates]:
     """Date every file in `paths` (all below `folder`): by git history, else by modification time."""
-    committed = _git_dates(folder)
-    dirty = _git_dirty_files(folder) if committed else set()
+    top = _git(folder, "rev-parse", "--show-toplevel")
+    root = Path(top.strip()) if top else None
+    committed = _git_dates(folder, root) if root else {}
+    dirty = _git_dirty_files(folder, root) if root and committed else set()
     dates = {}
     for path in paths:
         known = committed.get(path.resolve())
@@ -73,21 +75,18 @@ def _git(folder: Path, *args: str) -> str | None:
     return completed.stdout.decode("utf-8", "surrogateescape")
 
 
-def _git_dates(folder: Path) -> dict[Path, FileDates]:
+def _git_dates(folder: Path, root: Path) -> dict[Path, FileDates]:
     """Read every committed file's first and last commit dates below `folder` in one pass.
 
     A renamed file keeps the dates of its history under its old name, so moving agents
     between folders does not make them all new.
     """
-    top = _git(folder, "rev-parse", "--show-toplevel")
-    log_text = _git(folder, "log", f"--format={_COMMIT_MARK}%ct", "--name-status", "-M", "-z",
-                    "--", ".") if top else None
-    if not top or log_text is None:
+    log_text = _git(folder, "log", f"--format={_COMMIT_MARK}%ct", "--name-status", "-M", "-z", "--", ".")
+    if log_text is None:
         return {}
     if (_git(folder, "rev-parse", "--is-shallow-repository") or "").strip() == "true":
         log.warning("the agents are in a shallow git clone, so every file is dated by the newest commit "
                     "it has: fetch the whole history (actions/checkout: fetch-depth: 0)")
-    root = Path(top.strip())
     times: dict[str, list[int]] = {}
     current_name: dict[str, str] = {}  # an older name -> the file's name today
     fields = iter(log_text.split("\0"))
@@ -113,11 +112,9 @@ def _dates_from(timestamps: list[int]) -> FileDates:
                      datetime.fromtimestamp(max(timestamps), timezone.utc))
 
 
-def _git_dirty_files(folder: Path) -> set[Path]:
+def _git_dirty_files(folder: Path, root: Path) -> set[Path]:
     """Return the files below `folder` that are untracked or differ from the last commit."""
-    top = _git(folder, "rev-parse", "--show-toplevel")
     status = _git(folder, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--", ".")
-    if not top or status is None:
+    if status is None:
         return set()
-    root = Path(top.strip())
     return {(root / entry[3:]).resolve() for entry in status.split("\0") if len(entry) > 3}

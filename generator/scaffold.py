@@ -7,6 +7,7 @@ import json
 import logging
 import re
 from pathlib import Path
+from typing import Any
 
 from generator import __version__
 from generator.errors import SiteError, UsageError
@@ -58,10 +59,7 @@ def install_requirement() -> str:
     A copy installed from a Git URL is pinned to that commit; any other is pinned to its
     version, which a catalog's CI can install once that version is published.
     """
-    try:
-        origin = json.loads(importlib.metadata.distribution("agentpages").read_text("direct_url.json") or "{}")
-    except (importlib.metadata.PackageNotFoundError, ValueError):
-        origin = {}
+    origin = _install_origin()
     vcs = origin.get("vcs_info") or {}
     if vcs.get("vcs") == "git" and origin.get("url", "").startswith("https://"):
         return f"agentpages @ git+{origin['url']}@{vcs['commit_id']}"
@@ -70,11 +68,16 @@ def install_requirement() -> str:
 
 def is_from_local_files() -> bool:
     """Tell whether this agentpages was installed from a folder or file rather than an index or Git."""
-    try:
-        origin = json.loads(importlib.metadata.distribution("agentpages").read_text("direct_url.json") or "{}")
-    except (importlib.metadata.PackageNotFoundError, ValueError):
-        return False
+    origin = _install_origin()
     return origin.get("url", "").startswith("file:") and "vcs_info" not in origin
+
+
+def _install_origin() -> dict[str, Any]:
+    """Return where pip installed agentpages from (PEP 610's direct_url.json), {} from an index."""
+    try:
+        return json.loads(importlib.metadata.distribution("agentpages").read_text("direct_url.json") or "{}")
+    except (importlib.metadata.PackageNotFoundError, ValueError):
+        return {}
 
 
 def create_catalog(folder: Path) -> list[Path]:
