@@ -11,12 +11,22 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
+"""A line that opens or closes a fenced code block."""
+_LIST_MARKER = re.compile(r"^\s*(?:[-*+]|\d{1,9}[.)])\s")
+_CODE_SPAN = re.compile(r"(`+)[^`].*?\1")
+# `[text](target)`, `![alt](target)`, `[id]: target`, and `href="…"`/`src="…"` in raw HTML.
+_LINK_TARGET = re.compile(
+    r"!?\[[^\]]*\]\(\s*(?:<(?P<angled>[^>\n]+)>|(?P<inline>[^)\s>]+))"
+    r"|^\s{0,3}\[[^\]]+\]:\s*<?(?P<reference>[^\s>]+)"
+    r"|\b(?:href|src)\s*=\s*[\"'](?P<html>[^\"']+)[\"']"
+)
 
 
 @dataclass
@@ -59,3 +69,58 @@ def resolve_link(href: str, context: LinkContext) -> str | None:
         return None
     fragment = urlsplit(href.strip()).fragment
     return f"../{slug}/index.html" + (f"#{fragment}" if fragment else "")
+
+
+def find_links(text: str) -> Iterator[tuple[int, int, str, bool]]:
+    """Yield (line index, column, target, is image) for each link outside code and comments in Markdown."""
+    for index, line in _prose_lines(text):
+        visible = _CODE_SPAN.sub(lambda code: " " * len(code.group()), line)
+        for link in _LINK_TARGET.finditer(visible):
+            name = link.lastgroup or "inline"
+            yield index, link.start(name) + 1, link.group(name), link.group(0).startswith(("!", "src"))
+
+
+def _prose_lines(text: str) -> Iterator[tuple[int, str]]:
+    """Yield (index, line) for lines outside fenced and indented code, with HTML comments blanked."""
+    fence: str | None = None
+    in_comment = in_list = False
+    previous_blank = True
+    for index, line in enumerate(text.split("\n")):
+        match = FENCE.match(line)
+        if match and (fence is None or _closes(match, fence)):
+            fence = match.group("fence") if fence is None else None
+            continue
+        blank = not line.strip()
+        indented_code = not blank and not in_list and line.startswith(("    ", "\t")) and (previous_blank or index == 0)
+        if not blank and not line.startswith((" ", "\t")):
+            in_list = bool(_LIST_MARKER.match(line))
+        previous_blank = blank or (indented_code and previous_blank)
+        if fence is not None or indented_code:
+            continue
+        line, in_comment = _without_comments(line, in_comment)
+        yield index, line
+
+
+def _closes(match: re.Match[str], fence: str) -> bool:
+    marker = match.group("fence")
+    return marker[0] == fence[0] and len(marker) >= len(fence) and not match.group("info").strip()
+
+
+def _without_comments(line: str, in_comment: bool) -> tuple[str, bool]:
+    """Blank out `<!-- … -->` in a line, carrying an open comment over to the next line."""
+    kept, position = [], 0
+    while position < len(line):
+        if in_comment:
+            end = line.find("-->", position)
+            if end < 0:
+                return "".join(kept), True
+            kept.append(" " * (end + 3 - position))
+            position, in_comment = end + 3, False
+        else:
+            start = line.find("<!--", position)
+            if start < 0:
+                kept.append(line[position:])
+                break
+            kept.append(line[position:start])
+            position, in_comment = start, True
+    return "".join(kept), in_comment

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from generator.errors import Finding, Severity, type_name
 from generator.examples import parse_description
-from generator.links import is_relative_link, target_path
+from generator.links import FENCE, find_links, is_relative_link, target_path
 from generator.load import RawAgent, is_agent_file
 from generator.markup import MAX_NESTING, find_too_deep_line, is_too_large_to_render
 from generator.model import NAMED_COLORS, read_color, read_tools
@@ -33,15 +33,6 @@ _MCP_TOOL = re.compile(r"^mcp__[A-Za-z0-9_-]+$")
 _TOOL_WITH_PATTERN = re.compile(r"^(?P<tool>[A-Za-z]+)\((?P<pattern>.*)\)$", re.DOTALL)
 _EXAMPLE_OPEN = re.compile(r"<example\b[^>]*>", re.IGNORECASE)
 _EXAMPLE_CLOSE = re.compile(r"</example\s*>", re.IGNORECASE)
-_FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
-_LIST_MARKER = re.compile(r"^\s*(?:[-*+]|\d{1,9}[.)])\s")
-_CODE_SPAN = re.compile(r"(`+)[^`].*?\1")
-# `[text](target)`, `![alt](target)`, `[id]: target`, and `href="…"`/`src="…"` in raw HTML.
-_LINK_TARGET = re.compile(
-    r"!?\[[^\]]*\]\(\s*(?:<(?P<angled>[^>\n]+)>|(?P<inline>[^)\s>]+))"
-    r"|^\s{0,3}\[[^\]]+\]:\s*<?(?P<reference>[^\s>]+)"
-    r"|\b(?:href|src)\s*=\s*[\"'](?P<html>[^\"']+)[\"']"
-)
 
 
 @dataclass(frozen=True)
@@ -306,7 +297,7 @@ def check_body_fences(raw: RawAgent) -> Iterator[Finding]:
     """Every code fence in the body is closed."""
     opening: tuple[int, str] | None = None
     for index, line in enumerate(raw.body.split("\n")):
-        match = _FENCE.match(line)
+        match = FENCE.match(line)
         if not match:
             continue
         fence = match.group("fence")
@@ -327,10 +318,10 @@ def check_links(raw: RawAgent) -> Iterator[Finding]:
     in_description = [
         (line, column, target, is_image)
         for line, column in [_value_position(raw, "description")]
-        for _, _, target, is_image in (_body_links(description) if isinstance(description, str) else ())
+        for _, _, target, is_image in (find_links(description) if isinstance(description, str) else ())
     ]
     in_body = [(raw.body_line + index, column, target, is_image)
-               for index, column, target, is_image in _body_links(raw.body)]
+               for index, column, target, is_image in find_links(raw.body)]
     for line, column, target, is_image in in_description + in_body:
         if not is_relative_link(target):
             continue
@@ -344,61 +335,6 @@ def check_links(raw: RawAgent) -> Iterator[Finding]:
             message = (f"link '{_clip(target)}' leads to no agent file of this catalog, so the page shows only "
                        "its text: link another agent's .md file, or write a full https:// address")
         yield make_finding("broken-link", raw.path, line, column, message)
-
-
-def _body_links(body: str) -> Iterator[tuple[int, int, str, bool]]:
-    """Yield (line index, column, target, is image) for each link outside code and comments."""
-    for index, line in _prose_lines(body):
-        visible = _CODE_SPAN.sub(lambda code: " " * len(code.group()), line)
-        for link in _LINK_TARGET.finditer(visible):
-            name = link.lastgroup or "inline"
-            yield index, link.start(name) + 1, link.group(name), link.group(0).startswith(("!", "src"))
-
-
-def _prose_lines(text: str) -> Iterator[tuple[int, str]]:
-    """Yield (index, line) for lines outside fenced and indented code, with HTML comments blanked."""
-    fence: str | None = None
-    in_comment = in_list = False
-    previous_blank = True
-    for index, line in enumerate(text.split("\n")):
-        match = _FENCE.match(line)
-        if match and (fence is None or _closes(match, fence)):
-            fence = match.group("fence") if fence is None else None
-            continue
-        blank = not line.strip()
-        indented_code = not blank and not in_list and line.startswith(("    ", "\t")) and (previous_blank or index == 0)
-        if not blank and not line.startswith((" ", "\t")):
-            in_list = bool(_LIST_MARKER.match(line))
-        previous_blank = blank or (indented_code and previous_blank)
-        if fence is not None or indented_code:
-            continue
-        line, in_comment = _without_comments(line, in_comment)
-        yield index, line
-
-
-def _closes(match: re.Match[str], fence: str) -> bool:
-    marker = match.group("fence")
-    return marker[0] == fence[0] and len(marker) >= len(fence) and not match.group("info").strip()
-
-
-def _without_comments(line: str, in_comment: bool) -> tuple[str, bool]:
-    """Blank out `<!-- … -->` in a line, carrying an open comment over to the next line."""
-    kept, position = [], 0
-    while position < len(line):
-        if in_comment:
-            end = line.find("-->", position)
-            if end < 0:
-                return "".join(kept), True
-            kept.append(" " * (end + 3 - position))
-            position, in_comment = end + 3, False
-        else:
-            start = line.find("<!--", position)
-            if start < 0:
-                kept.append(line[position:])
-                break
-            kept.append(line[position:start])
-            position, in_comment = start, True
-    return "".join(kept), in_comment
 
 
 def check_render_size(raw: RawAgent) -> Iterator[Finding]:
