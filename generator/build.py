@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -13,8 +15,8 @@ from generator.cache import BuildCache, CacheStats
 from generator.catalog import PagePlan, plan_pages
 from generator.config import SiteConfig
 from generator.errors import BuildFailed, Finding, Report
-from generator.lint import check_agent, check_duplicate_names
-from generator.history import FileDates, read_file_dates, repository_head
+from generator.lint import check_agent, check_duplicate_names, check_links
+from generator.history import FileDates, read_file_dates, repository_stamps
 from generator.load import RawAgent, file_digest, find_agent_files, read_agent, read_agent_bytes
 from generator.model import Catalog
 from generator.pages import Progress, map_in_workers, worker_count, write_agent_pages
@@ -74,7 +76,9 @@ def load_and_check(config: SiteConfig, report: Report, cache: BuildCache | None 
         if cache and raw is not None:
             cache.put_file(raw, findings)
     raw_agents = [raw for raw, _ in readings.values() if raw is not None]
-    for finding in [f for _, findings in readings.values() for f in findings] + list(check_duplicate_names(raw_agents)):
+    # Rules that look at other files run afresh every time: those files may have changed.
+    catalog_findings = [*check_duplicate_names(raw_agents), *(f for raw in raw_agents for f in check_links(raw))]
+    for finding in [f for _, findings in readings.values() for f in findings] + catalog_findings:
         report.add(finding)
     report.findings.sort(key=lambda f: (str(f.path), f.line, f.column))
     return raw_agents
@@ -85,7 +89,7 @@ def _read_and_check_with(config: SiteConfig, item: tuple[Path, bytes]) -> tuple[
     path, data = item
     report = Report()
     raw = read_agent(path, config.agents_dir, report, config.max_file_size, data)
-    return raw, report.findings + (check_agent(raw, config.lint_settings) if raw is not None else [])
+    return raw, report.findings + (check_agent(raw, config.lint_settings, links=False) if raw is not None else [])
 
 
 _checker_config: SiteConfig | None = None
@@ -148,7 +152,7 @@ def build(
         output.swap_in(staging, config.out_dir)
         if cache:
             cache.forget_others(raw_agents)
-            cache.record_site(f"{state} {_marker_stamp(config.out_dir)}")
+            cache.record_site(f"{state} {site_files_stamp(config.out_dir)}")
             cache.record_result(_quick_state(cache, config, inputs), report.findings, catalog)
     finally:
         if cache:
@@ -157,15 +161,24 @@ def build(
     return BuildResult(catalog, report, config.out_dir, cache.stats if cache else None)
 
 
+RACY_SECONDS = 2
+"""A file changed this recently may change again within its clock's tick unseen (git's racy case)."""
+
+
 def _input_stamps(config: SiteConfig) -> str:
-    """Describe the inputs without reading them: each agent file's name, size and time, and the commit."""
-    stamps = [repository_head(config.agents_dir)]
+    """Describe the inputs without reading them: each agent file's identity, size, times and mode,
+    and git's commit, index and shallow file; "" when that cannot be trusted."""
+    stamps = [*repository_stamps(config.agents_dir)]
+    now = time.time_ns()
     for path in find_agent_files(config.agents_dir, Report()):
         try:
             status = path.stat()
         except OSError:
             return ""  # vanished while we looked: take the slow, sure way
-        stamps.append(f"{path}\0{status.st_size}\0{status.st_mtime_ns}")
+        if now - max(status.st_mtime_ns, status.st_ctime_ns) < RACY_SECONDS * 1_000_000_000:
+            return ""
+        stamps.append(f"{os.fsencode(str(path)).hex()} {status.st_dev} {status.st_ino} {status.st_mode} "
+                      f"{status.st_size} {status.st_mtime_ns} {status.st_ctime_ns}")
     return "\n".join(stamps)
 
 
@@ -173,7 +186,7 @@ def _quick_state(cache: BuildCache, config: SiteConfig, inputs: str) -> str:
     """Digest the inputs' stamps with the templates, config and the site folder on disk ("" if unknown)."""
     if not inputs:
         return ""
-    parts = [cache.fingerprint, str(config.out_dir), _marker_stamp(config.out_dir), inputs]
+    parts = [cache.fingerprint, str(config.out_dir), site_files_stamp(config.out_dir), inputs]
     return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
 
 
@@ -205,7 +218,7 @@ def _unchanged_catalog(
     cache: BuildCache, config: SiteConfig, plans: list[PagePlan], slugs: dict[PurePosixPath, str], state: str
 ) -> Catalog | None:
     """Return the catalog if the site on disk is the one the last build made from these same inputs."""
-    if cache.last_site() != f"{state} {_marker_stamp(config.out_dir)}":
+    if cache.last_site() != f"{state} {site_files_stamp(config.out_dir)}":
         return None
     pages = [cache.get(plan, cache.page_key(plan), slugs, with_html=False) for plan in plans]
     if any(page is None for page in pages):
@@ -214,13 +227,24 @@ def _unchanged_catalog(
     return Catalog.from_agents([page.agent for page in pages if page is not None])
 
 
-def _marker_stamp(out_dir: Path) -> str:
-    """Identify the site folder on disk: rebuilt, replaced or deleted, its marker file changes."""
-    try:
-        status = (out_dir / output.SITE_MARKER).stat()
-    except OSError:
-        return "missing"
-    return f"{status.st_ino}:{status.st_mtime_ns}"
+def site_files_stamp(out_dir: Path) -> str:
+    """Digest every file of the site on disk by name, size and time: a deleted or edited one shows."""
+    hasher = hashlib.sha256()
+    pending = [out_dir]
+    while pending:
+        folder = pending.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+        except OSError:
+            return "missing"
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                pending.append(Path(entry.path))
+                continue
+            status = entry.stat(follow_symlinks=False)
+            hasher.update(f"{entry.path}\0{status.st_size}\0{status.st_mtime_ns}\0{status.st_ino}\n"
+                          .encode("utf-8", "surrogateescape"))
+    return hasher.hexdigest()
 
 
 def write_site(

@@ -13,16 +13,18 @@ any problem with it is logged and the build goes on without it.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import importlib.metadata
 import logging
 import os
 import pickle
+import secrets
 import sqlite3
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from generator import __version__
 from generator.render import template_dirs
@@ -36,9 +38,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+PACKAGE_DIR = Path(__file__).resolve().parent
 CACHE_FOLDER = ".agentpages-cache"
 CACHE_FILE = "cache.sqlite3"
-FORMAT = 3
+FORMAT = 4
 """Raised when what the cache stores changes shape; older caches are then ignored."""
 # The libraries whose output reaches the page: a new version may render differently.
 _RENDERING_LIBRARIES = ("jinja2", "markdown", "pygments", "nh3", "pymdown-extensions",
@@ -63,18 +66,25 @@ class CacheStats:
 
 
 class BuildCache:
-    """Pages from earlier builds, read and written by one build at a time."""
+    """Pages from earlier builds, read and written by one build at a time.
 
-    def __init__(self, path: Path, fingerprint: str) -> None:
+    Every stored value is signed with a key kept in the user's cache folder and checked
+    before it is unpickled: a cache file that arrives with a repository (or was tampered
+    with) is ignored, never run. Any database error switches the cache off for the rest of
+    the build instead of failing it.
+    """
+
+    def __init__(self, path: Path, fingerprint: str, key: bytes) -> None:
         self.path = path
         self.fingerprint = fingerprint
-        self._db = sqlite3.connect(path, timeout=30)
+        self._key = key
+        self.disabled = False
+        # Autocommit: each write is its own short transaction, so a second build never waits long.
+        self._db = sqlite3.connect(path, timeout=2, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS pages (file TEXT PRIMARY KEY, key TEXT, links BLOB, agent BLOB, html BLOB)"
-        )
-        self._db.execute("CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, digest TEXT, raw BLOB, findings BLOB)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS pages (file BLOB PRIMARY KEY, key TEXT, links BLOB, agent BLOB, html BLOB)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS files (path BLOB PRIMARY KEY, key TEXT, reading BLOB)")
         self._db.execute("CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, value TEXT)")
         self._db.execute("CREATE TABLE IF NOT EXISTS results (name TEXT PRIMARY KEY, value BLOB)")
         self.stats = CacheStats()
@@ -82,39 +92,81 @@ class BuildCache:
     @classmethod
     def open(cls, config: SiteConfig) -> BuildCache | None:
         """Open the catalog's cache, creating it if need be; None if no folder for it is writable."""
+        key = signing_key()
+        if key is None:
+            log.warning("no writable user cache folder for the build cache's key; every page is rendered afresh")
+            return None
         fingerprint = make_fingerprint(config)
         for folder in cache_folders(config.agents_dir):
             try:
                 folder.mkdir(parents=True, exist_ok=True)
                 _ignore_in_git(folder)
-                return cls._open_or_replace(folder / CACHE_FILE, fingerprint)
+                return cls._open_or_replace(folder / CACHE_FILE, fingerprint, key)
             except (OSError, sqlite3.Error) as exc:
                 log.debug("no build cache in %s: %s", folder, exc)
         log.warning("no writable folder for the build cache; every page is rendered afresh")
         return None
 
     @classmethod
-    def _open_or_replace(cls, path: Path, fingerprint: str) -> BuildCache:
+    def _open_or_replace(cls, path: Path, fingerprint: str, key: bytes) -> BuildCache:
         """Open the cache file; one that is damaged (or not SQLite at all) is deleted and started afresh."""
         try:
-            return cls(path, fingerprint)
+            return cls(path, fingerprint, key)
         except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+                raise  # another build holds it: leave it alone
             log.warning("the build cache %s was damaged (%s); starting a new one", path, exc)
             for damaged in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
                 damaged.unlink(missing_ok=True)
-            return cls(path, fingerprint)
+            return cls(path, fingerprint, key)
+
+    # -- storing values safely --------------------------------------------------------------
+
+    def _seal(self, value: object) -> bytes:
+        data = pickle.dumps(value)
+        return hmac.new(self._key, data, hashlib.sha256).digest() + data
+
+    def _unseal(self, sealed: bytes | None) -> Any:
+        """Return the stored value, or None if it is missing, was not signed with our key, or is unreadable."""
+        if not sealed or len(sealed) < 32:
+            return None
+        signature, data = sealed[:32], sealed[32:]
+        if not hmac.compare_digest(signature, hmac.new(self._key, data, hashlib.sha256).digest()):
+            return None
+        try:
+            return pickle.loads(data)
+        except Exception:  # written by another version: a miss
+            return None
+
+    def _query(self, sql: str, parameters: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement; on any database error, log it once and switch the cache off."""
+        if self.disabled:
+            return []
+        try:
+            return self._db.execute(sql, parameters).fetchall()
+        except sqlite3.Error as exc:
+            log.warning("the build cache stopped working (%s); the build goes on without it", exc)
+            self.disabled = True
+            return []
+
+    # -- files as read and checked ----------------------------------------------------------
+
+    def _reading_key(self, digest: str) -> str:
+        return _digest([self.fingerprint, digest])
 
     def get_file(self, path: Path, digest: str) -> tuple[RawAgent, list[Finding]] | None:
-        """Return a file as read and checked before, if its content is still `digest`."""
-        row = self._db.execute("SELECT digest, raw, findings FROM files WHERE path = ?", (str(path),)).fetchone()
-        if row is None or row[0] != digest:
+        """Return a file as read and checked before, if its content (and the rules) are unchanged."""
+        rows = self._query("SELECT key, reading FROM files WHERE path = ?", (_path_key(path),))
+        if not rows or rows[0][0] != self._reading_key(digest):
             return None
-        return pickle.loads(row[1]), pickle.loads(row[2])
+        return self._unseal(rows[0][1])
 
     def put_file(self, raw: RawAgent, findings: list[Finding]) -> None:
-        """Store a file as read and checked."""
-        self._db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)",
-                         (str(raw.path), raw.digest, pickle.dumps(raw), pickle.dumps(findings)))
+        """Store a file as read, with the findings of the rules that look at nothing but the file."""
+        self._query("INSERT OR REPLACE INTO files VALUES (?, ?, ?)",
+                    (_path_key(raw.path), self._reading_key(raw.digest), self._seal((raw, findings))))
+
+    # -- rendered pages ---------------------------------------------------------------------
 
     def page_key(self, plan: PagePlan) -> str:
         """Return the key of everything a page depends on but the files it links to."""
@@ -131,61 +183,98 @@ class BuildCache:
         Without `with_html`, only the agent is read (its page's `html` is empty).
         """
         columns = "key, links, agent, html" if with_html else "key, links, agent"
-        row = self._db.execute(f"SELECT {columns} FROM pages WHERE file = ?", (str(plan.raw.rel_path),)).fetchone()
-        if row is None or row[0] != key:
+        rows = self._query(f"SELECT {columns} FROM pages WHERE file = ?", (_path_key(plan.raw.rel_path),))
+        if not rows or rows[0][0] != key:
             return None
-        links: dict[PurePosixPath, str | None] = pickle.loads(row[1])
+        links = self._unseal(rows[0][1])
+        agent = self._unseal(rows[0][2])
+        html = self._unseal(rows[0][3]) if with_html else b""
+        if links is None or agent is None or html is None:
+            return None
         if any(slugs.get(target) != slug for target, slug in links.items()):
             return None
-        return CachedPage(pickle.loads(row[2]), zlib.decompress(row[3]) if with_html else b"")
+        return CachedPage(agent, zlib.decompress(html) if with_html else b"")
 
     def put(self, plan: PagePlan, key: str, slugs: Mapping[PurePosixPath, str], agent: Agent,
             compressed_html: bytes) -> None:
         """Store a freshly rendered page, compressed by `compress_page`."""
         links = {target: slugs.get(target) for target in agent.linked_files}
-        self._db.execute(
-            "INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?, ?)",
-            (str(plan.raw.rel_path), key, pickle.dumps(links), pickle.dumps(agent), compressed_html),
-        )
+        self._query("INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?, ?)",
+                    (_path_key(plan.raw.rel_path), key, self._seal(links), self._seal(agent),
+                     self._seal(compressed_html)))
 
     def forget_others(self, raw_agents: Iterable[RawAgent]) -> None:
         """Drop the files and pages of files that are no longer in the catalog."""
         present = list(raw_agents)
-        for table, column, kept in (("pages", "file", {str(raw.rel_path) for raw in present}),
-                                    ("files", "path", {str(raw.path) for raw in present})):
-            stored = [row[0] for row in self._db.execute(f"SELECT {column} FROM {table}")]
-            self._db.executemany(f"DELETE FROM {table} WHERE {column} = ?", [(f,) for f in stored if f not in kept])
+        for table, column, kept in (("pages", "file", {_path_key(raw.rel_path) for raw in present}),
+                                    ("files", "path", {_path_key(raw.path) for raw in present})):
+            stored = [row[0] for row in self._query(f"SELECT {column} FROM {table}")]
+            for gone in [key for key in stored if key not in kept]:
+                self._query(f"DELETE FROM {table} WHERE {column} = ?", (gone,))
+
+    # -- the last build ---------------------------------------------------------------------
 
     def last_quick_state(self) -> str | None:
         """Return the quick state (see build.py) the last finished build recorded."""
-        row = self._db.execute("SELECT value FROM state WHERE name = 'quick'").fetchone()
-        return row[0] if row else None
+        rows = self._query("SELECT value FROM state WHERE name = 'quick'")
+        return rows[0][0] if rows else None
 
     def last_result(self) -> tuple[list[Finding], Catalog] | None:
         """Return the findings and catalog (agents without bodies) of the last finished build."""
-        row = self._db.execute("SELECT value FROM results WHERE name = 'last'").fetchone()
-        return pickle.loads(row[0]) if row else None
+        rows = self._query("SELECT value FROM results WHERE name = 'last'")
+        return self._unseal(rows[0][0]) if rows else None
 
     def record_result(self, quick_state: str, findings: list[Finding], catalog: Catalog) -> None:
         """Remember what a finished build found and made, for a build with nothing changed to repeat."""
-        self._db.execute("INSERT OR REPLACE INTO state VALUES ('quick', ?)", (quick_state,))
-        self._db.execute("INSERT OR REPLACE INTO results VALUES ('last', ?)", (pickle.dumps((findings, catalog)),))
+        self._query("INSERT OR REPLACE INTO results VALUES ('last', ?)", (self._seal((findings, catalog)),))
+        self._query("INSERT OR REPLACE INTO state VALUES ('quick', ?)", (quick_state,))
 
     def last_site(self) -> str | None:
         """Return what the last finished build recorded of its site (see `record_site`)."""
-        row = self._db.execute("SELECT value FROM state WHERE name = 'site'").fetchone()
-        return row[0] if row else None
+        rows = self._query("SELECT value FROM state WHERE name = 'site'")
+        return rows[0][0] if rows else None
 
     def record_site(self, value: str) -> None:
-        """Remember the finished site: its inputs' digest and the marker file that proves it is still there."""
-        self._db.execute("INSERT OR REPLACE INTO state VALUES ('site', ?)", (value,))
+        """Remember the finished site: its inputs' digest and the state of its files on disk."""
+        self._query("INSERT OR REPLACE INTO state VALUES ('site', ?)", (value,))
 
     def close(self) -> None:
-        """Save what was stored and close the file."""
+        """Close the file (every write is already committed)."""
         try:
-            self._db.commit()
-        finally:
             self._db.close()
+        except sqlite3.Error:
+            pass
+
+
+def _path_key(path: Path | PurePosixPath) -> bytes:
+    # Bytes, not text: a file name need not be valid UTF-8.
+    return os.fsencode(str(path))
+
+
+def signing_key() -> bytes | None:
+    """Return this user's key for signing cache values, made on first use; None if it cannot be kept."""
+    path = user_cache_folder() / "agentpages" / "key"
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(secrets.token_bytes(32))
+        return path.read_bytes()
+    except FileExistsError:  # another build made it meanwhile
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def user_cache_folder() -> Path:
+    """Return the user's cache folder ($XDG_CACHE_HOME, else ~/.cache)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
 
 
 def compress_page(html: str) -> bytes:
@@ -195,9 +284,8 @@ def compress_page(html: str) -> bytes:
 
 def cache_folders(agents_dir: Path) -> list[Path]:
     """Where the cache may go: beside the agents folder, else in the user's cache folder."""
-    user_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    catalog_id = hashlib.sha256(str(agents_dir.resolve()).encode()).hexdigest()[:16]
-    return [agents_dir.parent / CACHE_FOLDER, user_cache / "agentpages" / catalog_id]
+    catalog_id = hashlib.sha256(os.fsencode(str(agents_dir.resolve()))).hexdigest()[:16]
+    return [agents_dir.parent / CACHE_FOLDER, user_cache_folder() / "agentpages" / catalog_id]
 
 
 def _ignore_in_git(folder: Path) -> None:
@@ -208,15 +296,29 @@ def _ignore_in_git(folder: Path) -> None:
 
 
 def make_fingerprint(config: SiteConfig) -> str:
-    """Return a digest of everything that changes every page: versions, templates and config."""
+    """Return a digest of everything that changes every page: code, versions, templates and config."""
     parts = [f"format {FORMAT}", f"agentpages {__version__}"]
     parts += [f"{name} {_version_of(name)}" for name in _RENDERING_LIBRARIES]
-    for folder in template_dirs(config):
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            parts += [str(path.relative_to(folder)), hashlib.sha256(path.read_bytes()).hexdigest()]
+    # Our own source too, so a checkout being worked on never serves pages of older code.
+    for folder in (PACKAGE_DIR, *template_dirs(config)):
+        parts += _folder_digests(folder)
     settings = {key: value for key, value in vars(config).items() if key not in ("out_dir", "strict")}
     parts.append(repr(sorted((key, repr(value)) for key, value in settings.items())))
     return _digest(parts)
+
+
+def _folder_digests(folder: Path) -> list[str]:
+    """Return each file's path and content digest below `folder`, following links as copying does."""
+    found = []
+    for current, subfolders, files in os.walk(folder, followlinks=True):
+        subfolders[:] = sorted(d for d in subfolders if d != "__pycache__")
+        for name in sorted(files):
+            path = Path(current) / name
+            try:
+                found += [str(path.relative_to(folder)), hashlib.sha256(path.read_bytes()).hexdigest()]
+            except OSError:
+                found += [str(path.relative_to(folder)), "unreadable"]
+    return found
 
 
 def _version_of(name: str) -> str:

@@ -44,9 +44,25 @@ def read_file_dates(paths: list[Path], folder: Path) -> dict[Path, FileDates]:
     return dates
 
 
-def repository_head(folder: Path) -> str:
-    """Return the commit the repository holding `folder` is at ("" outside git): dates change with it."""
-    return (_git(folder, "rev-parse", "HEAD") or "").strip()
+def repository_stamps(folder: Path) -> list[str]:
+    """Describe what file dates depend on in git: the commit, and the index and shallow files' state.
+
+    `git rm --cached` or `fetch --unshallow` change dates without moving HEAD; they change
+    those files. Outside git: [].
+    """
+    answer = _git(folder, "rev-parse", "HEAD", "--git-path", "index", "--git-path", "shallow")
+    if not answer:
+        return []
+    head, *paths = answer.split("\n")[:3]
+    stamps = [head]
+    for name in paths:
+        path = Path(name) if Path(name).is_absolute() else folder / name
+        try:
+            status = path.stat()
+            stamps.append(f"{name} {status.st_size} {status.st_mtime_ns}")
+        except OSError:
+            stamps.append(f"{name} absent")
+    return stamps
 
 
 def modification_time(path: Path) -> datetime:

@@ -95,8 +95,12 @@ def check_agents(raw_agents: list[RawAgent], settings: LintSettings) -> list[Fin
     return findings
 
 
-def check_agent(raw: RawAgent, settings: LintSettings) -> list[Finding]:
-    """Run every per-file rule on one agent; without readable frontmatter, only say so."""
+def check_agent(raw: RawAgent, settings: LintSettings, links: bool = True) -> list[Finding]:
+    """Run every per-file rule on one agent; without readable frontmatter, only say so.
+
+    Without `links`, the rule that looks at other files (`broken-link`) is left out, so the
+    findings depend on this file's content alone.
+    """
     front = raw.front_matter
     if not front.present or not front.closed or front.problem_kind == "refused":
         return list(check_front_matter(raw))
@@ -109,7 +113,7 @@ def check_agent(raw: RawAgent, settings: LintSettings) -> list[Finding]:
         *check_color(raw),
         *check_tools(raw, settings),
         *check_body_fences(raw),
-        *check_links(raw),
+        *(check_links(raw) if links else ()),
         *check_nesting(raw),
         *check_render_size(raw),
     ]

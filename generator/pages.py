@@ -13,6 +13,7 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from typing import TypeVar
 from pathlib import Path, PurePosixPath
@@ -125,8 +126,12 @@ def map_in_workers(
     # fork shares the loaded modules with the workers; elsewhere they start afresh.
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=initializer, initargs=initargs) as pool:
-        yield from pool.map(function, items, chunksize=CHUNK_SIZE)
+    try:
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=initializer, initargs=initargs) as pool:
+            yield from pool.map(function, items, chunksize=CHUNK_SIZE)
+    except BrokenProcessPool:
+        raise SiteError(None, 0, "a worker process died (out of memory?); the site was not changed. "
+                                 "Run again, or with fewer cores: taskset -c 0 agentpages build") from None
 
 
 def worker_count(pages: int) -> int:

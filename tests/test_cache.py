@@ -117,7 +117,7 @@ def test_a_damaged_cache_is_replaced(catalog: Path, tmp_path: Path, monkeypatch)
     result = build_into(catalog, tmp_path / "site", use_cache=True)
     assert result.cache is not None and result.cache.misses == 11
     assert build_into(catalog, tmp_path / "site", use_cache=True).unchanged
-    assert not (tmp_path / "user-cache").exists(), "the damaged cache was replaced where it was"
+    assert not list((tmp_path / "user-cache").rglob(CACHE_FILE)), "the damaged cache was replaced where it was"
 
 
 def test_pages_rendered_by_workers_equal_pages_rendered_in_process(catalog: Path, tmp_path: Path, monkeypatch) -> None:
@@ -180,3 +180,117 @@ def test_a_commit_that_changes_dates_only_rebuilds_what_shows_them(catalog: Path
     assert "2025-06-01T10:00:00Z" in (tmp_path / "site/feed.xml").read_text()
     build_into(catalog, tmp_path / "cold", use_cache=False)
     assert tree(tmp_path / "site") == tree(tmp_path / "cold")
+
+
+# -- what a review broke, and must stay fixed --------------------------------------------
+
+
+LINKER = "---\nname: linker\ndescription: Links.\n---\n\n## Role\n\nAsk [beta](../operations/backup-recovery-planner.md).\n"
+
+
+@pytest.fixture
+def trusted_times(monkeypatch) -> None:
+    """Trust file times at once: a file's change time cannot be set back, and a real build waits for nobody."""
+    from generator import build as build_module
+
+    monkeypatch.setattr(build_module, "RACY_SECONDS", 0)
+
+
+def test_a_deleted_link_target_is_reported_again(catalog: Path, tmp_path: Path) -> None:
+    (catalog / "engineering/linker.md").write_text(LINKER)
+    assert not [f for f in build_into(catalog, tmp_path / "site", True).report.findings if f.rule == "broken-link"]
+    (catalog / "operations/backup-recovery-planner.md").unlink()
+    findings = build_into(catalog, tmp_path / "site", True).report.findings
+    assert [f.rule for f in findings if f.path.name == "linker.md"] == ["broken-link"]
+
+
+def test_a_config_change_reruns_the_rules(catalog: Path, tmp_path: Path) -> None:
+    replace_text(catalog / SEED, "model: inherit", "model: inherit\ntools: Read, FancyTool")
+    assert "unknown-tool" in {f.rule for f in build_into(catalog, tmp_path / "site", True).report.findings}
+    (catalog.parent / "agentpages.yml").write_text("extra_tools: [FancyTool]\n")
+    assert "unknown-tool" not in {f.rule for f in build_into(catalog, tmp_path / "site", True).report.findings}
+
+
+def test_an_edit_that_keeps_size_and_time_is_seen(catalog: Path, tmp_path: Path, trusted_times) -> None:
+    build_into(catalog, tmp_path / "site", True)
+    seed = catalog / SEED
+    status = seed.stat()
+    replace_text(seed, "Core Expertise", "Core EXPERTISE")  # same length
+    os.utime(seed, ns=(status.st_atime_ns, status.st_mtime_ns))  # as cp -p, rsync -t or tar would
+    result = build_into(catalog, tmp_path / "site", True)
+    assert not result.unchanged
+    assert "Core EXPERTISE" in (tmp_path / "site/agents/senior-backend-engineer/index.html").read_text()
+
+
+def test_a_damaged_site_is_repaired(catalog: Path, tmp_path: Path, trusted_times) -> None:
+    build_into(catalog, tmp_path / "site", True)
+    (tmp_path / "site/agents/incident-commander/index.html").unlink()
+    (tmp_path / "site/catalog.json").write_text("hacked")
+    result = build_into(catalog, tmp_path / "site", True)
+    assert not result.unchanged and result.cache is not None and result.cache.misses == 0
+    build_into(catalog, tmp_path / "cold", use_cache=False)
+    assert tree(tmp_path / "site") == tree(tmp_path / "cold")
+
+
+def test_an_unchanged_catalog_is_answered_without_reading_a_file(
+    catalog: Path, tmp_path: Path, monkeypatch, trusted_times
+) -> None:
+    from generator import build as build_module
+
+    build_into(catalog, tmp_path / "site", True)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("an unchanged catalog needs no file read")
+
+    monkeypatch.setattr(build_module, "read_agent_bytes", refuse)
+    result = build_into(catalog, tmp_path / "site", True)
+    assert result.unchanged and len(result.report.findings) == 6
+
+
+def test_a_file_saved_just_now_is_not_trusted_by_its_times(catalog: Path, tmp_path: Path, monkeypatch) -> None:
+    from generator import build as build_module
+
+    build_into(catalog, tmp_path / "site", True)  # the files were copied a moment ago
+    read = []
+    original = build_module.read_agent_bytes
+    monkeypatch.setattr(build_module, "read_agent_bytes", lambda *a, **k: read.append(a) or original(*a, **k))
+    assert build_into(catalog, tmp_path / "site", True).unchanged
+    assert len(read) == 11, "recent files are read and compared by content"
+
+
+def test_a_cache_from_elsewhere_is_never_unpickled(catalog: Path, tmp_path: Path, monkeypatch) -> None:
+    import pickle
+    import sqlite3
+
+    build_into(catalog, tmp_path / "site", True)
+    database = catalog.parent / CACHE_FOLDER / CACHE_FILE
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (Path.write_text, (marker, "ran"))
+
+    with sqlite3.connect(database) as db:  # as a committed cache file would arrive
+        db.execute("UPDATE files SET reading = ?", (b"\0" * 32 + pickle.dumps(Payload()),))
+        db.execute("UPDATE pages SET agent = ?", (b"\0" * 32 + pickle.dumps(Payload()),))
+    os.utime(catalog / SEED)  # make the quick check look at the files
+    build_into(catalog, tmp_path / "site", True)
+    assert not marker.exists()
+    build_into(catalog, tmp_path / "cold", use_cache=False)
+    assert tree(tmp_path / "site") == tree(tmp_path / "cold")
+
+
+def test_a_locked_cache_does_not_fail_the_build(catalog: Path, tmp_path: Path) -> None:
+    import sqlite3
+
+    build_into(catalog, tmp_path / "site", True)
+    holder = sqlite3.connect(catalog.parent / CACHE_FOLDER / CACHE_FILE, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        EDITS["body"](catalog)
+        result = build_into(catalog, tmp_path / "site", True)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert "Core Expertise, edited" in (tmp_path / "site/agents/senior-backend-engineer/index.html").read_text()
+    assert result.report is not None
