@@ -27,7 +27,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from generator import __version__
-from generator.render import template_dirs
+from generator.config import template_dirs
 
 if TYPE_CHECKING:
     from generator.catalog import PagePlan

@@ -11,13 +11,15 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from generator import __version__
 from generator.build import BuildResult, build, count_findings, count_findings_in, load_and_check
 from generator.config import SITE_URL_VARIABLE, SiteConfig, load_config
-from generator.live import RebuildResult
 from generator.errors import Finding, Report, SiteError, UsageError, display_path
+
+if TYPE_CHECKING:
+    from generator.live import RebuildResult
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 log = logging.getLogger("generator")

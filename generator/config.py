@@ -194,3 +194,17 @@ def _read_setting(path: Path, key_node: yaml.Node, value_node: yaml.Node) -> tup
     if key == "cname" and not _HOST_NAME.match(value):
         raise ConfigError(path, line, f"'cname' must be a host name such as agents.example.com, not '{value}'")
     return key, value
+
+
+def builtin_templates_dir() -> Path:
+    """Find the built-in templates: inside the installed package, or at the top of a checkout."""
+    packaged = Path(__file__).resolve().parent / "templates"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "templates"
+
+
+def template_dirs(config: SiteConfig) -> list[Path]:
+    """Return the template folders in lookup order: the catalog's own first, then the built-in."""
+    own = [config.theme_dir] if config.theme_dir and config.theme_dir.is_dir() else []
+    return [*own, builtin_templates_dir()]

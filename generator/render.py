@@ -13,6 +13,7 @@ from markupsafe import Markup
 from pygments.formatters import HtmlFormatter
 
 from generator import __version__
+from generator.config import template_dirs
 from generator.errors import TemplateError
 from generator.sanitize import CODE_CSS_CLASS, remove_control_characters
 
@@ -85,20 +86,6 @@ class PageContext(TypedDict):
 
 
 MAX_TOOL_CHIPS = 15
-
-
-def builtin_templates_dir() -> Path:
-    """Find the built-in templates: inside the installed package, or at the top of a checkout."""
-    packaged = Path(__file__).resolve().parent / "templates"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parent.parent / "templates"
-
-
-def template_dirs(config: SiteConfig) -> list[Path]:
-    """Return the template folders in lookup order: the catalog's own first, then the built-in."""
-    own = [config.theme_dir] if config.theme_dir and config.theme_dir.is_dir() else []
-    return [*own, builtin_templates_dir()]
 
 
 def make_environment(config: SiteConfig) -> jinja2.Environment:

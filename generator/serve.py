@@ -29,7 +29,7 @@ from watchdog.observers import Observer
 from generator.config import CONFIG_NAME, SiteConfig
 from generator.errors import SiteError, UsageError
 from generator.live import LiveSite, RebuildResult
-from generator.render import builtin_templates_dir
+from generator.config import builtin_templates_dir
 
 log = logging.getLogger(__name__)
 
