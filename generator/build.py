@@ -290,14 +290,9 @@ def write_machine_files(
     """Write catalog.json and its schema, llms.txt, the feed and, with a site_url, sitemap and robots.txt."""
     from generator import publish
 
-    output.write_file(root, "catalog.json", publish.render_catalog_json(site, catalog, dates))
+    for path, text in publish.render_machine_files(site, catalog, dates).items():
+        output.write_file(root, path, text)
     output.copy_file(publish.SCHEMA_PATH, root, publish.SCHEMA_NAME)
-    output.write_file(root, "llms.txt", publish.render_llms_txt(site, catalog))
-    output.write_file(root, publish.FEED_NAME, publish.render_feed(site, catalog, dates))
-    if site["site_url"]:
-        output.write_file(root, "sitemap.xml", publish.render_sitemap(site, catalog, dates))
-    if publish.has_robots_txt(site):
-        output.write_file(root, "robots.txt", publish.render_robots_txt(site))
     if config.cname:
         output.write_file(root, "CNAME", config.cname + "\n")
 

@@ -199,7 +199,6 @@ class LiveSite:
                 shutil.rmtree(self.out_dir, ignore_errors=True)
                 self.out_dir.mkdir(parents=True)
                 output.write_file(self.out_dir, "404.html", render_not_found(env, site))
-            if full:
                 write_assets(self.config, catalog, self.out_dir)
                 output.copy_file(publish.SCHEMA_PATH, self.out_dir, publish.SCHEMA_NAME)
             elif "index.html" in rendered:  # a card changed: only hex colors' CSS can follow
@@ -218,15 +217,11 @@ class LiveSite:
             known = self._dates.get(path)
             self._dates[path] = FileDates(known.added if known else modified, modified)
 
-    def _render_machine_files(self, site: SiteContext, catalog: Catalog) -> dict[str, str | Path]:
-        """Render catalog.json, llms.txt and the feed; files edited since the start are dated now."""
+    def _render_machine_files(self, site: SiteContext, catalog: Catalog) -> dict[str, str]:
+        """Render the machine-readable files (publish.py); files edited since the start are dated now."""
         missing = [a.path for a in catalog.agents if a.path not in self._dates]
         self._dates.update(read_file_dates(missing, self.config.agents_dir))
-        return {
-            "catalog.json": publish.render_catalog_json(site, catalog, self._dates),
-            "llms.txt": publish.render_llms_txt(site, catalog),
-            publish.FEED_NAME: publish.render_feed(site, catalog, self._dates),
-        }
+        return publish.render_machine_files(site, catalog, self._dates)
 
     def refresh_search_index(self) -> None:
         """Re-index the site for search; slow on large catalogs, so serve runs it in the background."""

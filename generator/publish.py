@@ -36,6 +36,20 @@ _SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
+def render_machine_files(site: SiteContext, catalog: Catalog, dates: dict[Any, FileDates]) -> dict[str, str]:
+    """Return every machine-readable file by its path below the site root (the schema is copied as is)."""
+    files = {
+        "catalog.json": render_catalog_json(site, catalog, dates),
+        "llms.txt": render_llms_txt(site, catalog),
+        FEED_NAME: render_feed(site, catalog, dates),
+    }
+    if site["site_url"]:
+        files["sitemap.xml"] = render_sitemap(site, catalog, dates)
+    if has_robots_txt(site):
+        files["robots.txt"] = render_robots_txt(site)
+    return files
+
+
 def site_address(site: SiteContext, path: str) -> str:
     """Return `path` (below the site root) as the address machines should use."""
     return site["site_url"] + path
