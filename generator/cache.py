@@ -41,8 +41,8 @@ log = logging.getLogger(__name__)
 PACKAGE_DIR = Path(__file__).resolve().parent
 CACHE_FOLDER = ".agentpages-cache"
 CACHE_FILE = "cache.sqlite3"
-FORMAT = 4
-"""Raised when what the cache stores changes shape; older caches are then ignored."""
+FORMAT = 5
+"""Raised when what the cache stores changes shape; a cache of another format is started afresh."""
 # The libraries whose output reaches the page: a new version may render differently.
 _RENDERING_LIBRARIES = ("jinja2", "markdown", "pygments", "nh3", "pymdown-extensions",
                         "mdx-truly-sane-lists", "mdx-breakless-lists", "pyyaml")  # fmt: skip
@@ -83,6 +83,8 @@ class BuildCache:
         self._db = sqlite3.connect(path, timeout=2, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
+        if self._db.execute("PRAGMA user_version").fetchone()[0] != FORMAT:
+            self._start_afresh()
         self._db.execute("CREATE TABLE IF NOT EXISTS pages (file BLOB PRIMARY KEY, key TEXT, links BLOB, agent BLOB, html BLOB)")
         self._db.execute("CREATE TABLE IF NOT EXISTS files (path BLOB PRIMARY KEY, key TEXT, reading BLOB)")
         self._db.execute("CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, value TEXT)")
@@ -119,6 +121,14 @@ class BuildCache:
             for damaged in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
                 damaged.unlink(missing_ok=True)
             return cls(path, fingerprint, key)
+
+    def _start_afresh(self) -> None:
+        """Drop the tables of another format (an older agentpages wrote them) and mark the file as ours."""
+        tables = self._db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'").fetchall()
+        for (name,) in tables:
+            self._db.execute('DROP TABLE "{}"'.format(name.replace('"', '""')))
+        self._db.execute(f"PRAGMA user_version = {FORMAT}")
 
     # -- storing values safely --------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -118,6 +119,19 @@ def test_a_damaged_cache_is_replaced(catalog: Path, tmp_path: Path, monkeypatch)
     assert result.cache is not None and result.cache.misses == 11
     assert build_into(catalog, tmp_path / "site", use_cache=True).unchanged
     assert not list((tmp_path / "user-cache").rglob(CACHE_FILE)), "the damaged cache was replaced where it was"
+
+
+def test_a_cache_written_by_another_version_is_started_afresh(catalog: Path, tmp_path: Path) -> None:
+    folder = catalog.parent / CACHE_FOLDER
+    folder.mkdir()
+    older = sqlite3.connect(folder / CACHE_FILE)  # the tables as an earlier agentpages made them
+    older.execute("CREATE TABLE files (path TEXT PRIMARY KEY, digest TEXT, raw BLOB, findings BLOB)")
+    older.execute("CREATE TABLE pages (file TEXT PRIMARY KEY, key TEXT, links BLOB, agent BLOB, html BLOB)")
+    older.commit()
+    older.close()
+    result = build_into(catalog, tmp_path / "site", use_cache=True)
+    assert result.cache is not None and result.cache.misses == 11
+    assert build_into(catalog, tmp_path / "site", use_cache=True).unchanged, "the new cache works"
 
 
 def test_pages_rendered_by_workers_equal_pages_rendered_in_process(catalog: Path, tmp_path: Path, monkeypatch) -> None:
