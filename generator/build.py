@@ -18,7 +18,7 @@ from generator.history import FileDates, read_file_dates, repository_stamps
 from generator.load import RawAgent, file_digest, find_agent_files, read_agent, read_agent_bytes
 from generator.model import Catalog
 
-# The rendering modules (Markdown, Jinja2, Pygments, Pagefind) are imported where they are
+# The rendering modules (Markdown, Jinja2, Pygments) are imported where they are
 # used: a build with nothing changed answers without them, in a fraction of their import time.
 if TYPE_CHECKING:
     from generator.catalog import PagePlan
@@ -257,17 +257,19 @@ def write_site(
     """Render and write every page, raw agent file and asset of the site below `root`."""
     from generator.pages import write_agent_pages
     from generator.render import make_environment, make_site_context, render_index, render_not_found
-    from generator.search import write_search_index
+    from generator.search import SearchIndex
 
     # Agent pages first, each written as soon as it is rendered; the index needs their summaries.
-    catalog = Catalog.from_agents(write_agent_pages(config, plans, slugs, root, cache, progress))
+    search = SearchIndex()
+    catalog = Catalog.from_agents(write_agent_pages(config, plans, slugs, root, cache, progress, search))
     env = make_environment(config)
     site = make_site_context(config)
     output.write_file(root, "index.html", render_index(env, site, catalog))
     output.write_file(root, "404.html", render_not_found(env, site))
     write_assets(config, catalog, root)
     write_machine_files(config, site, catalog, root, dates)
-    write_search_index(root)
+    for path, text in search.render_files().items():
+        output.write_file(root, path, text)
     output.write_file(root, output.NOJEKYLL, "")
     output.write_file(root, output.SITE_MARKER, output.SITE_MARKER_TEXT)
     return catalog

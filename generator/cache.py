@@ -35,13 +35,14 @@ if TYPE_CHECKING:
     from generator.errors import Finding
     from generator.load import RawAgent
     from generator.model import Agent, Catalog
+    from generator.search import PageTerms
 
 log = logging.getLogger(__name__)
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 CACHE_FOLDER = ".agentpages-cache"
 CACHE_FILE = "cache.sqlite3"
-FORMAT = 5
+FORMAT = 6
 """Raised when what the cache stores changes shape; a cache of another format is started afresh."""
 # The libraries whose output reaches the page: a new version may render differently.
 _RENDERING_LIBRARIES = ("jinja2", "markdown", "pygments", "nh3", "pymdown-extensions",
@@ -85,7 +86,7 @@ class BuildCache:
         self._db.execute("PRAGMA synchronous=NORMAL")
         if self._db.execute("PRAGMA user_version").fetchone()[0] != FORMAT:
             self._start_afresh()
-        self._db.execute("CREATE TABLE IF NOT EXISTS pages (file BLOB PRIMARY KEY, key TEXT, links BLOB, agent BLOB, html BLOB)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS pages (file BLOB PRIMARY KEY, key TEXT, links BLOB, agent BLOB, html BLOB, terms BLOB)")
         self._db.execute("CREATE TABLE IF NOT EXISTS files (path BLOB PRIMARY KEY, key TEXT, reading BLOB)")
         self._db.execute("CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, value TEXT)")
         self._db.execute("CREATE TABLE IF NOT EXISTS results (name TEXT PRIMARY KEY, value BLOB)")
@@ -205,13 +206,18 @@ class BuildCache:
             return None
         return CachedPage(agent, zlib.decompress(html) if with_html else b"")
 
+    def get_terms(self, plan: PagePlan) -> PageTerms | None:
+        """Return the words for search of the page `get` just found for `plan`."""
+        rows = self._query("SELECT terms FROM pages WHERE file = ?", (_path_key(plan.raw.rel_path),))
+        return self._unseal(rows[0][0]) if rows else None
+
     def put(self, plan: PagePlan, key: str, slugs: Mapping[PurePosixPath, str], agent: Agent,
-            compressed_html: bytes) -> None:
-        """Store a freshly rendered page, compressed by `compress_page`."""
+            compressed_html: bytes, terms: PageTerms) -> None:
+        """Store a freshly rendered page, compressed by `compress_page`, and its words for search."""
         links = {target: slugs.get(target) for target in agent.linked_files}
-        self._query("INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?, ?)",
+        self._query("INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?, ?, ?)",
                     (_path_key(plan.raw.rel_path), key, self._seal(links), self._seal(agent),
-                     self._seal(compressed_html)))
+                     self._seal(compressed_html), self._seal(terms)))
 
     def forget_others(self, raw_agents: Iterable[RawAgent]) -> None:
         """Drop the files and pages of files that are no longer in the catalog."""

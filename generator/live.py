@@ -35,7 +35,7 @@ from generator.render import (
     render_index,
     render_not_found,
 )
-from generator.search import write_search_index
+from generator.search import SEARCH_FOLDER, PageTerms, SearchIndex, index_terms
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,9 @@ class LiveSite:
         self._file_findings: dict[Path, list[Finding]] = {}
         self._page_keys: dict[str, object] = {}
         self._slugs: dict[PurePosixPath, str] = {}
+        self._terms: dict[Path, PageTerms] = {}
+        self._search_pages: list[tuple[str, PageTerms]] = []
+        """Every page's slug and words as of the last rebuild, for the search index."""
         self._dates: dict[Path, FileDates] = {}
         """Read from git once for the files present at the start."""
         self._env = make_environment(self.config)  # compiled templates, kept until a full rebuild
@@ -143,7 +146,7 @@ class LiveSite:
         return changed
 
     def _forget(self, path: Path) -> None:
-        for store in (self._raws, self._stamps, self._agents, self._file_findings):
+        for store in (self._raws, self._stamps, self._agents, self._file_findings, self._terms):
             store.pop(path, None)
 
     def _read_one(self, path: Path) -> None:
@@ -164,6 +167,7 @@ class LiveSite:
             agent = self._agents.get(path)
             if path in changed or agent is None or self._links_moved(agent, slugs):
                 self._agents[path] = make_agent(raw, slugs, self._renderer)
+                self._terms[path] = index_terms(self._agents[path])
         self._slugs = slugs
         return Catalog.from_agents(list(self._agents.values()))
 
@@ -208,6 +212,9 @@ class LiveSite:
             for url in removed:
                 _remove_page(self.out_dir, url)
         self._page_keys = keys
+        self._search_pages = [(agent.slug, self._terms[agent.path]) for agent in catalog.agents]
+        if full:  # a fresh site has search at once; later edits update it in the background
+            self.refresh_search_index()
         return ["*"] if full else sorted([*rendered, *removed])
 
     def _date_edits(self, changed: set[Path]) -> None:
@@ -224,8 +231,13 @@ class LiveSite:
         return publish.render_machine_files(site, catalog, self._dates)
 
     def refresh_search_index(self) -> None:
-        """Re-index the site for search; slow on large catalogs, so serve runs it in the background."""
-        write_search_index(self.out_dir, background=True)
+        """Write the search index of the last rebuild's pages; serve runs it in the background."""
+        index = SearchIndex()
+        for slug, terms in self._search_pages:
+            index.add(slug, terms)
+        files = index.render_files()
+        with self.lock:
+            output.replace_folder(self.out_dir, SEARCH_FOLDER, files)
 
 
 def is_agent_path(path: Path, agents_dir: Path) -> bool:

@@ -50,6 +50,36 @@ def write_file(root: Path, rel_path: str, content: str | bytes) -> None:
     target.write_bytes(data)
 
 
+def replace_file(root: Path, rel_path: str, content: str | bytes) -> bool:
+    """Write one file through a temporary file and a rename, so a reader sees the old file or the
+    new; leave it alone when it already holds `content`. Return whether it was written."""
+    target = _inside(root, rel_path)
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    try:
+        if target.stat().st_size == len(data) and target.read_bytes() == data:
+            return False
+    except OSError:
+        pass  # not there yet
+    temporary = f"{rel_path}.{os.getpid()}.tmp"
+    write_file(root, temporary, data)
+    os.replace(root / temporary, target)
+    return True
+
+
+def replace_folder(root: Path, folder: str, files: dict[str, str]) -> None:
+    """Make `folder` below `root` hold exactly `files` (paths below the root), in their order.
+
+    Files are replaced one by one and the ones not listed removed last, so a reader who
+    follows an index written after its chunks always finds them.
+    """
+    for rel_path, content in files.items():
+        replace_file(root, rel_path, content)
+    kept = {_inside(root, rel_path) for rel_path in files}
+    for path in _inside(root, folder).iterdir():
+        if path not in kept and path.is_file():
+            path.unlink()
+
+
 def copy_file(source: Path, root: Path, rel_path: str) -> None:
     """Copy `source` to `rel_path` below `root`."""
     target = _inside(root, rel_path)

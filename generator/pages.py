@@ -26,6 +26,7 @@ from generator.errors import SiteError
 from generator.markup import MarkdownRenderer
 from generator.model import Agent
 from generator.render import make_environment, make_site_context, render_agent_page
+from generator.search import PageTerms, SearchIndex, index_terms
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +41,9 @@ Item = TypeVar("Item")
 Result = TypeVar("Result")
 Progress = Callable[[int, int], None]
 """Called as pages are written, with how many are done and how many there are."""
-RenderedPage = tuple[Agent, bytes | None]
-"""An agent without its body, and its page compressed for the cache (None without a cache)."""
+RenderedPage = tuple[Agent, bytes | None, PageTerms]
+"""An agent without its body, its page compressed for the cache (None without a cache), and
+the words search finds it by."""
 
 
 class PageWriter:
@@ -69,7 +71,8 @@ class PageWriter:
                             f"internal error while rendering this agent: {exc!r}") from None
         output.write_file(self.root, agent.url, page)
         output.copy_file(agent.path, self.root, agent.raw_url)
-        return replace(agent, body_html="", summary_html=""), compress_page(page) if self.for_cache else None
+        compressed = compress_page(page) if self.for_cache else None
+        return replace(agent, body_html="", summary_html=""), compressed, index_terms(agent)
 
 
 def write_agent_pages(
@@ -79,8 +82,13 @@ def write_agent_pages(
     root: Path,
     cache: BuildCache | None = None,
     progress: Progress = lambda done, total: None,
+    search: SearchIndex | None = None,
 ) -> list[Agent]:
-    """Write every planned page, from the cache or rendered afresh; return the agents in order."""
+    """Write every planned page, from the cache or rendered afresh; return the agents in order.
+
+    Each page's words go to `search` in the plans' order, so the index does not depend on
+    which pages came from the cache, and no list of them grows.
+    """
     agents: list[Agent | None] = [None] * len(plans)
     keys = [cache.page_key(plan) for plan in plans] if cache else []
     missing = []
@@ -95,15 +103,30 @@ def write_agent_pages(
     done = len(plans) - len(missing)
     progress(done, len(plans))
     rendered = _render(config, [plans[i] for i in missing], slugs, root, cache is not None)
-    for index, (agent, compressed) in zip(missing, rendered):
-        agents[index] = agent
-        if cache is not None and compressed is not None:
-            cache.put(plans[index], keys[index], slugs, agent, compressed)
-        done += 1
-        progress(done, len(plans))
+    fresh = set(missing)
+    for index, plan in enumerate(plans):
+        if index in fresh:
+            agent, compressed, terms = next(rendered)
+            agents[index] = agent
+            if cache is not None and compressed is not None:
+                cache.put(plan, keys[index], slugs, agent, compressed, terms)
+            done += 1
+            progress(done, len(plans))
+        elif search is not None:
+            terms = _cached_terms(config, plan, slugs, root, cache)
+        if search is not None:
+            search.add(plan.slug, terms)
     if cache is not None:
         cache.stats.hits, cache.stats.misses = len(plans) - len(missing), len(missing)
     return [agent for agent in agents if agent is not None]
+
+
+def _cached_terms(
+    config: SiteConfig, plan: PagePlan, slugs: dict[PurePosixPath, str], root: Path, cache: BuildCache | None
+) -> PageTerms:
+    """Return the words of a page taken from the cache; should the cache fail since, render it again."""
+    terms = cache.get_terms(plan) if cache else None
+    return terms if terms is not None else PageWriter(config, slugs, root, for_cache=False).write(plan)[2]
 
 
 def _render(

@@ -172,7 +172,7 @@ def check_files(root: Path) -> CrawlResult:
     pages: dict[str, etree._Element] = {}
     fragments: list[tuple[str, str, str]] = []
     base = root.resolve().as_uri() + "/"
-    files = sorted(p for p in root.rglob("*") if p.is_file() and p.name != "404.html" and "pagefind" not in p.parts)
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.name != "404.html")
     for path in files:
         url = path.resolve().as_uri()
         result.visited.add(url)

@@ -17,9 +17,8 @@ from conftest import build_catalog
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CASES = sorted(FIXTURES.glob("golden-*"))
-# Generated CSS follows the installed Pygments and the search index the installed Pagefind;
-# goldens hold the pages.
-IGNORED = ("assets/", "pagefind/")
+# Generated CSS follows the installed Pygments; goldens hold the pages and the search index.
+IGNORED = ("assets/",)
 # Outside git, files are dated by their modification time; goldens need a fixed one.
 FIXED_TIME = 1_767_323_045  # 2026-01-02T03:04:05Z
 
@@ -42,7 +41,7 @@ def test_golden_site(case: Path, tmp_path: Path, request: pytest.FixtureRequest)
     expected_dir = case / "expected"
     if request.config.getoption("--update-goldens"):
         shutil.rmtree(expected_dir, ignore_errors=True)
-        shutil.copytree(tmp_path / "site", expected_dir, ignore=shutil.ignore_patterns("assets", "pagefind"))
+        shutil.copytree(tmp_path / "site", expected_dir, ignore=shutil.ignore_patterns("assets"))
     expected = site_files(expected_dir)
     assert sorted(built) == sorted(expected)
     diffs = [

@@ -299,7 +299,7 @@ def test_the_site_works_in_chromium_under_a_sub_path(browser, tmp_path: Path) ->
         failed: list[str] = []
         page.on("response", lambda response: failed.append(response.url) if response.status >= 400 else None)
         page.goto(base)
-        page.fill("#ap-search", "goroutines")  # Pagefind's index and WebAssembly load from the sub-path
+        page.fill("#ap-search", "goroutines")  # the search index loads from the sub-path
         page.wait_for_selector("[data-results] a")
         page.locator("[data-results] a").first.click()
         page.wait_for_url(base + "agents/go-concurrency-reviewer/index.html")

@@ -127,6 +127,33 @@ def test_an_edit_changes_the_page_and_is_announced(server: Server, catalog: Path
     events.close()
 
 
+def served_search_terms(url: str) -> dict[str, list[str]]:
+    """Return every term of the served search index with the slugs of the pages that have it."""
+    status, text = get(url + "search/index.json")
+    if status != 200:
+        return {}
+    index = json.loads(text)
+    terms: dict[str, list[str]] = {}
+    for _, name in index["chunks"]:
+        status, text = get(url + "search/" + name)
+        if status != 200:
+            return {}  # replaced since the index was read: ask again
+        for term, postings in json.loads(text).items():
+            terms[term] = [index["pages"][page] for page in postings[::2]]
+    return terms
+
+
+def test_search_follows_edits_once_saves_pause(server: Server, catalog: Path) -> None:
+    assert served_search_terms(server.url)["alpha"] == ["alpha"], "searchable from the start"
+    (catalog / "team/alpha.md").write_text(AGENT.format(name="alpha", summary="First agent.", body="Quokka body."))
+    (catalog / "team/beta.md").unlink()
+    terms = wait_for(lambda: (found := served_search_terms(server.url)).get("quokka") and found)
+    assert terms["quokka"] == ["alpha"] and "beta" not in terms
+    chunks = {p.name for p in (server.live.out_dir / "search").iterdir()}
+    index = json.loads((server.live.out_dir / "search/index.json").read_text())
+    assert chunks == {"index.json", *(name for _, name in index["chunks"])}, "old chunks are removed"
+
+
 def test_a_broken_file_shows_its_error_and_keeps_the_last_good_page(server: Server, catalog: Path) -> None:
     events = EventStream(server.url)
     events.next_event()

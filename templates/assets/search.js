@@ -1,6 +1,7 @@
 // The index's search box and filter chips. Without JavaScript the full list shows and every
-// link works; with it, chips narrow the cards at once and a query asks the Pagefind index,
-// which loads only the pieces a query needs, and lists the best matches in rank order.
+// link works; with it, chips narrow the cards at once and a query asks the search index
+// (search/index.json and the chunks of terms it names, written by the build), which loads
+// only the chunks that hold the query's words and ranks the pages with BM25.
 // The state lives in the URL, so a filtered view can be shared. A classic script, not a
 // module, so it runs on pages opened from disk, where it searches the cards' own text.
 (() => {
@@ -15,11 +16,19 @@ const countLine = document.querySelector("[data-result-count]");
 const noResults = document.querySelector("[data-no-results]");
 const filtersPanel = document.querySelector("[data-filters]");
 const cardsBySlug = new Map(cards.map((card) => [card.dataset.agent, card]));
+const cardOrder = new Map(cards.map((card, position) => [card, position]));
 const FILTER_KEYS = ["color", "model", "category", "tool"];
 const MAX_RESULTS = 60; // the best matches are enough to choose from
-const MAX_LOADED = 300; // result fragments one query may load while filters skip some
 const TYPING_PAUSE_MS = 150;
-let pagefind = null;
+const INDEX_VERSION = 1;
+const MIN_PREFIX = 3; // shorter words match whole words only: "go" is not "google"
+const PREFIX_MATCH = 0.7; // "deploy" finds "deployment", below "deploy" itself
+const BM25_K1 = 1.2;
+const BM25_B = 0.75;
+// The combining marks NFKD splits off accented letters, as the build removes them (search.py).
+const MARKS = /[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]/g;
+let searchIndex = null;
+const chunks = new Map();
 let latestQuery = 0;
 let typingTimer = 0;
 
@@ -38,40 +47,104 @@ function matchesFilters(card, filters) {
   });
 }
 
-async function loadPagefind() {
-  if (pagefind === null) {
+// The search index, once loaded; false when there is none (opened from disk, or no index).
+async function loadSearchIndex() {
+  if (searchIndex === null) {
     try {
-      pagefind = await import(new URL("pagefind/pagefind.js", document.baseURI).href);
-      await pagefind.init();
+      const response = await fetch(new URL("search/index.json", document.baseURI));
+      const index = await response.json();
+      if (index.version !== INDEX_VERSION) throw new Error(`search index version ${index.version}`);
+      index.averageLength = index.lengths.reduce((sum, length) => sum + length, 0) / Math.max(1, index.lengths.length);
+      searchIndex = index;
     } catch (error) {
-      pagefind = false; // opened from disk, or no index: fall back to the cards' own text
+      searchIndex = false;
     }
   }
-  return pagefind;
+  return searchIndex;
+}
+
+// Split text into words as the build did: accents off, lower case, letters and digits.
+function splitWords(text) {
+  return text.normalize("NFKD").replace(MARKS, "").toLowerCase().match(/[\p{L}\p{N}]+/gu) || [];
+}
+
+function loadChunk(file) {
+  if (!chunks.has(file)) {
+    chunks.set(file, fetch(new URL(`search/${file}`, document.baseURI)).then((response) => {
+      if (!response.ok) throw new Error(`${file}: ${response.status}`);
+      return response.json();
+    }));
+  }
+  return chunks.get(file);
+}
+
+// The chunks that may hold `word` itself or, with `prefix`, any term that starts with it.
+function chunksFor(index, word, prefix) {
+  const firsts = index.chunks;
+  let start = 0;
+  while (start + 1 < firsts.length && firsts[start + 1][0] <= word) start += 1;
+  let end = start;
+  while (prefix && end + 1 < firsts.length && firsts[end + 1][0].startsWith(word)) end += 1;
+  return firsts.slice(start, end + 1).map(([, file]) => file);
+}
+
+// Score every page that has one query word (or a word it starts): page number -> score.
+async function scoreWord(index, word) {
+  const stem = word.length > MIN_PREFIX && word.endsWith("s") ? word.slice(0, -1) : word;
+  const prefix = stem.length >= MIN_PREFIX;
+  const scores = new Map();
+  const pageCount = index.pages.length;
+  for (const chunk of await Promise.all(chunksFor(index, stem, prefix).map(loadChunk))) {
+    for (const [term, postings] of Object.entries(chunk)) {
+      if (prefix ? !term.startsWith(stem) : term !== word) continue;
+      const closeness = term === word || term === stem ? 1 : PREFIX_MATCH;
+      const pages = postings.length / 2;
+      const idf = Math.log(1 + (pageCount - pages + 0.5) / (pages + 0.5));
+      for (let i = 0; i < postings.length; i += 2) {
+        const page = postings[i];
+        const weight = postings[i + 1];
+        const norm = 1 - BM25_B + BM25_B * index.lengths[page] / index.averageLength;
+        const score = closeness * idf * weight * (BM25_K1 + 1) / (weight + BM25_K1 * norm);
+        if (score > (scores.get(page) || 0)) scores.set(page, score);
+      }
+    }
+  }
+  return scores;
+}
+
+// The cards of the pages that have every word of the query, best first.
+async function searchCards(index, query) {
+  const words = [...new Set(splitWords(query))];
+  if (words.length === 0) return [];
+  const perWord = await Promise.all(words.map((word) => scoreWord(index, word)));
+  const [first, ...others] = perWord.sort((a, b) => a.size - b.size);
+  const found = [];
+  for (const [page, score] of first) {
+    if (!others.every((scores) => scores.has(page))) continue;
+    const card = cardsBySlug.get(index.pages[page]);
+    if (card) found.push([others.reduce((sum, scores) => sum + scores.get(page), score), card]);
+  }
+  found.sort((a, b) => b[0] - a[0] || cardOrder.get(a[1]) - cardOrder.get(b[1]));
+  return found.map(([, card]) => card);
 }
 
 // Return the matching cards, best first, and how many matches there were in all.
 async function rankedMatches(query, filters) {
-  const engine = await loadPagefind();
-  if (!engine) {
+  const index = await loadSearchIndex();
+  let found;
+  try {
+    found = index ? await searchCards(index, query) : null;
+  } catch (error) {
+    chunks.clear(); // a chunk was missing (the site changed meanwhile): read the index afresh next time
+    searchIndex = null;
+    found = null;
+  }
+  if (found === null) {
     const words = query.toLowerCase().split(/\s+/).filter(Boolean);
-    const found = cards.filter((card) => matchesFilters(card, filters)
-      && words.every((word) => card.textContent.toLowerCase().includes(word)));
-    return { matches: found.slice(0, MAX_RESULTS), total: found.length };
+    found = cards.filter((card) => words.every((word) => card.textContent.toLowerCase().includes(word)));
   }
-  const search = await engine.search(query);
-  const matches = [];
-  let loaded = 0;
-  while (matches.length < MAX_RESULTS && loaded < Math.min(search.results.length, MAX_LOADED)) {
-    const batch = search.results.slice(loaded, loaded + 20);
-    loaded += batch.length;
-    for (const page of await Promise.all(batch.map((result) => result.data()))) {
-      const card = cardsBySlug.get(page.url.match(/agents\/([^/]+)\//)?.[1]);
-      if (card && matchesFilters(card, filters) && matches.length < MAX_RESULTS) matches.push(card);
-    }
-  }
-  const filtered = Object.keys(filters).length > 0;
-  return { matches, total: filtered && loaded < search.results.length ? null : search.results.length };
+  const matching = found.filter((card) => matchesFilters(card, filters));
+  return { matches: matching.slice(0, MAX_RESULTS), total: matching.length };
 }
 
 function saveState(query, filters) {
@@ -128,9 +201,7 @@ async function apply() {
   if (ticket !== latestQuery) return; // a newer change is already on its way
   const shown = found ? showResults(found.matches) : showCategories(filters);
   const active = query || Object.keys(filters).length;
-  let more = "";
-  if (found && found.total === null) more = " (the best matches)";
-  else if (found && found.total > shown) more = ` (the best of ${found.total} matches)`;
+  const more = found && found.total > shown ? ` (the best of ${found.total} matches)` : "";
   countLine.textContent = active ? `${shown} of ${cards.length} agents${more}` : "";
   noResults.hidden = shown > 0;
 }

@@ -1,0 +1,137 @@
+"""The search index: words counted by field, merged into chunks, and searched in Chromium."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import DEMO_AGENTS, build_catalog, serve_folder, write_agents
+
+from generator import search
+from generator.search import INDEX_FILE, SEARCH_FOLDER, PageTerms, SearchIndex, split_words
+
+SHOWN = "[...document.querySelectorAll('[data-results] [data-agent]')].map(c => c.dataset.agent)"
+
+
+def read_index(site: Path) -> tuple[dict, dict[str, list[int]]]:
+    """Return index.json and every term's postings, from the files as written."""
+    folder = site / SEARCH_FOLDER
+    index = json.loads((folder / INDEX_FILE).read_text(encoding="utf-8"))
+    postings: dict[str, list[int]] = {}
+    for _, name in index["chunks"]:
+        chunk = json.loads((folder / name).read_text(encoding="utf-8"))
+        assert not set(chunk) & set(postings), "a term is in one chunk only"
+        postings.update(chunk)
+    return index, postings
+
+
+def test_words_are_split_without_case_accents_or_punctuation() -> None:
+    assert split_words("Kubernetes-Deployment: CrashLoopBackOff, mcp__server__tool") == [
+        "kubernetes", "deployment", "crashloopbackoff", "mcp", "server", "tool"]
+    assert split_words("Café Ünïcode naïve ÉCOLE") == ["cafe", "unicode", "naive", "ecole"]
+    assert split_words("日本語 テキスト x²") == ["日本語", "テキスト", "x2"]
+
+
+def test_a_name_weighs_more_than_a_body_and_every_page_is_listed(tmp_path: Path) -> None:
+    agents = write_agents(tmp_path, {
+        "kubernetes-helper.md": "---\nname: kubernetes-helper\ndescription: Helps.\n---\n\n## Role\n\nPods.\n",
+        "mentions.md": "---\nname: mentions\ndescription: Other.\n---\n\n## Role\n\nSometimes kubernetes.\n",
+    })
+    build_catalog(agents, tmp_path / "site")
+    index, postings = read_index(tmp_path / "site")
+    assert index["version"] == 1 and sorted(index["pages"]) == ["kubernetes-helper", "mentions"]
+    weights = {index["pages"][page]: weight for page, weight in zip(postings["kubernetes"][::2], postings["kubernetes"][1::2])}
+    assert weights["kubernetes-helper"] > weights["mentions"] >= 1
+    assert postings["role"], "headings are indexed"
+    assert all(length > 0 for length in index["lengths"])
+
+
+def test_chunks_follow_javascript_string_order_and_cover_every_term(monkeypatch) -> None:
+    monkeypatch.setattr(search, "CHUNK_BYTES", 40)
+    index = SearchIndex()
+    terms = ["zeta", "alpha", "\U0001d400bold", "\uff41wide", "beta", "gamma", "delta", "epsilon"]
+    index.add("one", PageTerms({term: number + 1 for number, term in enumerate(terms)}, len(terms)))
+    index.add("two", PageTerms({"alpha": 3}, 1))
+    files = index.render_files()
+    meta = json.loads(files[f"{SEARCH_FOLDER}/{INDEX_FILE}"])
+    firsts = [first for first, _ in meta["chunks"]]
+    utf16 = sorted(terms, key=lambda term: term.encode("utf-16-be"))
+    assert len(firsts) > 2 and firsts == sorted(firsts, key=lambda term: term.encode("utf-16-be"))
+    assert utf16.index("\U0001d400bold") < utf16.index("\uff41wide"), "an astral letter sorts before U+FF41 in UTF-16"
+    merged: dict[str, list[int]] = {}
+    for first, name in meta["chunks"]:
+        chunk = json.loads(files[f"{SEARCH_FOLDER}/{name}"])
+        assert min(chunk, key=lambda term: term.encode("utf-16-be")) == first
+        merged.update(chunk)
+    assert merged["alpha"] == [0, 2, 1, 3] and sorted(merged) == sorted(terms)
+    assert index.render_files() == files, "the same pages give the same files"
+
+
+@pytest.fixture(scope="module")
+def small_chunked_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo catalog and an accented agent, with chunks so small that a query must pick among many."""
+    root = tmp_path_factory.mktemp("chunked")
+    shutil.copytree(DEMO_AGENTS, root / "agents")
+    (root / "agents/café-critic.md").write_text(
+        "---\nname: café-critic\ndescription: Reviews menus.\n---\n\n## Rôle\n\nJudges crème brûlée and 𝐁𝐨𝐥𝐝 plating.\n",
+        encoding="utf-8")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(search, "CHUNK_BYTES", 2_000)
+        build_catalog(root / "agents", root / "site")
+    return root / "site"
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("goroutine", "go-concurrency-reviewer"),  # a prefix of "goroutines"
+    ("goroutines", "go-concurrency-reviewer"),
+    ("CREME brulee", "cafe-critic"),  # accents and case do not matter
+    ("café", "cafe-critic"),
+    ("bold", "cafe-critic"),  # mathematical bold letters are letters
+    ("kubern deploy", "kubernetes-deployment-engineer"),  # every word a prefix
+])
+def test_queries_find_their_agent_through_small_chunks(browser, small_chunked_site: Path, query: str, expected: str) -> None:
+    index, _ = read_index(small_chunked_site)
+    assert len(index["chunks"]) > 20
+    page = browser.new_page()
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    with serve_folder(small_chunked_site) as url:
+        page.goto(url + "index.html")
+        page.fill("#ap-search", query)
+        page.wait_for_function(f"() => {SHOWN}.length > 0")
+        assert page.evaluate(SHOWN)[0] == expected
+    chunks = [u for u in requested if f"/{SEARCH_FOLDER}/" in u and not u.endswith(INDEX_FILE)]
+    assert len(chunks) < len(index["chunks"]) / 2, "a query loads only the chunks its words may be in"
+    page.close()
+
+
+def test_every_word_must_match_and_short_words_match_whole_words(browser, small_chunked_site: Path) -> None:
+    page = browser.new_page()
+    with serve_folder(small_chunked_site) as url:
+        page.goto(url + "index.html")
+        page.fill("#ap-search", "goroutines crème")
+        page.wait_for_function("() => !document.querySelector('[data-no-results]').hidden")
+        page.fill("#ap-search", "go")
+        page.wait_for_function(f"() => {SHOWN}.length > 0")
+        assert "go-concurrency-reviewer" in page.evaluate(SHOWN)
+        assert "cafe-critic" not in page.evaluate(SHOWN)
+    page.close()
+
+
+def test_a_missing_chunk_falls_back_to_the_cards_text(browser, tmp_path: Path) -> None:
+    shutil.copytree(DEMO_AGENTS, tmp_path / "agents")
+    build_catalog(tmp_path / "agents", tmp_path / "site")
+    for chunk in (tmp_path / "site" / SEARCH_FOLDER).glob("*.json"):
+        if chunk.name != INDEX_FILE:
+            chunk.unlink()
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    with serve_folder(tmp_path / "site") as url:
+        page.goto(url + "index.html")
+        page.fill("#ap-search", "goroutines")
+        page.wait_for_function(f"() => {SHOWN}.length === 1")
+    assert page.evaluate(SHOWN) == ["go-concurrency-reviewer"] and not errors
+    page.close()
