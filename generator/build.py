@@ -7,6 +7,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -17,13 +18,15 @@ from generator.errors import BuildFailed, Finding, Report
 from generator.history import FileDates, read_file_dates, repository_stamps
 from generator.load import RawAgent, file_digest, find_agent_files, read_agent, read_agent_bytes
 from generator.model import Catalog
+from generator.update import make_manifest, update_site
 
 # The rendering modules (Markdown, Jinja2, Pygments) are imported where they are
 # used: a build with nothing changed answers without them, in a fraction of their import time.
 if TYPE_CHECKING:
     from generator.catalog import PagePlan
+    from generator.lint import CheckedFile
     from generator.pages import Progress
-    from generator.render import SiteContext
+    from generator.search import SearchIndex
 
 log = logging.getLogger(__name__)
 
@@ -41,51 +44,61 @@ class BuildResult:
     """Nothing had changed since the last build, so nothing was written."""
 
 
-def load_and_check(config: SiteConfig, report: Report, cache: BuildCache | None = None) -> list[RawAgent]:
+def load_and_check(
+    config: SiteConfig, report: Report, cache: BuildCache | None = None, stamps: Mapping[Path, str] | None = None,
+) -> list[RawAgent]:
     """Read every agent file and check it against the rules, recording findings in `report`.
 
-    With a `cache`, a file whose content is unchanged is taken as read and checked before.
+    With a `cache`, a file whose content is unchanged is taken as read and checked before; one
+    whose stamp (see `_stamp_agent_files`) is in `stamps` and unchanged is not even read.
     """
     from generator.lint import check_duplicate_names, check_links
     from generator.pages import map_in_workers, worker_count
 
-    readings: dict[Path, tuple[RawAgent | None, list[Finding]]] = {}
+    checked_files: dict[Path, CheckedFile | None] = {}
     unknown: list[tuple[Path, bytes]] = []
+    stamps = stamps or {}
     for path in find_agent_files(config.agents_dir, report):
-        data = read_agent_bytes(path, report, config.max_file_size)
-        if data is None:
-            continue
-        known = cache.get_file(path, file_digest(data)) if cache else None
-        if known is not None:
-            readings[path] = known
-        else:
-            unknown.append((path, data))
-            readings[path] = (None, [])  # keeps the files' order
+        stamp = stamps.get(path, "")
+        known = cache.get_file_by_stamp(path, stamp) if cache and stamp else None
+        if known is None:
+            data = read_agent_bytes(path, report, config.max_file_size)
+            if data is None:
+                continue
+            known = cache.get_file(path, file_digest(data), stamp) if cache else None
+            if known is None:
+                unknown.append((path, data))
+        checked_files[path] = known  # None for now keeps the files' order
     # Parsing YAML and checking is a tenth of a cold build: large catalogs spread it too.
     workers = worker_count(len(unknown))
     checked = (map_in_workers(_read_and_check, unknown, workers, _start_checker, (config,)) if workers > 1
                else (_read_and_check_with(config, item) for item in unknown))
-    for (path, _), (raw, findings) in zip(unknown, checked):
-        readings[path] = (raw, findings)
-        if cache and raw is not None:
-            cache.put_file(raw, findings)
-    raw_agents = [raw for raw, _ in readings.values() if raw is not None]
+    for (path, _), checked_file in zip(unknown, checked):
+        checked_files[path] = checked_file
+        if cache:
+            cache.put_file(checked_file, stamps.get(path, ""))
+    readings = [checked_file for checked_file in checked_files.values() if checked_file is not None]
+    raw_agents = [reading.raw for reading in readings if reading.raw is not None]
     # Rules that look at other files run afresh every time: those files may have changed.
-    catalog_findings = [*check_duplicate_names(raw_agents), *(f for raw in raw_agents for f in check_links(raw))]
-    for finding in [f for _, findings in readings.values() for f in findings] + catalog_findings:
+    catalog_findings = [*check_duplicate_names(raw_agents),
+                        *(f for r in readings if r.raw is not None for f in check_links(r.raw, r.links))]
+    for finding in [f for reading in readings for f in reading.findings] + catalog_findings:
         report.add(finding)
     report.findings.sort(key=lambda f: (str(f.path), f.line, f.column))
     return raw_agents
 
 
-def _read_and_check_with(config: SiteConfig, item: tuple[Path, bytes]) -> tuple[RawAgent | None, list[Finding]]:
-    """Parse one file's bytes and check it; return the reading and every finding about the file."""
-    from generator.lint import check_agent
+def _read_and_check_with(config: SiteConfig, item: tuple[Path, bytes]) -> CheckedFile:
+    """Parse one file's bytes and check it by every rule that looks at nothing but the file."""
+    from generator.lint import CheckedFile, check_agent, find_relative_links
 
     path, data = item
     report = Report()
     raw = read_agent(path, config.agents_dir, report, config.max_file_size, data)
-    return raw, report.findings + (check_agent(raw, config.lint_settings, links=False) if raw is not None else [])
+    if raw is None:
+        return CheckedFile(None, report.findings, [])
+    findings = report.findings + check_agent(raw, config.lint_settings, links=False)
+    return CheckedFile(raw, findings, find_relative_links(raw))
 
 
 _checker_config: SiteConfig | None = None
@@ -96,7 +109,7 @@ def _start_checker(config: SiteConfig) -> None:
     _checker_config = config
 
 
-def _read_and_check(item: tuple[Path, bytes]) -> tuple[RawAgent | None, list[Finding]]:
+def _read_and_check(item: tuple[Path, bytes]) -> CheckedFile:
     assert _checker_config is not None, "the pool's initializer sets the config"
     return _read_and_check_with(_checker_config, item)
 
@@ -116,8 +129,10 @@ def build(
     try:
         # No file changed since the last build (same sizes and times, same commit): repeat its result.
         # The files are looked at before they are read, so an edit made during the build is not missed.
-        inputs = _input_stamps(config) if cache else ""
-        quick = _quick_state(cache, config, inputs) if cache else ""
+        site_stamp = site_files_stamp(config.out_dir) if cache else ""
+        stamps = _stamp_agent_files(config) if cache else {}
+        inputs = _input_state(config, stamps) if cache else ""
+        quick = _quick_state(cache, config, inputs, site_stamp) if cache else ""
         repeated = _repeat_last_result(cache, quick, report) if cache else None
         if cache and repeated is not None:
             if config.strict and report.findings:
@@ -127,31 +142,31 @@ def build(
         from generator.catalog import plan_pages
 
         # Read and check every agent before writing anything; strict mode stops on any finding.
-        raw_agents = load_and_check(config, report, cache)
+        raw_agents = load_and_check(config, report, cache, stamps)
         if config.strict and report.findings:
             raise BuildFailed(None, 0, _failure_message(report))
         plans, slugs = plan_pages(raw_agents)
         dates = read_file_dates([plan.raw.path for plan in plans], config.agents_dir)
 
         state = _site_state(cache, config, plans, dates) if cache else ""
-        unchanged = _unchanged_catalog(cache, config, plans, slugs, state) if cache else None
+        unchanged = _unchanged_catalog(cache, plans, slugs, f"{state} {site_stamp}") if cache else None
         if cache and unchanged is not None:
             log.debug("nothing changed since the last build of %s", config.out_dir)
-            cache.record_result(quick, report.findings, unchanged)
+            cache.record_build(quick, report.findings, unchanged, f"{state} {site_stamp}")
             return BuildResult(unchanged, report, config.out_dir, cache.stats, unchanged=True)
 
-        # Write the whole site aside, then swap it in at once.
-        staging = output.make_staging_dir(config.out_dir)
-        try:
-            catalog = write_site(config, plans, slugs, dates, staging, cache, progress)
-        except BaseException:
-            output.discard(staging)
-            raise
-        output.swap_in(staging, config.out_dir)
+        # Few pages changed in the last build's site: replace just those files. Otherwise write
+        # the whole site aside, then swap it in at once.
+        written = update_site(config, plans, slugs, dates, cache, site_stamp) if cache else None
+        if written is None:
+            written = _write_and_swap_in(config, plans, slugs, dates, cache, progress)
+        catalog, search = written
         if cache:
+            site_stamp = site_files_stamp(config.out_dir)
             cache.forget_others(raw_agents)
-            cache.record_site(f"{state} {site_files_stamp(config.out_dir)}")
-            cache.record_result(_quick_state(cache, config, inputs), report.findings, catalog)
+            manifest = make_manifest(config, cache, plans, slugs, site_stamp)
+            cache.record_build(_quick_state(cache, config, inputs, site_stamp), report.findings, catalog,
+                               f"{state} {site_stamp}", (manifest, search))
     finally:
         if cache:
             cache.close()
@@ -159,32 +174,58 @@ def build(
     return BuildResult(catalog, report, config.out_dir, cache.stats if cache else None)
 
 
+def _write_and_swap_in(
+    config: SiteConfig, plans: list[PagePlan], slugs: dict[PurePosixPath, str], dates: dict[Path, FileDates],
+    cache: BuildCache | None, progress: Progress,
+) -> tuple[Catalog, SearchIndex]:
+    """Write the whole site into a staging folder, then swap it in for the old one at once."""
+    staging = output.make_staging_dir(config.out_dir)
+    try:
+        written = write_site(config, plans, slugs, dates, staging, cache, progress)
+    except BaseException:
+        output.discard(staging)
+        raise
+    output.swap_in(staging, config.out_dir)
+    return written
+
+
 RACY_SECONDS = 2
 """A file changed this recently may change again within its clock's tick unseen (git's racy case)."""
 
 
-def _input_stamps(config: SiteConfig) -> str:
-    """Describe the inputs without reading them: each agent file's identity, size, times and mode,
-    and git's commit, index and shallow file; "" when that cannot be trusted."""
-    stamps = [*repository_stamps(config.agents_dir)]
+def _stamp_agent_files(config: SiteConfig) -> dict[Path, str]:
+    """Describe each agent file without reading it: identity, size, times and mode.
+
+    A file changed in the last RACY_SECONDS gets "": it may change again unseen.
+    """
+    stamps = {}
     now = time.time_ns()
     for path in find_agent_files(config.agents_dir, Report()):
         try:
             status = path.stat()
         except OSError:
-            return ""  # vanished while we looked: take the slow, sure way
-        if now - max(status.st_mtime_ns, status.st_ctime_ns) < RACY_SECONDS * 1_000_000_000:
-            return ""
-        stamps.append(f"{os.fsencode(str(path)).hex()} {status.st_dev} {status.st_ino} {status.st_mode} "
-                      f"{status.st_size} {status.st_mtime_ns} {status.st_ctime_ns}")
-    return "\n".join(stamps)
+            stamps[path] = ""  # vanished while we looked
+            continue
+        racy = now - max(status.st_mtime_ns, status.st_ctime_ns) < RACY_SECONDS * 1_000_000_000
+        stamps[path] = "" if racy else (f"{status.st_dev} {status.st_ino} {status.st_mode} {status.st_size} "
+                                        f"{status.st_mtime_ns} {status.st_ctime_ns}")
+    return stamps
 
 
-def _quick_state(cache: BuildCache, config: SiteConfig, inputs: str) -> str:
+def _input_state(config: SiteConfig, stamps: dict[Path, str]) -> str:
+    """Describe every input but the templates and config: git's commit, index and shallow file, and
+    every agent file's stamp; "" when some file's stamp cannot be trusted."""
+    if not all(stamps.values()):
+        return ""
+    lines = [f"{os.fsencode(str(path)).hex()} {stamp}" for path, stamp in stamps.items()]
+    return "\n".join([*repository_stamps(config.agents_dir), *lines])
+
+
+def _quick_state(cache: BuildCache, config: SiteConfig, inputs: str, site_stamp: str) -> str:
     """Digest the inputs' stamps with the templates, config and the site folder on disk ("" if unknown)."""
     if not inputs:
         return ""
-    parts = [cache.fingerprint, str(config.out_dir), site_files_stamp(config.out_dir), inputs]
+    parts = [cache.fingerprint, str(config.out_dir), site_stamp, inputs]
     return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
 
 
@@ -213,10 +254,13 @@ def _site_state(cache: BuildCache, config: SiteConfig, plans: list[PagePlan], da
 
 
 def _unchanged_catalog(
-    cache: BuildCache, config: SiteConfig, plans: list[PagePlan], slugs: dict[PurePosixPath, str], state: str
+    cache: BuildCache, plans: list[PagePlan], slugs: dict[PurePosixPath, str], site: str
 ) -> Catalog | None:
-    """Return the catalog if the site on disk is the one the last build made from these same inputs."""
-    if cache.last_site() != f"{state} {site_files_stamp(config.out_dir)}":
+    """Return the catalog if the site on disk is the one the last build made from these same inputs.
+
+    `site` is `_site_state` of these inputs and `site_files_stamp` of the folder.
+    """
+    if cache.last_site() != site:
         return None
     pages = [cache.get(plan, cache.page_key(plan), slugs, with_html=False) for plan in plans]
     if any(page is None for page in pages):
@@ -253,50 +297,62 @@ def write_site(
     root: Path,
     cache: BuildCache | None = None,
     progress: Progress = lambda done, total: None,
-) -> Catalog:
-    """Render and write every page, raw agent file and asset of the site below `root`."""
+) -> tuple[Catalog, SearchIndex]:
+    """Render and write every page, raw agent file and asset of the site below `root`.
+
+    Returns the catalog and the search index as written.
+    """
     from generator.pages import write_agent_pages
-    from generator.render import make_environment, make_site_context, render_index, render_not_found
     from generator.search import SearchIndex
 
     # Agent pages first, each written as soon as it is rendered; the index needs their summaries.
     search = SearchIndex()
     catalog = Catalog.from_agents(write_agent_pages(config, plans, slugs, root, cache, progress, search))
-    env = make_environment(config)
+    copy_static_assets(config, root)
+    for path, content in render_site_files(config, catalog, dates, search, cache).items():
+        output.write_file(root, path, content)
+    return catalog, search
+
+
+def render_site_files(
+    config: SiteConfig, catalog: Catalog, dates: dict[Path, FileDates], search: SearchIndex,
+    cache: BuildCache | None = None,
+) -> dict[str, str | bytes]:
+    """Render every file of the site but the agent pages and static assets, by path below the root.
+
+    The search index comes before the files that name it, for updates in place. A `cache`
+    keeps the compiled templates.
+    """
+    from generator import publish
+    from generator.render import CompiledTemplates, make_environment, make_site_context, render_index, render_not_found
+
+    env = make_environment(config, CompiledTemplates(cache) if cache else None)
     site = make_site_context(config)
-    output.write_file(root, "index.html", render_index(env, site, catalog))
-    output.write_file(root, "404.html", render_not_found(env, site))
-    write_assets(config, catalog, root)
-    write_machine_files(config, site, catalog, root, dates)
-    for path, text in search.render_files().items():
-        output.write_file(root, path, text)
-    output.write_file(root, output.NOJEKYLL, "")
-    output.write_file(root, output.SITE_MARKER, output.SITE_MARKER_TEXT)
-    return catalog
+    files: dict[str, str | bytes] = {**search.render_files()}
+    files["index.html"] = render_index(env, site, catalog)
+    files["404.html"] = render_not_found(env, site)
+    files.update(render_generated_css(catalog))
+    files.update(publish.render_machine_files(site, catalog, dates))
+    files[publish.SCHEMA_NAME] = publish.SCHEMA_PATH.read_bytes()
+    if config.cname:
+        files["CNAME"] = config.cname + "\n"
+    files[output.NOJEKYLL] = ""
+    files[output.SITE_MARKER] = output.SITE_MARKER_TEXT
+    return files
 
 
-def write_assets(config: SiteConfig, catalog: Catalog, root: Path) -> None:
-    """Copy the theme's static files, the catalog's own over the built-in, and the generated CSS."""
-    from generator.render import render_code_css, render_color_css
-
+def copy_static_assets(config: SiteConfig, root: Path) -> None:
+    """Copy the theme's static files, the catalog's own over the built-in."""
     output.copy_tree(builtin_templates_dir() / "assets", root, "assets")
     if config.theme_dir:
         output.copy_tree(config.theme_dir / "assets", root, "assets")
-    output.write_file(root, "assets/pygments.css", render_code_css())
-    output.write_file(root, "assets/colors.css", render_color_css(catalog))
 
 
-def write_machine_files(
-    config: SiteConfig, site: SiteContext, catalog: Catalog, root: Path, dates: dict[Path, FileDates]
-) -> None:
-    """Write catalog.json and its schema, llms.txt, the feed and, with a site_url, sitemap and robots.txt."""
-    from generator import publish
+def render_generated_css(catalog: Catalog) -> dict[str, str]:
+    """Render the stylesheets made at build time: code colors and the catalog's own badge colors."""
+    from generator.render import render_code_css, render_color_css
 
-    for path, text in publish.render_machine_files(site, catalog, dates).items():
-        output.write_file(root, path, text)
-    output.copy_file(publish.SCHEMA_PATH, root, publish.SCHEMA_NAME)
-    if config.cname:
-        output.write_file(root, "CNAME", config.cname + "\n")
+    return {"assets/pygments.css": render_code_css(), "assets/colors.css": render_color_css(catalog)}
 
 
 def _failure_message(report: Report) -> str:

@@ -12,6 +12,7 @@ any problem with it is logged and the build goes on without it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import importlib.metadata
@@ -21,7 +22,7 @@ import pickle
 import secrets
 import sqlite3
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -33,16 +34,18 @@ if TYPE_CHECKING:
     from generator.catalog import PagePlan
     from generator.config import SiteConfig
     from generator.errors import Finding
+    from generator.lint import CheckedFile
     from generator.load import RawAgent
     from generator.model import Agent, Catalog
-    from generator.search import PageTerms
+    from generator.search import PageTerms, SearchIndex
+    from generator.update import Manifest
 
 log = logging.getLogger(__name__)
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 CACHE_FOLDER = ".agentpages-cache"
 CACHE_FILE = "cache.sqlite3"
-FORMAT = 6
+FORMAT = 8
 """Raised when what the cache stores changes shape; a cache of another format is started afresh."""
 # The libraries whose output reaches the page: a new version may render differently.
 _RENDERING_LIBRARIES = ("jinja2", "markdown", "pygments", "nh3", "pymdown-extensions",
@@ -87,10 +90,11 @@ class BuildCache:
         if self._db.execute("PRAGMA user_version").fetchone()[0] != FORMAT:
             self._start_afresh()
         self._db.execute("CREATE TABLE IF NOT EXISTS pages (file BLOB PRIMARY KEY, key TEXT, links BLOB, agent BLOB, html BLOB, terms BLOB)")
-        self._db.execute("CREATE TABLE IF NOT EXISTS files (path BLOB PRIMARY KEY, key TEXT, reading BLOB)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS files (path BLOB PRIMARY KEY, key TEXT, stamp TEXT, reading BLOB)")
         self._db.execute("CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, value TEXT)")
         self._db.execute("CREATE TABLE IF NOT EXISTS results (name TEXT PRIMARY KEY, value BLOB)")
         self.stats = CacheStats()
+        self._page_keys: dict[int, tuple[PagePlan, str]] = {}
 
     @classmethod
     def open(cls, config: SiteConfig) -> BuildCache | None:
@@ -165,26 +169,47 @@ class BuildCache:
     def _reading_key(self, digest: str) -> str:
         return _digest([self.fingerprint, digest])
 
-    def get_file(self, path: Path, digest: str) -> tuple[RawAgent, list[Finding]] | None:
-        """Return a file as read and checked before, if its content (and the rules) are unchanged."""
+    def get_file(self, path: Path, digest: str, stamp: str = "") -> CheckedFile | None:
+        """Return a file as read and checked before, if its content (and the rules) are unchanged.
+
+        Its new `stamp`, if trusted, is remembered for `get_file_by_stamp`.
+        """
         rows = self._query("SELECT key, reading FROM files WHERE path = ?", (_path_key(path),))
         if not rows or rows[0][0] != self._reading_key(digest):
             return None
+        checked = self._unseal(rows[0][1])
+        if checked is not None and stamp:
+            self._query("UPDATE files SET stamp = ? WHERE path = ?", (self._reading_key(stamp), _path_key(path)))
+        return checked
+
+    def get_file_by_stamp(self, path: Path, stamp: str) -> CheckedFile | None:
+        """Return a file as read and checked before, if it has the same stamp (see build.py) as then."""
+        rows = self._query("SELECT stamp, reading FROM files WHERE path = ?", (_path_key(path),))
+        if not rows or rows[0][0] != self._reading_key(stamp):
+            return None
         return self._unseal(rows[0][1])
 
-    def put_file(self, raw: RawAgent, findings: list[Finding]) -> None:
-        """Store a file as read, with the findings of the rules that look at nothing but the file."""
-        self._query("INSERT OR REPLACE INTO files VALUES (?, ?, ?)",
-                    (_path_key(raw.path), self._reading_key(raw.digest), self._seal((raw, findings))))
+    def put_file(self, checked: CheckedFile, stamp: str = "") -> None:
+        """Store a file as read and checked by the rules that look at nothing but the file, and the
+        stamp it had before it was read ("" when not to be trusted)."""
+        if checked.raw is not None:
+            self._query("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)",
+                        (_path_key(checked.raw.path), self._reading_key(checked.raw.digest),
+                         self._reading_key(stamp) if stamp else "", self._seal(checked)))
 
     # -- rendered pages ---------------------------------------------------------------------
 
     def page_key(self, plan: PagePlan) -> str:
         """Return the key of everything a page depends on but the files it links to."""
+        known = self._page_keys.get(id(plan))
+        if known is not None and known[0] is plan:
+            return known[1]
         raw = plan.raw
         content = raw.digest or _digest(["\n".join(raw.front_matter.lines), raw.body])
-        return _digest([self.fingerprint, str(raw.path), str(raw.rel_path), content,
-                        repr(plan.previous), repr(plan.next), plan.slug])
+        key = _digest([self.fingerprint, str(raw.path), str(raw.rel_path), content,
+                       repr(plan.previous), repr(plan.next), plan.slug])
+        self._page_keys[id(plan)] = (plan, key)  # the plan is kept, so its id is not reused
+        return key
 
     def get(
         self, plan: PagePlan, key: str, slugs: Mapping[PurePosixPath, str], with_html: bool = True
@@ -206,10 +231,10 @@ class BuildCache:
             return None
         return CachedPage(agent, zlib.decompress(html) if with_html else b"")
 
-    def get_terms(self, plan: PagePlan) -> PageTerms | None:
-        """Return the words for search of the page `get` just found for `plan`."""
-        rows = self._query("SELECT terms FROM pages WHERE file = ?", (_path_key(plan.raw.rel_path),))
-        return self._unseal(rows[0][0]) if rows else None
+    def get_terms(self, plan: PagePlan, key: str) -> PageTerms | None:
+        """Return the words for search of the page stored for `plan`'s file under `key`."""
+        rows = self._query("SELECT key, terms FROM pages WHERE file = ?", (_path_key(plan.raw.rel_path),))
+        return self._unseal(rows[0][1]) if rows and rows[0][0] == key else None
 
     def put(self, plan: PagePlan, key: str, slugs: Mapping[PurePosixPath, str], agent: Agent,
             compressed_html: bytes, terms: PageTerms) -> None:
@@ -240,19 +265,48 @@ class BuildCache:
         rows = self._query("SELECT value FROM results WHERE name = 'last'")
         return self._unseal(rows[0][0]) if rows else None
 
-    def record_result(self, quick_state: str, findings: list[Finding], catalog: Catalog) -> None:
-        """Remember what a finished build found and made, for a build with nothing changed to repeat."""
-        self._query("INSERT OR REPLACE INTO results VALUES ('last', ?)", (self._seal((findings, catalog)),))
-        self._query("INSERT OR REPLACE INTO state VALUES ('quick', ?)", (quick_state,))
+    def last_written(self) -> tuple[Manifest, SearchIndex] | None:
+        """Return what the last build that wrote its site left there, and its search index (see update.py)."""
+        rows = self._query("SELECT value FROM results WHERE name = 'written'")
+        return self._unseal(rows[0][0]) if rows else None
+
+    def get_value(self, name: str) -> Any:
+        """Return a value stored by `put_value`, or None."""
+        rows = self._query("SELECT value FROM results WHERE name = ?", (f"value {name}",))
+        return self._unseal(rows[0][0]) if rows else None
+
+    def put_value(self, name: str, value: object) -> None:
+        """Store any value under `name`, signed like every other."""
+        self._query("INSERT OR REPLACE INTO results VALUES (?, ?)", (f"value {name}", self._seal(value)))
 
     def last_site(self) -> str | None:
-        """Return what the last finished build recorded of its site (see `record_site`)."""
+        """Return what the last finished build recorded of its site (see `record_build`)."""
         rows = self._query("SELECT value FROM state WHERE name = 'site'")
         return rows[0][0] if rows else None
 
-    def record_site(self, value: str) -> None:
-        """Remember the finished site: its inputs' digest and the state of its files on disk."""
-        self._query("INSERT OR REPLACE INTO state VALUES ('site', ?)", (value,))
+    def record_build(
+        self, quick_state: str, findings: list[Finding], catalog: Catalog, site: str,
+        written: tuple[Manifest, SearchIndex] | None = None,
+    ) -> None:
+        """Remember a finished build, all at once: its quick state, findings and catalog (for a build
+        with nothing changed to repeat), its site's state and, if it wrote the site, what it wrote."""
+        with self._transaction():
+            self._query("INSERT OR REPLACE INTO results VALUES ('last', ?)", (self._seal((findings, catalog)),))
+            self._query("INSERT OR REPLACE INTO state VALUES ('quick', ?)", (quick_state,))
+            self._query("INSERT OR REPLACE INTO state VALUES ('site', ?)", (site,))
+            if written is not None:
+                self._query("INSERT OR REPLACE INTO results VALUES ('written', ?)", (self._seal(written),))
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """Group writes: all of them are kept, or (after a database error) none."""
+        self._query("BEGIN IMMEDIATE")
+        yield
+        try:
+            self._db.execute("ROLLBACK" if self.disabled else "COMMIT")
+        except sqlite3.Error as exc:
+            log.warning("the build cache stopped working (%s); the build goes on without it", exc)
+            self.disabled = True
 
     def close(self) -> None:
         """Close the file (every write is already committed)."""

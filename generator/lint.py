@@ -315,9 +315,25 @@ def check_body_fences(raw: RawAgent) -> Iterator[Finding]:
                            f"this code fence is never closed: add a line '{opening[1]}' where the code ends")
 
 
-def check_links(raw: RawAgent) -> Iterator[Finding]:
-    """Relative links and images in the description and body lead to agent files of this catalog."""
-    agents_dir = raw.path.parents[len(raw.rel_path.parts) - 1]
+RelativeLink = tuple[int, int, str, bool]
+"""A relative link or image in an agent file: its line, column, target as written, and whether
+it is an image. Only the file decides these, so a build keeps them with the file's reading."""
+
+
+@dataclass(frozen=True)
+class CheckedFile:
+    """An agent file as read and checked by every rule that looks at nothing but the file:
+    what the build cache keeps of it, keyed by its content."""
+
+    raw: RawAgent | None
+    """None when the file could not be read as an agent."""
+    findings: list[Finding]
+    links: list[RelativeLink]
+    """Its relative links, which `check_links` checks against the other files at each build."""
+
+
+def find_relative_links(raw: RawAgent) -> list[RelativeLink]:
+    """Return every relative link and image in the description and body, where it is written."""
     description = raw.front_matter.data.get("description")
     in_description = [
         (line, column, target, is_image)
@@ -326,9 +342,16 @@ def check_links(raw: RawAgent) -> Iterator[Finding]:
     ]
     in_body = [(raw.body_line + index, column, target, is_image)
                for index, column, target, is_image in find_links(raw.body)]
-    for line, column, target, is_image in in_description + in_body:
-        if not is_relative_link(target):
-            continue
+    return [link for link in in_description + in_body if is_relative_link(link[2])]
+
+
+def check_links(raw: RawAgent, found: list[RelativeLink] | None = None) -> Iterator[Finding]:
+    """Relative links and images in the description and body lead to agent files of this catalog.
+
+    `found` is what `find_relative_links` returned for this file, if known.
+    """
+    agents_dir = raw.path.parents[len(raw.rel_path.parts) - 1]
+    for line, column, target, is_image in find_relative_links(raw) if found is None else found:
         path = target_path(target, raw.rel_path)
         if path is not None and is_agent_file(agents_dir.joinpath(*path.parts)):
             continue

@@ -9,7 +9,6 @@ change rebuilds everything. A file with an error keeps its last good page.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import threading
 from collections.abc import Callable
@@ -17,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from generator import output, publish
-from generator.build import write_assets
+from generator.build import copy_static_assets, render_generated_css
 from generator.catalog import assign_slugs, make_agent, slugs_by_file
 from generator.config import SiteConfig
 from generator.errors import Finding, Report, SiteError
@@ -203,14 +202,16 @@ class LiveSite:
                 shutil.rmtree(self.out_dir, ignore_errors=True)
                 self.out_dir.mkdir(parents=True)
                 output.write_file(self.out_dir, "404.html", render_not_found(env, site))
-                write_assets(self.config, catalog, self.out_dir)
+                copy_static_assets(self.config, self.out_dir)
+                for path, css in render_generated_css(catalog).items():
+                    output.write_file(self.out_dir, path, css)
                 output.copy_file(publish.SCHEMA_PATH, self.out_dir, publish.SCHEMA_NAME)
             elif "index.html" in rendered:  # a card changed: only hex colors' CSS can follow
                 output.write_file(self.out_dir, "assets/colors.css", render_color_css(catalog))
             for url, content in {**rendered, **machine_files}.items():
-                _write_atomically(self.out_dir, url, content)
+                output.replace_file(self.out_dir, url, content.read_bytes() if isinstance(content, Path) else content)
             for url in removed:
-                _remove_page(self.out_dir, url)
+                output.remove_agent_page(self.out_dir, url)
         self._page_keys = keys
         self._search_pages = [(agent.slug, self._terms[agent.path]) for agent in catalog.agents]
         if full:  # a fresh site has search at once; later edits update it in the background
@@ -261,21 +262,3 @@ def _index_key(catalog: Catalog) -> tuple[object, ...]:
     return tuple(
         (a.slug, a.name, a.summary_text, a.color, a.model, a.tools, a.category) for a in catalog.agents
     )
-
-
-def _write_atomically(root: Path, url: str, content: str | Path) -> None:
-    """Write through a temporary file and a rename, so a reader sees the old file or the new."""
-    temporary = f"{url}.{os.getpid()}.tmp"
-    if isinstance(content, Path):
-        output.copy_file(content, root, temporary)
-    else:
-        output.write_file(root, temporary, content)
-    os.replace(root / temporary, root / url)
-
-
-def _remove_page(root: Path, url: str) -> None:
-    path = root / url
-    path.unlink(missing_ok=True)
-    if path.name == "index.html" and path.parent != root:  # an agent's page and its raw file
-        shutil.rmtree(path.parent, ignore_errors=True)
-        path.parent.with_suffix(".md").unlink(missing_ok=True)

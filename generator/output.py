@@ -66,7 +66,7 @@ def replace_file(root: Path, rel_path: str, content: str | bytes) -> bool:
     return True
 
 
-def replace_folder(root: Path, folder: str, files: dict[str, str]) -> None:
+def replace_folder(root: Path, folder: str, files: dict[str, str | bytes]) -> None:
     """Make `folder` below `root` hold exactly `files` (paths below the root), in their order.
 
     Files are replaced one by one and the ones not listed removed last, so a reader who
@@ -78,6 +78,15 @@ def replace_folder(root: Path, folder: str, files: dict[str, str]) -> None:
     for path in _inside(root, folder).iterdir():
         if path not in kept and path.is_file():
             path.unlink()
+
+
+def remove_agent_page(root: Path, url: str) -> None:
+    """Remove a removed agent's page (`agents/<slug>/index.html`) and raw file, or another file."""
+    path = _inside(root, url)
+    path.unlink(missing_ok=True)
+    if path.name == "index.html" and path.parent != root:
+        shutil.rmtree(path.parent, ignore_errors=True)
+        path.parent.with_suffix(".md").unlink(missing_ok=True)
 
 
 def copy_file(source: Path, root: Path, rel_path: str) -> None:

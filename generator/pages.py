@@ -18,6 +18,8 @@ from dataclasses import replace
 from typing import TypeVar
 from pathlib import Path, PurePosixPath
 
+import jinja2
+
 from generator import output
 from generator.cache import BuildCache, compress_page
 from generator.catalog import PagePlan, make_agent
@@ -49,17 +51,20 @@ the words search finds it by."""
 class PageWriter:
     """Renders agent pages and writes them below `root`; one in each process that renders."""
 
-    def __init__(self, config: SiteConfig, slugs: dict[PurePosixPath, str], root: Path, for_cache: bool) -> None:
+    def __init__(
+        self, config: SiteConfig, slugs: dict[PurePosixPath, str], root: Path, for_cache: bool,
+        compiled: jinja2.BytecodeCache | None = None,
+    ) -> None:
         self.config = config
         self.slugs = slugs
         self.root = root
         self.for_cache = for_cache
-        self.env = make_environment(config)
+        self.env = make_environment(config, compiled)
         self.site = make_site_context(config)
         self.renderer = MarkdownRenderer()
 
-    def write(self, plan: PagePlan) -> RenderedPage:
-        """Render one agent's page, write it and its raw file; return the agent without its body."""
+    def render(self, plan: PagePlan) -> tuple[Agent, str]:
+        """Render one agent's page; return the agent (with its body) and the page."""
         try:
             agent = make_agent(plan.raw, self.slugs, self.renderer)
             page = render_agent_page(self.env, self.site, agent, (plan.previous, plan.next), self.config.edit_base)
@@ -69,10 +74,20 @@ class PageWriter:
             log.debug("while rendering %s", plan.raw.path, exc_info=True)
             raise SiteError(plan.raw.path, plan.raw.body_line,
                             f"internal error while rendering this agent: {exc!r}") from None
+        return agent, page
+
+    def write(self, plan: PagePlan) -> RenderedPage:
+        """Render one agent's page, write it and its raw file; return the agent without its body."""
+        agent, page = self.render(plan)
         output.write_file(self.root, agent.url, page)
         output.copy_file(agent.path, self.root, agent.raw_url)
         compressed = compress_page(page) if self.for_cache else None
-        return replace(agent, body_html="", summary_html=""), compressed, index_terms(agent)
+        return without_body(agent), compressed, index_terms(agent)
+
+
+def without_body(agent: Agent) -> Agent:
+    """Return the agent as the index, catalog.json and the cache keep it: without rendered HTML."""
+    return replace(agent, body_html="", summary_html="")
 
 
 def write_agent_pages(
@@ -125,7 +140,7 @@ def _cached_terms(
     config: SiteConfig, plan: PagePlan, slugs: dict[PurePosixPath, str], root: Path, cache: BuildCache | None
 ) -> PageTerms:
     """Return the words of a page taken from the cache; should the cache fail since, render it again."""
-    terms = cache.get_terms(plan) if cache else None
+    terms = cache.get_terms(plan, cache.page_key(plan)) if cache else None
     return terms if terms is not None else PageWriter(config, slugs, root, for_cache=False).write(plan)[2]
 
 

@@ -18,6 +18,9 @@ from generator.errors import TemplateError
 from generator.sanitize import CODE_CSS_CLASS, remove_control_characters
 
 if TYPE_CHECKING:
+    from jinja2.bccache import Bucket
+
+    from generator.cache import BuildCache
     from generator.config import SiteConfig
     from generator.model import Agent, Catalog, PageLink
 
@@ -88,11 +91,15 @@ class PageContext(TypedDict):
 MAX_TOOL_CHIPS = 15
 
 
-def make_environment(config: SiteConfig) -> jinja2.Environment:
-    """Create the Jinja2 environment: autoescaping on, undefined names an error."""
+def make_environment(config: SiteConfig, compiled: jinja2.BytecodeCache | None = None) -> jinja2.Environment:
+    """Create the Jinja2 environment: autoescaping on, undefined names an error.
+
+    `compiled` keeps templates compiled by earlier builds (see `CompiledTemplates`).
+    """
     loader = jinja2.FileSystemLoader([str(path) for path in template_dirs(config)])
     env = jinja2.Environment(
         loader=loader,
+        bytecode_cache=compiled,
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -102,6 +109,22 @@ def make_environment(config: SiteConfig) -> jinja2.Environment:
     env.filters["color_value"] = color_value
     env.finalize = _without_control_characters
     return env
+
+
+class CompiledTemplates(jinja2.BytecodeCache):
+    """Templates as Jinja2 compiled them, kept in the build cache: compiling them costs more than
+    rendering the few pages a small edit needs. Jinja2 checks each against its template's source."""
+
+    def __init__(self, cache: BuildCache) -> None:
+        self.cache = cache
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        stored = self.cache.get_value(f"template {bucket.key}")
+        if stored is not None and stored[0] == bucket.checksum:
+            bucket.bytecode_from_string(stored[1])
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self.cache.put_value(f"template {bucket.key}", (bucket.checksum, bucket.bytecode_to_string()))
 
 
 def _without_control_characters(value: Any) -> Any:

@@ -26,6 +26,7 @@ import json
 import re
 import unicodedata
 from array import array
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -91,44 +92,85 @@ def _titles(sections: tuple[Section, ...]) -> Iterator[str]:
 
 
 class SearchIndex:
-    """The postings of every page added so far: for each term, the pages and weights, packed."""
+    """Every page's slug and length, and for each term the pages that have it, with weights.
+
+    A term's postings are kept as two arrays (pages ascending, weights) while pages are added
+    or replaced, and as their JSON text once written; the build cache keeps the index as
+    last written, so after an edit only the terms of the changed pages are written anew.
+    """
 
     def __init__(self) -> None:
-        self._slugs: list[str] = []
-        self._lengths: list[int] = []
-        self._postings: dict[str, array[int]] = {}
+        self.slugs: list[str] = []
+        self.lengths: list[int] = []
+        self._postings: dict[str, tuple[array[int], array[int]]] = {}
+        self._texts: dict[str, str] = {}
+        """Terms whose postings are unchanged since `render_files`: their JSON text, `page,weight,…`."""
 
     def add(self, slug: str, terms: PageTerms) -> None:
-        """Add one page's terms; pages may come in any order."""
-        page = len(self._slugs)
-        self._slugs.append(slug)
-        self._lengths.append(terms.length)
+        """Add a page after the others: its number is the count of pages added before it."""
+        page = len(self.slugs)
+        self.slugs.append(slug)
+        self.lengths.append(terms.length)
         postings = self._postings
         for term, weight in terms.weights.items():
-            packed = postings.get(term)
-            if packed is None:
-                packed = postings[term] = array("I")
-            packed.append(page)
-            packed.append(weight)
+            packed = postings.get(term) or self._unpack(term)
+            packed[0].append(page)
+            packed[1].append(weight)
+
+    def replace(self, page: int, old: PageTerms, new: PageTerms) -> None:
+        """Replace the terms of page number `page`: `old` are the ones it was added with."""
+        self.lengths[page] = new.length
+        for term in old.weights.keys() - new.weights.keys():
+            pages, weights = self._unpack(term)
+            at = bisect_left(pages, page)
+            del pages[at], weights[at]
+        for term, weight in new.weights.items():
+            if old.weights.get(term) == weight:
+                continue
+            pages, weights = self._unpack(term)
+            at = bisect_left(pages, page)
+            if at < len(pages) and pages[at] == page:
+                weights[at] = weight
+            else:
+                pages.insert(at, page)
+                weights.insert(at, weight)
+
+    def _unpack(self, term: str) -> tuple[array[int], array[int]]:
+        """Return a term's postings as arrays to change, made from its text if it was written."""
+        packed = self._postings.get(term)
+        if packed is None:
+            numbers = array("I", map(int, self._texts.pop(term).split(","))) if term in self._texts else array("I")
+            packed = self._postings[term] = (numbers[0::2], numbers[1::2])
+        return packed
 
     def render_files(self) -> dict[str, str]:
         """Return every file of the index by its path below the site root: chunks, then index.json."""
+        self._pack()
         files: dict[str, str] = {}
         chunks: list[tuple[str, str]] = []
         for first, text in self._chunks():
             name = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16] + ".json"
             files[f"{SEARCH_FOLDER}/{name}"] = text
             chunks.append((first, name))
-        index = {"version": FORMAT_VERSION, "pages": self._slugs, "lengths": self._lengths, "chunks": chunks}
+        index = {"version": FORMAT_VERSION, "pages": self.slugs, "lengths": self.lengths, "chunks": chunks}
         files[f"{SEARCH_FOLDER}/{INDEX_FILE}"] = json.dumps(index, ensure_ascii=False, separators=(",", ":"))
         return files
+
+    def _pack(self) -> None:
+        """Turn the changed postings into text, interleaved as `page,weight,page,weight`."""
+        for term, (pages, weights) in self._postings.items():
+            if pages:
+                numbers = array("I", bytes(8 * len(pages)))
+                numbers[0::2], numbers[1::2] = pages, weights
+                self._texts[term] = ",".join(map(str, numbers))
+        self._postings.clear()
 
     def _chunks(self) -> Iterator[tuple[str, str]]:
         """Yield each chunk's first term and JSON text, terms in the order JavaScript compares them."""
         entries: list[str] = []
         first, size = "", 0
-        for term in sorted(self._postings, key=_utf16_order):
-            entry = f"{json.dumps(term, ensure_ascii=False)}:[{','.join(map(str, self._postings[term]))}]"
+        for term in sorted(self._texts, key=_utf16_order):
+            entry = f"{json.dumps(term, ensure_ascii=False)}:[{self._texts[term]}]"
             if entries and size + len(entry) > CHUNK_BYTES:
                 yield first, "{" + ",".join(entries) + "}"
                 entries, size = [], 0

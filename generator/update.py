@@ -1,0 +1,191 @@
+"""Update the last build's site in place when only a few pages changed.
+
+A full build writes every file into a staging folder and swaps it in whole. After one
+edit in a large catalog that is nearly all copying pages that did not change. So when the
+output folder is exactly as the last build left it (every file's name, size and time), and
+the templates, config and code are the same, the pages to render are rendered first, in
+memory, and then only the files whose content changed are replaced, each through a rename,
+and the pages of removed agents deleted. The search index is updated with the changed
+pages' words alone. Anything else takes the full way.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+from generator import output
+from generator.model import Agent, Catalog, page_url
+
+if TYPE_CHECKING:
+    from generator.cache import BuildCache
+    from generator.catalog import PagePlan
+    from generator.config import SiteConfig
+    from generator.history import FileDates
+    from generator.search import PageTerms, SearchIndex
+
+log = logging.getLogger(__name__)
+
+MAX_PAGES = 60
+"""More pages to render than this, and a full build in worker processes is quicker."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a finished build left in its output folder."""
+
+    out_dir: str
+    fingerprint: str
+    """The build cache's fingerprint of the templates, config and code that made the site."""
+    stamp: str
+    """`site_files_stamp` of the folder when the build finished."""
+    slugs: dict[PurePosixPath, str]
+    """Every agent file's slug, by its path below the agents folder."""
+    pages: dict[str, str]
+    """Each agent page's path below the site root and the cache key it was rendered under."""
+    raws: dict[str, str]
+    """Each raw agent file's path below the site root and the digest of its content."""
+
+
+@dataclass(frozen=True)
+class FreshPage:
+    """A page rendered by this update."""
+
+    agent: Agent
+    """Without its body, as the catalog keeps it."""
+    html: str
+    terms: PageTerms
+
+
+def make_manifest(
+    config: SiteConfig, cache: BuildCache, plans: list[PagePlan], slugs: dict[PurePosixPath, str], stamp: str
+) -> Manifest:
+    """Describe the site a build just finished writing from `plans`."""
+    return Manifest(
+        str(config.out_dir), cache.fingerprint, stamp, dict(slugs),
+        {page_url(plan.slug): cache.page_key(plan) for plan in plans},
+        {f"agents/{plan.slug}.md": plan.raw.digest for plan in plans},
+    )
+
+
+def update_site(
+    config: SiteConfig,
+    plans: list[PagePlan],
+    slugs: dict[PurePosixPath, str],
+    dates: dict[Path, FileDates],
+    cache: BuildCache,
+    site_stamp: str,
+) -> tuple[Catalog, SearchIndex] | None:
+    """Render what changed and replace only the files that differ; None when this cannot be done.
+
+    `site_stamp` is `site_files_stamp` of the output folder as it is now.
+    """
+    from generator.build import render_site_files
+
+    last_written, last_result = cache.last_written(), cache.last_result()
+    if last_written is None or last_result is None:
+        return None
+    manifest, last_search = last_written
+    if (manifest.out_dir, manifest.fingerprint, manifest.stamp) != (str(config.out_dir), cache.fingerprint, site_stamp):
+        return None  # another folder, other templates or code, or somebody changed the site since
+    kept = _unchanged_pages(cache, plans, slugs, manifest, last_result[1])
+    if len(plans) - len(kept) > MAX_PAGES:
+        return None
+    # Rendered before anything is written: an error leaves the site as it was.
+    stale = {index: plan for index, plan in enumerate(plans) if index not in kept}
+    fresh = _render_pages(config, slugs, stale, cache)
+    search = _updated_search(cache, plans, fresh, manifest, last_search)
+    if search is None:
+        return None
+    for index, page in fresh.items():
+        cache.put(plans[index], cache.page_key(plans[index]), slugs, page.agent, _compress(page.html), page.terms)
+    catalog = Catalog.from_agents([kept[i] if i in kept else fresh[i].agent for i in range(len(plans))])
+    _replace_files(config.out_dir, plans, fresh, render_site_files(config, catalog, dates, search, cache), manifest)
+    cache.stats.hits, cache.stats.misses = len(kept), len(fresh)
+    log.debug("updated %d pages of %s in place", len(fresh), config.out_dir)
+    return catalog, search
+
+
+def _unchanged_pages(
+    cache: BuildCache, plans: list[PagePlan], slugs: dict[PurePosixPath, str], manifest: Manifest,
+    last_catalog: Catalog,
+) -> dict[int, Agent]:
+    """Return the agents, by plan number, whose pages on disk are still right."""
+    if manifest.slugs != slugs:  # a page's links may lead elsewhere now: the cache knows whose
+        known = {i: cache.get(plan, cache.page_key(plan), slugs, with_html=False) for i, plan in enumerate(plans)
+                 if manifest.pages.get(page_url(plan.slug)) == cache.page_key(plan)}
+        return {i: page.agent for i, page in known.items() if page is not None}
+    by_file = {agent.rel_path: agent for agent in last_catalog.agents}
+    return {i: by_file[plan.raw.rel_path] for i, plan in enumerate(plans)
+            if manifest.pages.get(page_url(plan.slug)) == cache.page_key(plan) and plan.raw.rel_path in by_file}
+
+
+def _render_pages(
+    config: SiteConfig, slugs: dict[PurePosixPath, str], plans: dict[int, PagePlan], cache: BuildCache
+) -> dict[int, FreshPage]:
+    from generator.pages import PageWriter, without_body
+    from generator.render import CompiledTemplates
+    from generator.search import index_terms
+
+    if not plans:
+        return {}
+    writer = PageWriter(config, slugs, config.out_dir, for_cache=True, compiled=CompiledTemplates(cache))
+    fresh = {}
+    for index, plan in plans.items():
+        agent, html = writer.render(plan)
+        fresh[index] = FreshPage(without_body(agent), html, index_terms(agent))
+    return fresh
+
+
+def _updated_search(
+    cache: BuildCache, plans: list[PagePlan], fresh: dict[int, FreshPage], manifest: Manifest,
+    last_search: SearchIndex,
+) -> SearchIndex | None:
+    """Return the search index with the fresh pages' words: the last one changed where the pages
+    are the same, else merged afresh from the cache. None if the cache lacks some page's words."""
+    from generator.search import SearchIndex
+
+    if last_search.slugs == [plan.slug for plan in plans]:
+        # The words each fresh page had in the last build's index, as stored under its old key.
+        old = {i: cache.get_terms(plans[i], manifest.pages.get(page_url(plans[i].slug), "")) for i in fresh}
+        if all(terms is not None for terms in old.values()):
+            for index, terms in old.items():
+                last_search.replace(index, terms, fresh[index].terms)  # type: ignore[arg-type]
+            return last_search
+    search = SearchIndex()
+    for index, plan in enumerate(plans):
+        terms = fresh[index].terms if index in fresh else cache.get_terms(plan, cache.page_key(plan))
+        if terms is None:
+            return None
+        search.add(plan.slug, terms)
+    return search
+
+
+def _compress(html: str) -> bytes:
+    from generator.cache import compress_page
+
+    return compress_page(html)
+
+
+def _replace_files(
+    root: Path, plans: list[PagePlan], fresh: dict[int, FreshPage], files: dict[str, str | bytes], manifest: Manifest
+) -> None:
+    """Write the fresh pages, changed raw files and site files; delete what is gone."""
+    from generator.search import SEARCH_FOLDER
+
+    for page in fresh.values():
+        output.replace_file(root, page.agent.url, page.html)
+    raws = {f"agents/{plan.slug}.md": plan for plan in plans}
+    for url, plan in raws.items():
+        if manifest.raws.get(url) != plan.raw.digest:
+            output.replace_file(root, url, plan.raw.path.read_bytes())
+    search_files = {path: content for path, content in files.items() if path.startswith(f"{SEARCH_FOLDER}/")}
+    output.replace_folder(root, SEARCH_FOLDER, search_files)
+    for path, content in files.items():
+        if path not in search_files:
+            output.replace_file(root, path, content)
+    pages = {page_url(plan.slug) for plan in plans}
+    for url in [*(url for url in manifest.pages if url not in pages), *(url for url in manifest.raws if url not in raws)]:
+        output.remove_agent_page(root, url)
