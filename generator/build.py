@@ -16,7 +16,7 @@ from generator.cache import BuildCache, CacheStats
 from generator.config import SiteConfig, builtin_templates_dir
 from generator.errors import BuildFailed, Finding, Report
 from generator.history import FileDates, read_file_dates, repository_stamps
-from generator.load import RawAgent, file_digest, find_agent_files, read_agent, read_agent_bytes
+from generator.load import RawAgent, file_digest, find_agent_files, read_agent, read_agent_bytes, without_body
 from generator.model import Catalog
 from generator.update import make_manifest, update_site
 
@@ -98,7 +98,7 @@ def _read_and_check_with(config: SiteConfig, item: tuple[Path, bytes]) -> Checke
     if raw is None:
         return CheckedFile(None, report.findings, [])
     findings = report.findings + check_agent(raw, config.lint_settings, links=False)
-    return CheckedFile(raw, findings, find_relative_links(raw))
+    return CheckedFile(without_body(raw), findings, find_relative_links(raw))
 
 
 _checker_config: SiteConfig | None = None

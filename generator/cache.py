@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 PACKAGE_DIR = Path(__file__).resolve().parent
 CACHE_FOLDER = ".agentpages-cache"
 CACHE_FILE = "cache.sqlite3"
-FORMAT = 8
+FORMAT = 9
 """Raised when what the cache stores changes shape; a cache of another format is started afresh."""
 # The libraries whose output reaches the page: a new version may render differently.
 _RENDERING_LIBRARIES = ("jinja2", "markdown", "pygments", "nh3", "pymdown-extensions",
@@ -205,7 +205,7 @@ class BuildCache:
         if known is not None and known[0] is plan:
             return known[1]
         raw = plan.raw
-        content = raw.digest or _digest(["\n".join(raw.front_matter.lines), raw.body])
+        content = raw.digest or _digest(["\n".join(raw.front_matter.lines), raw.body or ""])
         key = _digest([self.fingerprint, str(raw.path), str(raw.rel_path), content,
                        repr(plan.previous), repr(plan.next), plan.slug])
         self._page_keys[id(plan)] = (plan, key)  # the plan is kept, so its id is not reused

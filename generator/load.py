@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
-from generator.errors import Finding, Report, UsageError
+from generator.errors import Finding, Report, SiteError, UsageError
 from generator.frontmatter import FrontMatter, split_front_matter
 from generator.sanitize import remove_control_characters
 
@@ -25,7 +25,9 @@ class RawAgent:
     path: Path
     rel_path: PurePosixPath
     front_matter: FrontMatter
-    body: str
+    body: str | None
+    """None once a build has checked the file: bodies are most of a catalog's memory, so a
+    build reads each again where its page is rendered (see `with_body`)."""
     body_line: int
     """1-based line in the file where the body starts."""
     digest: str = ""
@@ -74,6 +76,23 @@ def read_agent(
     split = split_front_matter(text)
     rel_path = PurePosixPath(path.relative_to(agents_dir.resolve()).as_posix())
     return RawAgent(path, rel_path, split.front_matter, split.body, split.body_line, file_digest(data))
+
+
+def without_body(raw: RawAgent) -> RawAgent:
+    """Return the reading without its body, as a build keeps it once the file is checked."""
+    return replace(raw, body=None)
+
+
+def with_body(raw: RawAgent, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> RawAgent:
+    """Return the reading with its body, read again from the file; SiteError if the file changed."""
+    if raw.body is not None:
+        return raw
+    report = Report()
+    data = read_agent_bytes(raw.path, report, max_file_size)
+    text = _decode(raw.path, data, report) if data is not None and file_digest(data) == raw.digest else None
+    if text is None:
+        raise SiteError(raw.path, 1, "the file changed while the site was being built: build again")
+    return replace(raw, body="\n".join(text.split("\n")[raw.body_line - 1 :]))
 
 
 def file_digest(data: bytes) -> str:

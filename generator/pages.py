@@ -25,6 +25,7 @@ from generator.cache import BuildCache, compress_page
 from generator.catalog import PagePlan, make_agent
 from generator.config import SiteConfig
 from generator.errors import SiteError
+from generator.load import with_body
 from generator.markup import MarkdownRenderer
 from generator.model import Agent
 from generator.render import make_environment, make_site_context, render_agent_page
@@ -65,14 +66,15 @@ class PageWriter:
 
     def render(self, plan: PagePlan) -> tuple[Agent, str]:
         """Render one agent's page; return the agent (with its body) and the page."""
+        raw = with_body(plan.raw, self.config.max_file_size)
         try:
-            agent = make_agent(plan.raw, self.slugs, self.renderer)
+            agent = make_agent(raw, self.slugs, self.renderer)
             page = render_agent_page(self.env, self.site, agent, (plan.previous, plan.next), self.config.edit_base)
         except SiteError:
             raise
         except Exception as exc:  # a bug of ours; name the file that showed it
-            log.debug("while rendering %s", plan.raw.path, exc_info=True)
-            raise SiteError(plan.raw.path, plan.raw.body_line,
+            log.debug("while rendering %s", raw.path, exc_info=True)
+            raise SiteError(raw.path, raw.body_line,
                             f"internal error while rendering this agent: {exc!r}") from None
         return agent, page
 

@@ -110,3 +110,16 @@ def test_text_cannot_borrow_the_sites_own_classes_or_ids() -> None:
     assert not root.xpath("//*[normalize-space(@class) != '']"), html
     assert root.xpath("//input/@type") == ["checkbox"]
     assert not root.xpath("//*[@id='ap-main']")
+
+
+def test_a_fence_in_an_unknown_language_never_loads_plugin_lexers(monkeypatch) -> None:
+    from generator.markup import get_lexer_by_name  # Pygments' own lookup, which tries plugins last
+
+    looked_up: list[str] = []
+    monkeypatch.setitem(get_lexer_by_name.__globals__, "find_plugin_lexers", lambda: looked_up.append("plugins") or [])
+    text = "```mermaid\ngraph TD\n```\n\n````markdown\n```cedar\npermit\n```\n````\n\n```Python\nx = 1\n```\n"
+    mermaid, nested, python = parse_html(render(text).html).iter("code")
+    assert "".join(mermaid.itertext()) == "graph TD\n" and not mermaid.findall(".//span"), "plain text"
+    assert "permit" in "".join(nested.itertext())
+    assert "".join(python.itertext()) == "x = 1\n" and python.findall(".//span[@class='n']"), "highlighted"
+    assert not looked_up, "an unknown language does not import every installed plugin lexer"

@@ -128,3 +128,17 @@ def test_a_build_into_another_folder_does_not_update_this_one(catalog: Path, tmp
     os.utime(catalog / SEED)
     build_into(catalog, tmp_path / "other", use_cache=True)
     assert_equals_cold_build(catalog, tmp_path / "other")
+
+
+def test_a_file_changed_while_building_is_named_and_nothing_is_written(catalog: Path, tmp_path: Path, monkeypatch) -> None:
+    render = PageWriter.render
+
+    def edit_then_render(self: PageWriter, plan):  # the file changes after it was checked
+        if plan.raw.rel_path.as_posix() == SEED:
+            (catalog / SEED).write_text((catalog / SEED).read_text() + "\nA late edit.\n")
+        return render(self, plan)
+
+    monkeypatch.setattr(PageWriter, "render", edit_then_render)
+    with pytest.raises(SiteError, match="senior-backend-engineer.md:1: error: the file changed while the site was being built"):
+        build_into(catalog, tmp_path / "site", use_cache=False)
+    assert not (tmp_path / "site").exists()
