@@ -15,12 +15,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
-import importlib.metadata
 import logging
 import os
 import pickle
+import re
 import secrets
 import sqlite3
+import sys
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -368,7 +369,8 @@ def _ignore_in_git(folder: Path) -> None:
 def make_fingerprint(config: SiteConfig) -> str:
     """Return a digest of everything that changes every page: code, versions, templates and config."""
     parts = [f"format {FORMAT}", f"agentpages {__version__}"]
-    parts += [f"{name} {_version_of(name)}" for name in _RENDERING_LIBRARIES]
+    versions = installed_versions()
+    parts += [f"{name} {versions.get(_normalized(name), 'missing')}" for name in _RENDERING_LIBRARIES]
     # Our own source too, so a checkout being worked on never serves pages of older code.
     for folder in (PACKAGE_DIR, *template_dirs(config)):
         parts += _folder_digests(folder)
@@ -391,11 +393,29 @@ def _folder_digests(folder: Path) -> list[str]:
     return found
 
 
-def _version_of(name: str) -> str:
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return "missing"
+def installed_versions() -> dict[str, str]:
+    """Return the version of every distribution installed on `sys.path`, by normalized name.
+
+    Read from the `<name>-<version>.dist-info` folder names, as importlib.metadata finds
+    them, without importing it (and the email parser it needs): a tenth of a build with
+    nothing to do.
+    """
+    versions: dict[str, str] = {}
+    for folder in sys.path:
+        try:
+            entries = os.scandir(folder or ".")
+        except OSError:
+            continue
+        with entries:
+            for entry in entries:
+                name, _, version = entry.name.removesuffix(".dist-info").partition("-")
+                if entry.name.endswith(".dist-info") and version:
+                    versions.setdefault(_normalized(name), version)
+    return versions
+
+
+def _normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def _digest(parts: list[str]) -> str:

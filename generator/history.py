@@ -36,8 +36,9 @@ def read_file_dates(paths: list[Path], folder: Path) -> dict[Path, FileDates]:
     dirty = _git_dirty_files(folder, root) if root and committed else set()
     dates = {}
     for path in paths:
-        known = committed.get(path.resolve())
-        if known is None or path.resolve() in dirty:
+        resolved = path.resolve() if committed else path  # git names files by their real paths
+        known = committed.get(resolved)
+        if known is None or resolved in dirty:
             modified = modification_time(path)
             known = FileDates(min(known.added, modified), modified) if known else FileDates(modified, modified)
         dates[path] = known

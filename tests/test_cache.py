@@ -308,3 +308,13 @@ def test_a_locked_cache_does_not_fail_the_build(catalog: Path, tmp_path: Path) -
         holder.close()
     assert "Core Expertise, edited" in (tmp_path / "site/agents/senior-backend-engineer/index.html").read_text()
     assert result.report is not None
+
+
+def test_library_versions_in_the_fingerprint_are_the_installed_ones() -> None:
+    import importlib.metadata
+
+    from generator.cache import _RENDERING_LIBRARIES, _normalized, installed_versions
+
+    versions = installed_versions()
+    assert {name: versions.get(_normalized(name)) for name in _RENDERING_LIBRARIES} == {
+        name: importlib.metadata.version(name) for name in _RENDERING_LIBRARIES}
