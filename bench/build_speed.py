@@ -12,8 +12,10 @@ For each size it generates a catalog from the demo catalog and ../shared/corpora
   when installed, each from scratch.
 
 Each row gives the median wall time of `--runs` runs and the peak memory of the whole process
-tree (the sum over all its processes, sampled every 50 ms from /proc), then ratios against
-MkDocs' and Hugo's cold builds of the same size.
+tree, sampled every 50 ms from /proc: the sum of every process's resident set (RSS, which
+counts memory a forked worker shares with its parent once for each), and the sum of their
+proportional set sizes (PSS, which splits shared pages among the processes sharing them).
+Then ratios against MkDocs' and Hugo's cold builds of the same size.
 """
 
 from __future__ import annotations
@@ -52,22 +54,25 @@ class Timing:
 
     seconds: list[float]
     peak_bytes: int
+    """Summed RSS."""
+    peak_pss_bytes: int
 
     @property
     def median(self) -> float:
         return statistics.median(self.seconds)
 
 
-def run_measured(command: list[str], cwd: Path) -> tuple[float, int]:
-    """Run `command`; return its wall time and the peak summed RSS of it and its children."""
+def run_measured(command: list[str], cwd: Path) -> tuple[float, int, int]:
+    """Run `command`; return its wall time and the peak summed RSS and PSS of it and its children."""
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak = [0]
+    peak = [0, 0]
     done = threading.Event()
 
     def sample() -> None:
         while not done.is_set():
-            peak[0] = max(peak[0], tree_rss(process.pid))
+            rss, pss = tree_memory(process.pid)
+            peak[:] = max(peak[0], rss), max(peak[1], pss)
             done.wait(SAMPLE_SECONDS)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -78,37 +83,40 @@ def run_measured(command: list[str], cwd: Path) -> tuple[float, int]:
     sampler.join()
     if process.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed: {errors.decode(errors='replace')[-2000:]}")
-    return seconds, peak[0]
+    return seconds, peak[0], peak[1]
 
 
-def tree_rss(root: int) -> int:
-    """Return the resident memory of a process and all its descendants, in bytes.
+def tree_memory(root: int) -> tuple[int, int]:
+    """Return the summed RSS and PSS of a process and all its descendants, in bytes.
 
     Only the tree itself is read (through /proc/PID/task/TID/children), so sampling costs the
     build being measured next to nothing.
     """
-    total, stack = 0, [root]
+    rss = pss = 0
+    stack = [root]
     while stack:
         pid = stack.pop()
         try:
             with open(f"/proc/{pid}/statm", encoding="ascii") as statm:
-                total += int(statm.read().split()[1]) * PAGE_SIZE
+                rss += int(statm.read().split()[1]) * PAGE_SIZE
+            with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as rollup:
+                pss += next(int(line.split()[1]) * 1024 for line in rollup if line.startswith("Pss:"))
             for task in os.scandir(f"/proc/{pid}/task"):
                 with open(f"{task.path}/children", encoding="ascii") as children:
                     stack.extend(int(child) for child in children.read().split())
-        except (OSError, ValueError):
+        except (OSError, ValueError, StopIteration):
             continue  # the process ended while we looked
-    return total
+    return rss, pss
 
 
 def repeat(runs: int, prepare, command: list[str], cwd: Path) -> Timing:
-    seconds, peak = [], 0
+    seconds, peak, peak_pss = [], 0, 0
     for number in range(runs):
         prepare(number)
-        took, used = run_measured(command, cwd)
+        took, rss, pss = run_measured(command, cwd)
         seconds.append(took)
-        peak = max(peak, used)
-    return Timing(seconds, peak)
+        peak, peak_pss = max(peak, rss), max(peak_pss, pss)
+    return Timing(seconds, peak, peak_pss)
 
 
 def bench_agentpages(catalog: Path, runs: int) -> dict[str, Timing]:
@@ -177,7 +185,8 @@ def main() -> None:
     args = parser.parse_args()
     print(f"{platform.node() or 'this machine'}: {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"median of {args.runs} runs", flush=True)
-    print(f"{'agents':>7}  {'build':<16} {'seconds':>8} {'peak MiB':>9} {'÷ MkDocs':>9} {'÷ Hugo':>7}", flush=True)
+    print(f"{'agents':>7}  {'build':<16} {'seconds':>8} {'peak RSS MiB':>13} {'peak PSS MiB':>13} "
+          f"{'÷ MkDocs':>9} {'÷ Hugo':>7}", flush=True)
     for size in args.sizes:
         with tempfile.TemporaryDirectory() as folder:
             catalog = Path(folder) / "agents"
@@ -189,8 +198,8 @@ def main() -> None:
             for name, timing in rows.items():
                 versus_mkdocs = f"{timing.median / mkdocs.median:9.2f}" if mkdocs else f"{'-':>9}"
                 versus_hugo = f"{timing.median / hugo.median:7.2f}" if hugo else f"{'-':>7}"
-                print(f"{size:>7}  {name:<16} {timing.median:8.2f} {timing.peak_bytes / MIB:9.0f} "
-                      f"{versus_mkdocs} {versus_hugo}", flush=True)
+                print(f"{size:>7}  {name:<16} {timing.median:8.2f} {timing.peak_bytes / MIB:13.0f} "
+                      f"{timing.peak_pss_bytes / MIB:13.0f} {versus_mkdocs} {versus_hugo}", flush=True)
 
 
 if __name__ == "__main__":
