@@ -23,6 +23,8 @@ from generator.update import make_manifest, update_site
 # The rendering modules (Markdown, Jinja2, Pygments) are imported where they are
 # used: a build with nothing changed answers without them, in a fraction of their import time.
 if TYPE_CHECKING:
+    import jinja2
+
     from generator.catalog import PagePlan
     from generator.lint import CheckedFile
     from generator.pages import Progress
@@ -303,30 +305,29 @@ def write_site(
     Returns the catalog and the search index as written.
     """
     from generator.pages import write_agent_pages
+    from generator.render import CompiledTemplates, make_environment
     from generator.search import SearchIndex
 
     # Agent pages first, each written as soon as it is rendered; the index needs their summaries.
     search = SearchIndex()
     catalog = Catalog.from_agents(write_agent_pages(config, plans, slugs, root, cache, progress, search))
     copy_static_assets(config, root)
-    for path, content in render_site_files(config, catalog, dates, search, cache).items():
+    env = make_environment(config, CompiledTemplates(cache) if cache else None)
+    for path, content in render_site_files(config, env, catalog, dates, search).items():
         output.write_file(root, path, content)
     return catalog, search
 
 
 def render_site_files(
-    config: SiteConfig, catalog: Catalog, dates: dict[Path, FileDates], search: SearchIndex,
-    cache: BuildCache | None = None,
+    config: SiteConfig, env: jinja2.Environment, catalog: Catalog, dates: dict[Path, FileDates], search: SearchIndex,
 ) -> dict[str, str | bytes]:
     """Render every file of the site but the agent pages and static assets, by path below the root.
 
-    The search index comes before the files that name it, for updates in place. A `cache`
-    keeps the compiled templates.
+    The search index comes before the files that name it, for updates in place.
     """
     from generator import publish
-    from generator.render import CompiledTemplates, make_environment, make_site_context, render_index, render_not_found
+    from generator.render import make_site_context, render_index, render_not_found
 
-    env = make_environment(config, CompiledTemplates(cache) if cache else None)
     site = make_site_context(config)
     files: dict[str, str | bytes] = {**search.render_files()}
     files["index.html"] = render_index(env, site, catalog)

@@ -11,6 +11,14 @@ from typing import Any
 import markdown
 import pygments.lexers
 import pymdownx.highlight
+from markdown.extensions.tables import TableExtension
+from mdx_breakless_lists.mdx_breakless_lists import BreaklessLists
+from mdx_truly_sane_lists.mdx_truly_sane_lists import TrulySaneListExtension
+from pymdownx.highlight import HighlightExtension
+from pymdownx.magiclink import MagiclinkExtension
+from pymdownx.superfences import SuperFencesCodeExtension
+from pymdownx.tasklist import TasklistExtension
+from pymdownx.tilde import DeleteSubExtension
 from pygments.lexer import Lexer
 from pygments.lexers import get_all_lexers, get_lexer_by_name
 from pygments.util import ClassNotFound
@@ -69,25 +77,21 @@ class MarkdownRenderer:
     def __init__(self) -> None:
         use_builtin_lexers_only()
         self._gfm = GithubBlocksExtension()
+        # Extensions as objects, not names: a name is first looked up among the entry points of
+        # every installed distribution, which costs more than rendering a page.
         self._md = markdown.Markdown(
             extensions=[
-                "tables",
-                "mdx_truly_sane_lists",
-                "pymdownx.superfences",
-                "pymdownx.highlight",
-                "pymdownx.tilde",
-                "pymdownx.tasklist",
-                "pymdownx.magiclink",
-                "mdx_breakless_lists",
+                # An attribute, not an inline style, so a strict Content-Security-Policy holds.
+                TableExtension(use_align_attribute=True),
+                TrulySaneListExtension(nested_indent=2, truly_sane=False),
+                SuperFencesCodeExtension(),
+                HighlightExtension(css_class=CODE_CSS_CLASS, guess_lang=False),
+                DeleteSubExtension(subscript=False),
+                TasklistExtension(),
+                MagiclinkExtension(),
+                BreaklessLists(),
                 self._gfm,
             ],
-            extension_configs={
-                "mdx_truly_sane_lists": {"nested_indent": 2, "truly_sane": False},
-                "pymdownx.highlight": {"css_class": CODE_CSS_CLASS, "guess_lang": False},
-                # An attribute, not an inline style, so a strict Content-Security-Policy holds.
-                "tables": {"use_align_attribute": True},
-                "pymdownx.tilde": {"subscript": False},
-            },
             output_format="html",
         )
 

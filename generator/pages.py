@@ -54,13 +54,13 @@ class PageWriter:
 
     def __init__(
         self, config: SiteConfig, slugs: dict[PurePosixPath, str], root: Path, for_cache: bool,
-        compiled: jinja2.BytecodeCache | None = None,
+        env: jinja2.Environment | None = None,
     ) -> None:
         self.config = config
         self.slugs = slugs
         self.root = root
         self.for_cache = for_cache
-        self.env = make_environment(config, compiled)
+        self.env = env or make_environment(config)
         self.site = make_site_context(config)
         self.renderer = MarkdownRenderer()
 

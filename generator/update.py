@@ -17,9 +17,13 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from generator import output
+from generator.cache import compress_page
 from generator.model import Agent, Catalog, page_url
+from generator.search import SEARCH_FOLDER
 
 if TYPE_CHECKING:
+    import jinja2
+
     from generator.cache import BuildCache
     from generator.catalog import PagePlan
     from generator.config import SiteConfig
@@ -83,6 +87,7 @@ def update_site(
     `site_stamp` is `site_files_stamp` of the output folder as it is now.
     """
     from generator.build import render_site_files
+    from generator.render import CompiledTemplates, make_environment
 
     last_written, last_result = cache.last_written(), cache.last_result()
     if last_written is None or last_result is None:
@@ -94,15 +99,16 @@ def update_site(
     if len(plans) - len(kept) > MAX_PAGES:
         return None
     # Rendered before anything is written: an error leaves the site as it was.
+    env = make_environment(config, CompiledTemplates(cache))
     stale = {index: plan for index, plan in enumerate(plans) if index not in kept}
-    fresh = _render_pages(config, slugs, stale, cache)
+    fresh = _render_pages(config, env, slugs, stale)
     search = _updated_search(cache, plans, fresh, manifest, last_search)
     if search is None:
         return None
     for index, page in fresh.items():
-        cache.put(plans[index], cache.page_key(plans[index]), slugs, page.agent, _compress(page.html), page.terms)
+        cache.put(plans[index], cache.page_key(plans[index]), slugs, page.agent, compress_page(page.html), page.terms)
     catalog = Catalog.from_agents([kept[i] if i in kept else fresh[i].agent for i in range(len(plans))])
-    _replace_files(config.out_dir, plans, fresh, render_site_files(config, catalog, dates, search, cache), manifest)
+    _replace_files(config.out_dir, plans, fresh, render_site_files(config, env, catalog, dates, search), manifest)
     cache.stats.hits, cache.stats.misses = len(kept), len(fresh)
     log.debug("updated %d pages of %s in place", len(fresh), config.out_dir)
     return catalog, search
@@ -123,15 +129,14 @@ def _unchanged_pages(
 
 
 def _render_pages(
-    config: SiteConfig, slugs: dict[PurePosixPath, str], plans: dict[int, PagePlan], cache: BuildCache
+    config: SiteConfig, env: jinja2.Environment, slugs: dict[PurePosixPath, str], plans: dict[int, PagePlan]
 ) -> dict[int, FreshPage]:
     from generator.pages import PageWriter, without_body
-    from generator.render import CompiledTemplates
     from generator.search import index_terms
 
     if not plans:
         return {}
-    writer = PageWriter(config, slugs, config.out_dir, for_cache=True, compiled=CompiledTemplates(cache))
+    writer = PageWriter(config, slugs, config.out_dir, for_cache=True, env=env)
     fresh = {}
     for index, plan in plans.items():
         agent, html = writer.render(plan)
@@ -163,18 +168,10 @@ def _updated_search(
     return search
 
 
-def _compress(html: str) -> bytes:
-    from generator.cache import compress_page
-
-    return compress_page(html)
-
-
 def _replace_files(
     root: Path, plans: list[PagePlan], fresh: dict[int, FreshPage], files: dict[str, str | bytes], manifest: Manifest
 ) -> None:
     """Write the fresh pages, changed raw files and site files; delete what is gone."""
-    from generator.search import SEARCH_FOLDER
-
     for page in fresh.values():
         output.replace_file(root, page.agent.url, page.html)
     raws = {f"agents/{plan.slug}.md": plan for plan in plans}
