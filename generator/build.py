@@ -67,9 +67,11 @@ def load_and_check(
             data = read_agent_bytes(path, report, config.max_file_size)
             if data is None:
                 continue
-            known = cache.get_file(path, file_digest(data), stamp) if cache else None
+            known = cache.get_file(path, file_digest(data)) if cache else None
             if known is None:
                 unknown.append((path, data))
+            elif cache and stamp:  # touched, not changed: known by its stamp from now on
+                cache.restamp_file(path, stamp)
         checked_files[path] = known  # None for now keeps the files' order
     # Parsing YAML and checking is a tenth of a cold build: large catalogs spread it too.
     workers = worker_count(len(unknown))
@@ -159,7 +161,7 @@ def build(
 
         # Few pages changed in the last build's site: replace just those files. Otherwise write
         # the whole site aside, then swap it in at once.
-        written = update_site(config, plans, slugs, dates, cache, site_stamp) if cache else None
+        written = update_site(config, plans, slugs, dates, cache, site_stamp, progress) if cache else None
         if written is None:
             written = _write_and_swap_in(config, plans, slugs, dates, cache, progress)
         catalog, search = written
@@ -272,7 +274,8 @@ def _unchanged_catalog(
 
 
 def site_files_stamp(out_dir: Path) -> str:
-    """Digest every file of the site on disk by name, size and time: a deleted or edited one shows."""
+    """Digest every file of the site on disk by name, size, times, inode and mode: a deleted or edited
+    one shows, even one overwritten with its old modification time put back."""
     hasher = hashlib.sha256()
     pending = [out_dir]
     while pending:
@@ -286,8 +289,8 @@ def site_files_stamp(out_dir: Path) -> str:
                 pending.append(Path(entry.path))
                 continue
             status = entry.stat(follow_symlinks=False)
-            hasher.update(f"{entry.path}\0{status.st_size}\0{status.st_mtime_ns}\0{status.st_ino}\n"
-                          .encode("utf-8", "surrogateescape"))
+            hasher.update(f"{entry.path}\0{status.st_size}\0{status.st_mtime_ns}\0{status.st_ctime_ns}\0"
+                          f"{status.st_ino}\0{status.st_mode}\n".encode("utf-8", "surrogateescape"))
     return hasher.hexdigest()
 
 

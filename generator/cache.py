@@ -22,6 +22,7 @@ import re
 import secrets
 import sqlite3
 import sys
+import tempfile
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -46,7 +47,7 @@ log = logging.getLogger(__name__)
 PACKAGE_DIR = Path(__file__).resolve().parent
 CACHE_FOLDER = ".agentpages-cache"
 CACHE_FILE = "cache.sqlite3"
-FORMAT = 9
+FORMAT = 10
 """Raised when what the cache stores changes shape; a cache of another format is started afresh."""
 # The libraries whose output reaches the page: a new version may render differently.
 _RENDERING_LIBRARIES = ("jinja2", "markdown", "pygments", "nh3", "pymdown-extensions",
@@ -138,21 +139,31 @@ class BuildCache:
 
     # -- storing values safely --------------------------------------------------------------
 
-    def _seal(self, value: object) -> bytes:
+    def _seal(self, value: object, *place: str | bytes) -> bytes:
+        """Pickle and sign a value for the place it is stored in (table, row, key, column)."""
         data = pickle.dumps(value)
-        return hmac.new(self._key, data, hashlib.sha256).digest() + data
+        return self._signature(data, place) + data
 
-    def _unseal(self, sealed: bytes | None) -> Any:
-        """Return the stored value, or None if it is missing, was not signed with our key, or is unreadable."""
+    def _unseal(self, sealed: bytes | None, *place: str | bytes) -> Any:
+        """Return the stored value, or None if it is missing, was not signed with our key for this
+        very place (a value moved to another row is refused), or is unreadable."""
         if not sealed or len(sealed) < 32:
             return None
         signature, data = sealed[:32], sealed[32:]
-        if not hmac.compare_digest(signature, hmac.new(self._key, data, hashlib.sha256).digest()):
+        if not hmac.compare_digest(signature, self._signature(data, place)):
             return None
         try:
             return pickle.loads(data)
         except Exception:  # written by another version: a miss
             return None
+
+    def _signature(self, data: bytes, place: tuple[str | bytes, ...]) -> bytes:
+        signer = hmac.new(self._key, digestmod=hashlib.sha256)
+        for part in place:
+            encoded = part.encode("utf-8", "surrogatepass") if isinstance(part, str) else part
+            signer.update(len(encoded).to_bytes(8, "little") + encoded)
+        signer.update(data)
+        return signer.digest()
 
     def _query(self, sql: str, parameters: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
         """Run one statement; on any database error, log it once and switch the cache off."""
@@ -170,33 +181,31 @@ class BuildCache:
     def _reading_key(self, digest: str) -> str:
         return _digest([self.fingerprint, digest])
 
-    def get_file(self, path: Path, digest: str, stamp: str = "") -> CheckedFile | None:
-        """Return a file as read and checked before, if its content (and the rules) are unchanged.
-
-        Its new `stamp`, if trusted, is remembered for `get_file_by_stamp`.
-        """
+    def get_file(self, path: Path, digest: str) -> CheckedFile | None:
+        """Return a file as read and checked before, if its content (and the rules) are unchanged."""
         rows = self._query("SELECT key, reading FROM files WHERE path = ?", (_path_key(path),))
         if not rows or rows[0][0] != self._reading_key(digest):
             return None
-        checked = self._unseal(rows[0][1])
-        if checked is not None and stamp:
-            self._query("UPDATE files SET stamp = ? WHERE path = ?", (self._reading_key(stamp), _path_key(path)))
-        return checked
+        return self._unseal(rows[0][1], "files", _path_key(path), rows[0][0])
+
+    def restamp_file(self, path: Path, stamp: str) -> None:
+        """Remember a file's new stamp (its content is as stored) for `get_file_by_stamp`."""
+        self._query("UPDATE files SET stamp = ? WHERE path = ?", (self._reading_key(stamp), _path_key(path)))
 
     def get_file_by_stamp(self, path: Path, stamp: str) -> CheckedFile | None:
         """Return a file as read and checked before, if it has the same stamp (see build.py) as then."""
-        rows = self._query("SELECT stamp, reading FROM files WHERE path = ?", (_path_key(path),))
+        rows = self._query("SELECT stamp, key, reading FROM files WHERE path = ?", (_path_key(path),))
         if not rows or rows[0][0] != self._reading_key(stamp):
             return None
-        return self._unseal(rows[0][1])
+        return self._unseal(rows[0][2], "files", _path_key(path), rows[0][1])
 
     def put_file(self, checked: CheckedFile, stamp: str = "") -> None:
         """Store a file as read and checked by the rules that look at nothing but the file, and the
         stamp it had before it was read ("" when not to be trusted)."""
         if checked.raw is not None:
+            path, key = _path_key(checked.raw.path), self._reading_key(checked.raw.digest)
             self._query("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)",
-                        (_path_key(checked.raw.path), self._reading_key(checked.raw.digest),
-                         self._reading_key(stamp) if stamp else "", self._seal(checked)))
+                        (path, key, self._reading_key(stamp) if stamp else "", self._seal(checked, "files", path, key)))
 
     # -- rendered pages ---------------------------------------------------------------------
 
@@ -220,12 +229,13 @@ class BuildCache:
         Without `with_html`, only the agent is read (its page's `html` is empty).
         """
         columns = "key, links, agent, html" if with_html else "key, links, agent"
-        rows = self._query(f"SELECT {columns} FROM pages WHERE file = ?", (_path_key(plan.raw.rel_path),))
+        file = _path_key(plan.raw.rel_path)
+        rows = self._query(f"SELECT {columns} FROM pages WHERE file = ?", (file,))
         if not rows or rows[0][0] != key:
             return None
-        links = self._unseal(rows[0][1])
-        agent = self._unseal(rows[0][2])
-        html = self._unseal(rows[0][3]) if with_html else b""
+        links = self._unseal(rows[0][1], "pages", file, key, "links")
+        agent = self._unseal(rows[0][2], "pages", file, key, "agent")
+        html = self._unseal(rows[0][3], "pages", file, key, "html") if with_html else b""
         if links is None or agent is None or html is None:
             return None
         if any(slugs.get(target) != slug for target, slug in links.items()):
@@ -234,20 +244,26 @@ class BuildCache:
 
     def get_terms(self, plan: PagePlan, key: str) -> PageTerms | None:
         """Return the words for search of the page stored for `plan`'s file under `key`."""
-        rows = self._query("SELECT key, terms FROM pages WHERE file = ?", (_path_key(plan.raw.rel_path),))
-        return self._unseal(rows[0][1]) if rows and rows[0][0] == key else None
+        file = _path_key(plan.raw.rel_path)
+        rows = self._query("SELECT key, terms FROM pages WHERE file = ?", (file,))
+        return self._unseal(rows[0][1], "pages", file, key, "terms") if rows and rows[0][0] == key else None
 
     def put(self, plan: PagePlan, key: str, slugs: Mapping[PurePosixPath, str], agent: Agent,
             compressed_html: bytes, terms: PageTerms) -> None:
         """Store a freshly rendered page, compressed by `compress_page`, and its words for search."""
         links = {target: slugs.get(target) for target in agent.linked_files}
+        file = _path_key(plan.raw.rel_path)
         self._query("INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?, ?, ?)",
-                    (_path_key(plan.raw.rel_path), key, self._seal(links), self._seal(agent),
-                     self._seal(compressed_html), self._seal(terms)))
+                    (file, key, self._seal(links, "pages", file, key, "links"),
+                     self._seal(agent, "pages", file, key, "agent"), self._seal(compressed_html, "pages", file, key, "html"),
+                     self._seal(terms, "pages", file, key, "terms")))
 
     def forget_others(self, raw_agents: Iterable[RawAgent]) -> None:
-        """Drop the files and pages of files that are no longer in the catalog."""
+        """Drop the files and pages of files that are no longer in the catalog, and values (such as
+        compiled templates) stored under another fingerprint."""
         present = list(raw_agents)
+        self._query("DELETE FROM results WHERE name LIKE 'value %' AND name NOT LIKE ?",
+                    (f"value %{self.fingerprint}%",))
         for table, column, kept in (("pages", "file", {_path_key(raw.rel_path) for raw in present}),
                                     ("files", "path", {_path_key(raw.path) for raw in present})):
             stored = [row[0] for row in self._query(f"SELECT {column} FROM {table}")]
@@ -264,21 +280,21 @@ class BuildCache:
     def last_result(self) -> tuple[list[Finding], Catalog] | None:
         """Return the findings and catalog (agents without bodies) of the last finished build."""
         rows = self._query("SELECT value FROM results WHERE name = 'last'")
-        return self._unseal(rows[0][0]) if rows else None
+        return self._unseal(rows[0][0], "results", "last") if rows else None
 
     def last_written(self) -> tuple[Manifest, SearchIndex] | None:
         """Return what the last build that wrote its site left there, and its search index (see update.py)."""
         rows = self._query("SELECT value FROM results WHERE name = 'written'")
-        return self._unseal(rows[0][0]) if rows else None
+        return self._unseal(rows[0][0], "results", "written") if rows else None
 
     def get_value(self, name: str) -> Any:
         """Return a value stored by `put_value`, or None."""
         rows = self._query("SELECT value FROM results WHERE name = ?", (f"value {name}",))
-        return self._unseal(rows[0][0]) if rows else None
+        return self._unseal(rows[0][0], "results", f"value {name}") if rows else None
 
     def put_value(self, name: str, value: object) -> None:
         """Store any value under `name`, signed like every other."""
-        self._query("INSERT OR REPLACE INTO results VALUES (?, ?)", (f"value {name}", self._seal(value)))
+        self._query("INSERT OR REPLACE INTO results VALUES (?, ?)", (f"value {name}", self._seal(value, "results", f"value {name}")))
 
     def last_site(self) -> str | None:
         """Return what the last finished build recorded of its site (see `record_build`)."""
@@ -292,22 +308,26 @@ class BuildCache:
         """Remember a finished build, all at once: its quick state, findings and catalog (for a build
         with nothing changed to repeat), its site's state and, if it wrote the site, what it wrote."""
         with self._transaction():
-            self._query("INSERT OR REPLACE INTO results VALUES ('last', ?)", (self._seal((findings, catalog)),))
+            self._query("INSERT OR REPLACE INTO results VALUES ('last', ?)", (self._seal((findings, catalog), "results", "last"),))
             self._query("INSERT OR REPLACE INTO state VALUES ('quick', ?)", (quick_state,))
             self._query("INSERT OR REPLACE INTO state VALUES ('site', ?)", (site,))
             if written is not None:
-                self._query("INSERT OR REPLACE INTO results VALUES ('written', ?)", (self._seal(written),))
+                self._query("INSERT OR REPLACE INTO results VALUES ('written', ?)", (self._seal(written, "results", "written"),))
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
         """Group writes: all of them are kept, or (after a database error) none."""
         self._query("BEGIN IMMEDIATE")
-        yield
+        completed = False
         try:
-            self._db.execute("ROLLBACK" if self.disabled else "COMMIT")
-        except sqlite3.Error as exc:
-            log.warning("the build cache stopped working (%s); the build goes on without it", exc)
-            self.disabled = True
+            yield
+            completed = True
+        finally:
+            try:
+                self._db.execute("COMMIT" if completed and not self.disabled else "ROLLBACK")
+            except sqlite3.Error as exc:
+                log.warning("the build cache stopped working (%s); the build goes on without it", exc)
+                self.disabled = True
 
     def close(self) -> None:
         """Close the file (every write is already committed)."""
@@ -322,22 +342,29 @@ def _path_key(path: Path | PurePosixPath) -> bytes:
     return os.fsencode(str(path))
 
 
+KEY_BYTES = 32
+
+
 def signing_key() -> bytes | None:
-    """Return this user's key for signing cache values, made on first use; None if it cannot be kept."""
+    """Return this user's key for signing cache values, made on first use; None if it cannot be kept.
+
+    A key file of any other length (cut short by a crash, or planted) is replaced.
+    """
     path = user_cache_folder() / "agentpages" / "key"
     try:
-        return path.read_bytes()
+        key = path.read_bytes()
+        if len(key) == KEY_BYTES:
+            return key
     except FileNotFoundError:
         pass
     except OSError:
         return None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".key-")  # private: mode 0600
         with os.fdopen(descriptor, "wb") as file:
-            file.write(secrets.token_bytes(32))
-        return path.read_bytes()
-    except FileExistsError:  # another build made it meanwhile
+            file.write(secrets.token_bytes(KEY_BYTES))
+        os.replace(temporary, path)  # whole or not at all; the last of two racing builds wins
         return path.read_bytes()
     except OSError:
         return None
@@ -370,7 +397,7 @@ def make_fingerprint(config: SiteConfig) -> str:
     """Return a digest of everything that changes every page: code, versions, templates and config."""
     parts = [f"format {FORMAT}", f"agentpages {__version__}"]
     versions = installed_versions()
-    parts += [f"{name} {versions.get(_normalized(name), 'missing')}" for name in _RENDERING_LIBRARIES]
+    parts += [f"{name} {_library_version(versions, name)}" for name in _RENDERING_LIBRARIES]
     # Our own source too, so a checkout being worked on never serves pages of older code.
     for folder in (PACKAGE_DIR, *template_dirs(config)):
         parts += _folder_digests(folder)
@@ -396,9 +423,9 @@ def _folder_digests(folder: Path) -> list[str]:
 def installed_versions() -> dict[str, str]:
     """Return the version of every distribution installed on `sys.path`, by normalized name.
 
-    Read from the `<name>-<version>.dist-info` folder names, as importlib.metadata finds
-    them, without importing it (and the email parser it needs): a tenth of a build with
-    nothing to do.
+    Read from the `<name>-<version>.dist-info` (or `.egg-info`, as Debian's packages have)
+    folder names, as importlib.metadata finds them, without importing it and the email parser
+    it needs: a tenth of a build with nothing to do.
     """
     versions: dict[str, str] = {}
     for folder in sys.path:
@@ -408,10 +435,24 @@ def installed_versions() -> dict[str, str]:
             continue
         with entries:
             for entry in entries:
-                name, _, version = entry.name.removesuffix(".dist-info").partition("-")
-                if entry.name.endswith(".dist-info") and version:
-                    versions.setdefault(_normalized(name), version)
+                stem, dot, kind = entry.name.rpartition(".")
+                name, _, version = stem.partition("-")
+                if dot and kind in ("dist-info", "egg-info") and version:
+                    versions.setdefault(_normalized(name), version.partition("-")[0])
     return versions
+
+
+def _library_version(versions: dict[str, str], name: str) -> str:
+    """Return a library's version from `installed_versions`, or ask importlib.metadata."""
+    known = versions.get(_normalized(name))
+    if known is not None:
+        return known
+    import importlib.metadata  # only when the folder names did not tell
+
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "missing"
 
 
 def _normalized(name: str) -> str:

@@ -86,7 +86,7 @@ def make_agent(raw: RawAgent, slugs: Mapping[PurePosixPath, str], renderer: Mark
     description = parse_description(_text_field(data, "description"))
     links = LinkContext(raw.rel_path, slugs)
     summary_html = renderer.render_fragment(description.summary, links)
-    assert raw.body is not None, "a page is rendered from a reading with its body (load.with_body)"
+    assert raw.body is not None, "a page is rendered from a reading with its body (load.read_again)"
     body = renderer.render_page_body(raw.body, links)
     return Agent(
         path=raw.path,

@@ -88,15 +88,8 @@ def make_finding(rule_id: str, path: Path, line: int, column: int, message: str)
     return Finding(path, line, RULES[rule_id].severity, message, rule_id, column)
 
 
-def check_agents(raw_agents: list[RawAgent], settings: LintSettings) -> list[Finding]:
-    """Check every file on its own, then the catalog as a whole."""
-    findings = [f for raw in raw_agents for f in check_agent(raw, settings)]
-    findings.extend(check_duplicate_names(raw_agents))
-    return findings
-
-
 def check_agent(raw: RawAgent, settings: LintSettings, links: bool = True) -> list[Finding]:
-    """Run every per-file rule on one agent; without readable frontmatter, only say so.
+    """Run every per-file rule on one agent, read with its body; without readable frontmatter, only say so.
 
     Without `links`, the rule that looks at other files (`broken-link`) is left out, so the
     findings depend on this file's content alone.

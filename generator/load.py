@@ -27,7 +27,7 @@ class RawAgent:
     front_matter: FrontMatter
     body: str | None
     """None once a build has checked the file: bodies are most of a catalog's memory, so a
-    build reads each again where its page is rendered (see `with_body`)."""
+    build reads each again where its page is rendered (see `read_again`)."""
     body_line: int
     """1-based line in the file where the body starts."""
     digest: str = ""
@@ -83,16 +83,19 @@ def without_body(raw: RawAgent) -> RawAgent:
     return replace(raw, body=None)
 
 
-def with_body(raw: RawAgent, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> RawAgent:
-    """Return the reading with its body, read again from the file; SiteError if the file changed."""
-    if raw.body is not None:
-        return raw
+def read_again(raw: RawAgent, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> tuple[RawAgent, bytes]:
+    """Read a checked file again: return the reading with its body, and the file's bytes.
+
+    SiteError if the file changed since it was checked, so a page never shows other text.
+    """
     report = Report()
     data = read_agent_bytes(raw.path, report, max_file_size)
-    text = _decode(raw.path, data, report) if data is not None and file_digest(data) == raw.digest else None
-    if text is None:
+    unchanged = data is not None and (not raw.digest or file_digest(data) == raw.digest)
+    text = _decode(raw.path, data, report) if data is not None and unchanged else None
+    if data is None or text is None:
         raise SiteError(raw.path, 1, "the file changed while the site was being built: build again")
-    return replace(raw, body="\n".join(text.split("\n")[raw.body_line - 1 :]))
+    body = raw.body if raw.body is not None else "\n".join(text.split("\n")[raw.body_line - 1 :])
+    return replace(raw, body=body), data
 
 
 def file_digest(data: bytes) -> str:

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 import html
 import re
 from dataclasses import dataclass
-from typing import Any
 
 import markdown
-import pygments.lexers
-import pymdownx.highlight
+import pygments.plugin
 from markdown.extensions.tables import TableExtension
 from mdx_breakless_lists.mdx_breakless_lists import BreaklessLists
 from mdx_truly_sane_lists.mdx_truly_sane_lists import TrulySaneListExtension
@@ -19,9 +16,6 @@ from pymdownx.magiclink import MagiclinkExtension
 from pymdownx.superfences import SuperFencesCodeExtension
 from pymdownx.tasklist import TasklistExtension
 from pymdownx.tilde import DeleteSubExtension
-from pygments.lexer import Lexer
-from pygments.lexers import get_all_lexers, get_lexer_by_name
-from pygments.util import ClassNotFound
 
 from generator.gfm import GithubBlocksExtension, Heading
 from generator.links import LinkContext
@@ -46,36 +40,29 @@ class RenderedMarkdown:
     sections: tuple[Section, ...]
 
 
-@functools.cache
-def builtin_languages() -> frozenset[str]:
-    """Return every language name Pygments itself highlights, lower-case."""
-    return frozenset(alias.lower() for _, aliases, _, _ in get_all_lexers(plugins=False) for alias in aliases)
+def use_builtin_pygments_only() -> None:
+    """Keep Pygments to its own lexers, formatters, styles and filters: no installed plugins.
 
-
-def get_builtin_lexer(language: str, **options: Any) -> Lexer:
-    """Return Pygments' own lexer for `language`; ClassNotFound for a name it does not know."""
-    if language.lower() not in builtin_languages():
-        raise ClassNotFound(f"no built-in lexer for {language!r}")
-    return get_lexer_by_name(language, **options)
-
-
-def use_builtin_lexers_only() -> None:
-    """Make Pygments, and pymdownx.highlight through it, look up only its built-in lexers.
-
-    For a name it does not know (a `mermaid` fence, or one nested in a `markdown` fence),
-    Pygments imports every installed plugin lexer: IPython's alone is 16 MB and a third
-    of a second in each process that renders. Plugins would also make pages depend on the
-    machine that built them. Unknown languages show as plain text, as before.
+    For a language it does not know (a `mermaid` fence, one nested in a `markdown` fence, an
+    HTTP body's content type), Pygments imports every installed plugin: IPython's lexers
+    alone are 16 MB and a third of a second in each process that renders. A plugin would
+    also make pages depend on the machine that built them. Unknown languages show as plain
+    text, as they did.
     """
-    pygments.lexers.get_lexer_by_name = get_builtin_lexer  # looked up at call time by nested lexers
-    pymdownx.highlight.get_lexer_by_name = get_builtin_lexer  # imported by name
+    pygments.plugin.iter_entry_points = _no_entry_points
+
+
+def _no_entry_points(group_name: str) -> tuple[()]:
+    return ()
+
+
+use_builtin_pygments_only()
 
 
 class MarkdownRenderer:
     """Convert agent Markdown to safe HTML, reusing one Markdown instance between documents."""
 
     def __init__(self) -> None:
-        use_builtin_lexers_only()
         self._gfm = GithubBlocksExtension()
         # Extensions as objects, not names: a name is first looked up among the entry points of
         # every installed distribution, which costs more than rendering a page.

@@ -1,4 +1,5 @@
-"""The only writers to the output folder: a build goes to a staging folder that is swapped in whole."""
+"""The only writers to the output folder: a full build goes to a staging folder that is swapped in
+whole; a small update replaces single files, each through a rename."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from generator.errors import SiteError, UsageError
 
 # Written into every site; a folder without it is not ours to replace.
 SITE_MARKER = ".agentpages"
-SITE_MARKER_TEXT = "Built by agentpages. Each build replaces this whole folder.\n"
+SITE_MARKER_TEXT = "Built by agentpages. Each build may replace or delete any file in this folder.\n"
 # Tells GitHub Pages to publish the files as they are, without Jekyll.
 NOJEKYLL = ".nojekyll"
 

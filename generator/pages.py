@@ -25,7 +25,7 @@ from generator.cache import BuildCache, compress_page
 from generator.catalog import PagePlan, make_agent
 from generator.config import SiteConfig
 from generator.errors import SiteError
-from generator.load import with_body
+from generator.load import read_again
 from generator.markup import MarkdownRenderer
 from generator.model import Agent
 from generator.render import make_environment, make_site_context, render_agent_page
@@ -64,9 +64,9 @@ class PageWriter:
         self.site = make_site_context(config)
         self.renderer = MarkdownRenderer()
 
-    def render(self, plan: PagePlan) -> tuple[Agent, str]:
-        """Render one agent's page; return the agent (with its body) and the page."""
-        raw = with_body(plan.raw, self.config.max_file_size)
+    def render(self, plan: PagePlan) -> tuple[Agent, str, bytes]:
+        """Render one agent's page; return the agent (with its body), the page and the file's bytes."""
+        raw, source = read_again(plan.raw, self.config.max_file_size)
         try:
             agent = make_agent(raw, self.slugs, self.renderer)
             page = render_agent_page(self.env, self.site, agent, (plan.previous, plan.next), self.config.edit_base)
@@ -76,13 +76,13 @@ class PageWriter:
             log.debug("while rendering %s", raw.path, exc_info=True)
             raise SiteError(raw.path, raw.body_line,
                             f"internal error while rendering this agent: {exc!r}") from None
-        return agent, page
+        return agent, page, source
 
     def write(self, plan: PagePlan) -> RenderedPage:
         """Render one agent's page, write it and its raw file; return the agent without its body."""
-        agent, page = self.render(plan)
+        agent, page, source = self.render(plan)
         output.write_file(self.root, agent.url, page)
-        output.copy_file(agent.path, self.root, agent.raw_url)
+        output.write_file(self.root, agent.raw_url, source)
         compressed = compress_page(page) if self.for_cache else None
         return without_body(agent), compressed, index_terms(agent)
 
@@ -121,6 +121,7 @@ def write_agent_pages(
     progress(done, len(plans))
     rendered = _render(config, [plans[i] for i in missing], slugs, root, cache is not None)
     fresh = set(missing)
+    fallback: PageWriter | None = None
     for index, plan in enumerate(plans):
         if index in fresh:
             agent, compressed, terms = next(rendered)
@@ -130,20 +131,15 @@ def write_agent_pages(
             done += 1
             progress(done, len(plans))
         elif search is not None:
-            terms = _cached_terms(config, plan, slugs, root, cache)
+            terms = cache.get_terms(plan, keys[index]) if cache else None
+            if terms is None:  # the cache failed since: render the page again for its words
+                fallback = fallback or PageWriter(config, slugs, root, for_cache=False)
+                terms = fallback.write(plan)[2]
         if search is not None:
             search.add(plan.slug, terms)
     if cache is not None:
         cache.stats.hits, cache.stats.misses = len(plans) - len(missing), len(missing)
     return [agent for agent in agents if agent is not None]
-
-
-def _cached_terms(
-    config: SiteConfig, plan: PagePlan, slugs: dict[PurePosixPath, str], root: Path, cache: BuildCache | None
-) -> PageTerms:
-    """Return the words of a page taken from the cache; should the cache fail since, render it again."""
-    terms = cache.get_terms(plan, cache.page_key(plan)) if cache else None
-    return terms if terms is not None else PageWriter(config, slugs, root, for_cache=False).write(plan)[2]
 
 
 def _render(

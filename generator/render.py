@@ -111,6 +111,9 @@ def make_environment(config: SiteConfig, compiled: jinja2.BytecodeCache | None =
     return env
 
 
+TEMPLATE_VALUE_PREFIX = "template "
+
+
 class CompiledTemplates(jinja2.BytecodeCache):
     """Templates as Jinja2 compiled them, kept in the build cache: compiling them costs more than
     rendering the few pages a small edit needs. Jinja2 checks each against its template's source."""
@@ -119,12 +122,16 @@ class CompiledTemplates(jinja2.BytecodeCache):
         self.cache = cache
 
     def load_bytecode(self, bucket: Bucket) -> None:
-        stored = self.cache.get_value(f"template {bucket.key}")
+        stored = self.cache.get_value(self._name(bucket))
         if stored is not None and stored[0] == bucket.checksum:
             bucket.bytecode_from_string(stored[1])
 
     def dump_bytecode(self, bucket: Bucket) -> None:
-        self.cache.put_value(f"template {bucket.key}", (bucket.checksum, bucket.bytecode_to_string()))
+        self.cache.put_value(self._name(bucket), (bucket.checksum, bucket.bytecode_to_string()))
+
+    def _name(self, bucket: Bucket) -> str:
+        # The environment's options are code of ours: the fingerprint covers them.
+        return f"{TEMPLATE_VALUE_PREFIX}{self.cache.fingerprint} {bucket.key}"
 
 
 def _without_control_characters(value: Any) -> Any:

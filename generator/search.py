@@ -36,8 +36,8 @@ from generator.model import Agent, Section
 FORMAT_VERSION = 1
 SEARCH_FOLDER = "search"
 INDEX_FILE = "index.json"
-CHUNK_BYTES = 32_000
-"""About how large a chunk file is before compression: a query loads one or two per word."""
+CHUNK_CHARACTERS = 32_000
+"""About how long a chunk file is, in characters, before compression: a query loads one or two per word."""
 FIELD_WEIGHTS = {"name": 10, "summary": 4, "heading": 3, "label": 2, "example": 1, "body": 1}
 
 _WORD = re.compile(r"[^\W_]+")
@@ -171,7 +171,7 @@ class SearchIndex:
         first, size = "", 0
         for term in sorted(self._texts, key=_utf16_order):
             entry = f"{json.dumps(term, ensure_ascii=False)}:[{self._texts[term]}]"
-            if entries and size + len(entry) > CHUNK_BYTES:
+            if entries and size + len(entry) > CHUNK_CHARACTERS:
                 yield first, "{" + ",".join(entries) + "}"
                 entries, size = [], 0
             if not entries:

@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from generator import output
+from generator.errors import SiteError
 from generator.cache import compress_page
 from generator.model import Agent, Catalog, page_url
 from generator.search import SEARCH_FOLDER
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from generator.catalog import PagePlan
     from generator.config import SiteConfig
     from generator.history import FileDates
+    from generator.pages import Progress
     from generator.search import PageTerms, SearchIndex
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,8 @@ class FreshPage:
     agent: Agent
     """Without its body, as the catalog keeps it."""
     html: str
+    source: bytes
+    """The agent file as read for this page, for its raw copy."""
     terms: PageTerms
 
 
@@ -81,10 +85,12 @@ def update_site(
     dates: dict[Path, FileDates],
     cache: BuildCache,
     site_stamp: str,
+    progress: Progress = lambda done, total: None,
 ) -> tuple[Catalog, SearchIndex] | None:
     """Render what changed and replace only the files that differ; None when this cannot be done.
 
-    `site_stamp` is `site_files_stamp` of the output folder as it is now.
+    `site_stamp` is `site_files_stamp` of the output folder as it is now; `progress` hears
+    when the pages are done.
     """
     from generator.build import render_site_files
     from generator.render import CompiledTemplates, make_environment
@@ -102,13 +108,14 @@ def update_site(
     env = make_environment(config, CompiledTemplates(cache))
     stale = {index: plan for index, plan in enumerate(plans) if index not in kept}
     fresh = _render_pages(config, env, slugs, stale)
+    progress(len(plans), len(plans))
     search = _updated_search(cache, plans, fresh, manifest, last_search)
     if search is None:
         return None
-    for index, page in fresh.items():
-        cache.put(plans[index], cache.page_key(plans[index]), slugs, page.agent, compress_page(page.html), page.terms)
     catalog = Catalog.from_agents([kept[i] if i in kept else fresh[i].agent for i in range(len(plans))])
     _replace_files(config.out_dir, plans, fresh, render_site_files(config, env, catalog, dates, search), manifest)
+    for index, page in fresh.items():
+        cache.put(plans[index], cache.page_key(plans[index]), slugs, page.agent, compress_page(page.html), page.terms)
     cache.stats.hits, cache.stats.misses = len(kept), len(fresh)
     log.debug("updated %d pages of %s in place", len(fresh), config.out_dir)
     return catalog, search
@@ -118,14 +125,17 @@ def _unchanged_pages(
     cache: BuildCache, plans: list[PagePlan], slugs: dict[PurePosixPath, str], manifest: Manifest,
     last_catalog: Catalog,
 ) -> dict[int, Agent]:
-    """Return the agents, by plan number, whose pages on disk are still right."""
-    if manifest.slugs != slugs:  # a page's links may lead elsewhere now: the cache knows whose
-        known = {i: cache.get(plan, cache.page_key(plan), slugs, with_html=False) for i, plan in enumerate(plans)
-                 if manifest.pages.get(page_url(plan.slug)) == cache.page_key(plan)}
-        return {i: page.agent for i, page in known.items() if page is not None}
+    """Return the agents, by plan number, whose pages and raw files on disk are still right: made
+    from the same file, slug and neighbours, and linking files whose slugs did not change."""
     by_file = {agent.rel_path: agent for agent in last_catalog.agents}
-    return {i: by_file[plan.raw.rel_path] for i, plan in enumerate(plans)
-            if manifest.pages.get(page_url(plan.slug)) == cache.page_key(plan) and plan.raw.rel_path in by_file}
+    kept = {}
+    for index, plan in enumerate(plans):
+        agent = by_file.get(plan.raw.rel_path)
+        if (agent is not None and manifest.pages.get(page_url(plan.slug)) == cache.page_key(plan)
+                and manifest.raws.get(agent.raw_url) == plan.raw.digest
+                and all(manifest.slugs.get(target) == slugs.get(target) for target in agent.linked_files)):
+            kept[index] = agent
+    return kept
 
 
 def _render_pages(
@@ -139,8 +149,8 @@ def _render_pages(
     writer = PageWriter(config, slugs, config.out_dir, for_cache=True, env=env)
     fresh = {}
     for index, plan in plans.items():
-        agent, html = writer.render(plan)
-        fresh[index] = FreshPage(without_body(agent), html, index_terms(agent))
+        agent, html, source = writer.render(plan)
+        fresh[index] = FreshPage(without_body(agent), html, source, index_terms(agent))
     return fresh
 
 
@@ -171,18 +181,24 @@ def _updated_search(
 def _replace_files(
     root: Path, plans: list[PagePlan], fresh: dict[int, FreshPage], files: dict[str, str | bytes], manifest: Manifest
 ) -> None:
-    """Write the fresh pages, changed raw files and site files; delete what is gone."""
-    for page in fresh.values():
-        output.replace_file(root, page.agent.url, page.html)
-    raws = {f"agents/{plan.slug}.md": plan for plan in plans}
-    for url, plan in raws.items():
-        if manifest.raws.get(url) != plan.raw.digest:
-            output.replace_file(root, url, plan.raw.path.read_bytes())
-    search_files = {path: content for path, content in files.items() if path.startswith(f"{SEARCH_FOLDER}/")}
-    output.replace_folder(root, SEARCH_FOLDER, search_files)
-    for path, content in files.items():
-        if path not in search_files:
-            output.replace_file(root, path, content)
-    pages = {page_url(plan.slug) for plan in plans}
-    for url in [*(url for url in manifest.pages if url not in pages), *(url for url in manifest.raws if url not in raws)]:
-        output.remove_agent_page(root, url)
+    """Write the fresh pages and their raw files, then the site files; delete what is gone.
+
+    A file that cannot be written stops the update with its name; the site may then be partly
+    updated, and since its files no longer match the manifest, the next build writes it whole.
+    """
+    try:
+        for page in fresh.values():
+            output.replace_file(root, page.agent.url, page.html)
+            output.replace_file(root, page.agent.raw_url, page.source)
+        search_files = {path: content for path, content in files.items() if path.startswith(f"{SEARCH_FOLDER}/")}
+        output.replace_folder(root, SEARCH_FOLDER, search_files)
+        for path, content in files.items():
+            if path not in search_files:
+                output.replace_file(root, path, content)
+        pages = {page_url(plan.slug) for plan in plans}
+        raws = {f"agents/{plan.slug}.md" for plan in plans}
+        for url in [*(url for url in manifest.pages if url not in pages), *(url for url in manifest.raws if url not in raws)]:
+            output.remove_agent_page(root, url)
+    except OSError as exc:
+        raise SiteError(Path(exc.filename or root), 1, f"cannot update the site: {exc.strerror}; "
+                        "the next build writes it whole again") from None

@@ -118,9 +118,13 @@ def browser():
 
 
 @contextlib.contextmanager
-def serve_folder(folder: Path) -> Iterator[str]:
-    """Serve `folder` over HTTP on 127.0.0.1 on a free port; yield its base URL."""
-    handler = functools.partial(_QuietHandler, directory=str(folder))
+def serve_folder(folder: Path, max_age: int | None = None) -> Iterator[str]:
+    """Serve `folder` over HTTP on 127.0.0.1 on a free port; yield its base URL.
+
+    With `max_age`, responses may be cached that many seconds, as GitHub Pages allows (600).
+    """
+    handler = functools.partial(_CachingHandler if max_age else _QuietHandler, directory=str(folder))
+    _CachingHandler.max_age = max_age or 0
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -134,3 +138,11 @@ def serve_folder(folder: Path) -> Iterator[str]:
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the stdlib's name
         pass
+
+
+class _CachingHandler(_QuietHandler):
+    max_age = 0
+
+    def end_headers(self) -> None:
+        self.send_header("Cache-Control", f"max-age={self.max_age}")
+        super().end_headers()

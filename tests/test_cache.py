@@ -294,6 +294,30 @@ def test_a_cache_from_elsewhere_is_never_unpickled(catalog: Path, tmp_path: Path
     assert tree(tmp_path / "site") == tree(tmp_path / "cold")
 
 
+def test_a_signed_value_moved_to_another_row_is_refused(catalog: Path, tmp_path: Path) -> None:
+    build_into(catalog, tmp_path / "site", True)
+    database = catalog.parent / CACHE_FOLDER / CACHE_FILE
+    with sqlite3.connect(database) as db:  # every page row gets the same signed page
+        page = db.execute("SELECT html FROM pages LIMIT 1").fetchone()[0]
+        db.execute("UPDATE pages SET html = ?", (page,))
+    shutil.rmtree(tmp_path / "site")
+    build_into(catalog, tmp_path / "site", True)
+    build_into(catalog, tmp_path / "cold", use_cache=False)
+    assert tree(tmp_path / "site") == tree(tmp_path / "cold")
+
+
+def test_a_signing_key_of_the_wrong_length_is_replaced(catalog: Path, tmp_path: Path, monkeypatch) -> None:
+    from generator.cache import KEY_BYTES, signing_key
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    key_file = tmp_path / "user-cache/agentpages/key"
+    key_file.parent.mkdir(parents=True)
+    key_file.write_bytes(b"")  # a crash between creating the file and writing it
+    key = signing_key()
+    assert key is not None and len(key) == KEY_BYTES and key_file.read_bytes() == key
+    assert signing_key() == key, "kept from then on"
+
+
 def test_a_locked_cache_does_not_fail_the_build(catalog: Path, tmp_path: Path) -> None:
     import sqlite3
 

@@ -112,14 +112,23 @@ def test_text_cannot_borrow_the_sites_own_classes_or_ids() -> None:
     assert not root.xpath("//*[@id='ap-main']")
 
 
-def test_a_fence_in_an_unknown_language_never_loads_plugin_lexers(monkeypatch) -> None:
-    from generator.markup import get_lexer_by_name  # Pygments' own lookup, which tries plugins last
+def test_unknown_languages_never_load_installed_pygments_plugins(tmp_path, monkeypatch) -> None:
+    import sys
 
-    looked_up: list[str] = []
-    monkeypatch.setitem(get_lexer_by_name.__globals__, "find_plugin_lexers", lambda: looked_up.append("plugins") or [])
-    text = "```mermaid\ngraph TD\n```\n\n````markdown\n```cedar\npermit\n```\n````\n\n```Python\nx = 1\n```\n"
-    mermaid, nested, python = parse_html(render(text).html).iter("code")
+    import pygments.plugin
+
+    # An installed package offering a Pygments lexer, as IPython does.
+    (tmp_path / "pluggedlexer.py").write_text("from pygments.lexer import RegexLexer\n"
+                                              "class PluggedLexer(RegexLexer):\n    aliases = ['plugged']\n    tokens = {}\n")
+    (tmp_path / "plugged-1.0.dist-info").mkdir()
+    (tmp_path / "plugged-1.0.dist-info/METADATA").write_text("Name: plugged\nVersion: 1.0\n")
+    (tmp_path / "plugged-1.0.dist-info/entry_points.txt").write_text("[pygments.lexers]\nplugged = pluggedlexer:PluggedLexer\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    getattr(pygments.plugin.iter_entry_points, "cache_clear", lambda: None)()
+    text = ("```mermaid\ngraph TD\n```\n\n````markdown\n```cedar\npermit\n```\n````\n\n"
+            "```http\nPOST / HTTP/1.1\nContent-Type: application/x-nonesuch\n\nbody\n```\n\n```Python\nx = 1\n```\n")
+    mermaid, nested, http, python = parse_html(render(text).html).iter("code")
     assert "".join(mermaid.itertext()) == "graph TD\n" and not mermaid.findall(".//span"), "plain text"
-    assert "permit" in "".join(nested.itertext())
+    assert "permit" in "".join(nested.itertext()) and "body" in "".join(http.itertext())
     assert "".join(python.itertext()) == "x = 1\n" and python.findall(".//span[@class='n']"), "highlighted"
-    assert not looked_up, "an unknown language does not import every installed plugin lexer"
+    assert "pluggedlexer" not in sys.modules, "no plugin of another package was imported"

@@ -49,7 +49,7 @@ def test_a_name_weighs_more_than_a_body_and_every_page_is_listed(tmp_path: Path)
 
 
 def test_chunks_follow_javascript_string_order_and_cover_every_term(monkeypatch) -> None:
-    monkeypatch.setattr(search, "CHUNK_BYTES", 40)
+    monkeypatch.setattr(search, "CHUNK_CHARACTERS", 40)
     index = SearchIndex()
     terms = ["zeta", "alpha", "\U0001d400bold", "\uff41wide", "beta", "gamma", "delta", "epsilon"]
     index.add("one", PageTerms({term: number + 1 for number, term in enumerate(terms)}, len(terms)))
@@ -78,7 +78,7 @@ def small_chunked_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "---\nname: café-critic\ndescription: Reviews menus.\n---\n\n## Rôle\n\nJudges crème brûlée and 𝐁𝐨𝐥𝐝 plating.\n",
         encoding="utf-8")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(search, "CHUNK_BYTES", 2_000)
+        patch.setattr(search, "CHUNK_CHARACTERS", 2_000)
         build_catalog(root / "agents", root / "site")
     return root / "site"
 
@@ -134,4 +134,21 @@ def test_a_missing_chunk_falls_back_to_the_cards_text(browser, tmp_path: Path) -
         page.fill("#ap-search", "goroutines")
         page.wait_for_function(f"() => {SHOWN}.length === 1")
     assert page.evaluate(SHOWN) == ["go-concurrency-reviewer"] and not errors
+    page.close()
+
+
+def test_a_cached_index_of_an_older_build_is_fetched_again(browser, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(search, "CHUNK_CHARACTERS", 2_000)  # "goroutines" and "quokka" in other chunks
+    shutil.copytree(DEMO_AGENTS, tmp_path / "agents")
+    build_catalog(tmp_path / "agents", tmp_path / "site")
+    page = browser.new_page()
+    with serve_folder(tmp_path / "site", max_age=600) as url:  # as GitHub Pages lets browsers cache
+        page.goto(url + "index.html")
+        page.fill("#ap-search", "goroutines")  # the browser now keeps index.json
+        page.wait_for_function(f"() => {SHOWN}.length === 1")
+        kubernetes = next((tmp_path / "agents").rglob("kubernetes-deployment-engineer.md"))
+        kubernetes.write_text(kubernetes.read_text() + "\nQuokka-safe rollouts.\n")
+        build_catalog(tmp_path / "agents", tmp_path / "site")  # the chunk the kept index names is gone
+        page.goto(url + "index.html?q=quokka")
+        page.wait_for_function(f"() => {SHOWN}.join() === 'kubernetes-deployment-engineer'")
     page.close()

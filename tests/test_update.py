@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import DEMO_AGENTS
+from conftest import DEMO_AGENTS, write_agents
 from test_cache import SEED, build_into, replace_text, stamps, tree
 
 from generator import update
@@ -142,3 +142,47 @@ def test_a_file_changed_while_building_is_named_and_nothing_is_written(catalog: 
     with pytest.raises(SiteError, match="senior-backend-engineer.md:1: error: the file changed while the site was being built"):
         build_into(catalog, tmp_path / "site", use_cache=False)
     assert not (tmp_path / "site").exists()
+
+
+def test_a_failed_build_between_leaves_no_stale_link_for_the_update(tmp_path: Path, monkeypatch) -> None:
+    agents = write_agents(tmp_path, {
+        "alpha.md": "---\nname: alpha\ndescription: A.\n---\n\n## Role\n\nSee [b](b.md).\n",
+        "b.md": "---\nname: beta\ndescription: B.\n---\n\n## Role\n\nB.\n",
+        "zulu.md": "---\nname: zulu\ndescription: Z.\n---\n\n## Role\n\nZ.\n",
+    })
+    site = tmp_path / "site"
+    build_into(agents, site, use_cache=True)
+    replace_text(agents / "b.md", "name: beta", "name: bravo")  # alpha's link now leads to bravo
+    render = PageWriter.render
+
+    def fail_on_zulu(self: PageWriter, plan):  # alpha is rendered and cached, then the build fails
+        if plan.slug == "zulu":
+            raise SiteError(None, 0, "internal error")
+        return render(self, plan)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(update, "MAX_PAGES", 0)
+        patch.setattr(PageWriter, "render", fail_on_zulu)
+        with pytest.raises(SiteError):
+            build_into(agents, site, use_cache=True)
+    build_into(agents, site, use_cache=True)
+    assert_equals_cold_build(agents, site)
+
+
+def test_compiled_templates_are_not_reused_by_other_code(catalog: Path, tmp_path: Path, monkeypatch) -> None:
+    from generator import cache, render
+
+    site = tmp_path / "site"
+    build_into(catalog, site, use_cache=True)
+    make_environment, fingerprint = render.make_environment, cache.make_fingerprint
+
+    def other_options(config, compiled=None):  # a newer agentpages whose templates render otherwise
+        env = make_environment(config, compiled)
+        env.lstrip_blocks = False
+        return env
+
+    monkeypatch.setattr(render, "make_environment", other_options)
+    monkeypatch.setattr(cache, "make_fingerprint", lambda config: "newer " + fingerprint(config))
+    replace_text(catalog / SEED, "## Core Expertise", "## Core Expertise, edited")
+    build_into(catalog, site, use_cache=True)
+    assert_equals_cold_build(catalog, site)

@@ -47,17 +47,21 @@ function matchesFilters(card, filters) {
   });
 }
 
-// The search index, once loaded; false when there is none (opened from disk, or no index).
-async function loadSearchIndex() {
-  if (searchIndex === null) {
+// The search index, once loaded; false when there is none now (opened from disk, where it
+// never will be; elsewhere the next query asks again). `fresh` asks the server past any cached
+// copy: the site was rebuilt since it was loaded.
+async function loadSearchIndex(fresh = false) {
+  if (searchIndex === null || (fresh && searchIndex !== false)) {
     try {
-      const response = await fetch(new URL("search/index.json", document.baseURI));
+      const response = await fetch(new URL("search/index.json", document.baseURI), fresh ? { cache: "reload" } : {});
+      if (!response.ok) throw new Error(`search/index.json: ${response.status}`);
       const index = await response.json();
       if (index.version !== INDEX_VERSION) throw new Error(`search index version ${index.version}`);
       index.averageLength = index.lengths.reduce((sum, length) => sum + length, 0) / Math.max(1, index.lengths.length);
       searchIndex = index;
     } catch (error) {
-      searchIndex = false;
+      searchIndex = location.protocol === "file:" ? false : null;
+      return false;
     }
   }
   return searchIndex;
@@ -128,17 +132,26 @@ async function searchCards(index, query) {
   return found.map(([, card]) => card);
 }
 
+// Search the index; if a chunk it names is gone (the site was rebuilt since the index was
+// loaded, or a cache kept an old index.json), load the index afresh and search once more.
+async function searchIndexFor(query) {
+  for (const fresh of [false, true]) {
+    const index = await loadSearchIndex(fresh);
+    if (!index) return null;
+    try {
+      return await searchCards(index, query);
+    } catch (error) {
+      console.warn("agentpages search:", error);
+      chunks.clear();
+    }
+  }
+  searchIndex = location.protocol === "file:" ? false : null; // try again with the next query
+  return null;
+}
+
 // Return the matching cards, best first, and how many matches there were in all.
 async function rankedMatches(query, filters) {
-  const index = await loadSearchIndex();
-  let found;
-  try {
-    found = index ? await searchCards(index, query) : null;
-  } catch (error) {
-    chunks.clear(); // a chunk was missing (the site changed meanwhile): read the index afresh next time
-    searchIndex = null;
-    found = null;
-  }
+  let found = await searchIndexFor(query);
   if (found === null) {
     const words = query.toLowerCase().split(/\s+/).filter(Boolean);
     found = cards.filter((card) => words.every((word) => card.textContent.toLowerCase().includes(word)));
