@@ -123,7 +123,7 @@ class Agent:
     @property
     def raw_url(self) -> str:
         """Return the raw agent file's path below the site root."""
-        return f"agents/{self.slug}.md"
+        return raw_file_url(self.slug)
 
 
 @dataclass(frozen=True)
@@ -137,6 +137,11 @@ class PageLink:
 def page_url(slug: str) -> str:
     """Return the path below the site root of the page of the agent with this slug."""
     return f"agents/{slug}/index.html"
+
+
+def raw_file_url(slug: str) -> str:
+    """Return the path below the site root of the raw file of the agent with this slug."""
+    return f"agents/{slug}.md"
 
 
 def catalog_order(category: str, name: str, slug: str) -> tuple[str, str, str]:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from generator import output
 from generator.errors import SiteError
 from generator.cache import compress_page
-from generator.model import Agent, Catalog, page_url
+from generator.model import Agent, Catalog, page_url, raw_file_url
 from generator.search import SEARCH_FOLDER
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ def make_manifest(
     return Manifest(
         str(config.out_dir), cache.fingerprint, stamp, dict(slugs),
         {page_url(plan.slug): cache.page_key(plan) for plan in plans},
-        {f"agents/{plan.slug}.md": plan.raw.digest for plan in plans},
+        {raw_file_url(plan.slug): plan.raw.digest for plan in plans},
     )
 
 
@@ -196,7 +196,7 @@ def _replace_files(
             if path not in search_files:
                 output.replace_file(root, path, content)
         pages = {page_url(plan.slug) for plan in plans}
-        raws = {f"agents/{plan.slug}.md" for plan in plans}
+        raws = {raw_file_url(plan.slug) for plan in plans}
         for url in [*(url for url in manifest.pages if url not in pages), *(url for url in manifest.raws if url not in raws)]:
             output.remove_agent_page(root, url)
     except OSError as exc:
