@@ -7,7 +7,6 @@ import logging
 import os
 import time
 from dataclasses import dataclass
-from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -46,22 +45,36 @@ class BuildResult:
     """Nothing had changed since the last build, so nothing was written."""
 
 
+@dataclass(frozen=True)
+class AgentListing:
+    """The agent files below the agents folder, each with its stamp (see `list_agent_files`), and
+    what listing them found wrong (links that lead out of the folder)."""
+
+    stamps: dict[Path, str]
+    findings: list[Finding]
+
+
 def load_and_check(
-    config: SiteConfig, report: Report, cache: BuildCache | None = None, stamps: Mapping[Path, str] | None = None,
+    config: SiteConfig, report: Report, cache: BuildCache | None = None, listing: AgentListing | None = None,
 ) -> list[RawAgent]:
     """Read every agent file and check it against the rules, recording findings in `report`.
 
     With a `cache`, a file whose content is unchanged is taken as read and checked before; one
-    whose stamp (see `_stamp_agent_files`) is in `stamps` and unchanged is not even read.
+    whose stamp in `listing` is unchanged is not even read. Without a `listing`, the agents
+    folder is listed here.
     """
     from generator.lint import check_duplicate_names, check_links
     from generator.pages import map_in_workers, worker_count
 
     checked_files: dict[Path, CheckedFile | None] = {}
     unknown: list[tuple[Path, bytes]] = []
-    stamps = stamps or {}
-    for path in find_agent_files(config.agents_dir, report):
-        stamp = stamps.get(path, "")
+    if listing is None:
+        listing = AgentListing(dict.fromkeys(find_agent_files(config.agents_dir, report), ""), [])
+    else:
+        for finding in listing.findings:
+            report.add(finding)
+    stamps = listing.stamps
+    for path, stamp in stamps.items():
         known = cache.get_file_by_stamp(path, stamp) if cache and stamp else None
         if known is None:
             data = read_agent_bytes(path, report, config.max_file_size)
@@ -134,8 +147,8 @@ def build(
         # No file changed since the last build (same sizes and times, same commit): repeat its result.
         # The files are looked at before they are read, so an edit made during the build is not missed.
         site_stamp = site_files_stamp(config.out_dir) if cache else ""
-        stamps = _stamp_agent_files(config) if cache else {}
-        inputs = _input_state(config, stamps) if cache else ""
+        listing = list_agent_files(config) if cache else None
+        inputs = _input_state(config, listing.stamps) if listing else ""
         quick = _quick_state(cache, config, inputs, site_stamp) if cache else ""
         repeated = _repeat_last_result(cache, quick, report) if cache else None
         if cache and repeated is not None:
@@ -146,7 +159,7 @@ def build(
         from generator.catalog import plan_pages
 
         # Read and check every agent before writing anything; strict mode stops on any finding.
-        raw_agents = load_and_check(config, report, cache, stamps)
+        raw_agents = load_and_check(config, report, cache, listing)
         if config.strict and report.findings:
             raise BuildFailed(None, 0, _failure_message(report))
         plans, slugs = plan_pages(raw_agents)
@@ -197,14 +210,15 @@ RACY_SECONDS = 2
 """A file changed this recently may change again within its clock's tick unseen (git's racy case)."""
 
 
-def _stamp_agent_files(config: SiteConfig) -> dict[Path, str]:
-    """Describe each agent file without reading it: identity, size, times and mode.
+def list_agent_files(config: SiteConfig) -> AgentListing:
+    """List the agent files and describe each without reading it: identity, size, times and mode.
 
     A file changed in the last RACY_SECONDS gets "": it may change again unseen.
     """
     stamps = {}
+    found = Report()
     now = time.time_ns()
-    for path in find_agent_files(config.agents_dir, Report()):
+    for path in find_agent_files(config.agents_dir, found):
         try:
             status = path.stat()
         except OSError:
@@ -213,7 +227,7 @@ def _stamp_agent_files(config: SiteConfig) -> dict[Path, str]:
         racy = now - max(status.st_mtime_ns, status.st_ctime_ns) < RACY_SECONDS * 1_000_000_000
         stamps[path] = "" if racy else (f"{status.st_dev} {status.st_ino} {status.st_mode} {status.st_size} "
                                         f"{status.st_mtime_ns} {status.st_ctime_ns}")
-    return stamps
+    return AgentListing(stamps, found.findings)
 
 
 def _input_state(config: SiteConfig, stamps: dict[Path, str]) -> str:
