@@ -17,7 +17,7 @@ from generator.errors import BuildFailed, Finding, Report
 from generator.history import FileDates, read_file_dates, repository_stamps
 from generator.load import RawAgent, file_digest, find_agent_files, read_agent, read_agent_bytes, without_body
 from generator.model import Catalog
-from generator.update import make_manifest, update_site
+from generator.update import WrittenSite, make_manifest, update_site
 
 # The rendering modules (Markdown, Jinja2, Pygments) are imported where they are
 # used: a build with nothing changed answers without them, in a fraction of their import time.
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import jinja2
 
     from generator.catalog import PagePlan
+    from generator.entries import EntryRenderer
     from generator.lint import CheckedFile
     from generator.pages import Progress
     from generator.search import SearchIndex
@@ -146,7 +147,8 @@ def build(
     try:
         # No file changed since the last build (same sizes and times, same commit): repeat its result.
         # The files are looked at before they are read, so an edit made during the build is not missed.
-        site_stamp = site_files_stamp(config.out_dir) if cache else ""
+        site_files = output.SiteFiles(config.out_dir) if cache else None
+        site_stamp = site_files.stamp() if site_files else ""
         listing = list_agent_files(config) if cache else None
         inputs = _input_state(config, listing.stamps) if listing else ""
         quick = _quick_state(cache, config, inputs, site_stamp) if cache else ""
@@ -174,16 +176,17 @@ def build(
 
         # Few pages changed in the last build's site: replace just those files. Otherwise write
         # the whole site aside, then swap it in at once.
-        written = update_site(config, plans, slugs, dates, cache, site_stamp, progress) if cache else None
+        written = update_site(config, plans, slugs, dates, cache, site_files, progress) if cache and site_files else None
         if written is None:
             written = _write_and_swap_in(config, plans, slugs, dates, cache, progress)
-        catalog, search = written
-        if cache:
-            site_stamp = site_files_stamp(config.out_dir)
+            site_files = output.SiteFiles(config.out_dir) if cache else None
+        catalog = written.catalog
+        if cache and site_files is not None:
+            site_stamp = site_files.stamp()
             cache.forget_others(raw_agents)
             manifest = make_manifest(config, cache, plans, slugs, site_stamp)
             cache.record_build(_quick_state(cache, config, inputs, site_stamp), report.findings, catalog,
-                               f"{state} {site_stamp}", (manifest, search))
+                               f"{state} {site_stamp}", (manifest, written.search), written.entries)
     finally:
         if cache:
             cache.close()
@@ -194,7 +197,7 @@ def build(
 def _write_and_swap_in(
     config: SiteConfig, plans: list[PagePlan], slugs: dict[PurePosixPath, str], dates: dict[Path, FileDates],
     cache: BuildCache | None, progress: Progress,
-) -> tuple[Catalog, SearchIndex]:
+) -> WrittenSite:
     """Write the whole site into a staging folder, then swap it in for the old one at once."""
     staging = output.make_staging_dir(config.out_dir)
     try:
@@ -276,7 +279,7 @@ def _unchanged_catalog(
 ) -> Catalog | None:
     """Return the catalog if the site on disk is the one the last build made from these same inputs.
 
-    `site` is `_site_state` of these inputs and `site_files_stamp` of the folder.
+    `site` is `_site_state` of these inputs and the stamp of the site's files (`output.SiteFiles`).
     """
     if cache.last_site() != site:
         return None
@@ -287,27 +290,6 @@ def _unchanged_catalog(
     return Catalog.from_agents([page.agent for page in pages if page is not None])
 
 
-def site_files_stamp(out_dir: Path) -> str:
-    """Digest every file of the site on disk by name, size, times, inode and mode: a deleted or edited
-    one shows, even one overwritten with its old modification time put back."""
-    hasher = hashlib.sha256()
-    pending = [out_dir]
-    while pending:
-        folder = pending.pop()
-        try:
-            entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
-        except OSError:
-            return "missing"
-        for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
-                pending.append(Path(entry.path))
-                continue
-            status = entry.stat(follow_symlinks=False)
-            hasher.update(f"{entry.path}\0{status.st_size}\0{status.st_mtime_ns}\0{status.st_ctime_ns}\0"
-                          f"{status.st_ino}\0{status.st_mode}\n".encode("utf-8", "surrogateescape"))
-    return hasher.hexdigest()
-
-
 def write_site(
     config: SiteConfig,
     plans: list[PagePlan],
@@ -316,27 +298,28 @@ def write_site(
     root: Path,
     cache: BuildCache | None = None,
     progress: Progress = lambda done, total: None,
-) -> tuple[Catalog, SearchIndex]:
-    """Render and write every page, raw agent file and asset of the site below `root`.
-
-    Returns the catalog and the search index as written.
-    """
+) -> WrittenSite:
+    """Render and write every page, raw agent file and asset of the site below `root`."""
+    from generator.entries import EntryRenderer
     from generator.pages import write_agent_pages
-    from generator.render import CompiledTemplates, make_environment
+    from generator.render import CompiledTemplates, make_environment, make_site_context
     from generator.search import SearchIndex
 
     # Agent pages first, each written as soon as it is rendered; the index needs their summaries.
     search = SearchIndex()
-    catalog = Catalog.from_agents(write_agent_pages(config, plans, slugs, root, cache, progress, search))
+    agents, fresh = write_agent_pages(config, plans, slugs, root, cache, progress, search)
+    catalog = Catalog.from_agents(agents)
     copy_static_assets(config, root)
     env = make_environment(config, CompiledTemplates(cache) if cache else None)
-    for path, content in render_site_files(config, env, catalog, dates, search).items():
+    entries = EntryRenderer.with_cache(env, make_site_context(config), dates, cache, plans, fresh)
+    for path, content in render_site_files(config, env, catalog, dates, search, entries).items():
         output.write_file(root, path, content)
-    return catalog, search
+    return WrittenSite(catalog, search, entries.changes)
 
 
 def render_site_files(
     config: SiteConfig, env: jinja2.Environment, catalog: Catalog, dates: dict[Path, FileDates], search: SearchIndex,
+    entries: EntryRenderer,
 ) -> dict[str, str | bytes]:
     """Render every file of the site but the agent pages and static assets, by path below the root.
 
@@ -346,11 +329,12 @@ def render_site_files(
     from generator.render import make_site_context, render_index, render_not_found
 
     site = make_site_context(config)
+    by_slug = entries.render(catalog)
     files: dict[str, str | bytes] = {**search.render_files()}
-    files["index.html"] = render_index(env, site, catalog)
+    files["index.html"] = render_index(env, site, catalog, {slug: e.card for slug, e in by_slug.items()})
     files["404.html"] = render_not_found(env, site)
     files.update(render_generated_css(catalog))
-    files.update(publish.render_machine_files(site, catalog, dates))
+    files.update(publish.render_machine_files(site, catalog, dates, by_slug))
     files[publish.SCHEMA_NAME] = publish.SCHEMA_PATH.read_bytes()
     if config.cname:
         files["CNAME"] = config.cname + "\n"

@@ -35,6 +35,7 @@ from generator.config import template_dirs
 if TYPE_CHECKING:
     from generator.catalog import PagePlan
     from generator.config import SiteConfig
+    from generator.entries import EntryChanges, StoredEntries
     from generator.errors import Finding
     from generator.lint import CheckedFile
     from generator.load import RawAgent
@@ -47,7 +48,7 @@ log = logging.getLogger(__name__)
 PACKAGE_DIR = Path(__file__).resolve().parent
 CACHE_FOLDER = ".agentpages-cache"
 CACHE_FILE = "cache.sqlite3"
-FORMAT = 10
+FORMAT = 11
 """Raised when what the cache stores changes shape; a cache of another format is started afresh."""
 # The libraries whose output reaches the page: a new version may render differently.
 _RENDERING_LIBRARIES = ("jinja2", "markdown", "pygments", "nh3", "pymdown-extensions",
@@ -93,6 +94,7 @@ class BuildCache:
             self._start_afresh()
         self._db.execute("CREATE TABLE IF NOT EXISTS pages (file BLOB PRIMARY KEY, key TEXT, links BLOB, agent BLOB, html BLOB, terms BLOB)")
         self._db.execute("CREATE TABLE IF NOT EXISTS files (path BLOB PRIMARY KEY, key TEXT, stamp TEXT, reading BLOB)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS entries (slug TEXT PRIMARY KEY, key TEXT, value BLOB)")
         self._db.execute("CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, value TEXT)")
         self._db.execute("CREATE TABLE IF NOT EXISTS results (name TEXT PRIMARY KEY, value BLOB)")
         self.stats = CacheStats()
@@ -301,18 +303,40 @@ class BuildCache:
         rows = self._query("SELECT value FROM state WHERE name = 'site'")
         return rows[0][0] if rows else None
 
+    def get_entries(self) -> StoredEntries:
+        """Return every agent's entries in the site-wide files as the last builds left them (see entries.py)."""
+        from generator.entries import AgentEntries
+
+        stored = {}
+        for slug, key, value in self._query("SELECT slug, key, value FROM entries"):
+            parts = self._unseal(value, "entries", slug, key)
+            if parts is not None:
+                stored[slug] = (key, AgentEntries(*parts))
+        return stored
+
     def record_build(
         self, quick_state: str, findings: list[Finding], catalog: Catalog, site: str,
-        written: tuple[Manifest, SearchIndex] | None = None,
+        written: tuple[Manifest, SearchIndex] | None = None, entries: EntryChanges | None = None,
     ) -> None:
         """Remember a finished build, all at once: its quick state, findings and catalog (for a build
-        with nothing changed to repeat), its site's state and, if it wrote the site, what it wrote."""
+        with nothing changed to repeat), its site's state and, if it wrote the site, what it wrote
+        and the agents' entries it rendered."""
         with self._transaction():
             self._query("INSERT OR REPLACE INTO results VALUES ('last', ?)", (self._seal((findings, catalog), "results", "last"),))
             self._query("INSERT OR REPLACE INTO state VALUES ('quick', ?)", (quick_state,))
             self._query("INSERT OR REPLACE INTO state VALUES ('site', ?)", (site,))
             if written is not None:
                 self._query("INSERT OR REPLACE INTO results VALUES ('written', ?)", (self._seal(written, "results", "written"),))
+            if entries is not None:
+                self._record_entries(entries)
+
+    def _record_entries(self, changes: EntryChanges) -> None:
+        for slug, (key, entries) in changes.rendered.items():
+            parts = (entries.card, entries.catalog_object, entries.llms_line)
+            self._query("INSERT OR REPLACE INTO entries VALUES (?, ?, ?)", (slug, key, self._seal(parts, "entries", slug, key)))
+        gone = [slug for (slug,) in self._query("SELECT slug FROM entries") if slug not in changes.slugs]
+        for slug in gone:
+            self._query("DELETE FROM entries WHERE slug = ?", (slug,))
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:

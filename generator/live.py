@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 from generator import output, publish
 from generator.build import copy_static_assets, render_generated_css
 from generator.catalog import assign_slugs, make_agent, slugs_by_file
+from generator.entries import AgentEntries, EntryRenderer
 from generator.config import SiteConfig
 from generator.errors import Finding, Report, SiteError
 from generator.lint import check_agent, check_duplicate_names
@@ -187,8 +188,6 @@ class LiveSite:
         site = make_site_context(self.config)
         rendered: dict[str, str | Path] = {}
         keys: dict[str, object] = {"index.html": _index_key(catalog)}
-        if self._page_keys.get("index.html") != keys["index.html"]:
-            rendered["index.html"] = render_index(env, site, catalog)
         for agent in catalog.agents:
             neighbours = catalog.neighbours(agent)
             keys[agent.url] = (agent, neighbours)
@@ -196,7 +195,13 @@ class LiveSite:
                 rendered[agent.url] = render_agent_page(env, site, agent, neighbours, self.config.edit_base)
                 rendered[agent.raw_url] = agent.path
         removed = [url for url in self._page_keys if url not in keys]
-        machine_files = self._render_machine_files(site, catalog) if full or rendered or removed else {}
+        index_changed = self._page_keys.get("index.html") != keys["index.html"]
+        machine_files: dict[str, str] = {}
+        if full or index_changed or rendered or removed:
+            entries = self._render_entries(site, catalog)
+            if index_changed:
+                rendered["index.html"] = render_index(env, site, catalog, {slug: e.card for slug, e in entries.items()})
+            machine_files = publish.render_machine_files(site, catalog, self._dates, entries)
         with self.lock:
             if full:
                 shutil.rmtree(self.out_dir, ignore_errors=True)
@@ -225,11 +230,11 @@ class LiveSite:
             known = self._dates.get(path)
             self._dates[path] = FileDates(known.added if known else modified, modified)
 
-    def _render_machine_files(self, site: SiteContext, catalog: Catalog) -> dict[str, str]:
-        """Render the machine-readable files (publish.py); files edited since the start are dated now."""
+    def _render_entries(self, site: SiteContext, catalog: Catalog) -> dict[str, AgentEntries]:
+        """Render every agent's parts of the index and machine files; files edited since the start are dated now."""
         missing = [a.path for a in catalog.agents if a.path not in self._dates]
         self._dates.update(read_file_dates(missing, self.config.agents_dir))
-        return publish.render_machine_files(site, catalog, self._dates)
+        return EntryRenderer(self._env, site, self._dates).render(catalog)
 
     def refresh_search_index(self) -> None:
         """Write the search index of the last rebuild's pages; serve runs it in the background."""

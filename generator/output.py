@@ -3,9 +3,13 @@ whole; a small update replaces single files, each through a rename."""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import shutil
+import stat
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
 from generator.errors import SiteError, UsageError
@@ -125,3 +129,82 @@ def swap_in(staging: Path, out_dir: Path) -> None:
 def discard(staging: Path) -> None:
     """Remove a staging folder after a failed build."""
     shutil.rmtree(staging, ignore_errors=True)
+
+
+class SiteFiles:
+    """Every file of a site folder as it is on disk, each by its path below the folder and
+    described by size, times, inode and mode: a deleted or edited file shows in the stamp,
+    even one overwritten with its old modification time put back.
+
+    Scanning a large site takes tens of milliseconds; after an update in place, only the
+    files it wrote or removed are looked at again.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.files: dict[str, str] | None = None
+        """None when the folder is missing or some folder of it cannot be read."""
+        with contextlib.suppress(OSError):
+            self.files = _describe_folder(root, "", missing_ok=False)
+
+    def stamp(self) -> str:
+        """Digest every file's path and description ("missing" for no folder)."""
+        if self.files is None:
+            return "missing"
+        hasher = hashlib.sha256()
+        for path in sorted(self.files):
+            hasher.update(f"{path}\0{self.files[path]}\n".encode("utf-8", "surrogateescape"))
+        return hasher.hexdigest()
+
+    def look_again(self, rel_paths: Iterable[str], folders: Iterable[str] = ()) -> None:
+        """Describe these files anew (written or removed since), and every file below `folders`."""
+        if self.files is None:
+            return
+        try:
+            for rel_path in rel_paths:
+                self.files.pop(rel_path, None)
+                description = _describe(self.root / rel_path)
+                if description is not None:
+                    self.files[rel_path] = description
+            for folder in folders:
+                prefix = f"{folder}/"
+                for rel_path in [path for path in self.files if path.startswith(prefix)]:
+                    del self.files[rel_path]
+                self.files.update(_describe_folder(self.root / folder, prefix))
+        except OSError:
+            self.files = None
+
+
+def _describe_folder(folder: Path, prefix: str, missing_ok: bool = True) -> dict[str, str]:
+    """Describe every file below `folder` by its path below the site root (`prefix` is the folder's).
+
+    A folder that cannot be read raises OSError; `folder` itself may be missing if `missing_ok`.
+    """
+    found = {}
+    pending = [(folder, prefix)]
+    while pending:
+        current, current_prefix = pending.pop()
+        try:
+            entries = list(os.scandir(current))
+        except FileNotFoundError:
+            if current == folder and missing_ok:
+                return {}
+            raise
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                pending.append((Path(entry.path), f"{current_prefix}{entry.name}/"))
+            else:
+                found[current_prefix + entry.name] = _description(entry.stat(follow_symlinks=False))
+    return found
+
+
+def _describe(path: Path) -> str | None:
+    try:
+        status = path.lstat()
+    except FileNotFoundError:
+        return None
+    return None if stat.S_ISDIR(status.st_mode) else _description(status)
+
+
+def _description(status: os.stat_result) -> str:
+    return f"{status.st_size}\0{status.st_mtime_ns}\0{status.st_ctime_ns}\0{status.st_ino}\0{status.st_mode}"

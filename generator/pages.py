@@ -100,8 +100,9 @@ def write_agent_pages(
     cache: BuildCache | None = None,
     progress: Progress = lambda done, total: None,
     search: SearchIndex | None = None,
-) -> list[Agent]:
-    """Write every planned page, from the cache or rendered afresh; return the agents in order.
+) -> tuple[list[Agent], list[str]]:
+    """Write every planned page, from the cache or rendered afresh; return the agents in order,
+    and the slugs of those rendered afresh.
 
     Each page's words go to `search` in the plans' order, so the index does not depend on
     which pages came from the cache, and no list of them grows.
@@ -139,7 +140,7 @@ def write_agent_pages(
             search.add(plan.slug, terms)
     if cache is not None:
         cache.stats.hits, cache.stats.misses = len(plans) - len(missing), len(missing)
-    return [agent for agent in agents if agent is not None]
+    return [agent for agent in agents if agent is not None], [plans[index].slug for index in missing]
 
 
 def _render(

@@ -11,6 +11,7 @@ import re
 import uuid
 import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,7 @@ from generator.history import FileDates
 from generator.sanitize import remove_control_characters
 
 if TYPE_CHECKING:
+    from generator.entries import AgentEntries
     from generator.model import Agent, Catalog, Example, Section
     from generator.render import SiteContext
 
@@ -36,11 +38,16 @@ _SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
-def render_machine_files(site: SiteContext, catalog: Catalog, dates: dict[Any, FileDates]) -> dict[str, str]:
-    """Return every machine-readable file by its path below the site root (the schema is copied as is)."""
+def render_machine_files(
+    site: SiteContext, catalog: Catalog, dates: dict[Any, FileDates], entries: Mapping[str, AgentEntries],
+) -> dict[str, str]:
+    """Return every machine-readable file by its path below the site root (the schema is copied as is).
+
+    `entries` holds each agent's object in catalog.json and line in llms.txt, by slug (see entries.py).
+    """
     files = {
-        "catalog.json": render_catalog_json(site, catalog, dates),
-        "llms.txt": render_llms_txt(site, catalog),
+        "catalog.json": render_catalog_json(site, catalog, {slug: e.catalog_object for slug, e in entries.items()}),
+        "llms.txt": render_llms_txt(site, catalog, {slug: e.llms_line for slug, e in entries.items()}),
         FEED_NAME: render_feed(site, catalog, dates),
     }
     if site["site_url"]:
@@ -68,8 +75,8 @@ def page_address(site: SiteContext, agent: Agent) -> str:
 # -- catalog.json -------------------------------------------------------------------------
 
 
-def render_catalog_json(site: SiteContext, catalog: Catalog, dates: dict[Any, FileDates]) -> str:
-    """Return catalog.json: every agent's fields, examples, sections and addresses."""
+def render_catalog_json(site: SiteContext, catalog: Catalog, objects: Mapping[str, str]) -> str:
+    """Return catalog.json: the site's fields, then every agent's object from `objects` (by slug)."""
     data = {
         "$schema": site_address(site, SCHEMA_NAME),
         "version": CATALOG_FORMAT_VERSION,
@@ -77,9 +84,19 @@ def render_catalog_json(site: SiteContext, catalog: Catalog, dates: dict[Any, Fi
         "title": site["title"],
         "description": site["description"],
         "site_url": site["site_url"] or None,
-        "agents": [_agent_data(site, agent, dates.get(agent.path)) for agent in catalog.agents],
     }
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
+    head = _compact_json(data).removesuffix("}")
+    agents = ",".join(objects[agent.slug] for agent in catalog.agents)
+    return f'{head},"agents":[{agents}]}}\n'
+
+
+def render_catalog_object(site: SiteContext, agent: Agent, dates: FileDates | None) -> str:
+    """Return one agent's object in catalog.json: its fields, examples, sections and addresses."""
+    return _compact_json(_agent_data(site, agent, dates))
+
+
+def _compact_json(data: dict[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 def _agent_data(site: SiteContext, agent: Agent, dates: FileDates | None) -> dict[str, Any]:
@@ -123,8 +140,9 @@ def _section_data(section: Section) -> dict[str, Any]:
 # -- llms.txt -----------------------------------------------------------------------------
 
 
-def render_llms_txt(site: SiteContext, catalog: Catalog) -> str:
-    """Return llms.txt (llmstxt.org): the agents by category, each linked to its raw file."""
+def render_llms_txt(site: SiteContext, catalog: Catalog, lines_by_slug: Mapping[str, str]) -> str:
+    """Return llms.txt (llmstxt.org): the agents by category, each line (from `lines_by_slug`)
+    linking an agent's raw file."""
     count = len(catalog.agents)
     about = site["description"] or f"A catalog of {count} AI agent definition{'s' if count != 1 else ''}."
     lines = [f"# {_markdown_text(site['title'])}", "", f"> {_markdown_text(about)}", ""]
@@ -134,11 +152,15 @@ def render_llms_txt(site: SiteContext, catalog: Catalog) -> str:
     )
     for category in catalog.categories:
         lines += ["", f"## {_category_heading(category.name)}", ""]
-        for agent in category.agents:
-            summary = _markdown_text(_clip(_one_line(agent.summary_text), LLMS_SUMMARY_LENGTH))
-            link = f"- [{_markdown_text(agent.name)}]({site_address(site, agent.raw_url)})"
-            lines.append(f"{link}: {summary}" if summary else link)
+        lines += [lines_by_slug[agent.slug] for agent in category.agents]
     return "\n".join(lines) + "\n"
+
+
+def render_llms_line(site: SiteContext, agent: Agent) -> str:
+    """Return an agent's line in llms.txt: its name linking its raw file, and its summary."""
+    summary = _markdown_text(_clip(_one_line(agent.summary_text), LLMS_SUMMARY_LENGTH))
+    link = f"- [{_markdown_text(agent.name)}]({site_address(site, agent.raw_url)})"
+    return f"{link}: {summary}" if summary else link
 
 
 def _category_heading(name: str) -> str:

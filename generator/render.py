@@ -5,6 +5,7 @@ from __future__ import annotations
 import traceback
 import urllib.parse
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -64,6 +65,8 @@ class IndexContext(TypedDict):
     root: str
     catalog: Catalog
     filters: list[FilterGroup]
+    cards: dict[str, Markup]
+    """Each agent's card (`_partials/_card.html`) by slug."""
 
 
 class AgentContext(TypedDict):
@@ -89,6 +92,7 @@ class PageContext(TypedDict):
 
 
 MAX_TOOL_CHIPS = 15
+CARD_TEMPLATE = "_partials/_card.html"
 
 
 def make_environment(config: SiteConfig, compiled: jinja2.BytecodeCache | None = None) -> jinja2.Environment:
@@ -156,10 +160,16 @@ def make_site_context(config: SiteConfig) -> SiteContext:
     )
 
 
-def render_index(env: jinja2.Environment, site: SiteContext, catalog: Catalog) -> str:
-    """Render the catalog's index page."""
-    context = IndexContext(site=site, root="", catalog=catalog, filters=make_filter_groups(catalog))
+def render_index(env: jinja2.Environment, site: SiteContext, catalog: Catalog, cards: Mapping[str, str]) -> str:
+    """Render the catalog's index page from every agent's card, by slug (see `render_card`)."""
+    context = IndexContext(site=site, root="", catalog=catalog, filters=make_filter_groups(catalog),
+                           cards={slug: Markup(card) for slug, card in cards.items()})
     return render_template(env, "index.html", dict(context))
+
+
+def render_card(env: jinja2.Environment, agent: Agent) -> str:
+    """Render an agent's card on the index."""
+    return render_template(env, CARD_TEMPLATE, {"agent": agent}, subject=agent.path).removesuffix("\n")
 
 
 def render_not_found(env: jinja2.Environment, site: SiteContext) -> str:

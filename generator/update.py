@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from generator.cache import BuildCache
     from generator.catalog import PagePlan
     from generator.config import SiteConfig
+    from generator.entries import EntryChanges
     from generator.history import FileDates
     from generator.pages import Progress
     from generator.search import PageTerms, SearchIndex
@@ -46,13 +47,23 @@ class Manifest:
     fingerprint: str
     """The build cache's fingerprint of the templates, config and code that made the site."""
     stamp: str
-    """`site_files_stamp` of the folder when the build finished."""
+    """The stamp of the folder's files (`output.SiteFiles`) when the build finished."""
     slugs: dict[PurePosixPath, str]
     """Every agent file's slug, by its path below the agents folder."""
     pages: dict[str, str]
     """Each agent page's path below the site root and the cache key it was rendered under."""
     raws: dict[str, str]
     """Each raw agent file's path below the site root and the digest of its content."""
+
+
+@dataclass(frozen=True)
+class WrittenSite:
+    """What a build wrote: the catalog, the search index and every agent's entries."""
+
+    catalog: Catalog
+    search: SearchIndex
+    entries: EntryChanges
+    """What changed of every agent's parts of the index, catalog.json and llms.txt."""
 
 
 @dataclass(frozen=True)
@@ -84,22 +95,23 @@ def update_site(
     slugs: dict[PurePosixPath, str],
     dates: dict[Path, FileDates],
     cache: BuildCache,
-    site_stamp: str,
+    site_files: output.SiteFiles,
     progress: Progress = lambda done, total: None,
-) -> tuple[Catalog, SearchIndex] | None:
+) -> WrittenSite | None:
     """Render what changed and replace only the files that differ; None when this cannot be done.
 
-    `site_stamp` is `site_files_stamp` of the output folder as it is now; `progress` hears
-    when the pages are done.
+    `site_files` describes the output folder as it is now, and is brought up to date with what
+    the update writes; `progress` hears when the pages are done.
     """
     from generator.build import render_site_files
-    from generator.render import CompiledTemplates, make_environment
+    from generator.entries import EntryRenderer
+    from generator.render import CompiledTemplates, make_environment, make_site_context
 
     last_written, last_result = cache.last_written(), cache.last_result()
     if last_written is None or last_result is None:
         return None
     manifest, last_search = last_written
-    if (manifest.out_dir, manifest.fingerprint, manifest.stamp) != (str(config.out_dir), cache.fingerprint, site_stamp):
+    if (manifest.out_dir, manifest.fingerprint, manifest.stamp) != (str(config.out_dir), cache.fingerprint, site_files.stamp()):
         return None  # another folder, other templates or code, or somebody changed the site since
     kept = _unchanged_pages(cache, plans, slugs, manifest, last_result[1])
     if len(plans) - len(kept) > MAX_PAGES:
@@ -113,12 +125,14 @@ def update_site(
     if search is None:
         return None
     catalog = Catalog.from_agents([kept[i] if i in kept else fresh[i].agent for i in range(len(plans))])
-    _replace_files(config.out_dir, plans, fresh, render_site_files(config, env, catalog, dates, search), manifest)
+    entries = EntryRenderer.with_cache(env, make_site_context(config), dates, cache, plans, [plans[i].slug for i in fresh])
+    files = render_site_files(config, env, catalog, dates, search, entries)
+    _replace_files(site_files, plans, fresh, files, manifest)
     for index, page in fresh.items():
         cache.put(plans[index], cache.page_key(plans[index]), slugs, page.agent, compress_page(page.html), page.terms)
     cache.stats.hits, cache.stats.misses = len(kept), len(fresh)
     log.debug("updated %d pages of %s in place", len(fresh), config.out_dir)
-    return catalog, search
+    return WrittenSite(catalog, search, entries.changes)
 
 
 def _unchanged_pages(
@@ -179,26 +193,33 @@ def _updated_search(
 
 
 def _replace_files(
-    root: Path, plans: list[PagePlan], fresh: dict[int, FreshPage], files: dict[str, str | bytes], manifest: Manifest
+    site_files: output.SiteFiles, plans: list[PagePlan], fresh: dict[int, FreshPage], files: dict[str, str | bytes],
+    manifest: Manifest,
 ) -> None:
-    """Write the fresh pages and their raw files, then the site files; delete what is gone.
+    """Write the fresh pages and their raw files, then the site files; delete what is gone; then
+    describe in `site_files` what was written and removed.
 
     A file that cannot be written stops the update with its name; the site may then be partly
     updated, and since its files no longer match the manifest, the next build writes it whole.
     """
+    root = site_files.root
+    pages = {page_url(plan.slug) for plan in plans}
+    raws = {raw_file_url(plan.slug) for plan in plans}
+    gone = [*(url for url in manifest.pages if url not in pages), *(url for url in manifest.raws if url not in raws)]
+    search_files = {path: content for path, content in files.items() if path.startswith(f"{SEARCH_FOLDER}/")}
+    others = [path for path in files if path not in search_files]
     try:
         for page in fresh.values():
             output.replace_file(root, page.agent.url, page.html)
             output.replace_file(root, page.agent.raw_url, page.source)
-        search_files = {path: content for path, content in files.items() if path.startswith(f"{SEARCH_FOLDER}/")}
         output.replace_folder(root, SEARCH_FOLDER, search_files)
-        for path, content in files.items():
-            if path not in search_files:
-                output.replace_file(root, path, content)
-        pages = {page_url(plan.slug) for plan in plans}
-        raws = {raw_file_url(plan.slug) for plan in plans}
-        for url in [*(url for url in manifest.pages if url not in pages), *(url for url in manifest.raws if url not in raws)]:
+        for path in others:
+            output.replace_file(root, path, files[path])
+        for url in gone:
             output.remove_agent_page(root, url)
     except OSError as exc:
         raise SiteError(Path(exc.filename or root), 1, f"cannot update the site: {exc.strerror}; "
                         "the next build writes it whole again") from None
+    written = [path for page in fresh.values() for path in (page.agent.url, page.agent.raw_url)]
+    page_folders = [str(PurePosixPath(url).parent) for url in gone if url.endswith("/index.html")]
+    site_files.look_again([*written, *others, *gone], [SEARCH_FOLDER, *page_folders])

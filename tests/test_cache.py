@@ -306,6 +306,23 @@ def test_a_signed_value_moved_to_another_row_is_refused(catalog: Path, tmp_path:
     assert tree(tmp_path / "site") == tree(tmp_path / "cold")
 
 
+def test_entries_moved_between_agents_or_of_removed_agents_are_not_used(catalog: Path, tmp_path: Path) -> None:
+    build_into(catalog, tmp_path / "site", True)
+    database = catalog.parent / CACHE_FOLDER / CACHE_FILE
+    with sqlite3.connect(database) as db:  # every agent's row, under its own key, gets one agent's entries
+        value = db.execute("SELECT value FROM entries LIMIT 1").fetchone()[0]
+        db.execute("UPDATE entries SET value = ?", (value,))
+    EDITS["body"](catalog)  # an update in place, which reuses stored entries
+    build_into(catalog, tmp_path / "site", True)
+    build_into(catalog, tmp_path / "cold", use_cache=False)
+    assert tree(tmp_path / "site") == tree(tmp_path / "cold")
+    (catalog / "operations/incident-commander.md").unlink()
+    build_into(catalog, tmp_path / "site", True)
+    with sqlite3.connect(database) as db:
+        slugs = {slug for (slug,) in db.execute("SELECT slug FROM entries")}
+    assert "incident-commander" not in slugs and len(slugs) == 10
+
+
 def test_a_signing_key_of_the_wrong_length_is_replaced(catalog: Path, tmp_path: Path, monkeypatch) -> None:
     from generator.cache import KEY_BYTES, signing_key
 

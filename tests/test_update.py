@@ -11,7 +11,7 @@ import pytest
 from conftest import DEMO_AGENTS, write_agents
 from test_cache import SEED, build_into, replace_text, stamps, tree
 
-from generator import update
+from generator import output, update
 from generator.errors import SiteError
 from generator.pages import PageWriter
 
@@ -78,6 +78,37 @@ def test_removed_and_added_agents_are_updated_in_place(catalog: Path, tmp_path: 
     assert not (site / "agents/incident-commander").exists() and not (site / "agents/incident-commander.md").exists()
     assert (site / "agents/new-agent/index.html").is_file()
     assert_equals_cold_build(catalog, site)
+
+
+def test_an_update_keeps_the_stamp_of_the_site_a_fresh_scan_would_give(catalog: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    build_into(catalog, site, use_cache=True)
+    (catalog / "operations/incident-commander.md").unlink()
+    (catalog / "operations/new-agent.md").write_text("---\nname: new-agent\ndescription: New.\n---\n\n## Role\n\nNew.\n")
+    replace_text(catalog / SEED, "## Core Expertise", "## Core Expertise\n\nNow with quokka wrangling.")
+    folder = site.stat().st_ino
+    build_into(catalog, site, use_cache=True)
+    assert site.stat().st_ino == folder, "updated in place"
+    again = build_into(catalog, site, use_cache=True)
+    assert again.unchanged, "the stamp recorded after the update is the site's own"
+
+
+def test_site_files_looked_at_again_equal_a_fresh_scan(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    for path in ("index.html", "agents/a/index.html", "agents/a.md", "agents/b/index.html", "agents/b.md", "search/1.json"):
+        (site / path).parent.mkdir(parents=True, exist_ok=True)
+        (site / path).write_text(path)
+    files = output.SiteFiles(site)
+    before = files.stamp()
+    output.replace_file(site, "index.html", "changed")
+    output.remove_agent_page(site, "agents/b/index.html")
+    output.remove_agent_page(site, "agents/b.md")
+    output.replace_folder(site, "search", {"search/2.json": "new"})
+    output.write_file(site, "agents/c/index.html", "new page")
+    assert files.stamp() == before, "nothing looked at yet"
+    files.look_again(["index.html", "agents/b/index.html", "agents/b.md", "agents/c/index.html"], ["search", "agents/b"])
+    assert files.stamp() == output.SiteFiles(site).stamp() != before
+    assert output.SiteFiles(tmp_path / "nowhere").stamp() == "missing"
 
 
 def test_an_error_while_rendering_leaves_the_site_as_it_was(catalog: Path, tmp_path: Path, monkeypatch) -> None:
@@ -186,3 +217,32 @@ def test_compiled_templates_are_not_reused_by_other_code(catalog: Path, tmp_path
     replace_text(catalog / SEED, "## Core Expertise", "## Core Expertise, edited")
     build_into(catalog, site, use_cache=True)
     assert_equals_cold_build(catalog, site)
+
+
+def test_entries_are_reused_only_under_the_same_key_for_agents_not_made_afresh(catalog: Path, tmp_path: Path) -> None:
+    from datetime import datetime, timezone
+
+    from generator.config import load_config
+    from generator.entries import AgentEntries, EntryKeys, EntryRenderer
+    from generator.history import FileDates
+    from generator.render import make_environment, make_site_context
+
+    config = load_config(catalog, tmp_path / "site")
+    agents = build_into(catalog, config.out_dir, use_cache=False).catalog
+    first, second, third = agents.agents[:3]
+    when = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    dates = {agent.path: FileDates(when, when) for agent in agents.agents}
+    keys = EntryKeys({agent.slug: f"key of {agent.slug}" for agent in agents.agents}, frozenset({second.slug}))
+    planted = AgentEntries("<li>planted</li>", "{}", "- planted")
+    last_key = f"key of {first.slug} {when.timestamp()} {when.timestamp()}"
+    stored = {agent.slug: (last_key.replace(first.slug, agent.slug), planted) for agent in (first, second)}
+    stored[third.slug] = (f"key of {third.slug} 0.0 0.0", planted)  # rendered when the file had other dates
+
+    renderer = EntryRenderer(make_environment(config), make_site_context(config), dates, keys, stored)
+    entries = renderer.render(agents)
+    assert entries[first.slug] is planted, "same key: reused"
+    assert entries[second.slug] != planted, "made afresh: rendered"
+    assert entries[third.slug] != planted, "other dates: rendered"
+    assert set(renderer.changes.rendered) == {agent.slug for agent in agents.agents} - {first.slug}
+    assert renderer.changes.slugs == {agent.slug for agent in agents.agents}
+    assert EntryRenderer(make_environment(config), make_site_context(config), dates).render(agents)[first.slug] != planted

@@ -1,0 +1,123 @@
+"""What the site-wide files say of each agent: its card on the index, its object in
+catalog.json and its line in llms.txt.
+
+Rendering them for every agent is most of what an edit costs in a large catalog (about
+100 ms at 1,000 agents), though one agent changed. So a build keeps each agent's entries
+with the key they were made under, and the next build renders only the entries of agents
+whose key changed; the files are then joined from them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from generator import publish
+from generator.render import render_card
+
+if TYPE_CHECKING:
+    import jinja2
+
+    from generator.cache import BuildCache
+    from generator.catalog import PagePlan
+    from generator.history import FileDates
+    from generator.model import Agent, Catalog
+    from generator.render import SiteContext
+
+
+@dataclass(frozen=True)
+class AgentEntries:
+    """One agent's parts of the site-wide files."""
+
+    card: str
+    """Its card on the index, as HTML."""
+    catalog_object: str
+    """Its object in catalog.json, as JSON."""
+    llms_line: str
+    """Its line in llms.txt, as Markdown."""
+
+
+StoredEntries = dict[str, tuple[str, AgentEntries]]
+"""Each agent's entries by its slug, with the key they were rendered under."""
+
+
+@dataclass(frozen=True)
+class EntryKeys:
+    """What tells whether an agent's stored entries are still right."""
+
+    pages: Mapping[str, str]
+    """Each agent's page key by slug (see BuildCache.page_key): its file, slug, neighbours, and
+    the templates, config and code."""
+    fresh: frozenset[str] = frozenset()
+    """Slugs of agents made afresh by this build: a page is also rendered again when a file it
+    links to changed its slug, under the same page key."""
+
+
+@dataclass(frozen=True)
+class EntryChanges:
+    """What a build changed of the stored entries."""
+
+    rendered: StoredEntries
+    """The entries this build rendered, with their keys."""
+    slugs: frozenset[str]
+    """Every agent's slug: stored entries of other slugs are dropped."""
+
+
+class EntryRenderer:
+    """Renders every agent's entries, reusing those stored by the last build under the same key."""
+
+    def __init__(
+        self, env: jinja2.Environment, site: SiteContext, dates: Mapping[Path, FileDates],
+        keys: EntryKeys | None = None, stored: StoredEntries | None = None,
+    ) -> None:
+        self.env = env
+        self.site = site
+        self.dates = dates
+        self.keys = keys
+        self.last = stored or {}
+        self.changes = EntryChanges({}, frozenset())
+        """What `render` changed, for the cache to keep (nothing without keys)."""
+
+    @classmethod
+    def with_cache(
+        cls, env: jinja2.Environment, site: SiteContext, dates: Mapping[Path, FileDates], cache: BuildCache | None,
+        plans: list[PagePlan], fresh: Iterable[str],
+    ) -> EntryRenderer:
+        """Make the renderer of a build from `plans`, reusing the entries in `cache`; `fresh` are
+        the slugs of the agents this build rendered."""
+        if cache is None:
+            return cls(env, site, dates)
+        keys = EntryKeys({plan.slug: cache.page_key(plan) for plan in plans}, frozenset(fresh))
+        return cls(env, site, dates, keys, cache.get_entries())
+
+    def render(self, catalog: Catalog) -> dict[str, AgentEntries]:
+        """Return every agent's entries by slug."""
+        entries = {}
+        rendered: StoredEntries = {}
+        for agent in catalog.agents:
+            key = self._key(agent)
+            known = self.last.get(agent.slug)
+            if known is not None and key and known[0] == key and agent.slug not in self.keys.fresh:  # type: ignore[union-attr]
+                entries[agent.slug] = known[1]
+                continue
+            entries[agent.slug] = self._render_one(agent)
+            if key:
+                rendered[agent.slug] = (key, entries[agent.slug])
+        self.changes = EntryChanges(rendered, frozenset(entries) if self.keys else frozenset())
+        return entries
+
+    def _key(self, agent: Agent) -> str:
+        page_key = self.keys.pages.get(agent.slug, "") if self.keys else ""
+        if not page_key:
+            return ""
+        dates = self.dates.get(agent.path)
+        return f"{page_key} {dates.added.timestamp()} {dates.updated.timestamp()}" if dates else f"{page_key} -"
+
+    def _render_one(self, agent: Agent) -> AgentEntries:
+        return AgentEntries(
+            render_card(self.env, agent),
+            publish.render_catalog_object(self.site, agent, self.dates.get(agent.path)),
+            publish.render_llms_line(self.site, agent),
+        )
