@@ -8,6 +8,7 @@ every page, and memory stays flat however large the catalog.
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import os
@@ -38,6 +39,8 @@ MIN_PAGES_PER_WORKER = 30
 (forking one takes about 30 ms; a page about 10 ms)."""
 CHUNK_SIZE = 8
 """Pages sent to a worker at once: fewer round trips, yet an even spread at the end."""
+WORKER_COLLECTION_THRESHOLDS = (700, 10, 10)
+"""CPython's own: see `_start_in_worker`."""
 
 
 Item = TypeVar("Item")
@@ -164,11 +167,20 @@ def map_in_workers(
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     try:
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=initializer, initargs=initargs) as pool:
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_in_worker,
+                                 initargs=(initializer, *initargs)) as pool:
             yield from pool.map(function, items, chunksize=CHUNK_SIZE)
     except BrokenProcessPool:
         raise SiteError(None, 0, "a worker process died (out of memory?); the site was not changed. "
                                  "Run again, or with fewer cores: taskset -c 0 agentpages build") from None
+
+
+def _start_in_worker(initializer: Callable[..., None] | None, *initargs: object) -> None:
+    # Each page leaves its Markdown tree's cycles behind: a worker collects them at CPython's
+    # usual pace, whatever the main process chose for itself (see cli.run).
+    gc.set_threshold(*WORKER_COLLECTION_THRESHOLDS)
+    if initializer is not None:
+        initializer(*initargs)
 
 
 def worker_count(pages: int) -> int:
