@@ -186,7 +186,7 @@ def build(
             cache.forget_others(raw_agents)
             manifest = make_manifest(config, cache, plans, slugs, site_stamp)
             cache.record_build(_quick_state(cache, config, inputs, site_stamp), report.findings, catalog,
-                               f"{state} {site_stamp}", (manifest, written.search), written.entries)
+                               f"{state} {site_stamp}", (manifest, written.search), written.entry_changes)
     finally:
         if cache:
             cache.close()

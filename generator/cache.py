@@ -307,7 +307,7 @@ class BuildCache:
         """Return every agent's entries in the site-wide files as the last builds left them (see entries.py)."""
         from generator.entries import AgentEntries
 
-        stored = {}
+        stored: StoredEntries = {}
         for slug, key, value in self._query("SELECT slug, key, value FROM entries"):
             parts = self._unseal(value, "entries", slug, key)
             if parts is not None:
@@ -316,7 +316,7 @@ class BuildCache:
 
     def record_build(
         self, quick_state: str, findings: list[Finding], catalog: Catalog, site: str,
-        written: tuple[Manifest, SearchIndex] | None = None, entries: EntryChanges | None = None,
+        site_written: tuple[Manifest, SearchIndex] | None = None, entries: EntryChanges | None = None,
     ) -> None:
         """Remember a finished build, all at once: its quick state, findings and catalog (for a build
         with nothing changed to repeat), its site's state and, if it wrote the site, what it wrote
@@ -325,8 +325,9 @@ class BuildCache:
             self._query("INSERT OR REPLACE INTO results VALUES ('last', ?)", (self._seal((findings, catalog), "results", "last"),))
             self._query("INSERT OR REPLACE INTO state VALUES ('quick', ?)", (quick_state,))
             self._query("INSERT OR REPLACE INTO state VALUES ('site', ?)", (site,))
-            if written is not None:
-                self._query("INSERT OR REPLACE INTO results VALUES ('written', ?)", (self._seal(written, "results", "written"),))
+            if site_written is not None:
+                self._query("INSERT OR REPLACE INTO results VALUES ('written', ?)",
+                            (self._seal(site_written, "results", "written"),))
             if entries is not None:
                 self._record_entries(entries)
 

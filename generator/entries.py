@@ -51,8 +51,9 @@ class EntryKeys:
     """Each agent's page key by slug (see BuildCache.page_key): its file, slug, neighbours, and
     the templates, config and code."""
     fresh: frozenset[str] = frozenset()
-    """Slugs of agents made afresh by this build: a page is also rendered again when a file it
-    links to changed its slug, under the same page key."""
+    """Slugs of agents made afresh by this build, whose stored entries are not reused. A page is
+    also rendered again under the same key when a file it links to changed its slug; no entry
+    shows such links today, so this only keeps entries right should one ever do."""
 
 
 @dataclass(frozen=True)
@@ -77,8 +78,8 @@ class EntryRenderer:
         self.dates = dates
         self.keys = keys
         self.last = stored or {}
-        self.changes = EntryChanges({}, frozenset())
-        """What `render` changed, for the cache to keep (nothing without keys)."""
+        self.changes: EntryChanges | None = None
+        """What `render` changed, for the cache to keep; None without keys."""
 
     @classmethod
     def with_cache(
@@ -94,18 +95,19 @@ class EntryRenderer:
 
     def render(self, catalog: Catalog) -> dict[str, AgentEntries]:
         """Return every agent's entries by slug."""
-        entries = {}
+        entries: dict[str, AgentEntries] = {}
         rendered: StoredEntries = {}
+        fresh = self.keys.fresh if self.keys else frozenset()
         for agent in catalog.agents:
             key = self._key(agent)
             known = self.last.get(agent.slug)
-            if known is not None and key and known[0] == key and agent.slug not in self.keys.fresh:  # type: ignore[union-attr]
+            if known is not None and key and known[0] == key and agent.slug not in fresh:
                 entries[agent.slug] = known[1]
                 continue
-            entries[agent.slug] = self._render_one(agent)
+            entries[agent.slug] = self.render_one(agent)
             if key:
                 rendered[agent.slug] = (key, entries[agent.slug])
-        self.changes = EntryChanges(rendered, frozenset(entries) if self.keys else frozenset())
+        self.changes = EntryChanges(rendered, frozenset(entries)) if self.keys else None
         return entries
 
     def _key(self, agent: Agent) -> str:
@@ -115,7 +117,8 @@ class EntryRenderer:
         dates = self.dates.get(agent.path)
         return f"{page_key} {dates.added.timestamp()} {dates.updated.timestamp()}" if dates else f"{page_key} -"
 
-    def _render_one(self, agent: Agent) -> AgentEntries:
+    def render_one(self, agent: Agent) -> AgentEntries:
+        """Render one agent's entries."""
         return AgentEntries(
             render_card(self.env, agent),
             publish.render_catalog_object(self.site, agent, self.dates.get(agent.path)),

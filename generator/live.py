@@ -18,8 +18,8 @@ from pathlib import Path, PurePosixPath
 from generator import output, publish
 from generator.build import copy_static_assets, render_generated_css
 from generator.catalog import assign_slugs, make_agent, slugs_by_file
-from generator.entries import AgentEntries, EntryRenderer
 from generator.config import SiteConfig
+from generator.entries import AgentEntries, EntryRenderer
 from generator.errors import Finding, Report, SiteError
 from generator.lint import check_agent, check_duplicate_names
 from generator.history import FileDates, modification_time, read_file_dates
@@ -82,6 +82,8 @@ class LiveSite:
         self._dates: dict[Path, FileDates] = {}
         """Read from git once for the files present at the start."""
         self._env = make_environment(self.config)  # compiled templates, kept until a full rebuild
+        self._entries: dict[str, tuple[Agent, FileDates | None, AgentEntries]] = {}
+        """Each agent's entries (entries.py) with the very Agent and dates they were rendered from."""
 
     def rebuild(self, full: bool = False, paths: set[Path] | None = None) -> RebuildResult:
         """Bring the site up to date; `full` also reloads the config and every template.
@@ -231,10 +233,22 @@ class LiveSite:
             self._dates[path] = FileDates(known.added if known else modified, modified)
 
     def _render_entries(self, site: SiteContext, catalog: Catalog) -> dict[str, AgentEntries]:
-        """Render every agent's parts of the index and machine files; files edited since the start are dated now."""
+        """Render the entries of agents made or dated anew since the last rebuild; files edited since
+        the start are dated now."""
         missing = [a.path for a in catalog.agents if a.path not in self._dates]
         self._dates.update(read_file_dates(missing, self.config.agents_dir))
-        return EntryRenderer(self._env, site, self._dates).render(catalog)
+        renderer = EntryRenderer(self._env, site, self._dates)
+        kept = {}
+        for agent in catalog.agents:
+            dates = self._dates.get(agent.path)
+            known = self._entries.get(agent.slug)
+            # An agent unchanged since keeps its object (see _interpret); a full rebuild makes new ones.
+            if known is not None and known[0] is agent and known[1] == dates:
+                kept[agent.slug] = known
+            else:
+                kept[agent.slug] = (agent, dates, renderer.render_one(agent))
+        self._entries = kept
+        return {slug: entries for slug, (_, _, entries) in kept.items()}
 
     def refresh_search_index(self) -> None:
         """Write the search index of the last rebuild's pages; serve runs it in the background."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import secrets
 import shutil
 import stat
 import tempfile
@@ -144,13 +145,22 @@ class SiteFiles:
         self.root = root
         self.files: dict[str, str] | None = None
         """None when the folder is missing or some folder of it cannot be read."""
+        self._stamp: str | None = None
         with contextlib.suppress(OSError):
             self.files = _describe_folder(root, "", missing_ok=False)
 
     def stamp(self) -> str:
-        """Digest every file's path and description ("missing" for no folder)."""
-        if self.files is None:
-            return "missing"
+        """Digest every file's path and description.
+
+        A folder that is missing or cannot be read wholly gets a stamp of its own that no
+        other equals: what it holds is unknown, so it never passes for the site a build left.
+        """
+        if self._stamp is None:
+            self._stamp = self._digest() if self.files is not None else f"unknown {secrets.token_hex(16)}"
+        return self._stamp
+
+    def _digest(self) -> str:
+        assert self.files is not None
         hasher = hashlib.sha256()
         for path in sorted(self.files):
             hasher.update(f"{path}\0{self.files[path]}\n".encode("utf-8", "surrogateescape"))
@@ -158,6 +168,7 @@ class SiteFiles:
 
     def look_again(self, rel_paths: Iterable[str], folders: Iterable[str] = ()) -> None:
         """Describe these files anew (written or removed since), and every file below `folders`."""
+        self._stamp = None
         if self.files is None:
             return
         try:
@@ -194,7 +205,7 @@ def _describe_folder(folder: Path, prefix: str, missing_ok: bool = True) -> dict
             if entry.is_dir(follow_symlinks=False):
                 pending.append((Path(entry.path), f"{current_prefix}{entry.name}/"))
             else:
-                found[current_prefix + entry.name] = _description(entry.stat(follow_symlinks=False))
+                found[current_prefix + entry.name] = _description(entry.stat(follow_symlinks=False), entry.inode())
     return found
 
 
@@ -203,8 +214,9 @@ def _describe(path: Path) -> str | None:
         status = path.lstat()
     except FileNotFoundError:
         return None
-    return None if stat.S_ISDIR(status.st_mode) else _description(status)
+    return None if stat.S_ISDIR(status.st_mode) else _description(status, status.st_ino)
 
 
-def _description(status: os.stat_result) -> str:
-    return f"{status.st_size}\0{status.st_mtime_ns}\0{status.st_ctime_ns}\0{status.st_ino}\0{status.st_mode}"
+def _description(status: os.stat_result, inode: int) -> str:
+    # The inode apart: a DirEntry's stat() leaves it 0 on Windows, where inode() has it.
+    return f"{status.st_size}\0{status.st_mtime_ns}\0{status.st_ctime_ns}\0{inode}\0{status.st_mode}"

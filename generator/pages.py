@@ -8,7 +8,6 @@ every page, and memory stays flat however large the catalog.
 
 from __future__ import annotations
 
-import gc
 import logging
 import multiprocessing
 import os
@@ -24,6 +23,7 @@ import jinja2
 from generator import output
 from generator.cache import BuildCache, compress_page
 from generator.catalog import PagePlan, make_agent
+from generator.collect import collect_as_usual, usual_collection
 from generator.config import SiteConfig
 from generator.errors import SiteError
 from generator.load import read_again
@@ -39,8 +39,6 @@ MIN_PAGES_PER_WORKER = 30
 (forking one takes about 30 ms; a page about 10 ms)."""
 CHUNK_SIZE = 8
 """Pages sent to a worker at once: fewer round trips, yet an even spread at the end."""
-WORKER_COLLECTION_THRESHOLDS = (700, 10, 10)
-"""CPython's own: see `_start_in_worker`."""
 
 
 Item = TypeVar("Item")
@@ -153,7 +151,8 @@ def _render(
     workers = worker_count(len(plans))
     if workers < 2:
         writer = PageWriter(config, slugs, root, for_cache)
-        yield from (writer.write(plan) for plan in plans)
+        with usual_collection():
+            yield from (writer.write(plan) for plan in plans)
         return
     yield from map_in_workers(_write_page, plans, workers, _start_worker, (config, slugs, root, for_cache))
 
@@ -176,9 +175,7 @@ def map_in_workers(
 
 
 def _start_in_worker(initializer: Callable[..., None] | None, *initargs: object) -> None:
-    # Each page leaves its Markdown tree's cycles behind: a worker collects them at CPython's
-    # usual pace, whatever the main process chose for itself (see cli.run).
-    gc.set_threshold(*WORKER_COLLECTION_THRESHOLDS)
+    collect_as_usual()  # a worker renders page after page
     if initializer is not None:
         initializer(*initargs)
 

@@ -62,8 +62,8 @@ class WrittenSite:
 
     catalog: Catalog
     search: SearchIndex
-    entries: EntryChanges
-    """What changed of every agent's parts of the index, catalog.json and llms.txt."""
+    entry_changes: EntryChanges | None
+    """What changed of every agent's parts of the index, catalog.json and llms.txt; None without a cache."""
 
 
 @dataclass(frozen=True)

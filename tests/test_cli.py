@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -126,6 +128,36 @@ def test_module_and_console_script_run(tmp_path: Path) -> None:
     script = shutil.which("agentpages", path=str(Path(sys.executable).parent)) or shutil.which("agentpages")
     assert script, "the agentpages console script is installed"
     assert subprocess.run([script, "--version"], capture_output=True, text=True).returncode == 0
+
+
+def run_program(*args: str, **options: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, *args], text=True, **options)  # type: ignore[call-overload]
+
+
+def test_the_program_flushes_all_its_output_before_it_leaves(tmp_path: Path) -> None:
+    shutil.copytree(DEMO_AGENTS, tmp_path / "agents")
+    (tmp_path / "agents/broken.md").write_text("---\nname: broken\n---\n\nNo description.\n")
+    checked = run_program("-m", "generator", "check", "--agents", "agents", "--format", "json",
+                          capture_output=True, cwd=tmp_path)
+    assert checked.returncode == 1 and "Checked 12 agent files" in checked.stderr
+    assert any(finding["path"].endswith("broken.md") for finding in json.loads(checked.stdout))
+    built = run_program("-m", "generator", "build", "--agents", "agents", capture_output=True, cwd=tmp_path)
+    assert built.returncode == 0 and built.stderr.splitlines()[-1].startswith("Built 12 agents")
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs a device that is always full")
+def test_output_that_cannot_be_written_at_exit_is_an_error(tmp_path: Path) -> None:
+    buffered = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
+    with open("/dev/full", "w") as full:  # the few lines `new` prints wait in the buffer until the end
+        result = run_program("-m", "generator", "new", "catalog", stdout=full, stderr=subprocess.PIPE,
+                             cwd=tmp_path, env=buffered)
+    assert result.returncode == 120 and "cannot write the output: No space left on device" in result.stderr
+
+
+def test_a_profiler_still_gets_to_write_its_data(tmp_path: Path) -> None:
+    result = run_program("-m", "cProfile", "-o", str(tmp_path / "run.prof"), "-m", "generator", "--version",
+                         capture_output=True, cwd=tmp_path)
+    assert result.returncode == 0 and (tmp_path / "run.prof").stat().st_size > 0
 
 
 def test_ci_runs_the_readme_test_command() -> None:

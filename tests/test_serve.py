@@ -202,6 +202,24 @@ def test_new_deleted_and_renamed_files(server: Server, catalog: Path) -> None:
     assert get(server.url + "agents/gamma/index.html")[0] == 200
 
 
+def test_an_edit_renders_the_entries_of_that_agent_alone(catalog: Path, tmp_path: Path, monkeypatch) -> None:
+    from generator.entries import EntryRenderer
+    from generator.live import LiveSite
+
+    live = LiveSite(lambda: load_config(catalog, tmp_path / "site"))
+    live.rebuild(full=True)
+    rendered: list[str] = []
+    render_one = EntryRenderer.render_one
+    monkeypatch.setattr(EntryRenderer, "render_one", lambda self, agent: rendered.append(agent.slug) or render_one(self, agent))
+    (catalog / "team/alpha.md").write_text(AGENT.format(name="alpha", summary="First agent, edited.", body="Alpha body."))
+    live.rebuild(paths={catalog / "team/alpha.md"})
+    assert rendered == ["alpha"]
+    LiveSite(lambda: load_config(catalog, tmp_path / "fresh")).rebuild(full=True)
+    for name in ("index.html", "llms.txt"):
+        assert (tmp_path / "site" / name).read_bytes() == (tmp_path / "fresh" / name).read_bytes(), name
+    assert "First agent, edited." in (tmp_path / "site/index.html").read_text()
+
+
 def test_a_burst_of_saves_gives_one_rebuild(server: Server, catalog: Path) -> None:
     events = EventStream(server.url)
     start = events.next_event()[1]["epoch"]

@@ -93,6 +93,35 @@ def test_an_update_keeps_the_stamp_of_the_site_a_fresh_scan_would_give(catalog: 
     assert again.unchanged, "the stamp recorded after the update is the site's own"
 
 
+def test_a_site_that_could_not_be_looked_at_again_is_never_taken_as_unchanged(
+    catalog: Path, tmp_path: Path, monkeypatch
+) -> None:
+    site = tmp_path / "site"
+    build_into(catalog, site, use_cache=True)
+    replace_text(catalog / SEED, "## Core Expertise", "## Core Expertise, edited")
+    describe_folder = output._describe_folder
+
+    def unreadable_below_the_root(folder: Path, prefix: str, missing_ok: bool = True) -> dict[str, str]:
+        if prefix:
+            raise PermissionError(13, "Permission denied", str(folder))
+        return describe_folder(folder, prefix, missing_ok)
+
+    monkeypatch.setattr(output, "_describe_folder", unreadable_below_the_root)
+    build_into(catalog, site, use_cache=True)  # updated in place, then its files unknown
+    monkeypatch.undo()
+    shutil.rmtree(site)
+    build_into(catalog, site, use_cache=True)  # nothing changed since, but the site is gone
+    assert_equals_cold_build(catalog, site)
+    monkeypatch.setattr(output, "_describe_folder", unreadable_below_the_root)
+    replace_text(catalog / SEED, "## Core Expertise, edited", "## Core Expertise, edited twice")
+    build_into(catalog, site, use_cache=True)
+    monkeypatch.undo()
+    shutil.rmtree(site)
+    replace_text(catalog / SEED, "## Core Expertise, edited twice", "## Core Expertise, edited thrice")
+    build_into(catalog, site, use_cache=True)  # an edit since, and the site is gone
+    assert_equals_cold_build(catalog, site)
+
+
 def test_site_files_looked_at_again_equal_a_fresh_scan(tmp_path: Path) -> None:
     site = tmp_path / "site"
     for path in ("index.html", "agents/a/index.html", "agents/a.md", "agents/b/index.html", "agents/b.md", "search/1.json"):
@@ -108,7 +137,8 @@ def test_site_files_looked_at_again_equal_a_fresh_scan(tmp_path: Path) -> None:
     assert files.stamp() == before, "nothing looked at yet"
     files.look_again(["index.html", "agents/b/index.html", "agents/b.md", "agents/c/index.html"], ["search", "agents/b"])
     assert files.stamp() == output.SiteFiles(site).stamp() != before
-    assert output.SiteFiles(tmp_path / "nowhere").stamp() == "missing"
+    nowhere = output.SiteFiles(tmp_path / "nowhere")
+    assert nowhere.stamp() == nowhere.stamp() != output.SiteFiles(tmp_path / "nowhere").stamp(), "matches no other"
 
 
 def test_an_error_while_rendering_leaves_the_site_as_it_was(catalog: Path, tmp_path: Path, monkeypatch) -> None:
