@@ -165,7 +165,7 @@ def build(
         if config.strict and report.findings:
             raise BuildFailed(None, 0, _failure_message(report))
         plans, slugs = plan_pages(raw_agents)
-        dates = read_file_dates([plan.raw.path for plan in plans], config.agents_dir)
+        dates = read_file_dates([plan.raw.path for plan in plans], config.agents_dir, cache)
 
         state = _site_state(cache, config, plans, dates) if cache else ""
         unchanged = _unchanged_catalog(cache, plans, slugs, f"{state} {site_stamp}") if cache else None

@@ -265,7 +265,7 @@ class BuildCache:
         compiled templates) stored under another fingerprint."""
         present = list(raw_agents)
         self._query("DELETE FROM results WHERE name LIKE 'value %' AND name NOT LIKE ?",
-                    (f"value %{self.fingerprint}%",))
+                    (self._value_row("%"),))
         for table, column, kept in (("pages", "file", {_path_key(raw.rel_path) for raw in present}),
                                     ("files", "path", {_path_key(raw.path) for raw in present})):
             stored = [row[0] for row in self._query(f"SELECT {column} FROM {table}")]
@@ -290,13 +290,19 @@ class BuildCache:
         return self._unseal(rows[0][0], "results", "written") if rows else None
 
     def get_value(self, name: str) -> Any:
-        """Return a value stored by `put_value`, or None."""
-        rows = self._query("SELECT value FROM results WHERE name = ?", (f"value {name}",))
-        return self._unseal(rows[0][0], "results", f"value {name}") if rows else None
+        """Return a value stored by `put_value` under the same fingerprint, or None."""
+        row_name = self._value_row(name)
+        rows = self._query("SELECT value FROM results WHERE name = ?", (row_name,))
+        return self._unseal(rows[0][0], "results", row_name) if rows else None
 
     def put_value(self, name: str, value: object) -> None:
-        """Store any value under `name`, signed like every other."""
-        self._query("INSERT OR REPLACE INTO results VALUES (?, ?)", (f"value {name}", self._seal(value, "results", f"value {name}")))
+        """Store any value under `name`, signed like every other, for builds with the same templates,
+        config and code (values under other fingerprints are dropped by `forget_others`)."""
+        row_name = self._value_row(name)
+        self._query("INSERT OR REPLACE INTO results VALUES (?, ?)", (row_name, self._seal(value, "results", row_name)))
+
+    def _value_row(self, name: str) -> str:
+        return f"value {self.fingerprint} {name}"
 
     def last_site(self) -> str | None:
         """Return what the last finished build recorded of its site (see `record_build`)."""

@@ -134,8 +134,8 @@ class CompiledTemplates(jinja2.BytecodeCache):
         self.cache.put_value(self._name(bucket), (bucket.checksum, bucket.bytecode_to_string()))
 
     def _name(self, bucket: Bucket) -> str:
-        # The environment's options are code of ours: the fingerprint covers them.
-        return f"{TEMPLATE_VALUE_PREFIX}{self.cache.fingerprint} {bucket.key}"
+        # Values are kept under the cache's fingerprint, which covers the environment's options (our code).
+        return f"{TEMPLATE_VALUE_PREFIX}{bucket.key}"
 
 
 def _without_control_characters(value: Any) -> Any:

@@ -334,3 +334,29 @@ def test_a_shallow_clone_is_dated_by_its_newest_commit_with_a_warning(
         dates = read_file_dates([clone / "agents/old.md"], clone / "agents")
     assert dates[clone / "agents/old.md"].updated.isoformat() == "2025-05-01T10:00:00+00:00"
     assert "shallow git clone" in caplog.text and "fetch-depth: 0" in caplog.text
+
+
+class ValueDict(dict):
+    """A store of values as the build cache keeps them, in memory."""
+
+    def get_value(self, name: str) -> object:
+        return self.get(name)
+
+    def put_value(self, name: str, value: object) -> None:
+        self[name] = value
+
+
+def test_committed_dates_are_read_from_git_once_while_head_stays(dated_catalog: Path, monkeypatch) -> None:
+    from generator import history
+
+    reads: list[Path] = []
+    git_dates = history._git_dates
+    monkeypatch.setattr(history, "_git_dates", lambda folder, root: reads.append(folder) or git_dates(folder, root))
+    store, paths = ValueDict(), [dated_catalog / "old.md", dated_catalog / "changed.md"]
+    first = read_file_dates(paths, dated_catalog, store)
+    assert read_file_dates(paths, dated_catalog, store) == first == read_file_dates(paths, dated_catalog)
+    assert len(reads) == 2, "once with the store, once without"
+    (dated_catalog / "old.md").write_text(AGENT.format(name="old, changed"))
+    git(dated_catalog.parent, "commit", "-qam", "change", date="2026-02-01T10:00:00Z")
+    assert read_file_dates(paths, dated_catalog, store)[paths[0]].updated.isoformat() == "2026-02-01T10:00:00+00:00"
+    assert len(reads) == 3, "a new commit is read"
