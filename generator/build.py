@@ -24,7 +24,7 @@ from generator.update import WrittenSite, make_manifest, update_site
 if TYPE_CHECKING:
     import jinja2
 
-    from generator.catalog import PagePlan
+    from generator.catalog import PagePlan, SitePlan
     from generator.entries import EntryRenderer
     from generator.lint import CheckedFile
     from generator.pages import Progress
@@ -158,7 +158,7 @@ def build(
                 raise BuildFailed(None, 0, _failure_message(report))
             return BuildResult(repeated, report, config.out_dir, cache.stats, unchanged=True)
 
-        from generator.catalog import plan_pages
+        from generator.catalog import SitePlan, plan_pages
 
         # Read and check every agent before writing anything; strict mode stops on any finding.
         raw_agents = load_and_check(config, report, cache, listing)
@@ -176,9 +176,10 @@ def build(
 
         # Few pages changed in the last build's site: replace just those files. Otherwise write
         # the whole site aside, then swap it in at once.
-        written = update_site(config, plans, slugs, dates, cache, site_files, progress) if cache and site_files else None
+        site_plan = SitePlan(plans, slugs, dates)
+        written = update_site(config, site_plan, cache, site_files, progress) if cache and site_files else None
         if written is None:
-            written = _write_and_swap_in(config, plans, slugs, dates, cache, progress)
+            written = _write_and_swap_in(config, site_plan, cache, progress)
             site_files = output.SiteFiles(config.out_dir) if cache else None
         catalog = written.catalog
         if cache and site_files is not None:
@@ -195,13 +196,12 @@ def build(
 
 
 def _write_and_swap_in(
-    config: SiteConfig, plans: list[PagePlan], slugs: dict[PurePosixPath, str], dates: dict[Path, FileDates],
-    cache: BuildCache | None, progress: Progress,
+    config: SiteConfig, site_plan: SitePlan, cache: BuildCache | None, progress: Progress
 ) -> WrittenSite:
     """Write the whole site into a staging folder, then swap it in for the old one at once."""
     staging = output.make_staging_dir(config.out_dir)
     try:
-        written = write_site(config, plans, slugs, dates, staging, cache, progress)
+        written = write_site(config, site_plan, staging, cache, progress)
     except BaseException:
         output.discard(staging)
         raise
@@ -291,12 +291,7 @@ def _unchanged_catalog(
 
 
 def write_site(
-    config: SiteConfig,
-    plans: list[PagePlan],
-    slugs: dict[PurePosixPath, str],
-    dates: dict[Path, FileDates],
-    root: Path,
-    cache: BuildCache | None = None,
+    config: SiteConfig, site_plan: SitePlan, root: Path, cache: BuildCache | None = None,
     progress: Progress = lambda done, total: None,
 ) -> WrittenSite:
     """Render and write every page, raw agent file and asset of the site below `root`."""
@@ -307,7 +302,8 @@ def write_site(
 
     # Agent pages first, each written as soon as it is rendered; the index needs their summaries.
     search = SearchIndex()
-    agents, fresh = write_agent_pages(config, plans, slugs, root, cache, progress, search)
+    plans, dates = site_plan.pages, site_plan.dates
+    agents, fresh = write_agent_pages(config, plans, site_plan.slugs, root, cache, progress, search)
     catalog = Catalog.from_agents(agents)
     copy_static_assets(config, root)
     env = make_environment(config, CompiledTemplates(cache) if cache else None)

@@ -18,6 +18,7 @@ from typing import Any
 
 from generator.examples import parse_description
 from generator.frontmatter import raw_value
+from generator.history import FileDates
 from generator.links import LinkContext
 from generator.load import RawAgent
 from generator.sanitize import remove_control_characters
@@ -144,6 +145,18 @@ class PagePlan:
     slug: str
     previous: PageLink | None
     next: PageLink | None
+
+
+@dataclass(frozen=True)
+class SitePlan:
+    """What a site is made of, settled before anything is rendered."""
+
+    pages: list[PagePlan]
+    """Each agent page, in catalog order."""
+    slugs: dict[PurePosixPath, str]
+    """Every agent file's slug, by its path below the agents folder."""
+    dates: dict[Path, FileDates]
+    """When each agent file was added and last changed."""
 
 
 def _read_model(raw: RawAgent) -> str | None:

@@ -26,10 +26,9 @@ if TYPE_CHECKING:
     import jinja2
 
     from generator.cache import BuildCache
-    from generator.catalog import PagePlan
+    from generator.catalog import PagePlan, SitePlan
     from generator.config import SiteConfig
     from generator.entries import EntryChanges
-    from generator.history import FileDates
     from generator.pages import Progress
     from generator.search import PageTerms, SearchIndex
 
@@ -90,12 +89,7 @@ def make_manifest(
 
 
 def update_site(
-    config: SiteConfig,
-    plans: list[PagePlan],
-    slugs: dict[PurePosixPath, str],
-    dates: dict[Path, FileDates],
-    cache: BuildCache,
-    site_files: output.SiteFiles,
+    config: SiteConfig, site_plan: SitePlan, cache: BuildCache, site_files: output.SiteFiles,
     progress: Progress = lambda done, total: None,
 ) -> WrittenSite | None:
     """Render what changed and replace only the files that differ; None when this cannot be done.
@@ -107,6 +101,7 @@ def update_site(
     from generator.entries import EntryRenderer
     from generator.render import CompiledTemplates, make_environment, make_site_context
 
+    plans, slugs, dates = site_plan.pages, site_plan.slugs, site_plan.dates
     last_written, last_result = cache.last_written(), cache.last_result()
     if last_written is None or last_result is None:
         return None
