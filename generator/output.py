@@ -116,15 +116,37 @@ def _inside(root: Path, rel_path: str) -> Path:
 
 
 def swap_in(staging: Path, out_dir: Path) -> None:
-    """Replace `out_dir` with the finished staging folder, so readers never see half a site."""
+    """Replace `out_dir` with the finished staging folder, so readers never see half a site.
+
+    If the folders cannot be swapped, the last site is put back and the staging folder removed.
+    """
     out = out_dir.resolve()
     old = None
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}-old-", dir=out.parent))
-        os.replace(out, old / out.name)
-    os.replace(staging, out)
+    try:
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}-old-", dir=out.parent))
+            os.replace(out, old / out.name)
+        os.replace(staging, out)
+    except OSError as exc:
+        discard(staging)
+        kept = _put_back(old, out)
+        where = f"; the last site is in {kept}" if kept else "; the site was not changed"
+        raise SiteError(out_dir, 1, f"cannot replace the output folder: {exc.strerror}{where}") from None
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _put_back(old: Path | None, out: Path) -> Path | None:
+    """Move the last site back from `old` after a failed swap; return where it stays if it cannot be."""
+    if old is None:
+        return None
+    try:
+        if (old / out.name).exists() and not out.exists():
+            os.replace(old / out.name, out)
+        old.rmdir()
+    except OSError:
+        return old / out.name if (old / out.name).exists() else None
+    return None
 
 
 def discard(staging: Path) -> None:

@@ -165,6 +165,39 @@ def test_failed_build_leaves_the_previous_site_untouched(tmp_path: Path) -> None
     assert not list(tmp_path.glob(".site-*"))
 
 
+@pytest.mark.parametrize("refused", [{"new site in"}, {"last site aside"}, {"new site in", "last site back"}])
+def test_a_swap_that_fails_puts_the_last_site_back(tmp_path: Path, monkeypatch, refused: set[str]) -> None:
+    from generator import output
+    from generator.build import build
+    from generator.config import load_config
+    from generator.errors import Report
+
+    agents = write_agents(tmp_path, {"a.md": BASIC.format(name="a", color="red")})
+    build_catalog(agents)
+    before = snapshot(tmp_path / "site")
+    (agents / "b.md").write_text(BASIC.format(name="b", color="blue"))
+    replace = os.replace
+
+    def move(source: str | Path, target: str | Path) -> None:
+        source, target = Path(source), Path(target)
+        step = ("new site in" if source.name.startswith(".site-building-") else
+                "last site aside" if target.parent.name.startswith(".site-old-") else "last site back")
+        if step in refused:
+            raise PermissionError(13, "Permission denied", str(source))
+        replace(source, target)
+
+    monkeypatch.setattr(output.os, "replace", move)
+    with pytest.raises(SiteError, match="cannot replace the output folder: Permission denied") as caught:
+        build(load_config(agents, tmp_path / "site"), Report(), use_cache=False)
+    assert not list(tmp_path.glob(".site-building-*")), "the staging folder is removed"
+    if "last site back" in refused:  # the last site stays aside, and the message says where
+        (kept,) = tmp_path.glob(".site-old-*/site")
+        assert str(kept) in caught.value.message and snapshot(kept) == before
+    else:
+        assert "the site was not changed" in caught.value.message
+        assert snapshot(tmp_path / "site") == before and not list(tmp_path.glob(".site-*"))
+
+
 def test_strict_build_fails_on_warnings_and_changes_nothing(tmp_path: Path) -> None:
     agents = write_agents(tmp_path, {"a.md": BASIC.format(name="a", color="sparkly")})
     result = build_catalog(agents)
