@@ -16,9 +16,9 @@ from pathlib import Path
 
 import markdown
 
-from generator.frontmatter import split_front_matter
-from generator.markup import MarkdownRenderer
-from generator.sanitize import sanitize_html
+from generator.catalog.frontmatter import split_front_matter
+from generator.markdown.markup import MarkdownRenderer
+from generator.markdown.sanitize import sanitize_html
 
 REPO = Path(__file__).resolve().parent.parent
 ROUNDS = 5

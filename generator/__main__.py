@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from generator.cli import run
+from generator.commands.cli import run
 
 run()

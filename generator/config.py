@@ -9,9 +9,9 @@ from typing import Any
 
 import yaml
 
+from generator.catalog.lint import RUNTIME_TOOLS, LintSettings
+from generator.catalog.load import DEFAULT_MAX_FILE_SIZE
 from generator.errors import ConfigError, UsageError, type_name
-from generator.lint import RUNTIME_TOOLS, LintSettings
-from generator.load import DEFAULT_MAX_FILE_SIZE
 
 CONFIG_NAME = "agentpages.yml"
 DEFAULT_TITLE = "Agent catalog"

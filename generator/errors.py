@@ -6,7 +6,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 Severity = Literal["error", "warning"]
 
@@ -61,6 +61,16 @@ class Finding:
     @property
     def _rule_tag(self) -> str:
         return f" [{self.rule}]" if self.rule else ""
+
+    def to_plain(self) -> list[Any]:
+        """Return the finding as JSON-ready data, for the build cache."""
+        return [os.fsdecode(self.path), self.line, self.severity, self.message, self.rule, self.column]
+
+    @classmethod
+    def from_plain(cls, data: list[Any]) -> Finding:
+        """Return the finding `to_plain` described."""
+        path, line, severity, message, rule, column = data
+        return cls(Path(path), line, severity, message, rule, column)
 
 
 class SiteError(Exception):
@@ -117,3 +127,19 @@ class Report:
     def errors(self) -> list[Finding]:
         """Return the findings that are errors."""
         return [f for f in self.findings if f.severity == "error"]
+
+
+def count_findings(report: Report) -> str:
+    """Say how many errors and warnings a report holds, e.g. "1 error and 2 warnings"."""
+    return count_findings_in(report.findings)
+
+
+def count_findings_in(findings: list[Finding]) -> str:
+    """Say how many errors and warnings there are among `findings`."""
+    errors = sum(1 for f in findings if f.severity == "error")
+    parts = [
+        f"{count} {word}{'s' if count != 1 else ''}"
+        for count, word in ((errors, "error"), (len(findings) - errors, "warning"))
+        if count
+    ]
+    return " and ".join(parts) or "no problems"

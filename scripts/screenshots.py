@@ -17,9 +17,9 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from generator.build import build
 from generator.config import load_config
 from generator.errors import Report
+from generator.pipeline.build import build
 
 REPO = Path(__file__).resolve().parent.parent
 IMAGES = REPO / "docs" / "images"

@@ -15,9 +15,9 @@ import html5lib
 import pytest
 from lxml import etree
 
-from generator.build import BuildResult, build
 from generator.config import load_config
 from generator.errors import Report
+from generator.pipeline.build import BuildResult, build
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_AGENTS = REPO / "agents"

@@ -20,9 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
-from lxml import etree
-
 from conftest import parse_html
+from lxml import etree
 
 # Files a site holds besides what its pages link to; checked when present.
 MACHINE_FILES = ("catalog.json", "llms.txt", "sitemap.xml", "feed.xml", "robots.txt", "404.html")

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import filecmp
 import os
-import stat
 import shutil
+import stat
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
-from conftest import DEMO_AGENTS, assert_no_danger, build_catalog, parse_html, text_of, write_agents
+from conftest import (
+    DEMO_AGENTS,
+    assert_no_danger,
+    build_catalog,
+    parse_html,
+    text_of,
+    write_agents,
+)
 
 from generator.errors import BuildFailed, SiteError, TemplateError
 
@@ -167,10 +174,10 @@ def test_failed_build_leaves_the_previous_site_untouched(tmp_path: Path) -> None
 
 @pytest.mark.parametrize("refused", [{"new site in"}, {"last site aside"}, {"new site in", "last site back"}])
 def test_a_swap_that_fails_puts_the_last_site_back(tmp_path: Path, monkeypatch, refused: set[str]) -> None:
-    from generator import output
-    from generator.build import build
     from generator.config import load_config
     from generator.errors import Report
+    from generator.pipeline.build import build
+    from generator.store import output
 
     agents = write_agents(tmp_path, {"a.md": BASIC.format(name="a", color="red")})
     build_catalog(agents)

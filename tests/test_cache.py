@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from conftest import DEMO_AGENTS
 
-from generator import pages
-from generator.build import BuildResult, build
-from generator.cache import CACHE_FILE, CACHE_FOLDER
 from generator.config import load_config
 from generator.errors import Report
+from generator.pipeline import pages
+from generator.pipeline.build import BuildResult, build
+from generator.store.cache import CACHE_FILE, CACHE_FOLDER
 
 SEED = "engineering/senior-backend-engineer.md"
 
@@ -205,9 +205,9 @@ LINKER = "---\nname: linker\ndescription: Links.\n---\n\n## Role\n\nAsk [beta](.
 @pytest.fixture
 def trusted_times(monkeypatch) -> None:
     """Trust file times at once: a file's change time cannot be set back, and a real build waits for nobody."""
-    from generator import build as build_module
+    from generator.pipeline import read as read_stage
 
-    monkeypatch.setattr(build_module, "RACY_SECONDS", 0)
+    monkeypatch.setattr(read_stage, "RACY_SECONDS", 0)
 
 
 def test_a_deleted_link_target_is_reported_again(catalog: Path, tmp_path: Path) -> None:
@@ -249,25 +249,25 @@ def test_a_damaged_site_is_repaired(catalog: Path, tmp_path: Path, trusted_times
 def test_an_unchanged_catalog_is_answered_without_reading_a_file(
     catalog: Path, tmp_path: Path, monkeypatch, trusted_times
 ) -> None:
-    from generator import build as build_module
+    from generator.pipeline import read as read_stage
 
     build_into(catalog, tmp_path / "site", True)
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("an unchanged catalog needs no file read")
 
-    monkeypatch.setattr(build_module, "read_agent_bytes", refuse)
+    monkeypatch.setattr(read_stage, "read_agent_bytes", refuse)
     result = build_into(catalog, tmp_path / "site", True)
     assert result.unchanged and len(result.report.findings) == 6
 
 
 def test_a_file_saved_just_now_is_not_trusted_by_its_times(catalog: Path, tmp_path: Path, monkeypatch) -> None:
-    from generator import build as build_module
+    from generator.pipeline import read as read_stage
 
     build_into(catalog, tmp_path / "site", True)  # the files were copied a moment ago
     read = []
-    original = build_module.read_agent_bytes
-    monkeypatch.setattr(build_module, "read_agent_bytes", lambda *a, **k: read.append(a) or original(*a, **k))
+    original = read_stage.read_agent_bytes
+    monkeypatch.setattr(read_stage, "read_agent_bytes", lambda *a, **k: read.append(a) or original(*a, **k))
     assert build_into(catalog, tmp_path / "site", True).unchanged
     assert len(read) == 11, "recent files are read and compared by content"
 
@@ -324,7 +324,7 @@ def test_entries_moved_between_agents_or_of_removed_agents_are_not_used(catalog:
 
 
 def test_a_signing_key_of_the_wrong_length_is_replaced(catalog: Path, tmp_path: Path, monkeypatch) -> None:
-    from generator.cache import KEY_BYTES, signing_key
+    from generator.store.cache import KEY_BYTES, signing_key
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
     key_file = tmp_path / "user-cache/agentpages/key"
@@ -354,7 +354,11 @@ def test_a_locked_cache_does_not_fail_the_build(catalog: Path, tmp_path: Path) -
 def test_library_versions_in_the_fingerprint_are_the_installed_ones() -> None:
     import importlib.metadata
 
-    from generator.cache import _RENDERING_LIBRARIES, _normalized, installed_versions
+    from generator.store.cache import (
+        _RENDERING_LIBRARIES,
+        _normalized,
+        installed_versions,
+    )
 
     versions = installed_versions()
     assert {name: versions.get(_normalized(name)) for name in _RENDERING_LIBRARIES} == {

@@ -15,7 +15,7 @@ import pytest
 from conftest import DEMO_AGENTS, REPO, write_agents
 
 from generator import __version__
-from generator.cli import ProgressBar, main
+from generator.commands.cli import ProgressBar, main
 
 GOOD = "---\nname: good\ndescription: Fine.\ncolor: blue\n---\n\n## Role\n"
 WARNS = "---\nname: odd\ndescription: Fine.\ncolor: sparkly\n---\n\n## Role\n"

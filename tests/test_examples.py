@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from conftest import SEED
 
-from generator.examples import parse_description
-from generator.frontmatter import split_front_matter
-from generator.model import Turn
+from generator.catalog.examples import parse_description
+from generator.catalog.frontmatter import split_front_matter
+from generator.catalog.model import Turn
 
 
 def seed_description() -> str:

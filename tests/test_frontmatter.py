@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from conftest import SEED
 
-from generator.frontmatter import read_lines_as_runtime_does, split_front_matter
+from generator.catalog.frontmatter import read_lines_as_runtime_does, split_front_matter
 
 
 def test_valid_yaml_is_read_with_key_lines() -> None:

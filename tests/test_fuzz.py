@@ -15,12 +15,12 @@ from conftest import SEED
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from generator.catalog import make_agent
+from generator.catalog.interpret import make_agent
+from generator.catalog.lint import LintSettings, check_agent
+from generator.catalog.load import read_agent
+from generator.catalog.model import Agent
 from generator.errors import Report
-from generator.lint import LintSettings, check_agent
-from generator.load import read_agent
-from generator.markup import MarkdownRenderer
-from generator.model import Agent
+from generator.markdown.markup import MarkdownRenderer
 
 RENDERER = MarkdownRenderer()
 WORKDIR = Path(tempfile.mkdtemp(prefix="agentpages-fuzz-"))

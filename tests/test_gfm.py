@@ -15,9 +15,9 @@ import pytest
 from cmarkgfm.cmark import Options
 from conftest import CORPORA, parse_html
 
-from generator.frontmatter import split_front_matter
-from generator.markup import MarkdownRenderer
-from generator.sanitize import sanitize_html
+from generator.catalog.frontmatter import split_front_matter
+from generator.markdown.markup import MarkdownRenderer
+from generator.markdown.sanitize import sanitize_html
 
 CASES_FILE = Path(__file__).parent / "fixtures" / "gfm_cases.txt"
 COUNTED_TAGS = ("li", "ul", "ol", "table", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote")

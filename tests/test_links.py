@@ -8,8 +8,8 @@ from conftest import build_catalog, parse_html, text_of, write_agents
 from lxml import etree
 
 from generator.config import load_config
-from generator.links import LinkContext, resolve_link, target_path
-from generator.live import LiveSite
+from generator.markdown.links import LinkContext, resolve_link, target_path
+from generator.pipeline.live import LiveSite
 
 AGENT = "---\nname: {name}\ndescription: {summary}\n---\n\n## Role\n\n{body}\n"
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from conftest import write_agents
 
-from generator.build import load_and_check
-from generator.cli import main
+from generator.catalog.lint import RULES
+from generator.commands.cli import main
 from generator.config import load_config
 from generator.errors import Report
-from generator.lint import RULES
+from generator.pipeline.read import load_and_check
 
 NAME_AND_DESCRIPTION = "name: {name}\ndescription: Reviews code.\n"
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from conftest import write_agents
 
+from generator.catalog.load import find_agent_files, read_agent
 from generator.errors import Report
-from generator.load import find_agent_files, read_agent
 
 FILE = "---\nname: a\ndescription: d\n---\n\n## Body\n"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from conftest import SEED, parse_html, text_of
 
-from generator.frontmatter import split_front_matter
-from generator.gfm import github_heading_id
-from generator.markup import MarkdownRenderer
+from generator.catalog.frontmatter import split_front_matter
+from generator.markdown.gfm import github_heading_id
+from generator.markdown.markup import MarkdownRenderer
 
 
 def render(text: str):

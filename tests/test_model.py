@@ -6,7 +6,13 @@ from pathlib import PurePosixPath
 
 import pytest
 
-from generator.model import Color, category_from_path, read_color, read_tools, slugify
+from generator.catalog.model import (
+    Color,
+    category_from_path,
+    read_color,
+    read_tools,
+    slugify,
+)
 
 
 @pytest.mark.parametrize(

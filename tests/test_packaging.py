@@ -21,8 +21,8 @@ def test_wheel_installed_elsewhere_builds_a_catalog(tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert "generator/templates/agent.html" in names
     assert "generator/templates/assets/style.css" in names
-    assert "generator/catalog.schema.json" in names
-    assert "generator/scaffold/pages.yml" in names and "generator/scaffold/gitignore" in names
+    assert "generator/site/catalog.schema.json" in names
+    assert "generator/commands/scaffold/pages.yml" in names and "generator/commands/scaffold/gitignore" in names
 
     lib = tmp_path / "lib"
     subprocess.run(
@@ -57,7 +57,7 @@ def test_wheel_installed_elsewhere_builds_a_catalog(tmp_path: Path) -> None:
          "--target", str(tmp_path / "catalog-lib"), "-r", str(tmp_path / "fresh/requirements.txt")],
         check=True,
     )
-    assert (tmp_path / "catalog-lib/generator/scaffold/pages.yml").is_file()
+    assert (tmp_path / "catalog-lib/generator/commands/scaffold/pages.yml").is_file()
 
 
 def version_of(wheel: Path) -> str:

@@ -17,12 +17,12 @@ from conftest import CORPORA, DEMO_AGENTS, build_catalog, parse_html, write_agen
 from linkcheck import check_files, check_not_found_page, crawl_http, serve_under
 from lxml import etree
 
-from generator.build import build
-from generator.cli import main
+from generator.catalog.history import read_file_dates
+from generator.commands.cli import main
 from generator.config import load_config
 from generator.errors import ConfigError, Report
-from generator.history import read_file_dates
-from generator.publish import SCHEMA_PATH
+from generator.pipeline.build import build
+from generator.site.publish import SCHEMA_PATH
 
 SUB_PATH = "/some/sub/path/"
 CORPUS_CATALOGS = sorted(p for p in CORPORA.iterdir() if p.is_dir()) if CORPORA.is_dir() else []
@@ -347,7 +347,7 @@ class ValueDict(dict):
 
 
 def test_committed_dates_are_read_from_git_once_while_head_stays(dated_catalog: Path, monkeypatch) -> None:
-    from generator import history
+    from generator.catalog import history
 
     reads: list[Path] = []
     git_dates = history._git_dates

@@ -7,10 +7,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import REPO
-from generator.cli import main
-from generator.scaffold import CATALOG_INSTALL_COMMAND, WORKFLOW_PATH, render_workflow
+
+from generator.commands.cli import main
+from generator.commands.new import (
+    CATALOG_INSTALL_COMMAND,
+    WORKFLOW_PATH,
+    render_workflow,
+)
 
 REPO_INSTALL_COMMAND = "pip install -e ."
 
@@ -89,7 +93,7 @@ def test_the_pages_workflow(tmp_path: Path, workflow_path: Path | None, readme: 
         main(["new", str(tmp_path)])
         workflow_path, readme = tmp_path / WORKFLOW_PATH, tmp_path / "README.md"
     text = workflow_path.read_text()
-    assert text == render_workflow(install), "one workflow for both: regenerate it from generator/scaffold/pages.yml"
+    assert text == render_workflow(install), "one workflow for both: regenerate it from generator/commands/scaffold/pages.yml"
     workflow = yaml.safe_load(text)
     triggers = workflow[True]  # YAML 1.1 reads the key `on` as true
     assert set(triggers) == {"push", "pull_request", "workflow_dispatch"}

@@ -9,8 +9,14 @@ from pathlib import Path
 import pytest
 from conftest import DEMO_AGENTS, build_catalog, serve_folder, write_agents
 
-from generator import search
-from generator.search import INDEX_FILE, SEARCH_FOLDER, PageTerms, SearchIndex, split_words
+from generator.site import search
+from generator.site.search import (
+    INDEX_FILE,
+    SEARCH_FOLDER,
+    PageTerms,
+    SearchIndex,
+    split_words,
+)
 
 SHOWN = "[...document.querySelectorAll('[data-results] [data-agent]')].map(c => c.dataset.agent)"
 

@@ -9,15 +9,20 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from urllib.request import urlopen
 from urllib.error import HTTPError
+from urllib.request import urlopen
 
 import pytest
 from conftest import parse_html, write_agents
 
+from generator.commands.serve import (
+    Server,
+    inject_reload_script,
+    resolve_site_path,
+    start_server,
+)
 from generator.config import load_config
 from generator.errors import UsageError
-from generator.serve import Server, inject_reload_script, resolve_site_path, start_server
 
 AGENT = "---\nname: {name}\ndescription: {summary}\ncolor: blue\n---\n\n## Role\n\n{body}\n"
 
@@ -203,8 +208,8 @@ def test_new_deleted_and_renamed_files(server: Server, catalog: Path) -> None:
 
 
 def test_an_edit_renders_the_entries_of_that_agent_alone(catalog: Path, tmp_path: Path, monkeypatch) -> None:
-    from generator.entries import EntryRenderer
-    from generator.live import LiveSite
+    from generator.pipeline.live import LiveSite
+    from generator.site.entries import EntryRenderer
 
     live = LiveSite(lambda: load_config(catalog, tmp_path / "site"))
     live.rebuild(full=True)

@@ -11,9 +11,10 @@ import pytest
 from conftest import DEMO_AGENTS, write_agents
 from test_cache import SEED, build_into, replace_text, stamps, tree
 
-from generator import output, update
 from generator.errors import SiteError
-from generator.pages import PageWriter
+from generator.pipeline import update
+from generator.pipeline.pages import PageWriter
+from generator.store import output
 
 SEED_PAGE = "agents/senior-backend-engineer/index.html"
 # What a body edit may change besides the agent's page and raw file: its words, and its date
@@ -231,7 +232,8 @@ def test_a_failed_build_between_leaves_no_stale_link_for_the_update(tmp_path: Pa
 
 
 def test_compiled_templates_are_not_reused_by_other_code(catalog: Path, tmp_path: Path, monkeypatch) -> None:
-    from generator import cache, render
+    from generator.site import render
+    from generator.store import cache
 
     site = tmp_path / "site"
     build_into(catalog, site, use_cache=True)
@@ -252,10 +254,10 @@ def test_compiled_templates_are_not_reused_by_other_code(catalog: Path, tmp_path
 def test_entries_are_reused_only_under_the_same_key_for_agents_not_made_afresh(catalog: Path, tmp_path: Path) -> None:
     from datetime import datetime, timezone
 
+    from generator.catalog.history import FileDates
     from generator.config import load_config
-    from generator.entries import AgentEntries, EntryKeys, EntryRenderer
-    from generator.history import FileDates
-    from generator.render import make_environment, make_site_context
+    from generator.site.entries import AgentEntries, EntryKeys, EntryRenderer
+    from generator.site.render import make_environment, make_site_context
 
     config = load_config(catalog, tmp_path / "site")
     agents = build_into(catalog, config.out_dir, use_cache=False).catalog

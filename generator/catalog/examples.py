@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from generator.model import Example, Role, Turn
+from generator.catalog.model import Example, Role, Turn
 
 # An `<example>` quoted in inline code (`` `<example>` ``) is prose, not a block.
 _EXAMPLE_BLOCK = re.compile(

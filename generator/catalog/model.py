@@ -1,8 +1,12 @@
-"""The typed model of a catalog: Agent, Example, Turn, Section, Catalog, and their pure rules."""
+"""The typed model of a catalog: Agent, Example, Turn, Catalog, and their pure rules.
+
+Section, the heading tree of a body, is Markdown's (markdown/markup.py); it is named here too.
+"""
 
 from __future__ import annotations
 
 import functools
+import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -10,6 +14,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from generator.errors import type_name
+from generator.markdown.markup import Section
 
 Role = Literal["user", "assistant"]
 
@@ -62,16 +67,6 @@ class Example:
     context: str = ""
     turns: tuple[Turn, ...] = ()
     commentary: str = ""
-
-
-@dataclass(frozen=True)
-class Section:
-    """A heading of the agent's body, with the headings nested below it."""
-
-    id: str
-    title: str
-    level: int
-    children: tuple[Section, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -263,3 +258,51 @@ def _humanize(folder: str) -> str:
     words = [_ACRONYMS.get(word.lower(), word) for word in re.sub(r"[-_]+", " ", text).split()]
     text = " ".join(words)
     return text[:1].upper() + text[1:]
+
+
+# -- as plain data, for the build cache ---------------------------------------------------
+# Positional lists, not objects: the cache holds data that cannot run code when loaded.
+
+
+def agent_to_plain(agent: Agent) -> list[Any]:
+    """Return the agent as JSON-ready data (`agent_from_plain` reads it back)."""
+    return [
+        os.fsdecode(agent.path), str(agent.rel_path), agent.slug, agent.name, agent.summary_html,
+        agent.summary_text, [_example_to_plain(example) for example in agent.examples], agent.model,
+        [agent.color.tone, agent.color.label, agent.color.hex], None if agent.tools is None else list(agent.tools),
+        agent.category, agent.body_html, [_section_to_plain(section) for section in agent.sections],
+        [list(pair) for pair in agent.metadata], sorted(str(path) for path in agent.linked_files),
+    ]
+
+
+def agent_from_plain(data: list[Any]) -> Agent:
+    """Return the agent `agent_to_plain` described."""
+    (path, rel_path, slug, name, summary_html, summary_text, examples, model, color, tools, category,
+     body_html, sections, metadata, linked_files) = data
+    return Agent(
+        path=Path(path), rel_path=PurePosixPath(rel_path), slug=slug, name=name, summary_html=summary_html,
+        summary_text=summary_text, examples=tuple(_example_from_plain(example) for example in examples),
+        model=model, color=Color(*color), tools=None if tools is None else tuple(tools), category=category,
+        body_html=body_html, sections=tuple(_section_from_plain(section) for section in sections),
+        metadata=tuple((key, value) for key, value in metadata),
+        linked_files=frozenset(PurePosixPath(target) for target in linked_files),
+    )
+
+
+def _example_to_plain(example: Example) -> list[Any]:
+    turns = [[turn.role, turn.text, turn.direction] for turn in example.turns]
+    return [example.title, example.context, turns, example.commentary]
+
+
+def _example_from_plain(data: list[Any]) -> Example:
+    title, context, turns, commentary = data
+    return Example(title, context, tuple(Turn(role, text, direction) for role, text, direction in turns), commentary)
+
+
+def _section_to_plain(section: Section) -> list[Any]:
+    return [section.id, section.title, section.level, [_section_to_plain(child) for child in section.children]]
+
+
+def _section_from_plain(data: list[Any]) -> Section:
+    section_id, title, level, children = data
+    return Section(section_id, title, level, tuple(_section_from_plain(child) for child in children))

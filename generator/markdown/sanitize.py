@@ -8,13 +8,12 @@ code; before it runs, any tag outside the allowed set is escaped, so `<iframe>`,
 from __future__ import annotations
 
 import re
-
 from collections.abc import Callable
 
 import nh3
 from pygments.token import STANDARD_TYPES
 
-from generator.links import LinkContext, is_relative_link, resolve_link
+from generator.markdown.links import LinkContext, is_relative_link, resolve_link
 
 HEADING_TAGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 CODE_CSS_CLASS = "highlight"

@@ -9,40 +9,27 @@ every page, and memory stays flat however large the catalog.
 from __future__ import annotations
 
 import logging
-import multiprocessing
-import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
-from typing import TypeVar
 from pathlib import Path, PurePosixPath
 
 import jinja2
 
-from generator import output
-from generator.cache import BuildCache, compress_page
-from generator.catalog import PagePlan, make_agent
-from generator.collect import collect_as_usual, usual_collection
+from generator.catalog.interpret import make_agent
+from generator.catalog.load import read_again
+from generator.catalog.model import Agent
 from generator.config import SiteConfig
 from generator.errors import SiteError
-from generator.load import read_again
-from generator.markup import MarkdownRenderer
-from generator.model import Agent
-from generator.render import make_environment, make_site_context, render_agent_page
-from generator.search import PageTerms, SearchIndex, index_terms
+from generator.markdown.markup import MarkdownRenderer
+from generator.pipeline.workers import map_in_workers, usual_collection, worker_count
+from generator.site.plan import PagePlan
+from generator.site.render import make_environment, make_site_context, render_agent_page
+from generator.site.search import PageTerms, SearchIndex, index_terms
+from generator.store import output
+from generator.store.cache import BuildCache, compress_page
 
 log = logging.getLogger(__name__)
 
-MIN_PAGES_PER_WORKER = 30
-"""Below this many pages for each worker, starting the workers costs more than it saves
-(forking one takes about 30 ms; a page about 10 ms)."""
-CHUNK_SIZE = 8
-"""Pages sent to a worker at once: fewer round trips, yet an even spread at the end."""
-
-
-Item = TypeVar("Item")
-Result = TypeVar("Result")
 Progress = Callable[[int, int], None]
 """Called as pages are written, with how many are done and how many there are."""
 RenderedPage = tuple[Agent, bytes | None, PageTerms]
@@ -155,35 +142,6 @@ def _render(
             yield from (writer.write(plan) for plan in plans)
         return
     yield from map_in_workers(_write_page, plans, workers, _start_worker, (config, slugs, root, for_cache))
-
-
-def map_in_workers(
-    function: Callable[[Item], Result], items: list[Item], workers: int,
-    initializer: Callable[..., None] | None = None, initargs: tuple[object, ...] = (),
-) -> Iterator[Result]:
-    """Apply `function` to every item in `workers` processes, yielding the results in order."""
-    # fork shares the loaded modules with the workers; elsewhere they start afresh.
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    try:
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_in_worker,
-                                 initargs=(initializer, *initargs)) as pool:
-            yield from pool.map(function, items, chunksize=CHUNK_SIZE)
-    except BrokenProcessPool:
-        raise SiteError(None, 0, "a worker process died (out of memory?); the site was not changed. "
-                                 "Run again, or with fewer cores: taskset -c 0 agentpages build") from None
-
-
-def _start_in_worker(initializer: Callable[..., None] | None, *initargs: object) -> None:
-    collect_as_usual()  # a worker renders page after page
-    if initializer is not None:
-        initializer(*initargs)
-
-
-def worker_count(pages: int) -> int:
-    """Return how many processes should handle `pages` files: one per core, if each gets enough."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(cores, pages // MIN_PAGES_PER_WORKER))
 
 
 _writer: PageWriter | None = None

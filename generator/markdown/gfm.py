@@ -10,18 +10,18 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from markdown.extensions import Extension
-from markdown.inlinepatterns import LinkInlineProcessor
 from markdown.extensions.toc import render_inner_html, strip_tags
+from markdown.inlinepatterns import LinkInlineProcessor
 from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import HTML_PLACEHOLDER, AtomicString
 
-from generator.sanitize import HEADING_TAGS, RESERVED_IDS, escape_unknown_tags
+from generator.markdown.sanitize import HEADING_TAGS, RESERVED_IDS, escape_unknown_tags
 
 if TYPE_CHECKING:
     from xml.etree.ElementTree import Element

@@ -8,6 +8,8 @@ fall back to the same reading and report a warning instead of failing.
 
 from __future__ import annotations
 
+import base64
+import datetime
 import re
 import textwrap
 from dataclasses import dataclass, field
@@ -15,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from generator.sanitize import remove_control_characters
+from generator.markdown.sanitize import remove_control_characters
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -229,3 +231,63 @@ def _strip_matching_quotes(text: str) -> str:
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
         return text[1:-1]
     return text
+
+
+# -- as plain data, for the build cache ---------------------------------------------------
+
+
+def front_matter_to_plain(front: FrontMatter) -> list[Any]:
+    """Return the frontmatter as JSON-ready data (`front_matter_from_plain` reads it back)."""
+    return [yaml_value_to_plain(front.data), front.key_lines, front.present, front.closed, front.lines,
+            front.first_line, front.problem, front.problem_kind, front.problem_line, front.problem_column]
+
+
+def front_matter_from_plain(data: list[Any]) -> FrontMatter:
+    """Return the frontmatter `front_matter_to_plain` described."""
+    values, key_lines, present, closed, lines, first_line, problem, kind, problem_line, problem_column = data
+    return FrontMatter(yaml_value_from_plain(values), key_lines, present, closed, lines, first_line, problem, kind,
+                       problem_line, problem_column)
+
+
+def yaml_value_to_plain(value: Any) -> Any:
+    """Return a value the safe loader made as JSON: lists as lists, every other kind JSON lacks
+    (a mapping, a date, bytes, a set) as a one-key object that names it."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, list):
+        return [yaml_value_to_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {"map": [[yaml_value_to_plain(key), yaml_value_to_plain(item)] for key, item in value.items()]}
+    if isinstance(value, datetime.datetime):
+        return {"datetime": value.isoformat()}
+    if isinstance(value, datetime.date):
+        return {"date": value.isoformat()}
+    if isinstance(value, bytes):
+        return {"bytes": base64.b64encode(value).decode("ascii")}
+    if isinstance(value, (set, frozenset)):
+        return {"set": sorted((yaml_value_to_plain(item) for item in value), key=repr)}
+    if isinstance(value, tuple):
+        return {"tuple": [yaml_value_to_plain(item) for item in value]}
+    raise TypeError(f"no plain form for a {type(value).__name__}")
+
+
+def yaml_value_from_plain(data: Any) -> Any:
+    """Return the value `yaml_value_to_plain` described."""
+    if isinstance(data, list):
+        return [yaml_value_from_plain(item) for item in data]
+    if not isinstance(data, dict):
+        return data
+    ((kind, content),) = data.items()
+    if kind == "map":
+        return {yaml_value_from_plain(key): yaml_value_from_plain(item) for key, item in content}
+    if kind == "datetime":
+        return datetime.datetime.fromisoformat(content)
+    if kind == "date":
+        return datetime.date.fromisoformat(content)
+    if kind == "bytes":
+        return base64.b64decode(content)
+    if kind == "set":
+        return {yaml_value_from_plain(item) for item in content}
+    if kind == "tuple":
+        return tuple(yaml_value_from_plain(item) for item in content)
+    raise ValueError(f"unknown plain kind {kind!r}")

@@ -26,10 +26,9 @@ from urllib.parse import unquote, urlsplit
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from generator.config import CONFIG_NAME, SiteConfig
+from generator.config import CONFIG_NAME, SiteConfig, builtin_templates_dir
 from generator.errors import SiteError, UsageError
-from generator.live import LiveSite, RebuildResult
-from generator.config import builtin_templates_dir
+from generator.pipeline.live import LiveSite, RebuildResult
 
 log = logging.getLogger(__name__)
 

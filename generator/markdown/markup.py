@@ -17,10 +17,9 @@ from pymdownx.superfences import SuperFencesCodeExtension
 from pymdownx.tasklist import TasklistExtension
 from pymdownx.tilde import DeleteSubExtension
 
-from generator.gfm import GithubBlocksExtension, Heading
-from generator.links import LinkContext
-from generator.model import Section
-from generator.sanitize import CODE_CSS_CLASS, sanitize_html
+from generator.markdown.gfm import GithubBlocksExtension, Heading
+from generator.markdown.links import LinkContext
+from generator.markdown.sanitize import CODE_CSS_CLASS, sanitize_html
 
 MAX_NESTING = 20
 """How deep quotes and lists may nest before a body is shown as plain text."""
@@ -32,12 +31,23 @@ and real agent files stay far below (the largest in the shared corpora has about
 _QUOTE_PREFIX = re.compile(r"^(?:[ ]{0,3}>)+")
 _LIST_ITEM = re.compile(r"^ *(?:[-*+]|\d{1,9}[.)]) ")
 
+
 @dataclass(frozen=True)
 class RenderedMarkdown:
     """A Markdown document as sanitized HTML, with its headings as a tree of sections."""
 
     html: str
     sections: tuple[Section, ...]
+
+
+@dataclass(frozen=True)
+class Section:
+    """A heading of a rendered body, with the headings nested below it."""
+
+    id: str
+    title: str
+    level: int
+    children: tuple[Section, ...] = ()
 
 
 def use_builtin_pygments_only() -> None:

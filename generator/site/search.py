@@ -31,7 +31,8 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from generator.model import Agent, Section
+from generator.catalog.model import Agent
+from generator.markdown.markup import Section
 
 FORMAT_VERSION = 1
 SEARCH_FOLDER = "search"

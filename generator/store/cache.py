@@ -33,19 +33,18 @@ from generator import __version__
 from generator.config import template_dirs
 
 if TYPE_CHECKING:
-    from generator.catalog import PagePlan
+    from generator.catalog.lint import CheckedFile
+    from generator.catalog.load import RawAgent
+    from generator.catalog.model import Agent, Catalog
     from generator.config import SiteConfig
-    from generator.entries import EntryChanges, StoredEntries
     from generator.errors import Finding
-    from generator.lint import CheckedFile
-    from generator.load import RawAgent
-    from generator.model import Agent, Catalog
-    from generator.search import PageTerms, SearchIndex
-    from generator.update import Manifest
+    from generator.site.entries import EntryChanges, StoredEntries
+    from generator.site.plan import PagePlan
+    from generator.site.search import PageTerms, SearchIndex
 
 log = logging.getLogger(__name__)
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
 CACHE_FOLDER = ".agentpages-cache"
 CACHE_FILE = "cache.sqlite3"
 FORMAT = 11
@@ -70,6 +69,23 @@ class CacheStats:
 
     hits: int = 0
     misses: int = 0
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a finished build left in its output folder."""
+
+    out_dir: str
+    fingerprint: str
+    """The build cache's fingerprint of the templates, config and code that made the site."""
+    stamp: str
+    """The stamp of the folder's files (`output.SiteFiles`) when the build finished."""
+    slugs: dict[PurePosixPath, str]
+    """Every agent file's slug, by its path below the agents folder."""
+    pages: dict[str, str]
+    """Each agent page's path below the site root and the cache key it was rendered under."""
+    raws: dict[str, str]
+    """Each raw agent file's path below the site root and the digest of its content."""
 
 
 class BuildCache:
@@ -311,7 +327,7 @@ class BuildCache:
 
     def get_entries(self) -> StoredEntries:
         """Return every agent's entries in the site-wide files as the last builds left them (see entries.py)."""
-        from generator.entries import AgentEntries
+        from generator.site.entries import AgentEntries
 
         stored: StoredEntries = {}
         for slug, key, value in self._query("SELECT slug, key, value FROM entries"):

@@ -16,43 +16,26 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from generator import output
+from generator.catalog.model import Agent, Catalog, page_url, raw_file_url
 from generator.errors import SiteError
-from generator.cache import compress_page
-from generator.model import Agent, Catalog, page_url, raw_file_url
-from generator.search import SEARCH_FOLDER
+from generator.site.search import SEARCH_FOLDER
+from generator.store import output
+from generator.store.cache import Manifest, compress_page
 
 if TYPE_CHECKING:
     import jinja2
 
-    from generator.cache import BuildCache
-    from generator.catalog import PagePlan, SitePlan
     from generator.config import SiteConfig
-    from generator.entries import EntryChanges
-    from generator.pages import Progress
-    from generator.search import PageTerms, SearchIndex
+    from generator.pipeline.pages import Progress
+    from generator.site.entries import EntryChanges
+    from generator.site.plan import PagePlan, SitePlan
+    from generator.site.search import PageTerms, SearchIndex
+    from generator.store.cache import BuildCache
 
 log = logging.getLogger(__name__)
 
 MAX_PAGES = 60
 """More pages to render than this, and a full build in worker processes is quicker."""
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """What a finished build left in its output folder."""
-
-    out_dir: str
-    fingerprint: str
-    """The build cache's fingerprint of the templates, config and code that made the site."""
-    stamp: str
-    """The stamp of the folder's files (`output.SiteFiles`) when the build finished."""
-    slugs: dict[PurePosixPath, str]
-    """Every agent file's slug, by its path below the agents folder."""
-    pages: dict[str, str]
-    """Each agent page's path below the site root and the cache key it was rendered under."""
-    raws: dict[str, str]
-    """Each raw agent file's path below the site root and the digest of its content."""
 
 
 @dataclass(frozen=True)
@@ -97,9 +80,12 @@ def update_site(
     `site_files` describes the output folder as it is now, and is brought up to date with what
     the update writes; `progress` hears when the pages are done.
     """
-    from generator.build import render_site_files
-    from generator.entries import EntryRenderer
-    from generator.render import CompiledTemplates, make_environment, make_site_context
+    from generator.pipeline.site_files import make_entry_renderer, render_site_files
+    from generator.site.render import (
+        CompiledTemplates,
+        make_environment,
+        make_site_context,
+    )
 
     plans, slugs, dates = site_plan.pages, site_plan.slugs, site_plan.dates
     last_written, last_result = cache.last_written(), cache.last_result()
@@ -120,7 +106,7 @@ def update_site(
     if search is None:
         return None
     catalog = Catalog.from_agents([kept[i] if i in kept else fresh[i].agent for i in range(len(plans))])
-    entries = EntryRenderer.with_cache(env, make_site_context(config), dates, cache, plans, [plans[i].slug for i in fresh])
+    entries = make_entry_renderer(env, make_site_context(config), dates, cache, plans, [plans[i].slug for i in fresh])
     files = render_site_files(config, env, catalog, dates, search, entries)
     _replace_files(site_files, plans, fresh, files, manifest)
     for index, page in fresh.items():
@@ -150,8 +136,8 @@ def _unchanged_pages(
 def _render_pages(
     config: SiteConfig, env: jinja2.Environment, slugs: dict[PurePosixPath, str], plans: dict[int, PagePlan]
 ) -> dict[int, FreshPage]:
-    from generator.pages import PageWriter, without_body
-    from generator.search import index_terms
+    from generator.pipeline.pages import PageWriter, without_body
+    from generator.site.search import index_terms
 
     if not plans:
         return {}
@@ -169,7 +155,7 @@ def _updated_search(
 ) -> SearchIndex | None:
     """Return the search index with the fresh pages' words: the last one changed where the pages
     are the same, else merged afresh from the cache. None if the cache lacks some page's words."""
-    from generator.search import SearchIndex
+    from generator.site.search import SearchIndex
 
     if last_search.slugs == [plan.slug for plan in plans]:
         # The words each fresh page had in the last build's index, as stored under its old key.

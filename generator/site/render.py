@@ -16,14 +16,14 @@ from pygments.formatters import HtmlFormatter
 from generator import __version__
 from generator.config import template_dirs
 from generator.errors import TemplateError
-from generator.sanitize import CODE_CSS_CLASS, remove_control_characters
+from generator.markdown.sanitize import CODE_CSS_CLASS, remove_control_characters
 
 if TYPE_CHECKING:
     from jinja2.bccache import Bucket
 
-    from generator.cache import BuildCache
+    from generator.catalog.history import ValueStore
     from generator.config import SiteConfig
-    from generator.model import Agent, Catalog, PageLink
+    from generator.catalog.model import Agent, Catalog, PageLink
 
 AGENT_ROOT = "../../"
 """The way back to the site root from `agents/<slug>/index.html`."""
@@ -122,7 +122,7 @@ class CompiledTemplates(jinja2.BytecodeCache):
     """Templates as Jinja2 compiled them, kept in the build cache: compiling them costs more than
     rendering the few pages a small edit needs. Jinja2 checks each against its template's source."""
 
-    def __init__(self, cache: BuildCache) -> None:
+    def __init__(self, cache: ValueStore) -> None:
         self.cache = cache
 
     def load_bytecode(self, bucket: Bucket) -> None:

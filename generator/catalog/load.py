@@ -7,10 +7,11 @@ import logging
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
+from typing import Any
 
+from generator.catalog.frontmatter import FrontMatter, front_matter_from_plain, front_matter_to_plain, split_front_matter
 from generator.errors import Finding, Report, SiteError, UsageError
-from generator.frontmatter import FrontMatter, split_front_matter
-from generator.sanitize import remove_control_characters
+from generator.markdown.sanitize import remove_control_characters
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,18 @@ class RawAgent:
     """1-based line in the file where the body starts."""
     digest: str = ""
     """The SHA-256 of the file's bytes: what the build cache knows the file by."""
+
+
+def raw_agent_to_plain(raw: RawAgent) -> list[Any]:
+    """Return a reading without its body as JSON-ready data (`raw_agent_from_plain` reads it back)."""
+    assert raw.body is None, "the cache keeps readings without their bodies"
+    return [os.fsdecode(raw.path), str(raw.rel_path), front_matter_to_plain(raw.front_matter), raw.body_line, raw.digest]
+
+
+def raw_agent_from_plain(data: list[Any]) -> RawAgent:
+    """Return the reading `raw_agent_to_plain` described."""
+    path, rel_path, front_matter, body_line, digest = data
+    return RawAgent(Path(path), PurePosixPath(rel_path), front_matter_from_plain(front_matter), None, body_line, digest)
 
 
 def find_agent_files(agents_dir: Path, report: Report) -> list[Path]:

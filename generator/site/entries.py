@@ -9,22 +9,20 @@ whose key changed; the files are then joined from them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from generator import publish
-from generator.render import render_card
+from generator.site import publish
+from generator.site.render import render_card
 
 if TYPE_CHECKING:
     import jinja2
 
-    from generator.cache import BuildCache
-    from generator.catalog import PagePlan
-    from generator.history import FileDates
-    from generator.model import Agent, Catalog
-    from generator.render import SiteContext
+    from generator.catalog.history import FileDates
+    from generator.catalog.model import Agent, Catalog
+    from generator.site.render import SiteContext
 
 
 @dataclass(frozen=True)
@@ -80,18 +78,6 @@ class EntryRenderer:
         self.last = stored or {}
         self.changes: EntryChanges | None = None
         """What `render` changed, for the cache to keep; None without keys."""
-
-    @classmethod
-    def with_cache(
-        cls, env: jinja2.Environment, site: SiteContext, dates: Mapping[Path, FileDates], cache: BuildCache | None,
-        plans: list[PagePlan], fresh: Iterable[str],
-    ) -> EntryRenderer:
-        """Make the renderer of a build from `plans`, reusing the entries in `cache`; `fresh` are
-        the slugs of the agents this build rendered."""
-        if cache is None:
-            return cls(env, site, dates)
-        keys = EntryKeys({plan.slug: cache.page_key(plan) for plan in plans}, frozenset(fresh))
-        return cls(env, site, dates, keys, cache.get_entries())
 
     def render(self, catalog: Catalog) -> dict[str, AgentEntries]:
         """Return every agent's entries by slug."""

@@ -15,18 +15,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from generator import output, publish
-from generator.build import copy_static_assets, render_generated_css
-from generator.catalog import assign_slugs, make_agent, slugs_by_file
+from generator.catalog.history import FileDates, modification_time, read_file_dates
+from generator.catalog.interpret import make_agent
+from generator.catalog.lint import check_agent, check_duplicate_names
+from generator.catalog.load import RawAgent, find_agent_files, is_agent_file, read_agent
+from generator.catalog.model import Agent, Catalog
 from generator.config import SiteConfig
-from generator.entries import AgentEntries, EntryRenderer
 from generator.errors import Finding, Report, SiteError
-from generator.lint import check_agent, check_duplicate_names
-from generator.history import FileDates, modification_time, read_file_dates
-from generator.load import RawAgent, find_agent_files, is_agent_file, read_agent
-from generator.markup import MarkdownRenderer
-from generator.model import Agent, Catalog
-from generator.render import (
+from generator.markdown.markup import MarkdownRenderer
+from generator.pipeline.site_files import copy_static_assets, render_generated_css
+from generator.site import publish
+from generator.site.entries import AgentEntries, EntryRenderer
+from generator.site.plan import assign_slugs, slugs_by_file
+from generator.site.render import (
     SiteContext,
     make_environment,
     make_site_context,
@@ -35,7 +36,8 @@ from generator.render import (
     render_index,
     render_not_found,
 )
-from generator.search import SEARCH_FOLDER, PageTerms, SearchIndex, index_terms
+from generator.site.search import SEARCH_FOLDER, PageTerms, SearchIndex, index_terms
+from generator.store import output
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +205,9 @@ class LiveSite:
             entries = self._render_entries(site, catalog)
             if index_changed:
                 rendered["index.html"] = render_index(env, site, catalog, {slug: e.card for slug, e in entries.items()})
-            machine_files = publish.render_machine_files(site, catalog, self._dates, entries)
+            machine_files = publish.render_machine_files(
+                site, catalog, self._dates, {slug: e.catalog_object for slug, e in entries.items()},
+                {slug: e.llms_line for slug, e in entries.items()})
         with self.lock:
             if full:
                 shutil.rmtree(self.out_dir, ignore_errors=True)

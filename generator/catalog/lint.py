@@ -10,13 +10,18 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from generator.catalog.examples import parse_description
+from generator.catalog.load import RawAgent, is_agent_file, raw_agent_from_plain, raw_agent_to_plain
+from generator.catalog.model import NAMED_COLORS, read_color, read_tools
 from generator.errors import Finding, Severity, type_name
-from generator.examples import parse_description
-from generator.links import FENCE, find_links, is_relative_link, target_path
-from generator.load import RawAgent, is_agent_file
-from generator.markup import MAX_NESTING, find_too_deep_line, is_too_large_to_render
-from generator.model import NAMED_COLORS, read_color, read_tools
+from generator.markdown.links import FENCE, find_links, is_relative_link, target_path
+from generator.markdown.markup import (
+    MAX_NESTING,
+    find_too_deep_line,
+    is_too_large_to_render,
+)
 
 # The agent runtime's tools, as its documentation names them; `known_tools` in the config
 # replaces this list and `extra_tools` adds to it.
@@ -323,6 +328,19 @@ class CheckedFile:
     findings: list[Finding]
     links: list[RelativeLink]
     """Its relative links, which `check_links` checks against the other files at each build."""
+
+    def to_plain(self) -> list[Any]:
+        """Return the checked file as JSON-ready data, for the build cache."""
+        raw = raw_agent_to_plain(self.raw) if self.raw is not None else None
+        return [raw, [finding.to_plain() for finding in self.findings], [list(link) for link in self.links]]
+
+    @classmethod
+    def from_plain(cls, data: list[Any]) -> CheckedFile:
+        """Return the checked file `to_plain` described."""
+        raw, findings, links = data
+        return cls(raw_agent_from_plain(raw) if raw is not None else None,
+                   [Finding.from_plain(finding) for finding in findings],
+                   [(line, column, target, is_image) for line, column, target, is_image in links])
 
 
 def find_relative_links(raw: RawAgent) -> list[RelativeLink]:

@@ -5,30 +5,30 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from generator import output
-from generator.cache import BuildCache, CacheStats
-from generator.config import SiteConfig, builtin_templates_dir
-from generator.errors import BuildFailed, Finding, Report
-from generator.history import FileDates, read_file_dates, repository_stamps
-from generator.load import RawAgent, file_digest, find_agent_files, read_agent, read_agent_bytes, without_body
-from generator.model import Catalog
-from generator.update import WrittenSite, make_manifest, update_site
+from generator.catalog.history import FileDates, read_file_dates, repository_stamps
+from generator.catalog.model import Catalog
+from generator.config import SiteConfig
+from generator.errors import BuildFailed, Report, count_findings
+from generator.pipeline.read import list_agent_files, load_and_check
+from generator.pipeline.site_files import (
+    copy_static_assets,
+    make_entry_renderer,
+    render_site_files,
+)
+from generator.pipeline.update import WrittenSite, make_manifest, update_site
+from generator.store import output
+from generator.store.cache import BuildCache, CacheStats
 
 # The rendering modules (Markdown, Jinja2, Pygments) are imported where they are
 # used: a build with nothing changed answers without them, in a fraction of their import time.
 if TYPE_CHECKING:
-    import jinja2
 
-    from generator.catalog import PagePlan, SitePlan
-    from generator.entries import EntryRenderer
-    from generator.lint import CheckedFile
-    from generator.pages import Progress
-    from generator.search import SearchIndex
+    from generator.pipeline.pages import Progress
+    from generator.site.plan import PagePlan, SitePlan
 
 log = logging.getLogger(__name__)
 
@@ -44,92 +44,6 @@ class BuildResult:
     """Pages taken from the cache and pages rendered; None when the build ran without it."""
     unchanged: bool = False
     """Nothing had changed since the last build, so nothing was written."""
-
-
-@dataclass(frozen=True)
-class AgentListing:
-    """The agent files below the agents folder, each with its stamp (see `list_agent_files`), and
-    what listing them found wrong (links that lead out of the folder)."""
-
-    stamps: dict[Path, str]
-    findings: list[Finding]
-
-
-def load_and_check(
-    config: SiteConfig, report: Report, cache: BuildCache | None = None, listing: AgentListing | None = None,
-) -> list[RawAgent]:
-    """Read every agent file and check it against the rules, recording findings in `report`.
-
-    With a `cache`, a file whose content is unchanged is taken as read and checked before; one
-    whose stamp in `listing` is unchanged is not even read. Without a `listing`, the agents
-    folder is listed here.
-    """
-    from generator.lint import check_duplicate_names, check_links
-    from generator.pages import map_in_workers, worker_count
-
-    checked_files: dict[Path, CheckedFile | None] = {}
-    unknown: list[tuple[Path, bytes]] = []
-    if listing is None:
-        listing = AgentListing(dict.fromkeys(find_agent_files(config.agents_dir, report), ""), [])
-    else:
-        for finding in listing.findings:
-            report.add(finding)
-    stamps = listing.stamps
-    for path, stamp in stamps.items():
-        known = cache.get_file_by_stamp(path, stamp) if cache and stamp else None
-        if known is None:
-            data = read_agent_bytes(path, report, config.max_file_size)
-            if data is None:
-                continue
-            known = cache.get_file(path, file_digest(data)) if cache else None
-            if known is None:
-                unknown.append((path, data))
-            elif cache and stamp:  # touched, not changed: known by its stamp from now on
-                cache.restamp_file(path, stamp)
-        checked_files[path] = known  # None for now keeps the files' order
-    # Parsing YAML and checking is a tenth of a cold build: large catalogs spread it too.
-    workers = worker_count(len(unknown))
-    checked = (map_in_workers(_read_and_check, unknown, workers, _start_checker, (config,)) if workers > 1
-               else (_read_and_check_with(config, item) for item in unknown))
-    for (path, _), checked_file in zip(unknown, checked):
-        checked_files[path] = checked_file
-        if cache:
-            cache.put_file(checked_file, stamps.get(path, ""))
-    readings = [checked_file for checked_file in checked_files.values() if checked_file is not None]
-    raw_agents = [reading.raw for reading in readings if reading.raw is not None]
-    # Rules that look at other files run afresh every time: those files may have changed.
-    catalog_findings = [*check_duplicate_names(raw_agents),
-                        *(f for r in readings if r.raw is not None for f in check_links(r.raw, r.links))]
-    for finding in [f for reading in readings for f in reading.findings] + catalog_findings:
-        report.add(finding)
-    report.findings.sort(key=lambda f: (str(f.path), f.line, f.column))
-    return raw_agents
-
-
-def _read_and_check_with(config: SiteConfig, item: tuple[Path, bytes]) -> CheckedFile:
-    """Parse one file's bytes and check it by every rule that looks at nothing but the file."""
-    from generator.lint import CheckedFile, check_agent, find_relative_links
-
-    path, data = item
-    report = Report()
-    raw = read_agent(path, config.agents_dir, report, config.max_file_size, data)
-    if raw is None:
-        return CheckedFile(None, report.findings, [])
-    findings = report.findings + check_agent(raw, config.lint_settings, links=False)
-    return CheckedFile(without_body(raw), findings, find_relative_links(raw))
-
-
-_checker_config: SiteConfig | None = None
-
-
-def _start_checker(config: SiteConfig) -> None:
-    global _checker_config
-    _checker_config = config
-
-
-def _read_and_check(item: tuple[Path, bytes]) -> CheckedFile:
-    assert _checker_config is not None, "the pool's initializer sets the config"
-    return _read_and_check_with(_checker_config, item)
 
 
 def build(
@@ -158,7 +72,7 @@ def build(
                 raise BuildFailed(None, 0, _failure_message(report))
             return BuildResult(repeated, report, config.out_dir, cache.stats, unchanged=True)
 
-        from generator.catalog import SitePlan, plan_pages
+        from generator.site.plan import SitePlan, plan_pages
 
         # Read and check every agent before writing anything; strict mode stops on any finding.
         raw_agents = load_and_check(config, report, cache, listing)
@@ -207,30 +121,6 @@ def _write_and_swap_in(
         raise
     output.swap_in(staging, config.out_dir)
     return written
-
-
-RACY_SECONDS = 2
-"""A file changed this recently may change again within its clock's tick unseen (git's racy case)."""
-
-
-def list_agent_files(config: SiteConfig) -> AgentListing:
-    """List the agent files and describe each without reading it: identity, size, times and mode.
-
-    A file changed in the last RACY_SECONDS gets "": it may change again unseen.
-    """
-    stamps = {}
-    found = Report()
-    now = time.time_ns()
-    for path in find_agent_files(config.agents_dir, found):
-        try:
-            status = path.stat()
-        except OSError:
-            stamps[path] = ""  # vanished while we looked
-            continue
-        racy = now - max(status.st_mtime_ns, status.st_ctime_ns) < RACY_SECONDS * 1_000_000_000
-        stamps[path] = "" if racy else (f"{status.st_dev} {status.st_ino} {status.st_mode} {status.st_size} "
-                                        f"{status.st_mtime_ns} {status.st_ctime_ns}")
-    return AgentListing(stamps, found.findings)
 
 
 def _input_state(config: SiteConfig, stamps: dict[Path, str]) -> str:
@@ -295,10 +185,13 @@ def write_site(
     progress: Progress = lambda done, total: None,
 ) -> WrittenSite:
     """Render and write every page, raw agent file and asset of the site below `root`."""
-    from generator.entries import EntryRenderer
-    from generator.pages import write_agent_pages
-    from generator.render import CompiledTemplates, make_environment, make_site_context
-    from generator.search import SearchIndex
+    from generator.pipeline.pages import write_agent_pages
+    from generator.site.render import (
+        CompiledTemplates,
+        make_environment,
+        make_site_context,
+    )
+    from generator.site.search import SearchIndex
 
     # Agent pages first, each written as soon as it is rendered; the index needs their summaries.
     search = SearchIndex()
@@ -307,67 +200,13 @@ def write_site(
     catalog = Catalog.from_agents(agents)
     copy_static_assets(config, root)
     env = make_environment(config, CompiledTemplates(cache) if cache else None)
-    entries = EntryRenderer.with_cache(env, make_site_context(config), dates, cache, plans, fresh)
+    entries = make_entry_renderer(env, make_site_context(config), dates, cache, plans, fresh)
     for path, content in render_site_files(config, env, catalog, dates, search, entries).items():
         output.write_file(root, path, content)
     return WrittenSite(catalog, search, entries.changes)
-
-
-def render_site_files(
-    config: SiteConfig, env: jinja2.Environment, catalog: Catalog, dates: dict[Path, FileDates], search: SearchIndex,
-    entries: EntryRenderer,
-) -> dict[str, str | bytes]:
-    """Render every file of the site but the agent pages and static assets, by path below the root.
-
-    The search index comes before the files that name it, for updates in place.
-    """
-    from generator import publish
-    from generator.render import make_site_context, render_index, render_not_found
-
-    site = make_site_context(config)
-    by_slug = entries.render(catalog)
-    files: dict[str, str | bytes] = {**search.render_files()}
-    files["index.html"] = render_index(env, site, catalog, {slug: e.card for slug, e in by_slug.items()})
-    files["404.html"] = render_not_found(env, site)
-    files.update(render_generated_css(catalog))
-    files.update(publish.render_machine_files(site, catalog, dates, by_slug))
-    files[publish.SCHEMA_NAME] = publish.SCHEMA_PATH.read_bytes()
-    if config.cname:
-        files["CNAME"] = config.cname + "\n"
-    files[output.NOJEKYLL] = ""
-    files[output.SITE_MARKER] = output.SITE_MARKER_TEXT
-    return files
-
-
-def copy_static_assets(config: SiteConfig, root: Path) -> None:
-    """Copy the theme's static files, the catalog's own over the built-in."""
-    output.copy_tree(builtin_templates_dir() / "assets", root, "assets")
-    if config.theme_dir:
-        output.copy_tree(config.theme_dir / "assets", root, "assets")
-
-
-def render_generated_css(catalog: Catalog) -> dict[str, str]:
-    """Render the stylesheets made at build time: code colors and the catalog's own badge colors."""
-    from generator.render import render_code_css, render_color_css
-
-    return {"assets/pygments.css": render_code_css(), "assets/colors.css": render_color_css(catalog)}
 
 
 def _failure_message(report: Report) -> str:
     return f"build failed in strict mode with {count_findings(report)}; the site was not changed"
 
 
-def count_findings(report: Report) -> str:
-    """Say how many errors and warnings a report holds, e.g. "1 error and 2 warnings"."""
-    return count_findings_in(report.findings)
-
-
-def count_findings_in(findings: list[Finding]) -> str:
-    """Say how many errors and warnings there are among `findings`."""
-    errors = sum(1 for f in findings if f.severity == "error")
-    parts = [
-        f"{count} {word}{'s' if count != 1 else ''}"
-        for count, word in ((errors, "error"), (len(findings) - errors, "warning"))
-        if count
-    ]
-    return " and ".join(parts) or "no problems"

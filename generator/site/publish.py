@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from generator import __version__
-from generator.history import FileDates
-from generator.sanitize import remove_control_characters
+from generator.catalog.history import FileDates
+from generator.markdown.sanitize import remove_control_characters
 
 if TYPE_CHECKING:
-    from generator.entries import AgentEntries
-    from generator.model import Agent, Catalog, Example, Section
-    from generator.render import SiteContext
+    from generator.catalog.model import Agent, Catalog, Example
+    from generator.markdown.markup import Section
+    from generator.site.render import SiteContext
 
 CATALOG_FORMAT_VERSION = 1
 """Raised when a field of catalog.json changes meaning or disappears; new fields keep it."""
@@ -39,15 +39,17 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def render_machine_files(
-    site: SiteContext, catalog: Catalog, dates: dict[Any, FileDates], entries: Mapping[str, AgentEntries],
+    site: SiteContext, catalog: Catalog, dates: dict[Any, FileDates], catalog_objects: Mapping[str, str],
+    llms_lines: Mapping[str, str],
 ) -> dict[str, str]:
     """Return every machine-readable file by its path below the site root (the schema is copied as is).
 
-    `entries` holds each agent's object in catalog.json and line in llms.txt, by slug (see entries.py).
+    `catalog_objects` and `llms_lines` hold each agent's object in catalog.json and line in llms.txt,
+    by slug (see entries.py).
     """
     files = {
-        "catalog.json": render_catalog_json(site, catalog, {slug: e.catalog_object for slug, e in entries.items()}),
-        "llms.txt": render_llms_txt(site, catalog, {slug: e.llms_line for slug, e in entries.items()}),
+        "catalog.json": render_catalog_json(site, catalog, catalog_objects),
+        "llms.txt": render_llms_txt(site, catalog, llms_lines),
         FEED_NAME: render_feed(site, catalog, dates),
     }
     if site["site_url"]:

@@ -15,13 +15,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from generator import __version__
-from generator.build import BuildResult, build, count_findings, count_findings_in, load_and_check
-from generator.collect import collect_as_usual, collect_rarely
 from generator.config import SITE_URL_VARIABLE, SiteConfig, load_config
-from generator.errors import Finding, Report, SiteError, UsageError, display_path
+from generator.errors import (
+    Finding,
+    Report,
+    SiteError,
+    UsageError,
+    count_findings,
+    count_findings_in,
+    display_path,
+)
+from generator.pipeline.build import BuildResult, build
+from generator.pipeline.read import load_and_check
+from generator.pipeline.workers import collect_as_usual, collect_rarely
 
 if TYPE_CHECKING:
-    from generator.live import RebuildResult
+    from generator.pipeline.live import RebuildResult
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 log = logging.getLogger("generator")
@@ -239,7 +248,9 @@ def run_check(args: argparse.Namespace) -> int:
 
 def run_serve(args: argparse.Namespace) -> int:
     """Serve the site until Ctrl-C, printing each rebuild and its findings."""
-    from generator.serve import serve  # watchdog and the server load only for this command
+    from generator.commands.serve import (
+        serve,  # watchdog and the server load only for this command
+    )
 
     collect_as_usual()  # rebuild after rebuild, for as long as it runs
 
@@ -267,7 +278,11 @@ def run_serve(args: argparse.Namespace) -> int:
 
 def run_new(args: argparse.Namespace) -> int:
     """Create a new catalog and say what to do next."""
-    from generator.scaffold import create_catalog, install_requirement, is_from_local_files
+    from generator.commands.new import (
+        create_catalog,
+        install_requirement,
+        is_from_local_files,
+    )
 
     written = create_catalog(args.folder)
     print(f"Created a catalog in {display_path(args.folder.resolve())}:")

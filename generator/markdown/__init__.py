@@ -1,0 +1,1 @@
+"""Markdown as GitHub shows it: parsing, highlighting, heading ids, links and the sanitizer."""

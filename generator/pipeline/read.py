@@ -1,0 +1,134 @@
+"""Read every agent file and check it, in worker processes when there are many; what is
+unchanged since the last build comes from the build cache."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from generator.catalog.load import (
+    RawAgent,
+    file_digest,
+    find_agent_files,
+    read_agent,
+    read_agent_bytes,
+    without_body,
+)
+from generator.config import SiteConfig
+from generator.errors import Finding, Report
+from generator.store.cache import BuildCache
+
+if TYPE_CHECKING:
+    from generator.catalog.lint import CheckedFile
+
+
+@dataclass(frozen=True)
+class AgentListing:
+    """The agent files below the agents folder, each with its stamp (see `list_agent_files`), and
+    what listing them found wrong (links that lead out of the folder)."""
+
+    stamps: dict[Path, str]
+    findings: list[Finding]
+
+
+def load_and_check(
+    config: SiteConfig, report: Report, cache: BuildCache | None = None, listing: AgentListing | None = None,
+) -> list[RawAgent]:
+    """Read every agent file and check it against the rules, recording findings in `report`.
+
+    With a `cache`, a file whose content is unchanged is taken as read and checked before; one
+    whose stamp in `listing` is unchanged is not even read. Without a `listing`, the agents
+    folder is listed here.
+    """
+    from generator.catalog.lint import check_duplicate_names, check_links
+    from generator.pipeline.workers import map_in_workers, worker_count
+
+    checked_files: dict[Path, CheckedFile | None] = {}
+    unknown: list[tuple[Path, bytes]] = []
+    if listing is None:
+        listing = AgentListing(dict.fromkeys(find_agent_files(config.agents_dir, report), ""), [])
+    else:
+        for finding in listing.findings:
+            report.add(finding)
+    stamps = listing.stamps
+    for path, stamp in stamps.items():
+        known = cache.get_file_by_stamp(path, stamp) if cache and stamp else None
+        if known is None:
+            data = read_agent_bytes(path, report, config.max_file_size)
+            if data is None:
+                continue
+            known = cache.get_file(path, file_digest(data)) if cache else None
+            if known is None:
+                unknown.append((path, data))
+            elif cache and stamp:  # touched, not changed: known by its stamp from now on
+                cache.restamp_file(path, stamp)
+        checked_files[path] = known  # None for now keeps the files' order
+    # Parsing YAML and checking is a tenth of a cold build: large catalogs spread it too.
+    workers = worker_count(len(unknown))
+    checked = (map_in_workers(_read_and_check, unknown, workers, _start_checker, (config,)) if workers > 1
+               else (_read_and_check_with(config, item) for item in unknown))
+    for (path, _), checked_file in zip(unknown, checked):
+        checked_files[path] = checked_file
+        if cache:
+            cache.put_file(checked_file, stamps.get(path, ""))
+    readings = [checked_file for checked_file in checked_files.values() if checked_file is not None]
+    raw_agents = [reading.raw for reading in readings if reading.raw is not None]
+    # Rules that look at other files run afresh every time: those files may have changed.
+    catalog_findings = [*check_duplicate_names(raw_agents),
+                        *(f for r in readings if r.raw is not None for f in check_links(r.raw, r.links))]
+    for finding in [f for reading in readings for f in reading.findings] + catalog_findings:
+        report.add(finding)
+    report.findings.sort(key=lambda f: (str(f.path), f.line, f.column))
+    return raw_agents
+
+
+def _read_and_check_with(config: SiteConfig, item: tuple[Path, bytes]) -> CheckedFile:
+    """Parse one file's bytes and check it by every rule that looks at nothing but the file."""
+    from generator.catalog.lint import CheckedFile, check_agent, find_relative_links
+
+    path, data = item
+    report = Report()
+    raw = read_agent(path, config.agents_dir, report, config.max_file_size, data)
+    if raw is None:
+        return CheckedFile(None, report.findings, [])
+    findings = report.findings + check_agent(raw, config.lint_settings, links=False)
+    return CheckedFile(without_body(raw), findings, find_relative_links(raw))
+
+
+_checker_config: SiteConfig | None = None
+
+
+def _start_checker(config: SiteConfig) -> None:
+    global _checker_config
+    _checker_config = config
+
+
+def _read_and_check(item: tuple[Path, bytes]) -> CheckedFile:
+    assert _checker_config is not None, "the pool's initializer sets the config"
+    return _read_and_check_with(_checker_config, item)
+
+
+RACY_SECONDS = 2
+"""A file changed this recently may change again within its clock's tick unseen (git's racy case)."""
+
+
+def list_agent_files(config: SiteConfig) -> AgentListing:
+    """List the agent files and describe each without reading it: identity, size, times and mode.
+
+    A file changed in the last RACY_SECONDS gets "": it may change again unseen.
+    """
+    stamps = {}
+    found = Report()
+    now = time.time_ns()
+    for path in find_agent_files(config.agents_dir, found):
+        try:
+            status = path.stat()
+        except OSError:
+            stamps[path] = ""  # vanished while we looked
+            continue
+        racy = now - max(status.st_mtime_ns, status.st_ctime_ns) < RACY_SECONDS * 1_000_000_000
+        stamps[path] = "" if racy else (f"{status.st_dev} {status.st_ino} {status.st_mode} {status.st_size} "
+                                        f"{status.st_mtime_ns} {status.st_ctime_ns}")
+    return AgentListing(stamps, found.findings)

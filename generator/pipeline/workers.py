@@ -1,0 +1,88 @@
+"""Worker processes, and how often the garbage collector runs: rarely in the program's main
+process, as usual elsewhere.
+
+A build makes hundreds of thousands of objects that all stay alive to the end (readings,
+the catalog, the search index), and the collector would scan them again and again as they
+are made: about 50 ms of an edit build of 1,000 agents. Rendering pages is different: each
+page leaves its Markdown tree's cycles behind, so wherever many pages are rendered (the
+workers, a build on one core, `serve`) garbage is collected at the usual pace.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+from typing import TypeVar
+
+from generator.errors import SiteError
+
+USUAL_THRESHOLDS = gc.get_threshold()
+"""As the interpreter set them, taken before anything here changes them."""
+RARE_THRESHOLDS = (100_000, 50, 1000)
+
+
+def collect_rarely() -> None:
+    """Collect rarely from now on, and never look at the objects made so far (the modules') again."""
+    gc.freeze()
+    gc.set_threshold(*RARE_THRESHOLDS)
+
+
+def collect_as_usual() -> None:
+    """Collect at the interpreter's usual pace from now on."""
+    gc.set_threshold(*USUAL_THRESHOLDS)
+
+
+@contextmanager
+def usual_collection() -> Iterator[None]:
+    """Collect at the usual pace for the duration, then as before."""
+    before = gc.get_threshold()
+    collect_as_usual()
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
+MIN_PAGES_PER_WORKER = 30
+"""Below this many pages for each worker, starting the workers costs more than it saves
+(forking one takes about 30 ms; a page about 10 ms)."""
+CHUNK_SIZE = 8
+"""Pages sent to a worker at once: fewer round trips, yet an even spread at the end."""
+
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+def map_in_workers(
+    function: Callable[[Item], Result], items: list[Item], workers: int,
+    initializer: Callable[..., None] | None = None, initargs: tuple[object, ...] = (),
+) -> Iterator[Result]:
+    """Apply `function` to every item in `workers` processes, yielding the results in order."""
+    # fork shares the loaded modules with the workers; elsewhere they start afresh.
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    try:
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_in_worker,
+                                 initargs=(initializer, *initargs)) as pool:
+            yield from pool.map(function, items, chunksize=CHUNK_SIZE)
+    except BrokenProcessPool:
+        raise SiteError(None, 0, "a worker process died (out of memory?); the site was not changed. "
+                                 "Run again, or with fewer cores: taskset -c 0 agentpages build") from None
+
+
+def _start_in_worker(initializer: Callable[..., None] | None, *initargs: object) -> None:
+    collect_as_usual()  # a worker renders page after page
+    if initializer is not None:
+        initializer(*initargs)
+
+
+def worker_count(pages: int) -> int:
+    """Return how many processes should handle `pages` files: one per core, if each gets enough."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cores, pages // MIN_PAGES_PER_WORKER))

@@ -1,0 +1,1 @@
+"""What persists between builds and what reaches `--out`: the build cache and the output writer."""
