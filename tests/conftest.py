@@ -26,6 +26,15 @@ SHARED = REPO.parent / "shared"
 CORPORA = SHARED / "corpora"
 
 
+@pytest.fixture(autouse=True)
+def private_cache_folder(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Give each test a user cache folder of its own, outside every catalog it builds."""
+    folder = tmp_path_factory.mktemp("user-cache")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(folder))
+    monkeypatch.delenv("AGENTPAGES_CACHE_DIR", raising=False)
+    return folder
+
+
 def parse_html(source: str | Path) -> etree._Element:
     """Parse HTML the way a browser does and return the root element (no namespaces)."""
     text = source.read_text(encoding="utf-8") if isinstance(source, Path) else source

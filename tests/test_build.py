@@ -245,13 +245,12 @@ def test_output_folder_that_is_not_a_site_is_refused(tmp_path: Path) -> None:
     assert (tmp_path / "docs/important.txt").read_text() == "keep me"
 
 
-def test_nothing_is_written_beside_the_catalog_but_the_cache(tmp_path: Path) -> None:
+def test_nothing_is_written_beside_the_catalog(tmp_path: Path) -> None:
     catalog = tmp_path / "catalog"
     agents = write_agents(catalog, {"a.md": BASIC.format(name="a", color="red")})
     before = sorted(str(p) for p in catalog.rglob("*"))
     build_catalog(agents, tmp_path / "elsewhere/site")
-    after = [p for p in catalog.rglob("*") if ".agentpages-cache" not in p.parts]
-    assert sorted(str(p) for p in after) == before
+    assert sorted(str(p) for p in catalog.rglob("*")) == before
     assert (tmp_path / "elsewhere/site/index.html").is_file()
 
 

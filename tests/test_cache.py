@@ -15,7 +15,8 @@ from generator.config import load_config
 from generator.errors import Report
 from generator.pipeline import pages
 from generator.pipeline.build import BuildResult, build
-from generator.store.cache import CACHE_FILE, CACHE_FOLDER
+from generator.pipeline.memo import cache_folder
+from generator.store.cache import CACHE_FILE
 
 SEED = "engineering/senior-backend-engineer.md"
 
@@ -34,8 +35,13 @@ def catalog(tmp_path: Path) -> Path:
     return tmp_path / "agents"
 
 
-def build_into(agents: Path, out: Path, use_cache: bool) -> BuildResult:
-    return build(load_config(agents, out), Report(), use_cache=use_cache)
+def build_into(agents: Path, out: Path, use_cache: bool, cache_dir: Path | None = None) -> BuildResult:
+    return build(load_config(agents, out), Report(), use_cache=use_cache, cache_dir=cache_dir)
+
+
+def cache_database(agents: Path) -> Path:
+    """Return the file of the build cache of the catalog in `agents` (in the test's user cache folder)."""
+    return cache_folder(load_config(agents, agents.parent / "site")) / CACHE_FILE
 
 
 def replace_text(path: Path, old: str, new: str) -> None:
@@ -100,30 +106,52 @@ def test_a_deleted_or_foreign_site_is_rebuilt(catalog: Path, tmp_path: Path) -> 
     assert not other.unchanged and (tmp_path / "other/index.html").is_file()
 
 
-def test_a_read_only_catalog_folder_keeps_its_cache_in_the_user_cache(catalog: Path, tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
-    (catalog.parent / CACHE_FOLDER).write_text("a file where the cache folder would go\n")  # mkdir fails, even as root
+def test_the_cache_is_kept_in_the_user_cache_folder_never_in_the_catalog(
+    catalog: Path, tmp_path: Path, private_cache_folder: Path,
+) -> None:
+    before = sorted(catalog.parent.rglob("*"))
     build_into(catalog, tmp_path / "site", use_cache=True)
-    assert list((tmp_path / "user-cache/agentpages").glob(f"*/{CACHE_FILE}"))
+    made = [p for p in sorted(catalog.parent.rglob("*")) if p not in before and not p.is_relative_to(tmp_path / "site")]
+    assert made == [], "a build leaves nothing in the catalog's folder"
+    assert cache_database(catalog).is_file() and cache_database(catalog).is_relative_to(private_cache_folder)
     assert build_into(catalog, tmp_path / "site", use_cache=True).unchanged
 
 
-def test_a_damaged_cache_is_replaced(catalog: Path, tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+def test_a_cache_that_came_with_the_repository_is_never_read(catalog: Path, tmp_path: Path) -> None:
+    """A committed `.agentpages-cache/` (where caches used to go) is not looked at, and a cache
+    folder named inside the catalog's folder is refused: its pages would skip the sanitizer."""
+    planted = catalog.parent / ".agentpages-cache"
+    build_into(catalog, tmp_path / "elsewhere", use_cache=True, cache_dir=tmp_path.parent / f"{tmp_path.name}-other-cache")
+    shutil.copytree(tmp_path.parent / f"{tmp_path.name}-other-cache", planted)
+    first = build_into(catalog, tmp_path / "site", use_cache=True)
+    assert first.cache is not None and first.cache.misses == 11, "nothing came from the planted cache"
+    inside = build_into(catalog, tmp_path / "site", use_cache=True, cache_dir=planted)
+    assert inside.cache is None, "a cache folder inside the catalog's folder is not used"
+
+
+def test_a_cache_folder_can_be_named(catalog: Path, tmp_path: Path) -> None:
+    named = tmp_path.parent / f"{tmp_path.name}-named-cache"
+    build_into(catalog, tmp_path / "site", use_cache=True, cache_dir=named)
+    assert list(named.glob(f"*/{CACHE_FILE}"))
+    result = build_into(catalog, tmp_path / "site", use_cache=True, cache_dir=named)
+    assert result.unchanged and result.cache is not None and result.cache.hits == 11
+
+
+def test_a_damaged_cache_is_replaced(catalog: Path, tmp_path: Path) -> None:
     build_into(catalog, tmp_path / "site", use_cache=True)
-    database = catalog.parent / CACHE_FOLDER / CACHE_FILE
+    database = cache_database(catalog)
     for extra in database.parent.glob(f"{CACHE_FILE}-*"):
         extra.unlink()
     database.write_bytes(b"this is not a database" * 100)
     result = build_into(catalog, tmp_path / "site", use_cache=True)
     assert result.cache is not None and result.cache.misses == 11
     assert build_into(catalog, tmp_path / "site", use_cache=True).unchanged
-    assert not list((tmp_path / "user-cache").rglob(CACHE_FILE)), "the damaged cache was replaced where it was"
+    assert b"this is not a database" not in database.read_bytes(), "the damaged cache was replaced where it was"
 
 
 def test_a_cache_written_by_another_version_is_started_afresh(catalog: Path, tmp_path: Path) -> None:
-    folder = catalog.parent / CACHE_FOLDER
-    folder.mkdir()
+    folder = cache_database(catalog).parent
+    folder.mkdir(parents=True)
     older = sqlite3.connect(folder / CACHE_FILE)  # the tables as an earlier agentpages made them
     older.execute("CREATE TABLE files (path TEXT PRIMARY KEY, digest TEXT, raw BLOB, findings BLOB)")
     older.execute("CREATE TABLE pages (file TEXT PRIMARY KEY, key TEXT, links BLOB, agent BLOB, html BLOB)")
@@ -277,7 +305,7 @@ def test_a_cache_from_elsewhere_is_never_unpickled(catalog: Path, tmp_path: Path
     import sqlite3
 
     build_into(catalog, tmp_path / "site", True)
-    database = catalog.parent / CACHE_FOLDER / CACHE_FILE
+    database = cache_database(catalog)
     marker = tmp_path / "pwned"
 
     class Payload:
@@ -286,7 +314,8 @@ def test_a_cache_from_elsewhere_is_never_unpickled(catalog: Path, tmp_path: Path
 
     with sqlite3.connect(database) as db:  # as a committed cache file would arrive
         db.execute("UPDATE files SET reading = ?", (b"\0" * 32 + pickle.dumps(Payload()),))
-        db.execute("UPDATE pages SET agent = ?", (b"\0" * 32 + pickle.dumps(Payload()),))
+        db.execute("UPDATE pages SET data = ?", (pickle.dumps(Payload()),))
+        db.execute("UPDATE pages SET terms = ?", (pickle.dumps(Payload()),))
     os.utime(catalog / SEED)  # make the quick check look at the files
     build_into(catalog, tmp_path / "site", True)
     assert not marker.exists()
@@ -294,9 +323,9 @@ def test_a_cache_from_elsewhere_is_never_unpickled(catalog: Path, tmp_path: Path
     assert tree(tmp_path / "site") == tree(tmp_path / "cold")
 
 
-def test_a_signed_value_moved_to_another_row_is_refused(catalog: Path, tmp_path: Path) -> None:
+def test_a_value_moved_to_another_row_is_refused(catalog: Path, tmp_path: Path) -> None:
     build_into(catalog, tmp_path / "site", True)
-    database = catalog.parent / CACHE_FOLDER / CACHE_FILE
+    database = cache_database(catalog)
     with sqlite3.connect(database) as db:  # every page row gets the same signed page
         page = db.execute("SELECT html FROM pages LIMIT 1").fetchone()[0]
         db.execute("UPDATE pages SET html = ?", (page,))
@@ -308,7 +337,7 @@ def test_a_signed_value_moved_to_another_row_is_refused(catalog: Path, tmp_path:
 
 def test_entries_moved_between_agents_or_of_removed_agents_are_not_used(catalog: Path, tmp_path: Path) -> None:
     build_into(catalog, tmp_path / "site", True)
-    database = catalog.parent / CACHE_FOLDER / CACHE_FILE
+    database = cache_database(catalog)
     with sqlite3.connect(database) as db:  # every agent's row, under its own key, gets one agent's entries
         value = db.execute("SELECT value FROM entries LIMIT 1").fetchone()[0]
         db.execute("UPDATE entries SET value = ?", (value,))
@@ -323,23 +352,30 @@ def test_entries_moved_between_agents_or_of_removed_agents_are_not_used(catalog:
     assert "incident-commander" not in slugs and len(slugs) == 10
 
 
-def test_a_signing_key_of_the_wrong_length_is_replaced(catalog: Path, tmp_path: Path, monkeypatch) -> None:
-    from generator.store.cache import KEY_BYTES, signing_key
+def test_the_cache_holds_plain_data_only(catalog: Path, tmp_path: Path) -> None:
+    """Values are JSON text and the pages' HTML compressed: nothing that runs code when read."""
+    import json
+    import zlib
 
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
-    key_file = tmp_path / "user-cache/agentpages/key"
-    key_file.parent.mkdir(parents=True)
-    key_file.write_bytes(b"")  # a crash between creating the file and writing it
-    key = signing_key()
-    assert key is not None and len(key) == KEY_BYTES and key_file.read_bytes() == key
-    assert signing_key() == key, "kept from then on"
+    build_into(catalog, tmp_path / "site", True)
+    with sqlite3.connect(cache_database(catalog)) as db:
+        for (reading,) in db.execute("SELECT reading FROM files"):
+            json.loads(reading)
+        for data, html, terms in db.execute("SELECT data, html, terms FROM pages"):
+            json.loads(data), json.loads(terms)
+            assert zlib.decompress(html).startswith(b"<!doctype html>")
+        for (value,) in db.execute("SELECT value FROM entries"):
+            json.loads(value)
+        for name, value in db.execute("SELECT name, value FROM state"):
+            if name not in ("quick", "site"):  # digests
+                json.loads(value)
 
 
 def test_a_locked_cache_does_not_fail_the_build(catalog: Path, tmp_path: Path) -> None:
     import sqlite3
 
     build_into(catalog, tmp_path / "site", True)
-    holder = sqlite3.connect(catalog.parent / CACHE_FOLDER / CACHE_FILE, isolation_level=None)
+    holder = sqlite3.connect(cache_database(catalog), isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:
         EDITS["body"](catalog)
@@ -354,7 +390,7 @@ def test_a_locked_cache_does_not_fail_the_build(catalog: Path, tmp_path: Path) -
 def test_library_versions_in_the_fingerprint_are_the_installed_ones() -> None:
     import importlib.metadata
 
-    from generator.store.cache import (
+    from generator.pipeline.memo import (
         _RENDERING_LIBRARIES,
         _normalized,
         installed_versions,

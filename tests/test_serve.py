@@ -288,3 +288,32 @@ def test_the_404_page_is_styled_at_any_depth(browser, server: Server) -> None:
     assert page.evaluate("getComputedStyle(document.querySelector('.button')).borderTopLeftRadius") == "6px"
     assert violations == [], "the inline stylesheet is allowed by its hash"
     page.close()
+
+
+@pytest.mark.parametrize("stop", ["SIGTERM", "SIGINT"])
+def test_serve_stopped_by_a_signal_removes_its_folder(catalog: Path, tmp_path: Path, stop: str) -> None:
+    """`kill PID` cleans up as Ctrl-C does: the preview's temporary folder goes with the server."""
+    import signal
+    import subprocess
+    import sys
+
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "generator", "serve", "--agents", str(catalog), "--port", "0"],
+        stderr=subprocess.PIPE, text=True, env={**os.environ, "TMPDIR": str(temp)},
+    )
+    try:
+        assert process.stderr is not None
+        line = ""
+        while "Serving http://" not in line:
+            line = process.stderr.readline()
+            assert line, "the server stopped before it served"
+        assert [p.name for p in temp.iterdir() if p.name.startswith("agentpages-serve-")], "it builds into TMPDIR"
+        url = line.split("Serving ", 1)[1].split(" ", 1)[0]
+        assert get(url)[0] == 200
+        process.send_signal(getattr(signal, stop))
+        assert process.wait(timeout=20) == 0
+    finally:
+        process.kill()
+    assert list(temp.iterdir()) == [], "nothing is left in the temporary folder"

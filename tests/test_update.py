@@ -231,21 +231,21 @@ def test_a_failed_build_between_leaves_no_stale_link_for_the_update(tmp_path: Pa
     assert_equals_cold_build(agents, site)
 
 
-def test_compiled_templates_are_not_reused_by_other_code(catalog: Path, tmp_path: Path, monkeypatch) -> None:
+def test_pages_are_not_reused_by_other_code(catalog: Path, tmp_path: Path, monkeypatch) -> None:
+    from generator.pipeline import memo
     from generator.site import render
-    from generator.store import cache
 
     site = tmp_path / "site"
     build_into(catalog, site, use_cache=True)
-    make_environment, fingerprint = render.make_environment, cache.make_fingerprint
+    make_environment, fingerprint = render.make_environment, memo.make_fingerprint
 
-    def other_options(config, compiled=None):  # a newer agentpages whose templates render otherwise
-        env = make_environment(config, compiled)
+    def other_options(config):  # a newer agentpages whose templates render otherwise
+        env = make_environment(config)
         env.lstrip_blocks = False
         return env
 
     monkeypatch.setattr(render, "make_environment", other_options)
-    monkeypatch.setattr(cache, "make_fingerprint", lambda config: "newer " + fingerprint(config))
+    monkeypatch.setattr(memo, "make_fingerprint", lambda config: "newer " + fingerprint(config))
     replace_text(catalog / SEED, "## Core Expertise", "## Core Expertise, edited")
     build_into(catalog, site, use_cache=True)
     assert_equals_cold_build(catalog, site)

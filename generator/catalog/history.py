@@ -12,6 +12,7 @@ committed dates can be kept in a store (the build cache) for as long as HEAD sta
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -26,7 +27,7 @@ COMMITTED_DATES_VALUE = "committed dates"
 
 
 class ValueStore(Protocol):
-    """Where committed dates may be kept between builds (BuildCache is one)."""
+    """Where plain values (JSON-ready data) may be kept between builds: the build cache is one."""
 
     def get_value(self, name: str) -> Any: ...
 
@@ -68,11 +69,13 @@ def _committed_dates(folder: Path, root: Path, head: str, store: ValueStore | No
     """Return the dates of every committed file below `folder`, from `store` if it has them for `head`."""
     place = f"{head} {folder.resolve()}"
     kept = store.get_value(COMMITTED_DATES_VALUE) if store else None
-    if isinstance(kept, tuple) and len(kept) == 2 and kept[0] == place:
-        return kept[1]
+    if isinstance(kept, list) and len(kept) == 2 and kept[0] == place:
+        return {Path(path): FileDates(datetime.fromisoformat(added), datetime.fromisoformat(updated))
+                for path, added, updated in kept[1]}
     committed = _git_dates(folder, root)
     if store is not None and committed:
-        store.put_value(COMMITTED_DATES_VALUE, (place, committed))
+        plain = [[os.fsdecode(path), dates.added.isoformat(), dates.updated.isoformat()] for path, dates in committed.items()]
+        store.put_value(COMMITTED_DATES_VALUE, [place, plain])
     return committed
 
 

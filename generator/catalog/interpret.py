@@ -25,8 +25,9 @@ from generator.catalog.model import (
     read_color,
     read_tools,
 )
+from generator.markdown.headings import Section
 from generator.markdown.links import LinkContext
-from generator.markdown.markup import MarkdownRenderer, Section
+from generator.markdown.markup import MarkdownRenderer
 from generator.markdown.sanitize import remove_control_characters
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from generator.catalog.examples import parse_description
-from generator.catalog.load import RawAgent, is_agent_file, raw_agent_from_plain, raw_agent_to_plain
+from generator.catalog.load import (
+    RawAgent,
+    is_agent_file,
+    raw_agent_from_plain,
+    raw_agent_to_plain,
+)
 from generator.catalog.model import NAMED_COLORS, read_color, read_tools
 from generator.errors import Finding, Severity, type_name
 from generator.markdown.links import FENCE, find_links, is_relative_link, target_path

@@ -9,7 +9,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from generator.catalog.frontmatter import FrontMatter, front_matter_from_plain, front_matter_to_plain, split_front_matter
+from generator.catalog.frontmatter import (
+    FrontMatter,
+    front_matter_from_plain,
+    front_matter_to_plain,
+    split_front_matter,
+)
 from generator.errors import Finding, Report, SiteError, UsageError
 from generator.markdown.sanitize import remove_control_characters
 

@@ -14,7 +14,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from generator.errors import type_name
-from generator.markdown.markup import Section
+from generator.markdown.headings import Section
 
 Role = Literal["user", "assistant"]
 

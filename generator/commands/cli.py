@@ -26,6 +26,7 @@ from generator.errors import (
     display_path,
 )
 from generator.pipeline.build import BuildResult, build
+from generator.pipeline.memo import CACHE_DIR_VARIABLE
 from generator.pipeline.read import load_and_check
 from generator.pipeline.workers import collect_as_usual, collect_rarely
 
@@ -55,6 +56,9 @@ def make_parser() -> argparse.ArgumentParser:
                               help="where to write the site (default: site/)")
     build_parser.add_argument("--no-cache", action="store_true",
                               help="render every page afresh, neither reading nor writing the build cache")
+    build_parser.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
+                              help=f"where to keep the build cache (default: ${CACHE_DIR_VARIABLE} if set, "
+                                   "else the user's cache folder); never inside the catalog's folder")
     build_parser.add_argument("--site-url", default=None, metavar="URL",
                               help=f"the published address, overriding site_url (default: ${SITE_URL_VARIABLE} "
                                    "if set, as the GitHub Pages workflow sets it)")
@@ -181,13 +185,21 @@ def run_build(args: argparse.Namespace) -> int:
     report = Report()
     progress = ProgressBar(sys.stderr)
     try:
-        result = build(config, report, progress.show, use_cache=not args.no_cache)
+        result = build(config, report, progress.show, use_cache=not args.no_cache, cache_dir=_cache_dir(args))
     finally:
         progress.clear()
         for finding in report.findings:
             print(finding, file=sys.stderr)
     print(build_summary(result, time.perf_counter() - started), file=sys.stderr)
     return EXIT_OK
+
+
+def _cache_dir(args: argparse.Namespace) -> Path | None:
+    """Return the folder the build cache goes in: `--cache-dir`, else $AGENTPAGES_CACHE_DIR, else None."""
+    if args.cache_dir is not None:
+        return args.cache_dir
+    named = os.environ.get(CACHE_DIR_VARIABLE)
+    return Path(named) if named else None
 
 
 def build_summary(result: BuildResult, seconds: float) -> str:

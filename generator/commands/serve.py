@@ -14,6 +14,7 @@ import json
 import logging
 import mimetypes
 import shutil
+import signal
 import tempfile
 import threading
 import time
@@ -330,15 +331,20 @@ class _SearchRefresher:
 
 def serve(read_config: Callable[[], SiteConfig], host: str, port: int, open_browser: bool,
           report: Callable[[RebuildResult, float], None], say: Callable[[str], None]) -> None:
-    """Run the server until Ctrl-C."""
+    """Run the server until Ctrl-C or SIGTERM, then stop it and remove its temporary folder."""
     server = start_server(read_config, host, port, report)
+    stopped = threading.Event()
+    # `kill PID` stops the server as Ctrl-C does; only the main thread may set a handler.
+    previous = signal.signal(signal.SIGTERM, lambda number, frame: stopped.set())
     say(f"Serving {server.url} (Ctrl-C to stop)")
     if open_browser:
         webbrowser.open(server.url)
     try:
-        while True:
-            time.sleep(3600)
+        while not stopped.wait(3600):
+            pass
     except KeyboardInterrupt:
-        say("Stopping")
+        pass
     finally:
+        say("Stopping")
         server.stop()
+        signal.signal(signal.SIGTERM, previous)

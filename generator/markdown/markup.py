@@ -18,6 +18,7 @@ from pymdownx.tasklist import TasklistExtension
 from pymdownx.tilde import DeleteSubExtension
 
 from generator.markdown.gfm import GithubBlocksExtension, Heading
+from generator.markdown.headings import Section
 from generator.markdown.links import LinkContext
 from generator.markdown.sanitize import CODE_CSS_CLASS, sanitize_html
 
@@ -38,16 +39,6 @@ class RenderedMarkdown:
 
     html: str
     sections: tuple[Section, ...]
-
-
-@dataclass(frozen=True)
-class Section:
-    """A heading of a rendered body, with the headings nested below it."""
-
-    id: str
-    title: str
-    level: int
-    children: tuple[Section, ...] = ()
 
 
 def use_builtin_pygments_only() -> None:

@@ -13,6 +13,7 @@ from generator.catalog.history import FileDates, read_file_dates, repository_sta
 from generator.catalog.model import Catalog
 from generator.config import SiteConfig
 from generator.errors import BuildFailed, Report, count_findings
+from generator.pipeline.memo import Memo
 from generator.pipeline.read import list_agent_files, load_and_check
 from generator.pipeline.site_files import (
     copy_static_assets,
@@ -21,7 +22,7 @@ from generator.pipeline.site_files import (
 )
 from generator.pipeline.update import WrittenSite, make_manifest, update_site
 from generator.store import output
-from generator.store.cache import BuildCache, CacheStats
+from generator.store.cache import CacheStats
 
 # The rendering modules (Markdown, Jinja2, Pygments) are imported where they are
 # used: a build with nothing changed answers without them, in a fraction of their import time.
@@ -48,16 +49,17 @@ class BuildResult:
 
 def build(
     config: SiteConfig, report: Report | None = None, progress: Progress = lambda done, total: None,
-    use_cache: bool = True,
+    use_cache: bool = True, cache_dir: Path | None = None,
 ) -> BuildResult:
     """Build the whole site into `config.out_dir`, or leave the old one untouched on failure.
 
     `progress` hears how many agent pages are written. With `use_cache`, unchanged pages come
-    from the build cache, and a build with nothing changed writes nothing at all.
+    from the build cache (in `cache_dir`, else the user's cache folder), and a build with
+    nothing changed writes nothing at all.
     """
     report = report or Report()
     output.check_out_dir(config.out_dir, config.agents_dir)
-    cache = BuildCache.open(config) if use_cache else None
+    cache = Memo.open(config, cache_dir) if use_cache else None
     try:
         # No file changed since the last build (same sizes and times, same commit): repeat its result.
         # The files are looked at before they are read, so an edit made during the build is not missed.
@@ -110,7 +112,7 @@ def build(
 
 
 def _write_and_swap_in(
-    config: SiteConfig, site_plan: SitePlan, cache: BuildCache | None, progress: Progress
+    config: SiteConfig, site_plan: SitePlan, cache: Memo | None, progress: Progress
 ) -> WrittenSite:
     """Write the whole site into a staging folder, then swap it in for the old one at once."""
     staging = output.make_staging_dir(config.out_dir)
@@ -132,7 +134,7 @@ def _input_state(config: SiteConfig, stamps: dict[Path, str]) -> str:
     return "\n".join([*repository_stamps(config.agents_dir), *lines])
 
 
-def _quick_state(cache: BuildCache, config: SiteConfig, inputs: str, site_stamp: str) -> str:
+def _quick_state(cache: Memo, config: SiteConfig, inputs: str, site_stamp: str) -> str:
     """Digest the inputs' stamps with the templates, config and the site folder on disk ("" if unknown)."""
     if not inputs:
         return ""
@@ -140,7 +142,7 @@ def _quick_state(cache: BuildCache, config: SiteConfig, inputs: str, site_stamp:
     return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def _repeat_last_result(cache: BuildCache, quick: str, report: Report) -> Catalog | None:
+def _repeat_last_result(cache: Memo, quick: str, report: Report) -> Catalog | None:
     """Return the last build's catalog, with its findings added to `report`, if nothing changed since."""
     if not quick or cache.last_quick_state() != quick:
         return None
@@ -154,7 +156,7 @@ def _repeat_last_result(cache: BuildCache, quick: str, report: Report) -> Catalo
     return catalog
 
 
-def _site_state(cache: BuildCache, config: SiteConfig, plans: list[PagePlan], dates: dict[Path, FileDates]) -> str:
+def _site_state(cache: Memo, config: SiteConfig, plans: list[PagePlan], dates: dict[Path, FileDates]) -> str:
     """Digest everything the site is made of: every page's key, every file's dates, where it goes."""
     hasher = hashlib.sha256(f"{cache.fingerprint} {config.out_dir}".encode())
     for plan in plans:
@@ -165,7 +167,7 @@ def _site_state(cache: BuildCache, config: SiteConfig, plans: list[PagePlan], da
 
 
 def _unchanged_catalog(
-    cache: BuildCache, plans: list[PagePlan], slugs: dict[PurePosixPath, str], site: str
+    cache: Memo, plans: list[PagePlan], slugs: dict[PurePosixPath, str], site: str
 ) -> Catalog | None:
     """Return the catalog if the site on disk is the one the last build made from these same inputs.
 
@@ -181,13 +183,12 @@ def _unchanged_catalog(
 
 
 def write_site(
-    config: SiteConfig, site_plan: SitePlan, root: Path, cache: BuildCache | None = None,
+    config: SiteConfig, site_plan: SitePlan, root: Path, cache: Memo | None = None,
     progress: Progress = lambda done, total: None,
 ) -> WrittenSite:
     """Render and write every page, raw agent file and asset of the site below `root`."""
     from generator.pipeline.pages import write_agent_pages
     from generator.site.render import (
-        CompiledTemplates,
         make_environment,
         make_site_context,
     )
@@ -199,7 +200,7 @@ def write_site(
     agents, fresh = write_agent_pages(config, plans, site_plan.slugs, root, cache, progress, search)
     catalog = Catalog.from_agents(agents)
     copy_static_assets(config, root)
-    env = make_environment(config, CompiledTemplates(cache) if cache else None)
+    env = make_environment(config)
     entries = make_entry_renderer(env, make_site_context(config), dates, cache, plans, fresh)
     for path, content in render_site_files(config, env, catalog, dates, search, entries).items():
         output.write_file(root, path, content)

@@ -21,12 +21,12 @@ from generator.catalog.model import Agent
 from generator.config import SiteConfig
 from generator.errors import SiteError
 from generator.markdown.markup import MarkdownRenderer
+from generator.pipeline.memo import Memo, compress_page
 from generator.pipeline.workers import map_in_workers, usual_collection, worker_count
 from generator.site.plan import PagePlan
 from generator.site.render import make_environment, make_site_context, render_agent_page
 from generator.site.search import PageTerms, SearchIndex, index_terms
 from generator.store import output
-from generator.store.cache import BuildCache, compress_page
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def write_agent_pages(
     plans: list[PagePlan],
     slugs: dict[PurePosixPath, str],
     root: Path,
-    cache: BuildCache | None = None,
+    cache: Memo | None = None,
     progress: Progress = lambda done, total: None,
     search: SearchIndex | None = None,
 ) -> tuple[list[Agent], list[str]]:

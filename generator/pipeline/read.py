@@ -18,7 +18,7 @@ from generator.catalog.load import (
 )
 from generator.config import SiteConfig
 from generator.errors import Finding, Report
-from generator.store.cache import BuildCache
+from generator.pipeline.memo import Memo
 
 if TYPE_CHECKING:
     from generator.catalog.lint import CheckedFile
@@ -34,7 +34,7 @@ class AgentListing:
 
 
 def load_and_check(
-    config: SiteConfig, report: Report, cache: BuildCache | None = None, listing: AgentListing | None = None,
+    config: SiteConfig, report: Report, cache: Memo | None = None, listing: AgentListing | None = None,
 ) -> list[RawAgent]:
     """Read every agent file and check it against the rules, recording findings in `report`.
 

@@ -14,11 +14,11 @@ from generator.store import output
 if TYPE_CHECKING:
     import jinja2
 
+    from generator.pipeline.memo import Memo
     from generator.site.entries import EntryRenderer
     from generator.site.plan import PagePlan
     from generator.site.render import SiteContext
     from generator.site.search import SearchIndex
-    from generator.store.cache import BuildCache
 
 
 def render_site_files(
@@ -64,7 +64,7 @@ def render_generated_css(catalog: Catalog) -> dict[str, str]:
 
 
 def make_entry_renderer(
-    env: jinja2.Environment, site: SiteContext, dates: Mapping[Path, FileDates], cache: BuildCache | None,
+    env: jinja2.Environment, site: SiteContext, dates: Mapping[Path, FileDates], cache: Memo | None,
     plans: list[PagePlan], fresh: Iterable[str],
 ) -> EntryRenderer:
     """Make the entry renderer of a build from `plans`, reusing the entries in `cache`; `fresh`

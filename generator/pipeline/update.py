@@ -18,19 +18,19 @@ from typing import TYPE_CHECKING
 
 from generator.catalog.model import Agent, Catalog, page_url, raw_file_url
 from generator.errors import SiteError
+from generator.pipeline.memo import Manifest, compress_page
 from generator.site.search import SEARCH_FOLDER
 from generator.store import output
-from generator.store.cache import Manifest, compress_page
 
 if TYPE_CHECKING:
     import jinja2
 
     from generator.config import SiteConfig
+    from generator.pipeline.memo import Memo
     from generator.pipeline.pages import Progress
     from generator.site.entries import EntryChanges
     from generator.site.plan import PagePlan, SitePlan
     from generator.site.search import PageTerms, SearchIndex
-    from generator.store.cache import BuildCache
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class FreshPage:
 
 
 def make_manifest(
-    config: SiteConfig, cache: BuildCache, plans: list[PagePlan], slugs: dict[PurePosixPath, str], stamp: str
+    config: SiteConfig, cache: Memo, plans: list[PagePlan], slugs: dict[PurePosixPath, str], stamp: str
 ) -> Manifest:
     """Describe the site a build just finished writing from `plans`."""
     return Manifest(
@@ -72,7 +72,7 @@ def make_manifest(
 
 
 def update_site(
-    config: SiteConfig, site_plan: SitePlan, cache: BuildCache, site_files: output.SiteFiles,
+    config: SiteConfig, site_plan: SitePlan, cache: Memo, site_files: output.SiteFiles,
     progress: Progress = lambda done, total: None,
 ) -> WrittenSite | None:
     """Render what changed and replace only the files that differ; None when this cannot be done.
@@ -82,7 +82,6 @@ def update_site(
     """
     from generator.pipeline.site_files import make_entry_renderer, render_site_files
     from generator.site.render import (
-        CompiledTemplates,
         make_environment,
         make_site_context,
     )
@@ -98,7 +97,7 @@ def update_site(
     if len(plans) - len(kept) > MAX_PAGES:
         return None
     # Rendered before anything is written: an error leaves the site as it was.
-    env = make_environment(config, CompiledTemplates(cache))
+    env = make_environment(config)
     stale = {index: plan for index, plan in enumerate(plans) if index not in kept}
     fresh = _render_pages(config, env, slugs, stale)
     progress(len(plans), len(plans))
@@ -117,7 +116,7 @@ def update_site(
 
 
 def _unchanged_pages(
-    cache: BuildCache, plans: list[PagePlan], slugs: dict[PurePosixPath, str], manifest: Manifest,
+    cache: Memo, plans: list[PagePlan], slugs: dict[PurePosixPath, str], manifest: Manifest,
     last_catalog: Catalog,
 ) -> dict[int, Agent]:
     """Return the agents, by plan number, whose pages and raw files on disk are still right: made
@@ -150,7 +149,7 @@ def _render_pages(
 
 
 def _updated_search(
-    cache: BuildCache, plans: list[PagePlan], fresh: dict[int, FreshPage], manifest: Manifest,
+    cache: Memo, plans: list[PagePlan], fresh: dict[int, FreshPage], manifest: Manifest,
     last_search: SearchIndex,
 ) -> SearchIndex | None:
     """Return the search index with the fresh pages' words: the last one changed where the pages

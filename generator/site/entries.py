@@ -46,7 +46,7 @@ class EntryKeys:
     """What tells whether an agent's stored entries are still right."""
 
     pages: Mapping[str, str]
-    """Each agent's page key by slug (see BuildCache.page_key): its file, slug, neighbours, and
+    """Each agent's page key by slug (see Memo.page_key): its file, slug, neighbours, and
     the templates, config and code."""
     fresh: frozenset[str] = frozenset()
     """Slugs of agents made afresh by this build, whose stored entries are not reused. A page is

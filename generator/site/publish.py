@@ -22,7 +22,7 @@ from generator.markdown.sanitize import remove_control_characters
 
 if TYPE_CHECKING:
     from generator.catalog.model import Agent, Catalog, Example
-    from generator.markdown.markup import Section
+    from generator.markdown.headings import Section
     from generator.site.render import SiteContext
 
 CATALOG_FORMAT_VERSION = 1

@@ -19,11 +19,8 @@ from generator.errors import TemplateError
 from generator.markdown.sanitize import CODE_CSS_CLASS, remove_control_characters
 
 if TYPE_CHECKING:
-    from jinja2.bccache import Bucket
-
-    from generator.catalog.history import ValueStore
-    from generator.config import SiteConfig
     from generator.catalog.model import Agent, Catalog, PageLink
+    from generator.config import SiteConfig
 
 AGENT_ROOT = "../../"
 """The way back to the site root from `agents/<slug>/index.html`."""
@@ -95,15 +92,11 @@ MAX_TOOL_CHIPS = 15
 CARD_TEMPLATE = "_partials/_card.html"
 
 
-def make_environment(config: SiteConfig, compiled: jinja2.BytecodeCache | None = None) -> jinja2.Environment:
-    """Create the Jinja2 environment: autoescaping on, undefined names an error.
-
-    `compiled` keeps templates compiled by earlier builds (see `CompiledTemplates`).
-    """
+def make_environment(config: SiteConfig) -> jinja2.Environment:
+    """Create the Jinja2 environment: autoescaping on, undefined names an error."""
     loader = jinja2.FileSystemLoader([str(path) for path in template_dirs(config)])
     env = jinja2.Environment(
         loader=loader,
-        bytecode_cache=compiled,
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -113,29 +106,6 @@ def make_environment(config: SiteConfig, compiled: jinja2.BytecodeCache | None =
     env.filters["color_value"] = color_value
     env.finalize = _without_control_characters
     return env
-
-
-TEMPLATE_VALUE_PREFIX = "template "
-
-
-class CompiledTemplates(jinja2.BytecodeCache):
-    """Templates as Jinja2 compiled them, kept in the build cache: compiling them costs more than
-    rendering the few pages a small edit needs. Jinja2 checks each against its template's source."""
-
-    def __init__(self, cache: ValueStore) -> None:
-        self.cache = cache
-
-    def load_bytecode(self, bucket: Bucket) -> None:
-        stored = self.cache.get_value(self._name(bucket))
-        if stored is not None and stored[0] == bucket.checksum:
-            bucket.bytecode_from_string(stored[1])
-
-    def dump_bytecode(self, bucket: Bucket) -> None:
-        self.cache.put_value(self._name(bucket), (bucket.checksum, bucket.bytecode_to_string()))
-
-    def _name(self, bucket: Bucket) -> str:
-        # Values are kept under the cache's fingerprint, which covers the environment's options (our code).
-        return f"{TEMPLATE_VALUE_PREFIX}{bucket.key}"
 
 
 def _without_control_characters(value: Any) -> Any:

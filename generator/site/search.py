@@ -30,9 +30,10 @@ from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from generator.catalog.model import Agent
-from generator.markdown.markup import Section
+from generator.markdown.headings import Section
 
 FORMAT_VERSION = 1
 SEARCH_FOLDER = "search"
@@ -53,6 +54,16 @@ class PageTerms:
 
     weights: dict[str, int]
     length: int
+
+    def to_plain(self) -> list[Any]:
+        """Return the words as JSON-ready data, for the build cache."""
+        return [self.weights, self.length]
+
+    @classmethod
+    def from_plain(cls, data: list[Any]) -> PageTerms:
+        """Return the words `to_plain` described."""
+        weights, length = data
+        return cls(weights, length)
 
 
 def split_words(text: str) -> list[str]:
@@ -156,6 +167,18 @@ class SearchIndex:
         index = {"version": FORMAT_VERSION, "pages": self.slugs, "lengths": self.lengths, "chunks": chunks}
         files[f"{SEARCH_FOLDER}/{INDEX_FILE}"] = json.dumps(index, ensure_ascii=False, separators=(",", ":"))
         return files
+
+    def to_plain(self) -> list[Any]:
+        """Return the index as JSON-ready data, for the build cache: its postings as written."""
+        self._pack()
+        return [self.slugs, self.lengths, self._texts]
+
+    @classmethod
+    def from_plain(cls, data: list[Any]) -> SearchIndex:
+        """Return the index `to_plain` described."""
+        index = cls()
+        index.slugs, index.lengths, index._texts = data
+        return index
 
     def _pack(self) -> None:
         """Turn the changed postings into text, interleaved as `page,weight,page,weight`."""
