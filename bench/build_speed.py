@@ -1,6 +1,6 @@
 """Time `agentpages build` cold, warm and after one edit, against MkDocs and Hugo on the same files.
 
-    python bench/build_speed.py [--sizes 100 1000 5000] [--runs 3] [--no-mkdocs] [--no-hugo]
+    python bench/build_speed.py [--sizes 100 1000 5000] [--runs 3] [--no-mkdocs] [--no-hugo] [--bodies mix|seed]
 
 For each size it generates a catalog from the demo catalog and ../shared/corpora
 (bench/catalogs.py), then times, as separate processes:
@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.catalogs import make_catalog  # noqa: E402
+from bench.catalogs import BODIES, make_catalog  # noqa: E402
 
 MIB = 1024 * 1024
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
@@ -67,10 +67,10 @@ class Timing:
         return statistics.median(self.seconds)
 
 
-def run_measured(command: list[str], cwd: Path) -> tuple[float, int, int]:
+def run_measured(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, int, int]:
     """Run `command`; return its wall time and the peak summed RSS and PSS of it and its children."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak = [0, 0]
     done = threading.Event()
 
@@ -187,6 +187,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-mkdocs", action="store_true")
     parser.add_argument("--no-hugo", action="store_true")
+    parser.add_argument("--bodies", choices=BODIES, default="mix",
+                        help="generated agents from every source file in turn (mix), or all like the seed agent")
     args = parser.parse_args()
     compileall.compile_dir(Path(__file__).resolve().parent.parent / "generator", quiet=1)
     print(f"{platform.node() or 'this machine'}: {os.cpu_count()} cores, Python {platform.python_version()}, "
@@ -196,7 +198,7 @@ def main() -> None:
     for size in args.sizes:
         with tempfile.TemporaryDirectory() as folder:
             catalog = Path(folder) / "agents"
-            make_catalog(catalog, size)
+            make_catalog(catalog, size, args.bodies)
             rows = bench_agentpages(catalog, args.runs)
             mkdocs = None if args.no_mkdocs else bench_mkdocs(catalog, args.runs)
             hugo = None if args.no_hugo else bench_hugo(catalog, args.runs)

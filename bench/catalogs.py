@@ -24,9 +24,17 @@ def source_files() -> list[Path]:
     return corpora + sorted((REPO / "agents").rglob("*.md"))
 
 
-def make_catalog(agents_dir: Path, count: int) -> list[Path]:
-    """Write `count` uniquely named agents in GROUPS folders below `agents_dir`; return their paths."""
-    sources = [_read_source(path) for path in source_files()]
+SEED = REPO / "agents" / "engineering" / "senior-backend-engineer.md"
+BODIES = ("mix", "seed")
+"""What generated agents are made of: every source file in turn, or the seed agent's alone."""
+
+
+def make_catalog(agents_dir: Path, count: int, bodies: str = "mix") -> list[Path]:
+    """Write `count` uniquely named agents in GROUPS folders below `agents_dir`; return their paths.
+
+    With `bodies="seed"`, every agent has the seed agent's frontmatter and body under its own name.
+    """
+    sources = [_read_source(path) for path in ([SEED] if bodies == "seed" else source_files())]
     paths = []
     for number in range(count):
         front, body = sources[number % len(sources)]

@@ -72,11 +72,11 @@ def test_serve_follows_a_renamed_link_target(tmp_path: Path) -> None:
     live = LiveSite(lambda: load_config(agents, tmp_path / "site"))
     live.rebuild(full=True)
     (agents / "peer.md").write_text(AGENT.format(name="zed", summary="x", body="Works."))
-    result = live.rebuild(paths={agents / "peer.md"})
+    result = live.rebuild()
     assert "agents/lead/index.html" in result.changed_urls, "the page linking to it follows the new slug"
     assert "agents/aaa/index.html" not in result.changed_urls
     assert body_of(tmp_path / "site", "lead").xpath(".//a[text()='peer']/@href") == ["../zed/index.html"]
     (agents / "peer.md").unlink()
-    live.rebuild(paths={agents / "peer.md"})
+    live.rebuild()
     (link,) = body_of(tmp_path / "site", "lead").xpath(".//a[text()='peer']")
     assert link.get("href") is None

@@ -89,6 +89,29 @@ def small_chunked_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "site"
 
 
+def test_an_index_changed_again_and_again_writes_what_a_fresh_one_writes(monkeypatch) -> None:
+    """serve keeps one index and replaces pages' words save after save; its files stay those of an
+    index made afresh from the same pages, new terms, vanished terms and astral letters included."""
+    monkeypatch.setattr(search, "CHUNK_CHARACTERS", 60)
+    pages = {f"p{n}": PageTerms({f"word{n}": 3, "shared": n + 1, "zeta": 1}, 3) for n in range(6)}
+    kept = SearchIndex()
+    for slug, terms in pages.items():
+        kept.add(slug, terms)
+    kept.render_files()
+    edits = [("p2", {"brandnew": 2, "shared": 9}), ("p4", {"\U0001f600smile": 1, "\uff41wide": 2}),
+             ("p2", {"word2": 1}), ("p0", {}), ("p5", {"aaa": 1, "zeta": 4})]
+    for slug, weights in edits:
+        page = list(pages).index(slug)
+        new = PageTerms(weights, len(weights))
+        kept.replace(page, pages[slug], new)
+        pages[slug] = new
+        fresh = SearchIndex()
+        for other, terms in pages.items():
+            fresh.add(other, terms)
+        assert kept.render_files() == fresh.render_files(), slug
+
+
+
 @pytest.mark.parametrize(("query", "expected"), [
     ("goroutine", "go-concurrency-reviewer"),  # a prefix of "goroutines"
     ("goroutines", "go-concurrency-reviewer"),

@@ -217,7 +217,7 @@ def test_an_edit_renders_the_entries_of_that_agent_alone(catalog: Path, tmp_path
     render_one = EntryRenderer.render_one
     monkeypatch.setattr(EntryRenderer, "render_one", lambda self, agent: rendered.append(agent.slug) or render_one(self, agent))
     (catalog / "team/alpha.md").write_text(AGENT.format(name="alpha", summary="First agent, edited.", body="Alpha body."))
-    live.rebuild(paths={catalog / "team/alpha.md"})
+    live.rebuild()
     assert rendered == ["alpha"]
     LiveSite(lambda: load_config(catalog, tmp_path / "fresh")).rebuild(full=True)
     for name in ("index.html", "llms.txt"):
@@ -251,7 +251,7 @@ def test_the_open_page_updates_itself_and_shows_errors(browser, server: Server, 
     page.wait_for_timeout(200)  # let the event stream connect
     page.evaluate("window.__notReloaded = true")
     (catalog / "team/alpha.md").write_text(AGENT.format(name="alpha", summary="First agent.", body="Live edit."))
-    page.wait_for_function("() => document.body.textContent.includes('Live edit.')", timeout=10_000)
+    page.wait_for_function("() => document.body?.textContent.includes('Live edit.')", timeout=10_000)
     assert page.evaluate("window.__notReloaded") is None, "the page reloaded by itself"
     (catalog / "team/alpha.md").write_bytes(b"---\nname: alpha\ndescription: caf\xe9\n---\n")
     overlay = page.locator("#agentpages-errors")
@@ -259,7 +259,7 @@ def test_the_open_page_updates_itself_and_shows_errors(browser, server: Server, 
     assert "team/alpha.md:3: error: skipped: the file is not UTF-8 text" in overlay.inner_text()
     assert "Live edit." in page.locator("[data-body]").inner_text()
     (catalog / "team/alpha.md").write_text(AGENT.format(name="alpha", summary="First agent.", body="Good again."))
-    page.wait_for_function("() => document.body.textContent.includes('Good again.')", timeout=10_000)
+    page.wait_for_function("() => document.body?.textContent.includes('Good again.')", timeout=10_000)
     assert page.locator("#agentpages-errors").count() == 0
     page.close()
 

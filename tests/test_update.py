@@ -12,7 +12,7 @@ from conftest import DEMO_AGENTS, write_agents
 from test_cache import SEED, build_into, replace_text, stamps, tree
 
 from generator.errors import SiteError
-from generator.pipeline import update
+from generator.pipeline import pages
 from generator.pipeline.pages import PageWriter
 from generator.store import output
 
@@ -125,18 +125,23 @@ def test_a_site_that_could_not_be_looked_at_again_is_never_taken_as_unchanged(
 
 def test_site_files_looked_at_again_equal_a_fresh_scan(tmp_path: Path) -> None:
     site = tmp_path / "site"
+    first = output.SiteWriter(site, None)
     for path in ("index.html", "agents/a/index.html", "agents/a.md", "agents/b/index.html", "agents/b.md", "search/1.json"):
-        (site / path).parent.mkdir(parents=True, exist_ok=True)
-        (site / path).write_text(path)
+        first.add(path, path)
+    first.commit()
     files = output.SiteFiles(site)
     before = files.stamp()
-    output.replace_file(site, "index.html", "changed")
-    output.remove_agent_page(site, "agents/b/index.html")
-    output.remove_agent_page(site, "agents/b.md")
-    output.replace_folder(site, "search", {"search/2.json": "new"})
-    output.write_file(site, "agents/c/index.html", "new page")
-    assert files.stamp() == before, "nothing looked at yet"
-    files.look_again(["index.html", "agents/b/index.html", "agents/b.md", "agents/c/index.html"], ["search", "agents/b"])
+    second = output.SiteWriter(site, first.versions)
+    for path in ("agents/a/index.html", "agents/a.md"):
+        second.add(path, path)  # unchanged: left alone
+    second.add("index.html", "changed")
+    second.add("search/2.json", "new")
+    second.add("agents/c/index.html", "new page")
+    assert files.stamp() == before and not (site / "search/2.json").exists(), "nothing is in place before the commit"
+    changed = second.commit()
+    assert changed == ["agents/b.md", "agents/b/index.html", "agents/c/index.html", "index.html", "search/1.json", "search/2.json"]
+    assert not (site / "agents/b").exists(), "the folder of a removed page goes too"
+    files.look_again(changed)
     assert files.stamp() == output.SiteFiles(site).stamp() != before
     nowhere = output.SiteFiles(tmp_path / "nowhere")
     assert nowhere.stamp() == nowhere.stamp() != output.SiteFiles(tmp_path / "nowhere").stamp(), "matches no other"
@@ -170,14 +175,18 @@ def test_a_site_changed_by_hand_is_rebuilt_whole(catalog: Path, tmp_path: Path) 
     assert_equals_cold_build(catalog, site)
 
 
-def test_many_pages_to_render_take_the_full_way(catalog: Path, tmp_path: Path, monkeypatch) -> None:
+def test_many_pages_rendered_in_workers_still_replace_only_what_changed(catalog: Path, tmp_path: Path, monkeypatch) -> None:
     site = tmp_path / "site"
     build_into(catalog, site, use_cache=True)
-    folder = site.stat().st_ino
-    monkeypatch.setattr(update, "MAX_PAGES", 0)
-    replace_text(catalog / SEED, "## Core Expertise", "## Core Expertise, edited")
-    build_into(catalog, site, use_cache=True)
-    assert site.stat().st_ino != folder
+    folder, before = site.stat().st_ino, file_stamps(site)
+    monkeypatch.setattr(pages, "worker_count", lambda count: 2)
+    (catalog.parent / "agentpages.yml").write_text("title: Renamed catalog\n")  # every page shows the title
+    result = build_into(catalog, site, use_cache=True)
+    assert result.cache is not None and result.cache.misses == 11
+    assert site.stat().st_ino == folder, "updated in place, not swapped"
+    changed = changed_files(before, file_stamps(site))
+    assert "index.html" in changed and "agents/senior-backend-engineer/index.html" in changed
+    assert "assets/style.css" not in changed and "agents/senior-backend-engineer.md" not in changed
     assert_equals_cold_build(catalog, site)
 
 
@@ -223,7 +232,6 @@ def test_a_failed_build_between_leaves_no_stale_link_for_the_update(tmp_path: Pa
         return render(self, plan)
 
     with monkeypatch.context() as patch:
-        patch.setattr(update, "MAX_PAGES", 0)
         patch.setattr(PageWriter, "render", fail_on_zulu)
         with pytest.raises(SiteError):
             build_into(agents, site, use_cache=True)

@@ -54,25 +54,57 @@ def raw_agent_from_plain(data: list[Any]) -> RawAgent:
 
 def find_agent_files(agents_dir: Path, report: Report) -> list[Path]:
     """List the agent files below `agents_dir`, sorted, never following links out of it."""
+    return [path for path, _ in find_agent_entries(agents_dir, report)]
+
+
+def find_agent_entries(agents_dir: Path, report: Report) -> list[tuple[Path, os.stat_result | None]]:
+    """List the agent files below `agents_dir` as `find_agent_files` does, each with its status
+    (None if it vanished while listed): one system call a file, from the folder's listing."""
     if not agents_dir.is_dir():
         raise UsageError(agents_dir, 1, "agents folder not found (use --agents DIR)")
     root = agents_dir.resolve()
-    found: list[Path] = []
-    for folder, subfolders, files in os.walk(root):
-        subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
-        for name in sorted(files):
-            path = Path(folder) / name
-            if is_agent_file(path) and _stays_inside(path, root, report):
-                found.append(path)
+    found: list[tuple[Path, os.stat_result | None]] = []
+    pending = [str(root)]
+    while pending:  # depth first, each folder's files before its subfolders, as os.walk goes
+        subfolders = []
+        try:
+            with os.scandir(pending.pop()) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError:
+            continue  # unreadable: skipped, as os.walk does
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                if not entry.name.startswith("."):
+                    subfolders.append(entry.path)
+            elif _has_agent_name(entry.name) and _is_regular_file(entry):
+                path = Path(entry.path)
+                if not entry.is_symlink() or _stays_inside(path, root, report):
+                    found.append((path, _status(entry)))
+        pending.extend(reversed(subfolders))
     return found
+
+
+def _has_agent_name(name: str) -> bool:
+    return name.endswith(".md") and not name.startswith(".") and name.lower() not in _SKIPPED_NAMES
+
+
+def _is_regular_file(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file()  # not a FIFO or a device, which would block the read
+    except OSError:
+        return False
+
+
+def _status(entry: os.DirEntry[str]) -> os.stat_result | None:
+    try:
+        return entry.stat()
+    except OSError:
+        return None
 
 
 def is_agent_file(path: Path) -> bool:
     """Tell whether a file's name makes it an agent file, and it is a regular file."""
-    name = path.name
-    if not name.endswith(".md") or name.startswith(".") or name.lower() in _SKIPPED_NAMES:
-        return False
-    return path.is_file()  # not a FIFO or a device, which would block the read
+    return _has_agent_name(path.name) and path.is_file()  # not a FIFO or a device, which would block the read
 
 
 def _stays_inside(path: Path, root: Path, report: Report) -> bool:

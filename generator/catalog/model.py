@@ -253,6 +253,7 @@ _ACRONYMS = {
 }  # fmt: skip
 
 
+@functools.lru_cache(maxsize=4096)  # every file of a folder asks again, on every build
 def _humanize(folder: str) -> str:
     text = re.sub(r"^\d+[-_. ]*", "", folder)
     words = [_ACRONYMS.get(word.lower(), word) for word in re.sub(r"[-_]+", " ", text).split()]

@@ -36,8 +36,8 @@ log = logging.getLogger(__name__)
 DEBOUNCE_SECONDS = 0.04
 """Quiet time after the last file event before a rebuild: editors save in bursts."""
 KEEPALIVE_SECONDS = 15.0
-SEARCH_QUIET_SECONDS = 1.0
-"""How long saves must pause before search is re-indexed, so indexing never slows a save."""
+SAVE_QUIET_SECONDS = 2.0
+"""How long saves must pause before the memo is written to the cache on disk, so it never slows a save."""
 SPECIAL = "/__agentpages/"
 RELOAD_SCRIPT = Path(__file__).with_name("livereload.js")
 RELOAD_TAG = b'<script type="module" src="/__agentpages/livereload.js"></script>'
@@ -178,8 +178,6 @@ class _Watcher(FileSystemEventHandler):
         self.config_files = {config.agents_dir.parent / CONFIG_NAME, *([config.config_path] if config.config_path else [])}
         self.wake = wake
         self.full = False
-        self.paths: set[Path] | None = set()
-        """Agent files events named since the last rebuild; None when the folder must be rescanned."""
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.event_type in ("opened", "closed_no_write"):
@@ -189,10 +187,6 @@ class _Watcher(FileSystemEventHandler):
         for path in paths:
             if path.is_relative_to(self.agents_dir):
                 relevant = True
-                if event.is_directory and event.event_type != "modified":
-                    self.paths = None  # a folder came, went or moved: rescan it all
-                elif not event.is_directory and self.paths is not None:
-                    self.paths.add(path)
             elif path in self.config_files or any(path.is_relative_to(d) for d in self.template_dirs):
                 relevant = self.full = True
         if relevant:  # anything else in the catalog's folder (.git, a built site/) is not ours
@@ -238,9 +232,7 @@ def start_server(
     for folder_to_watch, recursive in _watched_folders(live.config):
         observer.schedule(watcher, str(folder_to_watch), recursive=recursive)
     observer.start()
-    search = _SearchRefresher(live)
-    search.request()
-    loop = threading.Thread(target=_rebuild_loop, args=(live, hub, watcher, wake, running, announce, search), daemon=True)
+    loop = threading.Thread(target=_rebuild_loop, args=(live, hub, watcher, wake, running, announce), daemon=True)
     loop.start()
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     address = httpd.server_address
@@ -254,8 +246,8 @@ def start_server(
         httpd.shutdown()
         httpd.server_close()
         observer.join(timeout=5)
-        loop.join(timeout=5)
-        search.join()
+        loop.join(timeout=30)
+        live.close()  # the memo is saved for the next serve
         shutil.rmtree(folder, ignore_errors=True)
 
     return Server(url, live, hub, stop)
@@ -274,59 +266,26 @@ def _watched_folders(config: SiteConfig) -> list[tuple[Path, bool]]:
 
 def _rebuild_loop(
     live: LiveSite, hub: ReloadHub, watcher: _Watcher, wake: threading.Event, running: threading.Event,
-    announce: Callable[[RebuildResult, float], None], search: _SearchRefresher,
+    announce: Callable[[RebuildResult, float], None],
 ) -> None:
     while running.is_set():
-        wake.wait()
+        if not wake.wait(SAVE_QUIET_SECONDS):
+            live.flush()  # saves paused: keep the cache on disk current, off the path of any save
+            wake.wait()
         while wake.is_set() and running.is_set():  # wait for the burst of events to settle
             wake.clear()
             time.sleep(DEBOUNCE_SECONDS)
         if not running.is_set():
             return
         full, watcher.full = watcher.full, False
-        paths, watcher.paths = watcher.paths, set()
         started = time.perf_counter()
         try:
-            result = live.rebuild(full=full, paths=paths)
+            result = live.rebuild(full=full)
         except Exception as exc:  # never let a bug of ours stop the server
             log.debug("rebuild failed", exc_info=True)
             result = RebuildResult(error=SiteError(None, 0, f"internal error: {exc!r}"))
         announce(result, time.perf_counter() - started)
         hub.publish(result)
-        if result.changed_urls:
-            search.request()
-
-
-class _SearchRefresher:
-    """Re-indexes search in the background, once at a time, so saves never wait for it."""
-
-    def __init__(self, live: LiveSite) -> None:
-        self.live = live
-        self._pending = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-
-    def request(self) -> None:
-        with self._lock:
-            self._pending.set()
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, daemon=True)
-                self._thread.start()
-
-    def _run(self) -> None:
-        while self._pending.is_set():
-            self._pending.clear()
-            time.sleep(SEARCH_QUIET_SECONDS)  # let a run of saves finish before indexing
-            if self._pending.is_set():
-                continue
-            try:
-                self.live.refresh_search_index()
-            except Exception:  # search is a convenience while serving; pages still update
-                log.debug("search index refresh failed", exc_info=True)
-
-    def join(self) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout=30)
 
 
 def serve(read_config: Callable[[], SiteConfig], host: str, port: int, open_browser: bool,

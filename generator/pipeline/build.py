@@ -1,11 +1,13 @@
-"""build(config): load every agent, model the catalog, render every page, then swap the site in."""
+"""build(config): read and check every agent file, plan the site, render it, and write what changed."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
-from dataclasses import dataclass
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -15,23 +17,22 @@ from generator.config import SiteConfig
 from generator.errors import BuildFailed, Report, count_findings
 from generator.pipeline.memo import Memo
 from generator.pipeline.read import list_agent_files, load_and_check
-from generator.pipeline.site_files import (
-    copy_static_assets,
-    make_entry_renderer,
-    render_site_files,
-)
-from generator.pipeline.update import WrittenSite, make_manifest, update_site
 from generator.store import output
 from generator.store.cache import CacheStats
 
 # The rendering modules (Markdown, Jinja2, Pygments) are imported where they are
 # used: a build with nothing changed answers without them, in a fraction of their import time.
 if TYPE_CHECKING:
-
+    from generator.catalog.load import RawAgent
+    from generator.pipeline.memo import Manifest
     from generator.pipeline.pages import Progress
-    from generator.site.plan import PagePlan, SitePlan
+    from generator.site.plan import PagePlan
+    from generator.site.search import SearchIndex
 
 log = logging.getLogger(__name__)
+
+PRIVATE_STAMP = "private"
+"""The stamp of an output folder that only the writer touches: it is as the last build left it."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ class BuildResult:
     """Pages taken from the cache and pages rendered; None when the build ran without it."""
     unchanged: bool = False
     """Nothing had changed since the last build, so nothing was written."""
+    changed: list[str] = field(default_factory=list)
+    """The files of the site written or removed, by their path below the site root."""
 
 
 def build(
@@ -53,76 +56,99 @@ def build(
 ) -> BuildResult:
     """Build the whole site into `config.out_dir`, or leave the old one untouched on failure.
 
-    `progress` hears how many agent pages are written. With `use_cache`, unchanged pages come
-    from the build cache (in `cache_dir`, else the user's cache folder), and a build with
-    nothing changed writes nothing at all.
+    `progress` hears how many agent pages are done. With `use_cache`, earlier work comes from
+    the build cache (in `cache_dir`, else the user's cache folder), only files whose content
+    changed are replaced, and a build with nothing changed writes nothing at all.
     """
     report = report or Report()
     output.check_out_dir(config.out_dir, config.agents_dir)
-    cache = Memo.open(config, cache_dir) if use_cache else None
+    memo = Memo.open(config, cache_dir) if use_cache else None
     try:
-        # No file changed since the last build (same sizes and times, same commit): repeat its result.
-        # The files are looked at before they are read, so an edit made during the build is not missed.
-        site_files = output.SiteFiles(config.out_dir) if cache else None
-        site_stamp = site_files.stamp() if site_files else ""
-        listing = list_agent_files(config) if cache else None
-        inputs = _input_state(config, listing.stamps) if listing else ""
-        quick = _quick_state(cache, config, inputs, site_stamp) if cache else ""
-        repeated = _repeat_last_result(cache, quick, report) if cache else None
-        if cache and repeated is not None:
-            if config.strict and report.findings:
-                raise BuildFailed(None, 0, _failure_message(report))
-            return BuildResult(repeated, report, config.out_dir, cache.stats, unchanged=True)
-
-        from generator.site.plan import SitePlan, plan_pages
-
-        # Read and check every agent before writing anything; strict mode stops on any finding.
-        raw_agents = load_and_check(config, report, cache, listing)
-        if config.strict and report.findings:
-            raise BuildFailed(None, 0, _failure_message(report))
-        plans, slugs = plan_pages(raw_agents)
-        dates = read_file_dates([plan.raw.path for plan in plans], config.agents_dir, cache)
-
-        state = _site_state(cache, config, plans, dates) if cache else ""
-        unchanged = _unchanged_catalog(cache, plans, slugs, f"{state} {site_stamp}") if cache else None
-        if cache and unchanged is not None:
-            log.debug("nothing changed since the last build of %s", config.out_dir)
-            cache.record_build(quick, report.findings, unchanged, f"{state} {site_stamp}")
-            return BuildResult(unchanged, report, config.out_dir, cache.stats, unchanged=True)
-
-        # Few pages changed in the last build's site: replace just those files. Otherwise write
-        # the whole site aside, then swap it in at once.
-        site_plan = SitePlan(plans, slugs, dates)
-        written = update_site(config, site_plan, cache, site_files, progress) if cache and site_files else None
-        if written is None:
-            written = _write_and_swap_in(config, site_plan, cache, progress)
-            site_files = output.SiteFiles(config.out_dir) if cache else None
-        catalog = written.catalog
-        if cache and site_files is not None:
-            site_stamp = site_files.stamp()
-            cache.forget_others(raw_agents)
-            manifest = make_manifest(config, cache, plans, slugs, site_stamp)
-            cache.record_build(_quick_state(cache, config, inputs, site_stamp), report.findings, catalog,
-                               f"{state} {site_stamp}", (manifest, written.search), written.entry_changes)
+        return run_pipeline(config, report, memo, progress)
     finally:
-        if cache:
-            cache.close()
-    log.debug("built %d agents into %s", len(catalog.agents), config.out_dir)
-    return BuildResult(catalog, report, config.out_dir, cache.stats if cache else None)
+        if memo:
+            memo.close()
 
 
-def _write_and_swap_in(
-    config: SiteConfig, site_plan: SitePlan, cache: Memo | None, progress: Progress
-) -> WrittenSite:
-    """Write the whole site into a staging folder, then swap it in for the old one at once."""
-    staging = output.make_staging_dir(config.out_dir)
+def run_pipeline(
+    config: SiteConfig, report: Report, memo: Memo | None, progress: Progress,
+    last_good: dict[Path, RawAgent] | None = None, commit_guard: AbstractContextManager[object] | None = None,
+    private_output: bool = False,
+) -> BuildResult:
+    """Read, plan, render and write the site, reusing what `memo` holds from earlier builds.
+
+    The rest is serve's: the last good reading of each file (see `load_and_check`), a lock
+    held while the writer puts files in place, and `private_output` for an output folder
+    that nothing but the writer touches, whose files need not be looked at before a build.
+    """
+    from generator.pipeline.render import make_manifest, render_site
+    from generator.site.plan import SitePlan, plan_pages
+
+    # No file changed since the last build (same sizes and times, same commit): repeat its result.
+    # The files are looked at before they are read, so an edit made during the build is not missed.
+    site_files = output.SiteFiles(config.out_dir) if memo and not private_output else None
+    site_stamp = site_files.stamp() if site_files else PRIVATE_STAMP if private_output else ""
+    listing = list_agent_files(config)
+    inputs = _input_state(config, listing.stamps) if memo else ""
+    quick = _quick_state(memo, config, inputs, site_stamp) if memo else ""
+    repeated = _repeat_last_result(memo, quick, report) if memo else None
+    if memo and repeated is not None:
+        _stop_if_strict(config, report)
+        return BuildResult(repeated, report, config.out_dir, memo.stats, unchanged=True)
+
+    # Read and check every agent before writing anything; strict mode stops on any finding.
+    raw_agents = load_and_check(config, report, memo, listing, last_good)
+    _stop_if_strict(config, report)
+
+    # Plan: slugs, order, neighbours and dates, before anything is rendered.
+    plans, slugs = plan_pages(raw_agents)
+    dates = read_file_dates([plan.raw.path for plan in plans], config.agents_dir, memo)
+    state = _site_state(memo, config, plans, dates) if memo else ""
+    unchanged = _unchanged_catalog(memo, plans, slugs, f"{state} {site_stamp}") if memo else None
+    if memo and unchanged is not None:
+        log.debug("nothing changed since the last build of %s", config.out_dir)
+        memo.record_build(quick, report.findings, unchanged, f"{state} {site_stamp}")
+        return BuildResult(unchanged, report, config.out_dir, memo.stats, unchanged=True)
+
+    # Render every file into the writer, then put in place only what changed.
+    last = _trusted_last_site(memo, config, site_stamp) if memo else None
+    writer = output.SiteWriter(config.out_dir, last[0].files if last else None)
     try:
-        written = write_site(config, site_plan, staging, cache, progress)
+        rendered = render_site(config, SitePlan(plans, slugs, dates), memo, writer, last, progress)
+        with commit_guard or contextlib.nullcontext():
+            changed = writer.commit()
     except BaseException:
-        output.discard(staging)
+        writer.discard()
         raise
-    output.swap_in(staging, config.out_dir)
-    return written
+    if memo:
+        site_stamp = PRIVATE_STAMP if private_output else _stamp_after(site_files, config, changed, last is not None)
+        memo.forget_others(raw_agents)
+        memo.record_build(_quick_state(memo, config, inputs, site_stamp), report.findings, rendered.catalog,
+                          f"{state} {site_stamp}", (make_manifest(config, memo, writer, rendered, site_stamp), rendered.search),
+                          rendered.entry_changes)
+    log.debug("built %d agents into %s", len(rendered.catalog.agents), config.out_dir)
+    return BuildResult(rendered.catalog, report, config.out_dir, memo.stats if memo else None, changed=changed)
+
+
+def _stop_if_strict(config: SiteConfig, report: Report) -> None:
+    if config.strict and report.findings:
+        raise BuildFailed(None, 0, _failure_message(report))
+
+
+def _trusted_last_site(memo: Memo, config: SiteConfig, site_stamp: str) -> tuple[Manifest, SearchIndex] | None:
+    """Return what the last build wrote into the output folder, if the folder is still exactly so."""
+    last = memo.last_written()
+    if last is None or (last[0].out_dir, last[0].stamp) != (str(config.out_dir), site_stamp):
+        return None  # another folder, or somebody changed the site since
+    return last
+
+
+def _stamp_after(site_files: output.SiteFiles | None, config: SiteConfig, changed: list[str], in_place: bool) -> str:
+    """Return the stamp of the output folder after a commit: looked at again where it changed."""
+    if site_files is None or not in_place:
+        return output.SiteFiles(config.out_dir).stamp()
+    site_files.look_again(changed)
+    return site_files.stamp()
 
 
 def _input_state(config: SiteConfig, stamps: dict[Path, str]) -> str:
@@ -180,31 +206,6 @@ def _unchanged_catalog(
         return None
     cache.stats.hits = len(pages)
     return Catalog.from_agents([page.agent for page in pages if page is not None])
-
-
-def write_site(
-    config: SiteConfig, site_plan: SitePlan, root: Path, cache: Memo | None = None,
-    progress: Progress = lambda done, total: None,
-) -> WrittenSite:
-    """Render and write every page, raw agent file and asset of the site below `root`."""
-    from generator.pipeline.pages import write_agent_pages
-    from generator.site.render import (
-        make_environment,
-        make_site_context,
-    )
-    from generator.site.search import SearchIndex
-
-    # Agent pages first, each written as soon as it is rendered; the index needs their summaries.
-    search = SearchIndex()
-    plans, dates = site_plan.pages, site_plan.dates
-    agents, fresh = write_agent_pages(config, plans, site_plan.slugs, root, cache, progress, search)
-    catalog = Catalog.from_agents(agents)
-    copy_static_assets(config, root)
-    env = make_environment(config)
-    entries = make_entry_renderer(env, make_site_context(config), dates, cache, plans, fresh)
-    for path, content in render_site_files(config, env, catalog, dates, search, entries).items():
-        output.write_file(root, path, content)
-    return WrittenSite(catalog, search, entries.changes)
 
 
 def _failure_message(report: Report) -> str:

@@ -1,47 +1,39 @@
-"""LiveSite: a site kept up to date file by file, for `agentpages serve`.
+"""LiveSite: the site of `agentpages serve`, kept current by running the build pipeline again.
 
-A rebuild re-reads only the agent files whose size or modification time changed and
-re-renders only the pages whose content changed: the edited agent's page, its neighbours'
-when a name or the order changed, and the index when a card changed. A template or config
-change rebuilds everything. A file with an error keeps its last good page.
+Each rebuild is `run_pipeline`, as `build` runs it, with two differences: the memo keeps
+what the last rebuild made in memory, in front of the build cache on disk (so a save costs
+what changed, and a second `serve` of a large catalog starts warm from the disk), and a
+file that gets an error keeps its last good reading, so its page stays served while the
+error shows in the browser. The output is a temporary folder that only the writer touches;
+requests wait while it puts files in place.
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
-from generator.catalog.history import FileDates, modification_time, read_file_dates
-from generator.catalog.interpret import make_agent
-from generator.catalog.lint import check_agent, check_duplicate_names
-from generator.catalog.load import RawAgent, find_agent_files, is_agent_file, read_agent
-from generator.catalog.model import Agent, Catalog
 from generator.config import SiteConfig
 from generator.errors import Finding, Report, SiteError
-from generator.markdown.markup import MarkdownRenderer
-from generator.pipeline.site_files import copy_static_assets, render_generated_css
-from generator.site import publish
-from generator.site.entries import AgentEntries, EntryRenderer
-from generator.site.plan import assign_slugs, slugs_by_file
-from generator.site.render import (
-    SiteContext,
-    make_environment,
-    make_site_context,
-    render_agent_page,
-    render_color_css,
-    render_index,
-    render_not_found,
-)
-from generator.site.search import SEARCH_FOLDER, PageTerms, SearchIndex, index_terms
-from generator.store import output
+from generator.pipeline.build import run_pipeline
+from generator.pipeline.memo import CachedPage, Manifest, Memo
+from generator.store.cache import BuildCache
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from generator.catalog.lint import CheckedFile
+    from generator.catalog.load import RawAgent
+    from generator.catalog.model import Agent, Catalog
+    from generator.site.entries import EntryChanges, StoredEntries
+    from generator.site.plan import PagePlan
+    from generator.site.search import PageTerms, SearchIndex
 
 log = logging.getLogger(__name__)
-
-Stamp = tuple[int, int]
 
 
 @dataclass
@@ -62,226 +54,204 @@ class RebuildResult:
 
 
 class LiveSite:
-    """The current catalog, rendered into `out_dir`, updated by `rebuild`."""
+    """The current catalog, built into `out_dir` and brought up to date by `rebuild`."""
 
-    def __init__(self, read_config: Callable[[], SiteConfig]) -> None:
+    def __init__(self, read_config: Callable[[], SiteConfig], cache_dir: Path | None = None) -> None:
         self.read_config = read_config
         """Reads the config afresh (it may have changed); its `out_dir` is where pages go."""
         self.config = read_config()
         self.out_dir = self.config.out_dir
+        self.cache_dir = cache_dir
         self.lock = threading.Lock()
-        """Held while files are written, so a request never sees half a page."""
-        self._renderer = MarkdownRenderer()
-        self._stamps: dict[Path, Stamp] = {}
-        self._raws: dict[Path, RawAgent] = {}
-        self._agents: dict[Path, Agent] = {}
-        self._file_findings: dict[Path, list[Finding]] = {}
-        self._page_keys: dict[str, object] = {}
-        self._slugs: dict[PurePosixPath, str] = {}
-        self._terms: dict[Path, PageTerms] = {}
-        self._search_pages: list[tuple[str, PageTerms]] = []
-        """Every page's slug and words as of the last rebuild, for the search index."""
-        self._dates: dict[Path, FileDates] = {}
-        """Read from git once for the files present at the start."""
-        self._env = make_environment(self.config)  # compiled templates, kept until a full rebuild
-        self._entries: dict[str, tuple[Agent, FileDates | None, AgentEntries]] = {}
-        """Each agent's entries (entries.py) with the very Agent and dates they were rendered from."""
+        """Held while files are put in place, so a request never sees half a site."""
+        self.memo: LiveMemo | None = None
+        self._last_good: dict[Path, RawAgent] = {}
 
-    def rebuild(self, full: bool = False, paths: set[Path] | None = None) -> RebuildResult:
-        """Bring the site up to date; `full` also reloads the config and every template.
-
-        `paths`, when the watcher knows them, are the only files that changed, which spares
-        rescanning the whole agents folder.
-        """
+    def rebuild(self, full: bool = False) -> RebuildResult:
+        """Bring the site up to date; `full` also reads the config and every template again."""
         result = RebuildResult()
         try:
-            if full:
-                self._reload_config()
+            if full or self.memo is None:
+                self._start_afresh()
+            assert self.memo is not None
             report = Report()
-            if paths is not None and not full:
-                changed = self._read_files(paths)
-            else:
-                changed = self._read_changed_files(report, full)
-            if not full:
-                self._date_edits(changed)
-            catalog = self._interpret(changed)
-            result.findings = self._collect_findings(report)
-            result.changed_urls = self._write_pages(catalog, full)
+            built = run_pipeline(self.config, report, self.memo, lambda done, total: None,
+                                 last_good=self._last_good, commit_guard=self.lock, private_output=True)
+            result.findings = report.findings
+            result.changed_urls = ["*"] if full else built.changed
         except SiteError as exc:
             result.error = exc
+            self._forget_last_site()
+        except BaseException:
+            self._forget_last_site()
+            raise
         return result
 
-    def _reload_config(self) -> None:
-        self.config = self.read_config()
-        self._env = make_environment(self.config)
-        self._page_keys.clear()
-        self._agents.clear()
-        self._stamps.clear()
+    def _forget_last_site(self) -> None:
+        if self.memo is not None:
+            self.memo.forget_last_site()  # the search index it lent may be half changed
 
-    def _read_changed_files(self, report: Report, full: bool) -> set[Path]:
-        """Re-read files that are new or changed; forget removed ones. Return the changed paths."""
-        paths = find_agent_files(self.config.agents_dir, report)
-        for finding in report.findings:
-            self._file_findings[finding.path] = [finding]
-        present = set(paths)
-        for gone in set(self._raws) - present:
-            self._forget(gone)
-        changed = set()
-        for path in paths:
-            stamp = _stamp(path)
-            if not full and self._stamps.get(path) == stamp and path in self._raws:
-                continue
-            changed.add(path)
-            self._stamps[path] = stamp
-            self._read_one(path)
-        return changed
+    def _start_afresh(self) -> None:
+        """Read the config again and open the memo under its fingerprint (templates and config)."""
+        if self.memo is not None:
+            self.memo.close()
+        self.memo = None
+        self.config = replace(self.read_config(), out_dir=self.out_dir)
+        self.memo = LiveMemo.open_live(self.config, self.cache_dir)
 
-    def _read_files(self, paths: set[Path]) -> set[Path]:
-        """Re-read the given files: new or changed ones are read, vanished ones forgotten."""
-        changed = set()
-        for path in paths:
-            if path in self._raws and not path.is_file():
-                self._forget(path)
-                changed.add(path)
-            elif is_agent_path(path, self.config.agents_dir) and self._stamps.get(path) != _stamp(path):
-                self._stamps[path] = _stamp(path)
-                self._read_one(path)
-                changed.add(path)
-        return changed
+    def flush(self) -> None:
+        """Save what the rebuilds since the last flush recorded to the cache on disk."""
+        if self.memo is not None:
+            self.memo.flush()
 
-    def _forget(self, path: Path) -> None:
-        for store in (self._raws, self._stamps, self._agents, self._file_findings, self._terms):
-            store.pop(path, None)
-
-    def _read_one(self, path: Path) -> None:
-        report = Report()
-        raw = read_agent(path, self.config.agents_dir, report, self.config.max_file_size)
-        findings = list(report.findings)
-        if raw is not None:
-            findings += check_agent(raw, self.config.lint_settings)
-        self._file_findings[path] = findings
-        if raw is None or (any(f.severity == "error" for f in findings) and path in self._raws):
-            return  # keep the last good reading of a broken file
-        self._raws[path] = raw
-
-    def _interpret(self, changed: set[Path]) -> Catalog:
-        raws = list(self._raws.values())
-        slugs = slugs_by_file(raws, assign_slugs(raws))
-        for path, raw in self._raws.items():
-            agent = self._agents.get(path)
-            if path in changed or agent is None or self._links_moved(agent, slugs):
-                self._agents[path] = make_agent(raw, slugs, self._renderer)
-                self._terms[path] = index_terms(self._agents[path])
-        self._slugs = slugs
-        return Catalog.from_agents(list(self._agents.values()))
-
-    def _links_moved(self, agent: Agent, slugs: dict[PurePosixPath, str]) -> bool:
-        """Tell whether the agent's slug, or that of a file it links to, is not what it was."""
-        if agent.slug != slugs.get(agent.rel_path):
-            return True
-        return any(self._slugs.get(target) != slugs.get(target) for target in agent.linked_files)
-
-    def _collect_findings(self, report: Report) -> list[Finding]:
-        findings = [f for items in self._file_findings.values() for f in items]
-        findings += check_duplicate_names(list(self._raws.values()))
-        return sorted(findings, key=lambda f: (str(f.path), f.line, f.column))
-
-    def _write_pages(self, catalog: Catalog, full: bool) -> list[str]:
-        """Render the pages whose inputs changed and write them; remove pages of removed agents."""
-        env = self._env
-        site = make_site_context(self.config)
-        rendered: dict[str, str | Path] = {}
-        keys: dict[str, object] = {"index.html": _index_key(catalog)}
-        for agent in catalog.agents:
-            neighbours = catalog.neighbours(agent)
-            keys[agent.url] = (agent, neighbours)
-            if self._page_keys.get(agent.url) != keys[agent.url]:
-                rendered[agent.url] = render_agent_page(env, site, agent, neighbours, self.config.edit_base)
-                rendered[agent.raw_url] = agent.path
-        removed = [url for url in self._page_keys if url not in keys]
-        index_changed = self._page_keys.get("index.html") != keys["index.html"]
-        machine_files: dict[str, str] = {}
-        if full or index_changed or rendered or removed:
-            entries = self._render_entries(site, catalog)
-            if index_changed:
-                rendered["index.html"] = render_index(env, site, catalog, {slug: e.card for slug, e in entries.items()})
-            machine_files = publish.render_machine_files(
-                site, catalog, self._dates, {slug: e.catalog_object for slug, e in entries.items()},
-                {slug: e.llms_line for slug, e in entries.items()})
-        with self.lock:
-            if full:
-                shutil.rmtree(self.out_dir, ignore_errors=True)
-                self.out_dir.mkdir(parents=True)
-                output.write_file(self.out_dir, "404.html", render_not_found(env, site))
-                copy_static_assets(self.config, self.out_dir)
-                for path, css in render_generated_css(catalog).items():
-                    output.write_file(self.out_dir, path, css)
-                output.copy_file(publish.SCHEMA_PATH, self.out_dir, publish.SCHEMA_NAME)
-            elif "index.html" in rendered:  # a card changed: only hex colors' CSS can follow
-                output.write_file(self.out_dir, "assets/colors.css", render_color_css(catalog))
-            for url, content in {**rendered, **machine_files}.items():
-                output.replace_file(self.out_dir, url, content.read_bytes() if isinstance(content, Path) else content)
-            for url in removed:
-                output.remove_agent_page(self.out_dir, url)
-        self._page_keys = keys
-        self._search_pages = [(agent.slug, self._terms[agent.path]) for agent in catalog.agents]
-        if full:  # a fresh site has search at once; later edits update it in the background
-            self.refresh_search_index()
-        return ["*"] if full else sorted([*rendered, *removed])
-
-    def _date_edits(self, changed: set[Path]) -> None:
-        """Date files edited while serving by their modification time, as a build would (uncommitted)."""
-        for path in changed:
-            modified = modification_time(path)
-            known = self._dates.get(path)
-            self._dates[path] = FileDates(known.added if known else modified, modified)
-
-    def _render_entries(self, site: SiteContext, catalog: Catalog) -> dict[str, AgentEntries]:
-        """Render the entries of agents made or dated anew since the last rebuild; files edited since
-        the start are dated now."""
-        missing = [a.path for a in catalog.agents if a.path not in self._dates]
-        self._dates.update(read_file_dates(missing, self.config.agents_dir))
-        renderer = EntryRenderer(self._env, site, self._dates)
-        kept = {}
-        for agent in catalog.agents:
-            dates = self._dates.get(agent.path)
-            known = self._entries.get(agent.slug)
-            # An agent unchanged since keeps its object (see _interpret); a full rebuild makes new ones.
-            if known is not None and known[0] is agent and known[1] == dates:
-                kept[agent.slug] = known
-            else:
-                kept[agent.slug] = (agent, dates, renderer.render_one(agent))
-        self._entries = kept
-        return {slug: entries for slug, (_, _, entries) in kept.items()}
-
-    def refresh_search_index(self) -> None:
-        """Write the search index of the last rebuild's pages; serve runs it in the background."""
-        index = SearchIndex()
-        for slug, terms in self._search_pages:
-            index.add(slug, terms)
-        files = index.render_files()
-        with self.lock:
-            output.replace_folder(self.out_dir, SEARCH_FOLDER, files)
+    def close(self) -> None:
+        """Save the memo and close it."""
+        if self.memo is not None:
+            self.memo.flush()
+            self.memo.close()
+            self.memo = None
 
 
-def is_agent_path(path: Path, agents_dir: Path) -> bool:
-    """Tell whether `path` is a file `find_agent_files` would list."""
-    relative = path.relative_to(agents_dir) if path.is_relative_to(agents_dir) else None
-    if relative is None or any(part.startswith(".") for part in relative.parts):
-        return False
-    return is_agent_file(path) and not path.is_symlink()
+class LiveMemo(Memo):
+    """A memo that keeps what the last rebuild read and rendered in memory, in front of the cache.
+
+    Readings, pages' agents and words, and the last build's record are answered from memory;
+    a miss asks the cache on disk. Everything new is written through to the disk, but the
+    record of the last build (large, and rewritten by every save) only when `flush` is called.
+    """
+
+    def __init__(self, cache: BuildCache) -> None:
+        super().__init__(cache)
+        self._readings: dict[Path, tuple[str, str, CheckedFile]] = {}
+        """Each file's stamp, content digest and reading."""
+        self._agents: dict[PurePosixPath, tuple[str, Agent, list[list[str | None]]]] = {}
+        """Each agent file's page key, agent without body and links, as stored."""
+        self._terms: dict[PurePosixPath, tuple[str, PageTerms]] = {}
+        self._record: tuple[object, ...] | None = None
+        """The last build's record, as `record_build` got it, until it is flushed."""
+        self._unflushed = False
+
+    @classmethod
+    def open_live(cls, config: SiteConfig, cache_dir: Path | None) -> LiveMemo | None:
+        """Open serve's memo: its own cache beside the catalog's build cache, or None."""
+        memo = Memo.open(config, cache_dir, purpose="serve")
+        return cls(memo.cache) if memo else None
+
+    # -- files --------------------------------------------------------------------------------
+
+    def get_file_by_stamp(self, path: Path, stamp: str) -> CheckedFile | None:
+        known = self._readings.get(path)
+        if known is not None and known[0] == stamp:
+            return known[2]
+        checked = super().get_file_by_stamp(path, stamp)
+        if checked is not None and checked.raw is not None:
+            self._readings[path] = (stamp, checked.raw.digest, checked)
+        return checked
+
+    def get_file(self, path: Path, digest: str) -> CheckedFile | None:
+        known = self._readings.get(path)
+        if known is not None and known[1] == digest:
+            return known[2]
+        return super().get_file(path, digest)
+
+    def restamp_file(self, path: Path, stamp: str) -> None:
+        known = self._readings.get(path)
+        if known is not None:
+            self._readings[path] = (stamp, known[1], known[2])
+        super().restamp_file(path, stamp)
+
+    def put_file(self, checked: CheckedFile, stamp: str = "") -> None:
+        if checked.raw is not None:
+            self._readings[checked.raw.path] = (stamp, checked.raw.digest, checked)
+        super().put_file(checked, stamp)
+
+    # -- pages --------------------------------------------------------------------------------
+
+    def get(self, plan: PagePlan, key: str, slugs: Mapping[PurePosixPath, str], with_html: bool = True) -> CachedPage | None:
+        known = self._agents.get(plan.raw.rel_path)
+        if with_html or known is None or known[0] != key:
+            page = super().get(plan, key, slugs, with_html)
+            if page is not None:
+                self._agents[plan.raw.rel_path] = (key, page.agent, _links(page.agent, slugs))
+            return page
+        if any(slugs.get(PurePosixPath(str(target))) != slug for target, slug in known[2]):
+            return None
+        return CachedPage(known[1], b"")
+
+    def get_terms(self, plan: PagePlan, key: str) -> PageTerms | None:
+        known = self._terms.get(plan.raw.rel_path)
+        if known is not None and known[0] == key:
+            return known[1]
+        return super().get_terms(plan, key)
+
+    def put(self, plan: PagePlan, key: str, slugs: Mapping[PurePosixPath, str], agent: Agent,
+            compressed_html: bytes, terms: PageTerms) -> None:
+        self._agents[plan.raw.rel_path] = (key, agent, _links(agent, slugs))
+        self._terms[plan.raw.rel_path] = (key, terms)
+        super().put(plan, key, slugs, agent, compressed_html, terms)
+
+    def forget_others(self, raw_agents: Iterable[RawAgent]) -> None:
+        present = list(raw_agents)
+        files, paths = {raw.rel_path for raw in present}, {raw.path for raw in present}
+        for store, kept in ((self._agents, files), (self._terms, files), (self._readings, paths)):
+            for gone in [key for key in store if key not in kept]:
+                del store[gone]  # type: ignore[attr-defined]
+        super().forget_others(present)
+
+    # -- the last build -----------------------------------------------------------------------
+
+    def record_build(
+        self, quick_state: str, findings: list[Finding], catalog: Catalog, site: str,
+        site_written: tuple[Manifest, SearchIndex] | None = None, entries: EntryChanges | None = None,
+    ) -> None:
+        last = self._record
+        if site_written is None and last is not None:  # nothing written: what is on disk stays described
+            site_written = last[4]  # type: ignore[assignment]
+        # Every agent's entries as the renderer knew them: stored ones, then each rebuild's.
+        stored = dict(last[5]) if last is not None else {slug: value for slug, value in super().get_entries().items()}  # type: ignore[call-overload]
+        if entries is not None:
+            stored = {slug: stored[slug] for slug in entries.slugs if slug in stored}
+            stored.update(entries.rendered)
+        self._record = (quick_state, findings, catalog, site, site_written, stored, entries)
+        self._unflushed = True
+
+    def _recorded(self, index: int) -> object:
+        return self._record[index] if self._record is not None else None
+
+    def last_quick_state(self) -> str | None:
+        return self._recorded(0) if self._record else super().last_quick_state()  # type: ignore[return-value]
+
+    def last_site(self) -> str | None:
+        return self._recorded(3) if self._record else super().last_site()  # type: ignore[return-value]
+
+    def last_result(self) -> tuple[list[Finding], Catalog] | None:
+        if self._record is None:
+            return super().last_result()
+        return list(self._record[1]), self._record[2]  # type: ignore[call-overload, return-value]
+
+    def last_written(self) -> tuple[Manifest, SearchIndex] | None:
+        return self._recorded(4) if self._record else super().last_written()  # type: ignore[return-value]
+
+    def get_entries(self) -> StoredEntries:
+        return dict(self._record[5]) if self._record else super().get_entries()  # type: ignore[call-overload]
+
+    def forget_last_site(self) -> None:
+        """Forget what the last build wrote (a failed rebuild may have changed its search index
+        in place): the next one renders the search index and the site's files afresh."""
+        if self._record is not None:
+            self._record = (*self._record[:4], None, *self._record[5:])
+
+    def flush(self) -> None:
+        """Write the last build's record to the cache on disk, for the next `serve` to start from."""
+        if not self._unflushed or self._record is None:
+            return
+        quick, findings, catalog, site, written, stored, entries = self._record
+        from generator.site.entries import EntryChanges
+
+        every = EntryChanges(dict(stored), frozenset(stored)) if entries is not None else None  # type: ignore[call-overload]
+        super().record_build(quick, findings, catalog, site, written, every)  # type: ignore[arg-type]
+        self._unflushed = False
 
 
-def _stamp(path: Path) -> Stamp:
-    try:
-        status = path.stat()
-    except OSError:
-        return (0, -1)
-    return (status.st_mtime_ns, status.st_size)
-
-
-def _index_key(catalog: Catalog) -> tuple[object, ...]:
-    """What the index shows of each agent: when none of it changed, the index need not change."""
-    return tuple(
-        (a.slug, a.name, a.summary_text, a.color, a.model, a.tools, a.category) for a in catalog.agents
-    )
+def _links(agent: Agent, slugs: Mapping[PurePosixPath, str]) -> list[list[str | None]]:
+    return [[str(target), slugs.get(target)] for target in sorted(agent.linked_files)]

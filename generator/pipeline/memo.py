@@ -42,6 +42,8 @@ from generator.store.cache import (
 )
 
 if TYPE_CHECKING:
+    import jinja2
+
     from generator.catalog.load import RawAgent
     from generator.site.entries import EntryChanges, StoredEntries
     from generator.site.plan import PagePlan
@@ -74,23 +76,20 @@ class Manifest:
     """The fingerprint of the templates, config and code that made the site."""
     stamp: str
     """The stamp of the folder's files (`output.SiteFiles`) when the build finished."""
-    slugs: dict[PurePosixPath, str]
-    """Every agent file's slug, by its path below the agents folder."""
+    files: dict[str, str]
+    """Every file of the site, by its path below the site root, with its version (see `SiteWriter`)."""
     pages: dict[str, str]
-    """Each agent page's path below the site root and the cache key it was rendered under."""
-    raws: dict[str, str]
-    """Each raw agent file's path below the site root and the digest of its content."""
+    """Each agent page's path below the site root and the memo key it was rendered under."""
 
     def to_plain(self) -> list[Any]:
         """Return the manifest as JSON-ready data."""
-        slugs = [[str(path), slug] for path, slug in self.slugs.items()]
-        return [self.out_dir, self.fingerprint, self.stamp, slugs, self.pages, self.raws]
+        return [self.out_dir, self.fingerprint, self.stamp, self.files, self.pages]
 
     @classmethod
     def from_plain(cls, data: list[Any]) -> Manifest:
         """Return the manifest `to_plain` described."""
-        out_dir, fingerprint, stamp, slugs, pages, raws = data
-        return cls(out_dir, fingerprint, stamp, {PurePosixPath(path): slug for path, slug in slugs}, pages, raws)
+        out_dir, fingerprint, stamp, files, pages = data
+        return cls(out_dir, fingerprint, stamp, files, pages)
 
 
 class Memo:
@@ -100,16 +99,27 @@ class Memo:
         self.cache = cache
         self.fingerprint = cache.fingerprint
         self._page_keys: dict[int, tuple[PagePlan, str]] = {}
+        self._environment: jinja2.Environment | None = None
+
+    def environment(self, config: SiteConfig) -> jinja2.Environment:
+        """Return the Jinja2 environment of the builds under this memo, made once: compiling the
+        templates costs more than rendering the few pages one edit needs."""
+        if self._environment is None:
+            from generator.site.render import make_environment
+
+            self._environment = make_environment(config)
+        return self._environment
 
     @classmethod
-    def open(cls, config: SiteConfig, cache_dir: Path | None = None) -> Memo | None:
+    def open(cls, config: SiteConfig, cache_dir: Path | None = None, purpose: str = "build") -> Memo | None:
         """Open the catalog's cache in `cache_dir` (default: the user's cache folder); None if it
-        cannot be had, or if `cache_dir` lies in the catalog's folder."""
+        cannot be had, or if `cache_dir` lies in the catalog's folder. `serve` keeps a cache of its
+        own ("serve"): its pages have no published address, so its keys differ from a build's."""
         if cache_dir and cache_dir.resolve().is_relative_to(config.agents_dir.parent):
             log.warning("the cache folder %s is inside the catalog's folder, where a repository could put a cache "
                         "of its own; every page is rendered afresh (choose a folder outside it)", cache_dir)
             return None
-        cache = BuildCache.open(cache_folder(config, cache_dir), make_fingerprint(config))
+        cache = BuildCache.open(cache_folder(config, cache_dir, purpose), make_fingerprint(config))
         return cls(cache) if cache else None
 
     @property
@@ -266,10 +276,12 @@ def compress_page(html: str) -> bytes:
     return zlib.compress(html.encode("utf-8"), 1)
 
 
-def cache_folder(config: SiteConfig, cache_dir: Path | None = None) -> Path:
-    """Return the folder of the catalog's cache: one per agents folder, in `cache_dir` or the user's cache folder."""
+def cache_folder(config: SiteConfig, cache_dir: Path | None = None, purpose: str = "build") -> Path:
+    """Return the folder of the catalog's cache: one per agents folder and purpose, in `cache_dir`
+    or the user's cache folder."""
     base = cache_dir.resolve() if cache_dir else user_cache_folder() / "agentpages"
-    return base / hashlib.sha256(os.fsencode(str(config.agents_dir))).hexdigest()[:16]
+    catalog_id = hashlib.sha256(os.fsencode(str(config.agents_dir))).hexdigest()[:16]
+    return base / (catalog_id if purpose == "build" else f"{catalog_id}-{purpose}")
 
 
 def user_cache_folder() -> Path:

@@ -1,4 +1,4 @@
-"""Render and write every agent page: spread over worker processes when the catalog is large.
+"""Render agent pages, each written as it is done: spread over worker processes when there are many.
 
 Converting Markdown costs several milliseconds a page in pure Python, so a large catalog's
 pages are rendered by one worker per core. Each worker renders a page and writes it at
@@ -21,11 +21,11 @@ from generator.catalog.model import Agent
 from generator.config import SiteConfig
 from generator.errors import SiteError
 from generator.markdown.markup import MarkdownRenderer
-from generator.pipeline.memo import Memo, compress_page
+from generator.pipeline.memo import compress_page
 from generator.pipeline.workers import map_in_workers, usual_collection, worker_count
 from generator.site.plan import PagePlan
 from generator.site.render import make_environment, make_site_context, render_agent_page
-from generator.site.search import PageTerms, SearchIndex, index_terms
+from generator.site.search import PageTerms, index_terms
 from generator.store import output
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,10 @@ class PageWriter:
                             f"internal error while rendering this agent: {exc!r}") from None
         return agent, page, source
 
+    def terms(self, plan: PagePlan) -> PageTerms:
+        """Render one agent and return the words search finds it by, writing nothing."""
+        return index_terms(self.render(plan)[0])
+
     def write(self, plan: PagePlan) -> RenderedPage:
         """Render one agent's page, write it and its raw file; return the agent without its body."""
         agent, page, source = self.render(plan)
@@ -80,64 +84,16 @@ def without_body(agent: Agent) -> Agent:
     return replace(agent, body_html="", summary_html="")
 
 
-def write_agent_pages(
-    config: SiteConfig,
-    plans: list[PagePlan],
-    slugs: dict[PurePosixPath, str],
-    root: Path,
-    cache: Memo | None = None,
-    progress: Progress = lambda done, total: None,
-    search: SearchIndex | None = None,
-) -> tuple[list[Agent], list[str]]:
-    """Write every planned page, from the cache or rendered afresh; return the agents in order,
-    and the slugs of those rendered afresh.
-
-    Each page's words go to `search` in the plans' order, so the index does not depend on
-    which pages came from the cache, and no list of them grows.
-    """
-    agents: list[Agent | None] = [None] * len(plans)
-    keys = [cache.page_key(plan) for plan in plans] if cache else []
-    missing = []
-    for index, plan in enumerate(plans):
-        cached = cache.get(plan, keys[index], slugs) if cache else None
-        if cached is None:
-            missing.append(index)
-            continue
-        output.write_file(root, cached.agent.url, cached.html)
-        output.copy_file(plan.raw.path, root, cached.agent.raw_url)
-        agents[index] = cached.agent
-    done = len(plans) - len(missing)
-    progress(done, len(plans))
-    rendered = _render(config, [plans[i] for i in missing], slugs, root, cache is not None)
-    fresh = set(missing)
-    fallback: PageWriter | None = None
-    for index, plan in enumerate(plans):
-        if index in fresh:
-            agent, compressed, terms = next(rendered)
-            agents[index] = agent
-            if cache is not None and compressed is not None:
-                cache.put(plan, keys[index], slugs, agent, compressed, terms)
-            done += 1
-            progress(done, len(plans))
-        elif search is not None:
-            terms = cache.get_terms(plan, keys[index]) if cache else None
-            if terms is None:  # the cache failed since: render the page again for its words
-                fallback = fallback or PageWriter(config, slugs, root, for_cache=False)
-                terms = fallback.write(plan)[2]
-        if search is not None:
-            search.add(plan.slug, terms)
-    if cache is not None:
-        cache.stats.hits, cache.stats.misses = len(plans) - len(missing), len(missing)
-    return [agent for agent in agents if agent is not None], [plans[index].slug for index in missing]
-
-
-def _render(
-    config: SiteConfig, plans: list[PagePlan], slugs: dict[PurePosixPath, str], root: Path, for_cache: bool
+def render_pages(
+    config: SiteConfig, plans: list[PagePlan], slugs: dict[PurePosixPath, str], root: Path, for_cache: bool,
+    env: jinja2.Environment | None = None,
 ) -> Iterator[RenderedPage]:
-    """Render and write the pages, in order, in worker processes when there are enough of them."""
+    """Render the pages and write each, with its raw file, below `root` (a SiteWriter's staging
+    folder), in order; in worker processes when there are enough of them (each with its own
+    environment), else in this one with `env`."""
     workers = worker_count(len(plans))
     if workers < 2:
-        writer = PageWriter(config, slugs, root, for_cache)
+        writer = PageWriter(config, slugs, root, for_cache, env)
         with usual_collection():
             yield from (writer.write(plan) for plan in plans)
         return

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from generator.catalog.load import (
     RawAgent,
     file_digest,
+    find_agent_entries,
     find_agent_files,
     read_agent,
     read_agent_bytes,
@@ -35,12 +36,14 @@ class AgentListing:
 
 def load_and_check(
     config: SiteConfig, report: Report, cache: Memo | None = None, listing: AgentListing | None = None,
+    last_good: dict[Path, RawAgent] | None = None,
 ) -> list[RawAgent]:
     """Read every agent file and check it against the rules, recording findings in `report`.
 
     With a `cache`, a file whose content is unchanged is taken as read and checked before; one
     whose stamp in `listing` is unchanged is not even read. Without a `listing`, the agents
-    folder is listed here.
+    folder is listed here. With `last_good` (serve's), a file that now has an error keeps the
+    last reading it had without one, so its page stays as it was; the errors are reported.
     """
     from generator.catalog.lint import check_duplicate_names, check_links
     from generator.pipeline.workers import map_in_workers, worker_count
@@ -74,7 +77,8 @@ def load_and_check(
         if cache:
             cache.put_file(checked_file, stamps.get(path, ""))
     readings = [checked_file for checked_file in checked_files.values() if checked_file is not None]
-    raw_agents = [reading.raw for reading in readings if reading.raw is not None]
+    raw_agents = ([reading.raw for reading in readings if reading.raw is not None] if last_good is None
+                  else _keep_last_good(list(stamps), checked_files, last_good))
     # Rules that look at other files run afresh every time: those files may have changed.
     catalog_findings = [*check_duplicate_names(raw_agents),
                         *(f for r in readings if r.raw is not None for f in check_links(r.raw, r.links))]
@@ -122,13 +126,32 @@ def list_agent_files(config: SiteConfig) -> AgentListing:
     stamps = {}
     found = Report()
     now = time.time_ns()
-    for path in find_agent_files(config.agents_dir, found):
-        try:
-            status = path.stat()
-        except OSError:
+    for path, status in find_agent_entries(config.agents_dir, found):
+        if status is None:
             stamps[path] = ""  # vanished while we looked
             continue
         racy = now - max(status.st_mtime_ns, status.st_ctime_ns) < RACY_SECONDS * 1_000_000_000
         stamps[path] = "" if racy else (f"{status.st_dev} {status.st_ino} {status.st_mode} {status.st_size} "
                                         f"{status.st_mtime_ns} {status.st_ctime_ns}")
     return AgentListing(stamps, found.findings)
+
+
+def _keep_last_good(
+    paths: list[Path], checked_files: dict[Path, CheckedFile | None], last_good: dict[Path, RawAgent],
+) -> list[RawAgent]:
+    """Return each listed file's reading, or its last reading without an error when it now has
+    one or cannot be read; `last_good` is brought up to date."""
+    listed = set(paths)
+    for gone in [path for path in last_good if path not in listed]:
+        del last_good[gone]
+    raw_agents = []
+    for path in paths:
+        checked = checked_files.get(path)
+        raw = checked.raw if checked is not None else None
+        if raw is not None and checked is not None and not any(f.severity == "error" for f in checked.findings):
+            last_good[path] = raw
+        if path in last_good:
+            raw_agents.append(last_good[path])
+        elif raw is not None:
+            raw_agents.append(raw)
+    return raw_agents

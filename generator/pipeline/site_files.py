@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from generator.catalog.history import FileDates
 from generator.catalog.model import Catalog
-from generator.config import SiteConfig, builtin_templates_dir
+from generator.config import SiteConfig
 from generator.store import output
 
 if TYPE_CHECKING:
@@ -47,13 +47,6 @@ def render_site_files(
     files[output.NOJEKYLL] = ""
     files[output.SITE_MARKER] = output.SITE_MARKER_TEXT
     return files
-
-
-def copy_static_assets(config: SiteConfig, root: Path) -> None:
-    """Copy the theme's static files, the catalog's own over the built-in."""
-    output.copy_tree(builtin_templates_dir() / "assets", root, "assets")
-    if config.theme_dir:
-        output.copy_tree(config.theme_dir / "assets", root, "assets")
 
 
 def render_generated_css(catalog: Catalog) -> dict[str, str]:

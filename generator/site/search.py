@@ -117,6 +117,10 @@ class SearchIndex:
         self._postings: dict[str, tuple[array[int], array[int]]] = {}
         self._texts: dict[str, str] = {}
         """Terms whose postings are unchanged since `render_files`: their JSON text, `page,weight,…`."""
+        self._entries: dict[str, str] = {}
+        """Each term of `_texts` as it stands in its chunk, `"term":[…]`, once written."""
+        self._order: list[str] | None = None
+        """The terms of `_texts` in JavaScript's order, once sorted; kept while one index lives (serve)."""
 
     def add(self, slug: str, terms: PageTerms) -> None:
         """Add a page after the others: its number is the count of pages added before it."""
@@ -152,6 +156,7 @@ class SearchIndex:
         packed = self._postings.get(term)
         if packed is None:
             numbers = array("I", map(int, self._texts.pop(term).split(","))) if term in self._texts else array("I")
+            self._entries.pop(term, None)
             packed = self._postings[term] = (numbers[0::2], numbers[1::2])
         return packed
 
@@ -181,20 +186,41 @@ class SearchIndex:
         return index
 
     def _pack(self) -> None:
-        """Turn the changed postings into text, interleaved as `page,weight,page,weight`."""
+        """Turn the changed postings into text, interleaved as `page,weight,page,weight`, and keep
+        the order of terms up to date where terms came or went."""
+        order = self._order
         for term, (pages, weights) in self._postings.items():
             if pages:
                 numbers = array("I", bytes(8 * len(pages)))
                 numbers[0::2], numbers[1::2] = pages, weights
                 self._texts[term] = ",".join(map(str, numbers))
+                if order is not None and term not in self._entries:
+                    at = bisect_left(order, _utf16_order(term), key=_utf16_order)
+                    if at == len(order) or order[at] != term:
+                        order.insert(at, term)
+            elif order is not None:
+                at = bisect_left(order, _utf16_order(term), key=_utf16_order)
+                if at < len(order) and order[at] == term:
+                    del order[at]
         self._postings.clear()
+
+    def _sorted_terms(self) -> list[str]:
+        if self._order is None:
+            self._order = sorted(self._texts, key=_utf16_order)
+        return self._order
+
+    def _entry(self, term: str) -> str:
+        entry = self._entries.get(term)
+        if entry is None:
+            entry = self._entries[term] = f"{json.dumps(term, ensure_ascii=False)}:[{self._texts[term]}]"
+        return entry
 
     def _chunks(self) -> Iterator[tuple[str, str]]:
         """Yield each chunk's first term and JSON text, terms in the order JavaScript compares them."""
         entries: list[str] = []
         first, size = "", 0
-        for term in sorted(self._texts, key=_utf16_order):
-            entry = f"{json.dumps(term, ensure_ascii=False)}:[{self._texts[term]}]"
+        for term in self._sorted_terms():
+            entry = self._entry(term)
             if entries and size + len(entry) > CHUNK_CHARACTERS:
                 yield first, "{" + ",".join(entries) + "}"
                 entries, size = [], 0

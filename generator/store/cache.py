@@ -59,7 +59,7 @@ class BuildRecord:
     result: Plain
     """The findings and catalog, for a build with nothing changed to repeat."""
     written: Plain | None = None
-    """What the build wrote into its site, when it wrote it (see pipeline/update.py)."""
+    """What the build wrote into its site, when it wrote it (see pipeline/render.py)."""
     entries: dict[str, tuple[str, Plain]] = field(default_factory=dict)
     """Each agent's entries the build rendered, by slug, with their keys."""
     slugs: frozenset[str] | None = None
@@ -78,7 +78,8 @@ class BuildCache:
         """A digest of the code, templates and config: values are kept apart by it where they depend on it."""
         self.disabled = False
         # Autocommit: each write is its own short transaction, so a second build never waits long.
-        self._db = sqlite3.connect(path, timeout=2, isolation_level=None)
+        # One build at a time uses it; serve's come one after another, from its rebuild thread.
+        self._db = sqlite3.connect(path, timeout=2, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         if self._db.execute("PRAGMA user_version").fetchone()[0] != FORMAT:

@@ -1,5 +1,5 @@
-"""The only writers to the output folder: a full build goes to a staging folder that is swapped in
-whole; a small update replaces single files, each through a rename."""
+"""The only writer to the output folder (SiteWriter): a build stages what changed beside the
+folder, then puts it in place; also the check that a folder may be written, and its stamp."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import secrets
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePosixPath
 
 from generator.errors import SiteError, UsageError
@@ -54,58 +54,6 @@ def write_file(root: Path, rel_path: str, content: str | bytes) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     data = content.encode("utf-8") if isinstance(content, str) else content
     target.write_bytes(data)
-
-
-def replace_file(root: Path, rel_path: str, content: str | bytes) -> bool:
-    """Write one file through a temporary file and a rename, so a reader sees the old file or the
-    new; leave it alone when it already holds `content`. Return whether it was written."""
-    target = _inside(root, rel_path)
-    data = content.encode("utf-8") if isinstance(content, str) else content
-    try:
-        if target.stat().st_size == len(data) and target.read_bytes() == data:
-            return False
-    except OSError:
-        pass  # not there yet
-    temporary = f"{rel_path}.{os.getpid()}.tmp"
-    write_file(root, temporary, data)
-    os.replace(root / temporary, target)
-    return True
-
-
-def replace_folder(root: Path, folder: str, files: dict[str, str | bytes]) -> None:
-    """Make `folder` below `root` hold exactly `files` (paths below the root), in their order.
-
-    Files are replaced one by one and the ones not listed removed last, so a reader who
-    follows an index written after its chunks always finds them.
-    """
-    for rel_path, content in files.items():
-        replace_file(root, rel_path, content)
-    kept = {_inside(root, rel_path) for rel_path in files}
-    for path in _inside(root, folder).iterdir():
-        if path not in kept and path.is_file():
-            path.unlink()
-
-
-def remove_agent_page(root: Path, url: str) -> None:
-    """Remove a removed agent's page (`agents/<slug>/index.html`) and raw file, or another file."""
-    path = _inside(root, url)
-    path.unlink(missing_ok=True)
-    if path.name == "index.html" and path.parent != root:
-        shutil.rmtree(path.parent, ignore_errors=True)
-        path.parent.with_suffix(".md").unlink(missing_ok=True)
-
-
-def copy_file(source: Path, root: Path, rel_path: str) -> None:
-    """Copy `source` to `rel_path` below `root`."""
-    target = _inside(root, rel_path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, target)
-
-
-def copy_tree(source: Path, root: Path, rel_path: str) -> None:
-    """Copy a folder of static files below `root`, later copies replacing earlier ones."""
-    if source.is_dir():
-        shutil.copytree(source, _inside(root, rel_path), dirs_exist_ok=True)
 
 
 def _inside(root: Path, rel_path: str) -> Path:
@@ -242,3 +190,113 @@ def _describe(path: Path) -> str | None:
 def _description(status: os.stat_result, inode: int) -> str:
     # The inode apart: a DirEntry's stat() leaves it 0 on Windows, where inode() has it.
     return f"{status.st_size}\0{status.st_mtime_ns}\0{status.st_ctime_ns}\0{inode}\0{status.st_mode}"
+
+
+class SiteWriter:
+    """The one way a build's files reach the output folder: staged first, then put in place.
+
+    Every file of the new site is named to the writer with a version (a digest of what it
+    holds, or a key its content follows from). A file the folder already holds at that
+    version is left alone; any other is written into a staging folder beside the output
+    folder, by `add` or by a page worker writing below `root`. Nothing in the output folder
+    changes before `commit`, so a build that fails before it changes nothing.
+
+    `on_disk` is every file the folder holds, with the version it was written at, when that
+    can be trusted (the folder is exactly as the last build left it); with None, every file
+    is staged and the staging folder replaces the output folder whole.
+    """
+
+    def __init__(self, out_dir: Path, on_disk: Mapping[str, str] | None) -> None:
+        self.out_dir = out_dir
+        self.on_disk = on_disk
+        self.root = make_staging_dir(out_dir)
+        """The staging folder: workers write the files they stage below it."""
+        self.versions: dict[str, str] = {}
+        """Every file of the new site and its version."""
+        self._staged: set[str] = set()
+
+    def wants(self, rel_path: str, version: str) -> bool:
+        """Tell whether a file at this version must be staged: the folder does not hold it so."""
+        return self.on_disk is None or self.on_disk.get(rel_path) != version
+
+    def add(self, rel_path: str, content: str | bytes, version: str | None = None) -> None:
+        """Name a file of the new site, staging it unless the folder holds it already."""
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        version = version or hashlib.sha256(data).hexdigest()
+        self.versions[rel_path] = version
+        if self.wants(rel_path, version):
+            write_file(self.root, rel_path, data)
+            self._staged.add(rel_path)
+        else:
+            self._staged.discard(rel_path)  # a file named twice: the folder holds the later one
+
+    def keep(self, rel_path: str, version: str) -> None:
+        """Name a file of the new site that the folder holds at this version (see `wants`)."""
+        self.versions[rel_path] = version
+        self._staged.discard(rel_path)
+
+    def staged(self, rel_path: str, version: str) -> None:
+        """Name a file of the new site that a worker wrote below `root` (put in place only if the
+        folder does not hold it at this version)."""
+        self.versions[rel_path] = version
+        if self.wants(rel_path, version):
+            self._staged.add(rel_path)
+        else:
+            self._staged.discard(rel_path)
+
+    def add_tree(self, source: Path, rel_path: str) -> None:
+        """Name every file of a folder of static files, later ones replacing earlier ones."""
+        if not source.is_dir():
+            return
+        for current, subfolders, files in os.walk(source, followlinks=True):
+            subfolders.sort()
+            for name in sorted(files):
+                path = Path(current) / name
+                self.add(f"{rel_path}/{path.relative_to(source).as_posix()}", path.read_bytes())
+
+    def commit(self) -> list[str]:
+        """Put the staged files in place and remove the files the new site does not have; return
+        the paths that changed, sorted.
+
+        In place, search chunks go first, then the search index, the agents' files, and every
+        other file, then removals: a reader following a link finds its target. A commit cut
+        short leaves some files new and some old; the folder's stamp then differs from the
+        one recorded, and the next build stages the whole site again.
+        """
+        if self.on_disk is None:
+            swap_in(self.root, self.out_dir)
+            return sorted(self.versions)
+        out = self.out_dir.resolve()
+        try:
+            for rel_path in sorted(self._staged, key=_commit_order):
+                target = _inside(out, rel_path)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(_inside(self.root, rel_path), target)
+            removed = sorted(set(self.on_disk) - set(self.versions))
+            for rel_path in removed:
+                _inside(out, rel_path).unlink(missing_ok=True)
+            _remove_empty_folders(out, removed)
+        except OSError as exc:
+            raise SiteError(Path(exc.filename or out), 1, f"cannot update the site: {exc.strerror}; "
+                            "the next build writes it whole again") from None
+        finally:
+            discard(self.root)
+        return sorted(self._staged | set(removed))
+
+    def discard(self) -> None:
+        """Forget the staged files (the build failed): the output folder stays as it was."""
+        discard(self.root)
+
+
+def _commit_order(rel_path: str) -> tuple[int, str]:
+    if rel_path.startswith("search/"):
+        return (1 if rel_path == "search/index.json" else 0, rel_path)
+    return (2 if rel_path.startswith("agents/") else 3, rel_path)
+
+
+def _remove_empty_folders(root: Path, removed: Iterable[str]) -> None:
+    """Remove the folders that removing these files left empty, up to the root."""
+    folders = {parent for rel_path in removed for parent in PurePosixPath(rel_path).parents if str(parent) != "."}
+    for folder in sorted(folders, key=lambda f: len(f.parts), reverse=True):
+        with contextlib.suppress(OSError):
+            (root / folder).rmdir()  # only when empty

@@ -1,0 +1,204 @@
+"""The render stage: every file of the site, from the plan, into a SiteWriter.
+
+Each agent page is taken, in this order of preference, from the output folder (it holds
+the page at the version the plan asks for), from the memo (rendered by an earlier build
+under the same key), or rendered afresh (in worker processes when there are many). The
+search index is changed with the re-rendered pages' words alone when the pages are the
+same as last time, and the index, catalog.json and llms.txt are joined from each agent's
+entries, rendered only for agents whose key changed. What changed, not what there is,
+decides what is rendered: one code path for a cold build, a warm one and one edit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
+
+from generator.catalog.load import file_digest, read_agent_bytes
+from generator.catalog.model import Agent, Catalog, page_url
+from generator.config import SiteConfig, builtin_templates_dir
+from generator.errors import Report, SiteError
+from generator.pipeline.memo import Manifest, Memo
+from generator.pipeline.site_files import make_entry_renderer, render_site_files
+from generator.site.plan import PagePlan, SitePlan
+from generator.store.output import SiteWriter
+
+if TYPE_CHECKING:
+    import jinja2
+
+    from generator.pipeline.pages import Progress
+    from generator.site.entries import EntryChanges
+    from generator.site.search import PageTerms, SearchIndex
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RenderedSite:
+    """What the render stage made: the catalog, the search index and every agent's entries."""
+
+    catalog: Catalog
+    search: SearchIndex
+    entry_changes: EntryChanges | None
+    """What changed of every agent's parts of the index, catalog.json and llms.txt; None without a memo."""
+    page_keys: dict[str, str]
+    """Each agent page's path below the site root and the memo key it was rendered under."""
+
+
+@dataclass
+class _Pages:
+    """Every planned page's agent and words, by plan number, as the render stage gathers them."""
+
+    agents: list[Agent | None]
+    terms: list[PageTerms | None]
+    rendered: list[int]
+    """Plan numbers of the pages rendered afresh."""
+
+
+def render_site(
+    config: SiteConfig, site_plan: SitePlan, memo: Memo | None, writer: SiteWriter,
+    last: tuple[Manifest, SearchIndex] | None, progress: Progress,
+) -> RenderedSite:
+    """Render every file of the site into `writer`; `last` is what the last build left in the
+    output folder, when the writer trusts it."""
+    from generator.site.render import make_environment, make_site_context
+
+    plans = site_plan.pages
+    keys = [memo.page_key(plan) for plan in plans] if memo else [""] * len(plans)
+    env = memo.environment(config) if memo else make_environment(config)
+    pages = _recall_pages(config, plans, keys, site_plan.slugs, memo, writer)
+    progress(len(plans) - len(pages.rendered), len(plans))
+    old_terms = _old_terms(plans, pages.rendered, memo, last[0] if last else None)
+    _render_missing(config, plans, keys, site_plan.slugs, memo, writer, pages, progress, env)
+    search = _search_index(config, site_plan, keys, memo, pages, old_terms, last)
+    catalog = Catalog.from_agents([agent for agent in pages.agents if agent is not None])
+    entries = make_entry_renderer(env, make_site_context(config), site_plan.dates, memo, plans,
+                                  [plans[index].slug for index in pages.rendered])
+    writer.add_tree(builtin_templates_dir() / "assets", "assets")
+    if config.theme_dir:
+        writer.add_tree(config.theme_dir / "assets", "assets")
+    for path, content in render_site_files(config, env, catalog, site_plan.dates, search, entries).items():
+        writer.add(path, content)
+    if memo is not None:
+        memo.stats.hits, memo.stats.misses = len(plans) - len(pages.rendered), len(pages.rendered)
+    return RenderedSite(catalog, search, entries.changes, {page_url(plan.slug): key for plan, key in zip(plans, keys)})
+
+
+def page_version(key: str, agent: Agent, slugs: dict[PurePosixPath, str]) -> str:
+    """Return what an agent page's content follows from: its memo key and the slugs of the files it links to."""
+    links = "\n".join(f"{target}\0{slugs.get(target)}" for target in sorted(agent.linked_files))
+    return hashlib.sha256(f"{key}\n{links}".encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _recall_pages(
+    config: SiteConfig, plans: list[PagePlan], keys: list[str], slugs: dict[PurePosixPath, str], memo: Memo | None,
+    writer: SiteWriter,
+) -> _Pages:
+    """Take every page the output folder or the memo has; the others are left to render."""
+    pages = _Pages([None] * len(plans), [None] * len(plans), [])
+    for index, plan in enumerate(plans):
+        stored = memo.get(plan, keys[index], slugs, with_html=False) if memo else None
+        if stored is None or memo is None:
+            pages.rendered.append(index)
+            continue
+        pages.agents[index] = agent = stored.agent
+        version = page_version(keys[index], agent, slugs)
+        if not writer.wants(agent.url, version):
+            writer.keep(agent.url, version)
+        else:
+            with_html = memo.get(plan, keys[index], slugs)
+            if with_html is None:  # the cache failed since
+                pages.agents[index] = None
+                pages.rendered.append(index)
+                continue
+            writer.add(agent.url, with_html.html, version)
+        if writer.wants(agent.raw_url, plan.raw.digest):
+            writer.add(agent.raw_url, _checked_bytes(config, plan), plan.raw.digest)
+        else:
+            writer.keep(agent.raw_url, plan.raw.digest)
+    return pages
+
+
+def _checked_bytes(config: SiteConfig, plan: PagePlan) -> bytes:
+    """Read an agent file again for its raw copy, refusing bytes other than the ones checked."""
+    data = read_agent_bytes(plan.raw.path, Report(), config.max_file_size)
+    if data is None or file_digest(data) != plan.raw.digest:
+        raise SiteError(plan.raw.path, 1, "the file changed while the site was being built: build again")
+    return data
+
+
+def _old_terms(
+    plans: list[PagePlan], rendered: list[int], memo: Memo | None, manifest: Manifest | None,
+) -> dict[int, PageTerms | None]:
+    """Return the words the pages about to be rendered had in the last build's search index (read
+    before their new pages replace them in the memo)."""
+    if memo is None or manifest is None:
+        return {}
+    return {index: memo.get_terms(plans[index], manifest.pages.get(page_url(plans[index].slug), ""))
+            for index in rendered}
+
+
+def _render_missing(
+    config: SiteConfig, plans: list[PagePlan], keys: list[str], slugs: dict[PurePosixPath, str], memo: Memo | None,
+    writer: SiteWriter, pages: _Pages, progress: Progress, env: jinja2.Environment,
+) -> None:
+    """Render the pages no earlier build left, each written into the writer's staging folder."""
+    from generator.pipeline.pages import render_pages
+
+    done = len(plans) - len(pages.rendered)
+    results = render_pages(config, [plans[i] for i in pages.rendered], slugs, writer.root, memo is not None, env)
+    for index, (agent, compressed, terms) in zip(pages.rendered, results):
+        plan = plans[index]
+        pages.agents[index], pages.terms[index] = agent, terms
+        writer.staged(agent.url, page_version(keys[index], agent, slugs))
+        writer.staged(agent.raw_url, plan.raw.digest)
+        if memo is not None and compressed is not None:
+            memo.put(plan, keys[index], slugs, agent, compressed, terms)
+        done += 1
+        progress(done, len(plans))
+
+
+def _search_index(
+    config: SiteConfig, site_plan: SitePlan, keys: list[str], memo: Memo | None, pages: _Pages,
+    old_terms: dict[int, PageTerms | None], last: tuple[Manifest, SearchIndex] | None,
+) -> SearchIndex:
+    """Return the search index: the last one with the re-rendered pages' words replaced, when it
+    indexed the same pages and every other page from the same key; else merged afresh, in the
+    plans' order."""
+    from generator.pipeline.pages import PageWriter
+    from generator.site.search import SearchIndex
+
+    plans, rendered = site_plan.pages, set(pages.rendered)
+    if last is not None and _is_same_index(plans, keys, rendered, old_terms, *last):
+        for index in pages.rendered:
+            last[1].replace(index, old_terms[index], pages.terms[index])  # type: ignore[arg-type]
+        return last[1]
+    search = SearchIndex()
+    fallback: PageWriter | None = None
+    for index, plan in enumerate(plans):
+        terms = pages.terms[index] if index in rendered else (memo.get_terms(plan, keys[index]) if memo else None)
+        if terms is None:  # the memo failed since: render the page again for its words
+            fallback = fallback or PageWriter(config, site_plan.slugs, config.out_dir, for_cache=False)
+            terms = fallback.terms(plan)
+        search.add(plan.slug, terms)
+    return search
+
+
+def _is_same_index(
+    plans: list[PagePlan], keys: list[str], rendered: set[int], old_terms: dict[int, PageTerms | None],
+    manifest: Manifest, index: SearchIndex,
+) -> bool:
+    """Tell whether the last index has these pages in this order, each page not rendered again
+    under its key of then, and the old words of each one rendered again."""
+    if index.slugs != [plan.slug for plan in plans] or any(old_terms.get(i) is None for i in rendered):
+        return False
+    return all(manifest.pages.get(page_url(plan.slug)) == keys[i] for i, plan in enumerate(plans) if i not in rendered)
+
+
+def make_manifest(config: SiteConfig, memo: Memo, writer: SiteWriter, rendered: RenderedSite, stamp: str) -> Manifest:
+    """Describe the site the writer just committed, for the next build's writer and search index."""
+    return Manifest(str(config.out_dir), memo.fingerprint, stamp, dict(writer.versions), rendered.page_keys)
+
