@@ -399,3 +399,14 @@ def test_library_versions_in_the_fingerprint_are_the_installed_ones() -> None:
     versions = installed_versions()
     assert {name: versions.get(_normalized(name)) for name in _RENDERING_LIBRARIES} == {
         name: importlib.metadata.version(name) for name in _RENDERING_LIBRARIES}
+
+
+def test_a_user_cache_folder_inside_the_repository_is_refused(tmp_path: Path, monkeypatch) -> None:
+    """CI jobs often point XDG_CACHE_HOME (or HOME) into the checkout, where a commit could plant a cache."""
+    repository = tmp_path / "repo"
+    shutil.copytree(DEMO_AGENTS, repository / "docs/agents")
+    (repository / ".git").mkdir()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(repository / ".cache"))
+    result = build_into(repository / "docs/agents", tmp_path / "site", use_cache=True)
+    assert result.cache is None and not (repository / ".cache").exists()
+    assert (tmp_path / "site/index.html").is_file()

@@ -317,3 +317,93 @@ def test_serve_stopped_by_a_signal_removes_its_folder(catalog: Path, tmp_path: P
     finally:
         process.kill()
     assert list(temp.iterdir()) == [], "nothing is left in the temporary folder"
+
+
+def site_files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_broken_file_keeps_its_page_through_neighbours_and_full_rebuilds(catalog: Path, tmp_path: Path) -> None:
+    """The last good reading keeps its bytes: its page can be rendered again while the file is broken."""
+    from generator.pipeline.live import LiveSite
+
+    live = LiveSite(lambda: load_config(catalog, tmp_path / "site"))
+    live.rebuild(full=True)
+    (catalog / "team/alpha.md").write_text("---\nname: alpha\ndescription: !!python/object x\n---\nBroken.\n")
+    assert len(live.rebuild().errors) == 1
+    (catalog / "team/aardvark.md").write_text(AGENT.format(name="aardvark", summary="New.", body="First in line."))
+    result = live.rebuild()  # alpha's neighbour changed: its page is rendered again
+    assert [line for line in result.errors if "changed while" in line] == [] and len(result.errors) == 1
+    assert "Alpha body." in (tmp_path / "site/agents/alpha/index.html").read_text()
+    assert (tmp_path / "site/agents/aardvark/index.html").is_file()
+    assert b"Alpha body." in (tmp_path / "site/agents/alpha.md").read_bytes(), "the raw file is the last good one"
+    result = live.rebuild(full=True)  # a template or config change
+    assert len(result.errors) == 1 and "Alpha body." in (tmp_path / "site/agents/alpha/index.html").read_text()
+    live.close()
+
+
+def test_a_full_rebuild_after_unsaved_rebuilds_equals_a_cold_build(catalog: Path, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from generator.pipeline.build import build
+    from generator.pipeline.live import LiveSite
+
+    live = LiveSite(lambda: load_config(catalog, tmp_path / "site"))
+    live.rebuild(full=True)
+    live.flush()  # saves paused once
+    (catalog / "team/newbie.md").write_text(AGENT.format(name="newbie", summary="New.", body="Hello."))
+    assert "agents/newbie/index.html" in live.rebuild().changed_urls
+    (catalog / "team/newbie.md").unlink()
+    (catalog.parent / "agentpages.yml").write_text("title: Renamed\n")
+    assert live.rebuild(full=True).errors == []
+    build(replace(load_config(catalog, tmp_path / "cold")), use_cache=False)
+    assert site_files(tmp_path / "site") == site_files(tmp_path / "cold")
+    live.close()
+
+
+def test_serve_strict_shows_warnings_and_still_serves(catalog: Path, tmp_path: Path) -> None:
+    from generator.pipeline.live import LiveSite
+
+    (catalog / "team/beta.md").write_text("---\nname: beta\ndescription: Second agent.\ncolor: mauve\n---\n\nBeta.\n")
+    live = LiveSite(lambda: load_config(catalog, tmp_path / "site", strict=True))
+    result = live.rebuild(full=True)
+    assert result.error is None and result.findings and all(f.severity == "warning" for f in result.findings)
+    assert result.errors == [str(f) for f in result.findings], "strict: warnings show in the browser"
+    assert (tmp_path / "site/agents/beta/index.html").is_file()
+    live.close()
+
+
+def test_the_memo_of_a_long_serve_does_not_grow(catalog: Path, tmp_path: Path) -> None:
+    from generator.pipeline.live import LiveSite
+
+    live = LiveSite(lambda: load_config(catalog, tmp_path / "site"))
+    live.rebuild(full=True)
+    for number in range(5):
+        (catalog / "team/alpha.md").write_text(AGENT.format(name="alpha", summary="First agent.", body=f"Save {number}."))
+        live.rebuild()
+    assert live.memo is not None and len(live.memo._page_keys) == 2
+    live.close()
+
+
+def test_serve_stopped_during_its_first_build_leaves_nothing(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    from bench.catalogs import make_catalog
+
+    make_catalog(tmp_path / "agents", 200)  # a first build of a second or more
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "generator", "serve", "--agents", str(tmp_path / "agents"), "--port", "0"],
+        stderr=subprocess.PIPE, text=True, env={**os.environ, "TMPDIR": str(temp)},
+    )
+    try:
+        wait_for(lambda: any(temp.iterdir()), timeout=20)  # the first build has begun
+        time.sleep(0.3)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        process.kill()
+    assert list(temp.iterdir()) == [], "nothing is left in the temporary folder"

@@ -237,16 +237,35 @@ def _strip_matching_quotes(text: str) -> str:
 
 
 def front_matter_to_plain(front: FrontMatter) -> list[Any]:
-    """Return the frontmatter as JSON-ready data (`front_matter_from_plain` reads it back)."""
-    return [yaml_value_to_plain(front.data), front.key_lines, front.present, front.closed, front.lines,
+    """Return the frontmatter as JSON-ready data (`front_matter_from_plain` reads it back).
+
+    Most frontmatter is JSON already (text, numbers, lists, mappings with text keys): it is
+    kept as it is, so reading it back costs nothing; any other is tagged value by value.
+    """
+    values = ["json", front.data] if _is_json(front.data) else ["tagged", yaml_value_to_plain(front.data)]
+    return [values, front.key_lines, front.present, front.closed, front.lines,
             front.first_line, front.problem, front.problem_kind, front.problem_line, front.problem_column]
 
 
 def front_matter_from_plain(data: list[Any]) -> FrontMatter:
     """Return the frontmatter `front_matter_to_plain` described."""
-    values, key_lines, present, closed, lines, first_line, problem, kind, problem_line, problem_column = data
-    return FrontMatter(yaml_value_from_plain(values), key_lines, present, closed, lines, first_line, problem, kind,
-                       problem_line, problem_column)
+    (form, values), key_lines, present, closed, lines, first_line, problem, kind, problem_line, problem_column = data
+    return FrontMatter(values if form == "json" else yaml_value_from_plain(values), key_lines, present, closed, lines,
+                       first_line, problem, kind, problem_line, problem_column)
+
+
+def _is_json(value: Any) -> bool:
+    """Tell whether JSON gives `value` back as it is: no tuple, date, bytes, set or non-text key
+    (and no float JSON cannot write exactly, like NaN)."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return True
+    if isinstance(value, float):
+        return value == value and value not in (float("inf"), float("-inf"))
+    if isinstance(value, list):
+        return all(_is_json(item) for item in value)
+    if isinstance(value, dict):
+        return all(isinstance(key, str) and _is_json(item) for key, item in value.items())
+    return False
 
 
 def yaml_value_to_plain(value: Any) -> Any:

@@ -38,6 +38,9 @@ class RawAgent:
     """1-based line in the file where the body starts."""
     digest: str = ""
     """The SHA-256 of the file's bytes: what the build cache knows the file by."""
+    source: bytes | None = None
+    """The file's bytes as checked, when the reading keeps them: `serve` keeps each file's last
+    good reading so, to render its page again after the file broke."""
 
 
 def raw_agent_to_plain(raw: RawAgent) -> list[Any]:
@@ -139,7 +142,7 @@ def read_again(raw: RawAgent, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> tup
     SiteError if the file changed since it was checked, so a page never shows other text.
     """
     report = Report()
-    data = read_agent_bytes(raw.path, report, max_file_size)
+    data = raw.source if raw.source is not None else read_agent_bytes(raw.path, report, max_file_size)
     unchanged = data is not None and (not raw.digest or file_digest(data) == raw.digest)
     text = _decode(raw.path, data, report) if data is not None and unchanged else None
     if data is None or text is None:

@@ -11,12 +11,13 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from generator.errors import type_name
 from generator.markdown.headings import Section
 
 Role = Literal["user", "assistant"]
+Made = TypeVar("Made")
 
 # The runtime's named colors, and common CSS names mapped to the nearest of them.
 NAMED_COLORS = (
@@ -280,14 +281,23 @@ def agent_from_plain(data: list[Any]) -> Agent:
     """Return the agent `agent_to_plain` described."""
     (path, rel_path, slug, name, summary_html, summary_text, examples, model, color, tools, category,
      body_html, sections, metadata, linked_files) = data
-    return Agent(
-        path=Path(path), rel_path=PurePosixPath(rel_path), slug=slug, name=name, summary_html=summary_html,
+    return _made(
+        Agent, path=Path(path), rel_path=PurePosixPath(rel_path), slug=slug, name=name, summary_html=summary_html,
         summary_text=summary_text, examples=tuple(_example_from_plain(example) for example in examples),
-        model=model, color=Color(*color), tools=None if tools is None else tuple(tools), category=category,
+        model=model, color=_made(Color, tone=color[0], label=color[1], hex=color[2]),
+        tools=None if tools is None else tuple(tools), category=category,
         body_html=body_html, sections=tuple(_section_from_plain(section) for section in sections),
         metadata=tuple((key, value) for key, value in metadata),
         linked_files=frozenset(PurePosixPath(target) for target in linked_files),
     )
+
+
+def _made(cls: type[Made], **fields: Any) -> Made:
+    """Make a frozen dataclass from fields the cache kept, without its __init__: a build reads
+    thousands of agents back, and a frozen class's __init__ sets each field the slow way."""
+    made = cls.__new__(cls)
+    made.__dict__.update(fields)
+    return made
 
 
 def _example_to_plain(example: Example) -> list[Any]:
@@ -297,7 +307,8 @@ def _example_to_plain(example: Example) -> list[Any]:
 
 def _example_from_plain(data: list[Any]) -> Example:
     title, context, turns, commentary = data
-    return Example(title, context, tuple(Turn(role, text, direction) for role, text, direction in turns), commentary)
+    return _made(Example, title=title, context=context, commentary=commentary,
+                 turns=tuple(_made(Turn, role=role, text=text, direction=direction) for role, text, direction in turns))
 
 
 def _section_to_plain(section: Section) -> list[Any]:
@@ -306,4 +317,5 @@ def _section_to_plain(section: Section) -> list[Any]:
 
 def _section_from_plain(data: list[Any]) -> Section:
     section_id, title, level, children = data
-    return Section(section_id, title, level, tuple(_section_from_plain(child) for child in children))
+    return _made(Section, id=section_id, title=title, level=level,
+                 children=tuple(_section_from_plain(child) for child in children))

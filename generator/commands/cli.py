@@ -84,6 +84,9 @@ def make_parser() -> argparse.ArgumentParser:
     serve_parser.add_argument("--port", type=int, default=8000,
                               help="port to listen on (default: 8000; 0 picks a free one)")
     serve_parser.add_argument("--open", action="store_true", help="open the site in a browser")
+    serve_parser.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
+                              help=f"where to keep serve's cache (default: ${CACHE_DIR_VARIABLE} if set, "
+                                   "else the user's cache folder); never inside the catalog's folder")
     serve_parser.set_defaults(run=run_serve)
 
     new_parser = commands.add_parser(
@@ -284,7 +287,8 @@ def run_serve(args: argparse.Namespace) -> int:
         print(f"Rebuilt {pages} in {seconds * 1000:.0f} ms ({count_findings_in(result.findings)})", file=sys.stderr)
 
     read_config()  # fail at once on a missing agents folder or a bad config
-    serve(read_config, args.host, args.port, args.open, report, lambda line: print(line, file=sys.stderr, flush=True))
+    serve(read_config, args.host, args.port, args.open, report, lambda line: print(line, file=sys.stderr, flush=True),
+          _cache_dir(args))
     return EXIT_OK
 
 

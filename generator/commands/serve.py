@@ -205,16 +205,21 @@ class Server:
 
 def start_server(
     read_config: Callable[[], SiteConfig], host: str = "127.0.0.1", port: int = 8000,
-    report: Callable[[RebuildResult, float], None] | None = None,
+    report: Callable[[RebuildResult, float], None] | None = None, cache_dir: Path | None = None,
 ) -> Server:
     """Build into a temporary folder, serve it and watch for changes; return the running server."""
     folder = Path(tempfile.mkdtemp(prefix="agentpages-serve-"))
     # The preview has its own address: links and 404.html must not point at the published one.
-    live = LiveSite(lambda: replace(read_config(), out_dir=folder / "site", site_url=""))
+    live = LiveSite(lambda: replace(read_config(), out_dir=folder / "site", site_url=""), cache_dir)
     hub = ReloadHub()
     announce = report or (lambda result, seconds: None)
     started = time.perf_counter()
-    first = live.rebuild(full=True)
+    try:
+        first = live.rebuild(full=True)
+    except BaseException:  # interrupted (Ctrl-C, SIGTERM): leave nothing behind
+        live.close()
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     announce(first, time.perf_counter() - started)
     hub.publish(first)
     try:
@@ -247,7 +252,8 @@ def start_server(
         httpd.server_close()
         observer.join(timeout=5)
         loop.join(timeout=30)
-        live.close()  # the memo is saved for the next serve
+        if not loop.is_alive():  # a rebuild still running keeps the memo; the cache on disk stays as it was
+            live.close()  # the memo is saved for the next serve
         shutil.rmtree(folder, ignore_errors=True)
 
     return Server(url, live, hub, stop)
@@ -289,21 +295,39 @@ def _rebuild_loop(
 
 
 def serve(read_config: Callable[[], SiteConfig], host: str, port: int, open_browser: bool,
-          report: Callable[[RebuildResult, float], None], say: Callable[[str], None]) -> None:
+          report: Callable[[RebuildResult, float], None], say: Callable[[str], None],
+          cache_dir: Path | None = None) -> None:
     """Run the server until Ctrl-C or SIGTERM, then stop it and remove its temporary folder."""
-    server = start_server(read_config, host, port, report)
-    stopped = threading.Event()
-    # `kill PID` stops the server as Ctrl-C does; only the main thread may set a handler.
-    previous = signal.signal(signal.SIGTERM, lambda number, frame: stopped.set())
+    # `kill PID` stops the server as Ctrl-C does, from the first build on; only the main thread
+    # may set a handler.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        _serve_until_interrupted(read_config, host, port, open_browser, report, say, cache_dir)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _serve_until_interrupted(
+    read_config: Callable[[], SiteConfig], host: str, port: int, open_browser: bool,
+    report: Callable[[RebuildResult, float], None], say: Callable[[str], None], cache_dir: Path | None,
+) -> None:
+    try:
+        server = start_server(read_config, host, port, report, cache_dir)
+    except KeyboardInterrupt:
+        say("Stopping")
+        raise
     say(f"Serving {server.url} (Ctrl-C to stop)")
     if open_browser:
         webbrowser.open(server.url)
     try:
-        while not stopped.wait(3600):
-            pass
-    except KeyboardInterrupt:
-        pass
+        while True:
+            time.sleep(3600)
     finally:
         say("Stopping")
         server.stop()
-        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(number: int, frame: object) -> None:
+    raise KeyboardInterrupt

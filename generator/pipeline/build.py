@@ -84,6 +84,8 @@ def run_pipeline(
     from generator.pipeline.render import make_manifest, render_site
     from generator.site.plan import SitePlan, plan_pages
 
+    if memo:
+        memo.start_build()
     # No file changed since the last build (same sizes and times, same commit): repeat its result.
     # The files are looked at before they are read, so an edit made during the build is not missed.
     site_files = output.SiteFiles(config.out_dir) if memo and not private_output else None

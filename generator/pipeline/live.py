@@ -45,12 +45,15 @@ class RebuildResult:
     findings: list[Finding] = field(default_factory=list)
     error: SiteError | None = None
     """A problem that stopped the rebuild (a template or config error)."""
+    strict: bool = False
+    """Warnings show in the browser too (`serve --strict`)."""
 
     @property
     def errors(self) -> list[str]:
-        """Return what the browser overlay shows: the fatal error and every error finding."""
+        """Return what the browser overlay shows: the fatal error and every error finding (every
+        finding, when strict)."""
         lines = [str(self.error)] if self.error else []
-        return lines + [str(f) for f in self.findings if f.severity == "error"]
+        return lines + [str(f) for f in self.findings if self.strict or f.severity == "error"]
 
 
 class LiveSite:
@@ -69,13 +72,14 @@ class LiveSite:
 
     def rebuild(self, full: bool = False) -> RebuildResult:
         """Bring the site up to date; `full` also reads the config and every template again."""
-        result = RebuildResult()
+        result = RebuildResult(strict=self.config.strict)
         try:
             if full or self.memo is None:
                 self._start_afresh()
             assert self.memo is not None
             report = Report()
-            built = run_pipeline(self.config, report, self.memo, lambda done, total: None,
+            # strict shows warnings in the browser; it never keeps a site from being served
+            built = run_pipeline(replace(self.config, strict=False), report, self.memo, lambda done, total: None,
                                  last_good=self._last_good, commit_guard=self.lock, private_output=True)
             result.findings = report.findings
             result.changed_urls = ["*"] if full else built.changed
@@ -215,22 +219,24 @@ class LiveMemo(Memo):
         self._record = (quick_state, findings, catalog, site, site_written, stored, entries)
         self._unflushed = True
 
+    # What the last build left is this memo's own: each serve (and each full rebuild in one)
+    # starts with a new output folder, which no record on disk describes.
     def _recorded(self, index: int) -> object:
         return self._record[index] if self._record is not None else None
 
     def last_quick_state(self) -> str | None:
-        return self._recorded(0) if self._record else super().last_quick_state()  # type: ignore[return-value]
+        return self._recorded(0)  # type: ignore[return-value]
 
     def last_site(self) -> str | None:
-        return self._recorded(3) if self._record else super().last_site()  # type: ignore[return-value]
+        return self._recorded(3)  # type: ignore[return-value]
 
     def last_result(self) -> tuple[list[Finding], Catalog] | None:
         if self._record is None:
-            return super().last_result()
+            return None
         return list(self._record[1]), self._record[2]  # type: ignore[call-overload, return-value]
 
     def last_written(self) -> tuple[Manifest, SearchIndex] | None:
-        return self._recorded(4) if self._record else super().last_written()  # type: ignore[return-value]
+        return self._recorded(4)  # type: ignore[return-value]
 
     def get_entries(self) -> StoredEntries:
         return dict(self._record[5]) if self._record else super().get_entries()  # type: ignore[call-overload]
@@ -245,10 +251,10 @@ class LiveMemo(Memo):
         """Write the last build's record to the cache on disk, for the next `serve` to start from."""
         if not self._unflushed or self._record is None:
             return
-        quick, findings, catalog, site, written, stored, entries = self._record
+        quick, findings, catalog, site, written, stored, _ = self._record
         from generator.site.entries import EntryChanges
 
-        every = EntryChanges(dict(stored), frozenset(stored)) if entries is not None else None  # type: ignore[call-overload]
+        every = EntryChanges(dict(stored), frozenset(stored))  # type: ignore[call-overload]
         super().record_build(quick, findings, catalog, site, written, every)  # type: ignore[arg-type]
         self._unflushed = False
 

@@ -115,16 +115,21 @@ class Memo:
         """Open the catalog's cache in `cache_dir` (default: the user's cache folder); None if it
         cannot be had, or if `cache_dir` lies in the catalog's folder. `serve` keeps a cache of its
         own ("serve"): its pages have no published address, so its keys differ from a build's."""
-        if cache_dir and cache_dir.resolve().is_relative_to(config.agents_dir.parent):
-            log.warning("the cache folder %s is inside the catalog's folder, where a repository could put a cache "
-                        "of its own; every page is rendered afresh (choose a folder outside it)", cache_dir)
+        folder = cache_folder(config, cache_dir, purpose)
+        if folder.resolve().is_relative_to(catalog_root(config.agents_dir)):
+            log.warning("the cache folder %s is inside the catalog's repository, where a commit could put a cache "
+                        "of its own; every page is rendered afresh (name a folder outside it with --cache-dir)", folder)
             return None
-        cache = BuildCache.open(cache_folder(config, cache_dir, purpose), make_fingerprint(config))
+        cache = BuildCache.open(folder, make_fingerprint(config))
         return cls(cache) if cache else None
 
     @property
     def stats(self) -> CacheStats:
         return self.cache.stats
+
+    def start_build(self) -> None:
+        """Forget the page keys of the last build's plans (serve runs build after build)."""
+        self._page_keys.clear()
 
     # -- files as read and checked ----------------------------------------------------------
 
@@ -269,6 +274,16 @@ def _checked_file(stored: Plain | None) -> CheckedFile | None:
         return CheckedFile.from_plain(stored) if stored is not None else None
     except (TypeError, ValueError):
         return None  # written by another version
+
+
+def catalog_root(agents_dir: Path) -> Path:
+    """Return the top of the repository that holds the agents folder (the nearest folder with a
+    `.git`), or the folder above it outside any repository."""
+    agents = agents_dir.resolve()
+    for folder in (agents, *agents.parents):
+        if (folder / ".git").exists():
+            return folder
+    return agents.parent
 
 
 def compress_page(html: str) -> bytes:

@@ -4,7 +4,7 @@ unchanged since the last build comes from the build cache."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -78,7 +78,7 @@ def load_and_check(
             cache.put_file(checked_file, stamps.get(path, ""))
     readings = [checked_file for checked_file in checked_files.values() if checked_file is not None]
     raw_agents = ([reading.raw for reading in readings if reading.raw is not None] if last_good is None
-                  else _keep_last_good(list(stamps), checked_files, last_good))
+                  else _keep_last_good(list(stamps), checked_files, last_good, config))
     # Rules that look at other files run afresh every time: those files may have changed.
     catalog_findings = [*check_duplicate_names(raw_agents),
                         *(f for r in readings if r.raw is not None for f in check_links(r.raw, r.links))]
@@ -138,9 +138,10 @@ def list_agent_files(config: SiteConfig) -> AgentListing:
 
 def _keep_last_good(
     paths: list[Path], checked_files: dict[Path, CheckedFile | None], last_good: dict[Path, RawAgent],
+    config: SiteConfig,
 ) -> list[RawAgent]:
     """Return each listed file's reading, or its last reading without an error when it now has
-    one or cannot be read; `last_good` is brought up to date."""
+    one or cannot be read; `last_good` is brought up to date, each reading with its bytes."""
     listed = set(paths)
     for gone in [path for path in last_good if path not in listed]:
         del last_good[gone]
@@ -149,9 +150,19 @@ def _keep_last_good(
         checked = checked_files.get(path)
         raw = checked.raw if checked is not None else None
         if raw is not None and checked is not None and not any(f.severity == "error" for f in checked.findings):
-            last_good[path] = raw
+            known = last_good.get(path)
+            if known is None or known.digest != raw.digest:
+                kept = _with_source(raw, config)
+                if kept is not None:
+                    last_good[path] = kept
         if path in last_good:
             raw_agents.append(last_good[path])
         elif raw is not None:
             raw_agents.append(raw)
     return raw_agents
+
+
+def _with_source(raw: RawAgent, config: SiteConfig) -> RawAgent | None:
+    """Return the reading with the bytes it was checked from, or None if the file holds others now."""
+    data = read_agent_bytes(raw.path, Report(), config.max_file_size)
+    return replace(raw, source=data) if data is not None and file_digest(data) == raw.digest else None

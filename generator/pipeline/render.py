@@ -69,7 +69,7 @@ def render_site(
     plans = site_plan.pages
     keys = [memo.page_key(plan) for plan in plans] if memo else [""] * len(plans)
     env = memo.environment(config) if memo else make_environment(config)
-    pages = _recall_pages(config, plans, keys, site_plan.slugs, memo, writer)
+    pages = _recall_pages(config, plans, keys, site_plan.slugs, memo, writer, last[0] if last else None)
     progress(len(plans) - len(pages.rendered), len(plans))
     old_terms = _old_terms(plans, pages.rendered, memo, last[0] if last else None)
     _render_missing(config, plans, keys, site_plan.slugs, memo, writer, pages, progress, env)
@@ -95,16 +95,24 @@ def page_version(key: str, agent: Agent, slugs: dict[PurePosixPath, str]) -> str
 
 def _recall_pages(
     config: SiteConfig, plans: list[PagePlan], keys: list[str], slugs: dict[PurePosixPath, str], memo: Memo | None,
-    writer: SiteWriter,
+    writer: SiteWriter, last: Manifest | None,
 ) -> _Pages:
-    """Take every page the output folder or the memo has; the others are left to render."""
+    """Take every page the output folder or the memo has; the others are left to render.
+
+    A page the output folder holds under the same key takes its agent from the last build's
+    catalog, read once; any other asks the memo for its own.
+    """
     pages = _Pages([None] * len(plans), [None] * len(plans), [])
+    on_disk = _agents_on_disk(memo, last)
     for index, plan in enumerate(plans):
-        stored = memo.get(plan, keys[index], slugs, with_html=False) if memo else None
-        if stored is None or memo is None:
+        url = page_url(plan.slug)
+        kept = on_disk.get(plan.raw.rel_path) if last and last.pages.get(url) == keys[index] else None
+        stored = memo.get(plan, keys[index], slugs, with_html=False) if memo and kept is None else None
+        agent = kept or (stored.agent if stored else None)
+        if agent is None or memo is None:
             pages.rendered.append(index)
             continue
-        pages.agents[index] = agent = stored.agent
+        pages.agents[index] = agent
         version = page_version(keys[index], agent, slugs)
         if not writer.wants(agent.url, version):
             writer.keep(agent.url, version)
@@ -122,9 +130,15 @@ def _recall_pages(
     return pages
 
 
+def _agents_on_disk(memo: Memo | None, last: Manifest | None) -> dict[PurePosixPath, Agent]:
+    """Return the last build's agents by file, when the output folder is as that build left it."""
+    result = memo.last_result() if memo and last else None
+    return {agent.rel_path: agent for agent in result[1].agents} if result else {}
+
+
 def _checked_bytes(config: SiteConfig, plan: PagePlan) -> bytes:
     """Read an agent file again for its raw copy, refusing bytes other than the ones checked."""
-    data = read_agent_bytes(plan.raw.path, Report(), config.max_file_size)
+    data = plan.raw.source if plan.raw.source is not None else read_agent_bytes(plan.raw.path, Report(), config.max_file_size)
     if data is None or file_digest(data) != plan.raw.digest:
         raise SiteError(plan.raw.path, 1, "the file changed while the site was being built: build again")
     return data
