@@ -32,10 +32,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.build_speed import MIB, bench_hugo, run_measured  # noqa: E402
 from bench.catalogs import BODIES, make_catalog  # noqa: E402
 
+CACHES = Path(tempfile.mkdtemp(prefix="agentpages-compare-caches-"))
+"""Each checkout's user cache folder: outside the catalog's folder, where a build refuses one."""
+
 
 def build_command(checkout: Path, catalog: Path, out: Path, *options: str) -> tuple[list[str], dict[str, str]]:
     """Return the command that builds `catalog` into `out` with `checkout`'s code, and its environment."""
-    env = {**os.environ, "PYTHONPATH": str(checkout), "XDG_CACHE_HOME": str(out.parent / f"cache-{checkout.name}")}
+    env = {**os.environ, "PYTHONPATH": str(checkout), "XDG_CACHE_HOME": str(CACHES / checkout.name)}
     env.pop("AGENTPAGES_CACHE_DIR", None)
     return [sys.executable, "-m", "generator", "build", "--agents", str(catalog), "--out", str(out), *options], env
 
@@ -103,6 +106,7 @@ def main() -> None:
                 pss = [max(p for _, p in runs) / MIB for runs in (before, after)]
                 print(f"{size:>7} {kind:<6} {seconds[0]:9.2f} {seconds[1]:8.2f} {seconds[1] / seconds[0]:13.2f} "
                       f"{pss[0]:15.0f} {pss[1]:14.0f}", flush=True)
+            shutil.rmtree(CACHES, ignore_errors=True)
             if args.hugo:
                 hugo = bench_hugo(work / "agents", args.runs)
                 if hugo:

@@ -116,6 +116,15 @@ class Agent:
         """Return the page's path below the site root."""
         return page_url(self.slug)
 
+    def __getattr__(self, name: str) -> Any:
+        # An agent read back from the build cache gets its heading tree when first asked for it:
+        # a build reads thousands of unchanged agents back, and their sections are rarely needed.
+        if name == "sections" and "_plain_sections" in self.__dict__:
+            sections = tuple(_section_from_plain(section) for section in self.__dict__["_plain_sections"])
+            self.__dict__["sections"] = sections
+            return sections
+        raise AttributeError(name)
+
     @property
     def raw_url(self) -> str:
         """Return the raw agent file's path below the site root."""
@@ -286,8 +295,7 @@ def agent_from_plain(data: list[Any]) -> Agent:
         summary_text=summary_text, examples=tuple(_example_from_plain(example) for example in examples),
         model=model, color=_made(Color, tone=color[0], label=color[1], hex=color[2]),
         tools=None if tools is None else tuple(tools), category=category,
-        body_html=body_html, sections=tuple(_section_from_plain(section) for section in sections),
-        metadata=tuple((key, value) for key, value in metadata),
+        body_html=body_html, _plain_sections=sections, metadata=tuple((key, value) for key, value in metadata),
         linked_files=frozenset(PurePosixPath(target) for target in linked_files),
     )
 

@@ -16,6 +16,7 @@ repository is never read, since its pages would skip the sanitizer.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import re
@@ -100,6 +101,9 @@ class Memo:
         self.fingerprint = cache.fingerprint
         self._page_keys: dict[int, tuple[PagePlan, str]] = {}
         self._environment: jinja2.Environment | None = None
+        self._last_result: tuple[list[Finding], Catalog] | None = None
+        self._agent_texts: dict[int, tuple[Agent, str]] = {}
+        """Agents of the last build's catalog with their JSON text, by identity (each kept alive here)."""
 
     def environment(self, config: SiteConfig) -> jinja2.Environment:
         """Return the Jinja2 environment of the builds under this memo, made once: compiling the
@@ -221,13 +225,25 @@ class Memo:
         return self.cache.last_site()
 
     def last_result(self) -> tuple[list[Finding], Catalog] | None:
-        """Return the findings and catalog (agents without bodies) of the last finished build."""
+        """Return the findings and catalog (agents without bodies) of the last finished build.
+
+        Each agent is kept as its own JSON text, which `record_build` writes again for every
+        agent that is still the same object: an edit encodes one agent, not the catalog.
+        """
+        if self._last_result is not None:
+            return self._last_result
         stored = self.cache.last_result()
         try:
-            findings, agents = stored
-            return [Finding.from_plain(f) for f in findings], Catalog.from_agents([agent_from_plain(a) for a in agents])
+            findings, texts = stored
+            agents = []
+            for text in texts:
+                agent = agent_from_plain(json.loads(text))
+                self._agent_texts[id(agent)] = (agent, text)
+                agents.append(agent)
+            self._last_result = [Finding.from_plain(f) for f in findings], Catalog.from_agents(agents)
         except (TypeError, ValueError):
             return None
+        return self._last_result
 
     def last_written(self) -> tuple[Manifest, SearchIndex] | None:
         """Return what the last build that wrote its site left there, and its search index."""
@@ -257,12 +273,18 @@ class Memo:
         """Remember a finished build, all at once: its quick state, findings and catalog (for a build
         with nothing changed to repeat), its site's state and, if it wrote the site, what it wrote
         and the agents' entries it rendered."""
-        result = [[f.to_plain() for f in findings], [agent_to_plain(agent) for agent in catalog.agents]]
+        result = [[f.to_plain() for f in findings], [self._agent_text(agent) for agent in catalog.agents]]
         written = [site_written[0].to_plain(), site_written[1].to_plain()] if site_written else None
         rendered = {slug: (key, [e.card, e.catalog_object, e.llms_line])
                     for slug, (key, e) in (entries.rendered.items() if entries else ())}
         self.cache.record_build(BuildRecord(quick_state, site, result, written, rendered,
                                             entries.slugs if entries else None))
+
+    def _agent_text(self, agent: Agent) -> str:
+        known = self._agent_texts.get(id(agent))
+        if known is not None and known[0] is agent:
+            return known[1]
+        return json.dumps(agent_to_plain(agent), ensure_ascii=True, separators=(",", ":"))
 
     def close(self) -> None:
         """Close the cache."""

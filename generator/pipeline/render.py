@@ -35,6 +35,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+MAX_REPLACED_PAGES = 60
+"""Up to this many re-rendered pages (or a tenth of the catalog), the last search index has their
+words replaced; more, and it is made afresh, which is as quick and keeps no list of words."""
+
 
 @dataclass(frozen=True)
 class RenderedSite:
@@ -53,7 +57,6 @@ class _Pages:
     """Every planned page's agent and words, by plan number, as the render stage gathers them."""
 
     agents: list[Agent | None]
-    terms: list[PageTerms | None]
     rendered: list[int]
     """Plan numbers of the pages rendered afresh."""
 
@@ -71,9 +74,7 @@ def render_site(
     env = memo.environment(config) if memo else make_environment(config)
     pages = _recall_pages(config, plans, keys, site_plan.slugs, memo, writer, last[0] if last else None)
     progress(len(plans) - len(pages.rendered), len(plans))
-    old_terms = _old_terms(plans, pages.rendered, memo, last[0] if last else None)
-    _render_missing(config, plans, keys, site_plan.slugs, memo, writer, pages, progress, env)
-    search = _search_index(config, site_plan, keys, memo, pages, old_terms, last)
+    search = _render_missing(config, site_plan, keys, memo, writer, pages, last, progress, env)
     catalog = Catalog.from_agents([agent for agent in pages.agents if agent is not None])
     entries = make_entry_renderer(env, make_site_context(config), site_plan.dates, memo, plans,
                                   [plans[index].slug for index in pages.rendered])
@@ -102,7 +103,7 @@ def _recall_pages(
     A page the output folder holds under the same key takes its agent from the last build's
     catalog, read once; any other asks the memo for its own.
     """
-    pages = _Pages([None] * len(plans), [None] * len(plans), [])
+    pages = _Pages([None] * len(plans), [])
     on_disk = _agents_on_disk(memo, last)
     for index, plan in enumerate(plans):
         url = page_url(plan.slug)
@@ -156,47 +157,49 @@ def _old_terms(
 
 
 def _render_missing(
-    config: SiteConfig, plans: list[PagePlan], keys: list[str], slugs: dict[PurePosixPath, str], memo: Memo | None,
-    writer: SiteWriter, pages: _Pages, progress: Progress, env: jinja2.Environment,
-) -> None:
-    """Render the pages no earlier build left, each written into the writer's staging folder."""
-    from generator.pipeline.pages import render_pages
-
-    done = len(plans) - len(pages.rendered)
-    results = render_pages(config, [plans[i] for i in pages.rendered], slugs, writer.root, memo is not None, env)
-    for index, (agent, compressed, terms) in zip(pages.rendered, results):
-        plan = plans[index]
-        pages.agents[index], pages.terms[index] = agent, terms
-        writer.staged(agent.url, page_version(keys[index], agent, slugs))
-        writer.staged(agent.raw_url, plan.raw.digest)
-        if memo is not None and compressed is not None:
-            memo.put(plan, keys[index], slugs, agent, compressed, terms)
-        done += 1
-        progress(done, len(plans))
-
-
-def _search_index(
-    config: SiteConfig, site_plan: SitePlan, keys: list[str], memo: Memo | None, pages: _Pages,
-    old_terms: dict[int, PageTerms | None], last: tuple[Manifest, SearchIndex] | None,
+    config: SiteConfig, site_plan: SitePlan, keys: list[str], memo: Memo | None, writer: SiteWriter, pages: _Pages,
+    last: tuple[Manifest, SearchIndex] | None, progress: Progress, env: jinja2.Environment,
 ) -> SearchIndex:
-    """Return the search index: the last one with the re-rendered pages' words replaced, when it
-    indexed the same pages and every other page from the same key; else merged afresh, in the
-    plans' order."""
-    from generator.pipeline.pages import PageWriter
+    """Render the pages no earlier build left, each written into the writer's staging folder, and
+    return the search index with every page's words.
+
+    When few pages changed in a site whose index has the same pages, the last index has their
+    words replaced; otherwise it is made afresh, in the plans' order, each page's words added
+    as its page comes (no list of every page's words is kept: at 5,000 agents it would be
+    over 100 MB).
+    """
+    from generator.pipeline.pages import PageWriter, render_pages
     from generator.site.search import SearchIndex
 
-    plans, rendered = site_plan.pages, set(pages.rendered)
-    if last is not None and _is_same_index(plans, keys, rendered, old_terms, *last):
-        for index in pages.rendered:
-            last[1].replace(index, old_terms[index], pages.terms[index])  # type: ignore[arg-type]
-        return last[1]
-    search = SearchIndex()
+    plans, slugs = site_plan.pages, site_plan.slugs
+    rendered = set(pages.rendered)
+    old_terms = _old_terms(plans, pages.rendered, memo, last[0] if last else None)
+    in_place = (last is not None and len(rendered) <= max(MAX_REPLACED_PAGES, len(plans) // 10)
+                and _is_same_index(plans, keys, rendered, old_terms, *last))
+    search = last[1] if in_place and last is not None else SearchIndex()
+    results = render_pages(config, [plans[i] for i in pages.rendered], slugs, writer.root, memo is not None, env)
     fallback: PageWriter | None = None
+    done = len(plans) - len(rendered)
     for index, plan in enumerate(plans):
-        terms = pages.terms[index] if index in rendered else (memo.get_terms(plan, keys[index]) if memo else None)
-        if terms is None:  # the memo failed since: render the page again for its words
-            fallback = fallback or PageWriter(config, site_plan.slugs, config.out_dir, for_cache=False)
-            terms = fallback.terms(plan)
+        if index in rendered:
+            agent, compressed, terms = next(results)
+            pages.agents[index] = agent
+            writer.staged(agent.url, page_version(keys[index], agent, slugs))
+            writer.staged(agent.raw_url, plan.raw.digest)
+            if memo is not None and compressed is not None:
+                memo.put(plan, keys[index], slugs, agent, compressed, terms)
+            done += 1
+            progress(done, len(plans))
+            if in_place:
+                search.replace(index, old_terms[index], terms)  # type: ignore[arg-type]
+                continue
+        elif in_place:
+            continue
+        else:
+            terms = memo.get_terms(plan, keys[index]) if memo else None
+            if terms is None:  # the memo failed since: render the page again for its words
+                fallback = fallback or PageWriter(config, slugs, config.out_dir, for_cache=False, env=env)
+                terms = fallback.terms(plan)
         search.add(plan.slug, terms)
     return search
 

@@ -174,15 +174,17 @@ class SearchIndex:
         return files
 
     def to_plain(self) -> list[Any]:
-        """Return the index as JSON-ready data, for the build cache: its postings as written."""
+        """Return the index as JSON-ready data, for the build cache: its postings as written, the
+        terms in JavaScript's order, so that reading it back needs no sorting."""
         self._pack()
-        return [self.slugs, self.lengths, self._texts]
+        return [self.slugs, self.lengths, {term: self._texts[term] for term in self._sorted_terms()}]
 
     @classmethod
     def from_plain(cls, data: list[Any]) -> SearchIndex:
         """Return the index `to_plain` described."""
         index = cls()
         index.slugs, index.lengths, index._texts = data
+        index._order = list(index._texts)  # written in order, and JSON objects keep it
         return index
 
     def _pack(self) -> None:
