@@ -395,9 +395,9 @@ def test_serve_stopped_during_its_first_build_leaves_nothing(tmp_path: Path) -> 
     make_catalog(tmp_path / "agents", 200)  # a first build of a second or more
     temp = tmp_path / "temp"
     temp.mkdir()
-    process = subprocess.Popen(
+    process = subprocess.Popen(  # its findings go to a file: a pipe nobody reads would fill and block it
         [sys.executable, "-m", "generator", "serve", "--agents", str(tmp_path / "agents"), "--port", "0"],
-        stderr=subprocess.PIPE, text=True, env={**os.environ, "TMPDIR": str(temp)},
+        stderr=(tmp_path / "stderr.txt").open("w"), env={**os.environ, "TMPDIR": str(temp)},
     )
     try:
         wait_for(lambda: any(temp.iterdir()), timeout=20)  # the first build has begun

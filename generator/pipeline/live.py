@@ -218,6 +218,7 @@ class LiveMemo(Memo):
             stored.update(entries.rendered)
         self._record = (quick_state, findings, catalog, site, site_written, stored, entries)
         self._unflushed = True
+        self.forget_other_agents(catalog)
 
     # What the last build left is this memo's own: each serve (and each full rebuild in one)
     # starts with a new output folder, which no record on disk describes.

@@ -274,6 +274,7 @@ class Memo:
         with nothing changed to repeat), its site's state and, if it wrote the site, what it wrote
         and the agents' entries it rendered."""
         result = [[f.to_plain() for f in findings], [self._agent_text(agent) for agent in catalog.agents]]
+        self.forget_other_agents(catalog)
         written = [site_written[0].to_plain(), site_written[1].to_plain()] if site_written else None
         rendered = {slug: (key, [e.card, e.catalog_object, e.llms_line])
                     for slug, (key, e) in (entries.rendered.items() if entries else ())}
@@ -284,7 +285,25 @@ class Memo:
         known = self._agent_texts.get(id(agent))
         if known is not None and known[0] is agent:
             return known[1]
-        return json.dumps(agent_to_plain(agent), ensure_ascii=True, separators=(",", ":"))
+        text = json.dumps(agent_to_plain(agent), ensure_ascii=True, separators=(",", ":"))
+        self._agent_texts[id(agent)] = (agent, text)
+        return text
+
+    def catalog_key(self, catalog: Catalog, *parts: str) -> str:
+        """Return a digest of everything the catalog's agents say (without their bodies), and of
+        `parts`: what a page listing every agent depends on. Each agent is encoded once."""
+        hasher = hashlib.sha256(self.fingerprint.encode())
+        for part in parts:
+            hasher.update(b"\0" + part.encode("utf-8", "surrogatepass"))
+        for agent in catalog.agents:
+            hasher.update(b"\0" + self._agent_text(agent).encode())
+        return hasher.hexdigest()
+
+    def forget_other_agents(self, catalog: Catalog) -> None:
+        """Keep the encoded agents of this catalog only (serve makes new agents save after save)."""
+        present = {id(agent) for agent in catalog.agents}
+        for gone in [key for key in self._agent_texts if key not in present]:
+            del self._agent_texts[gone]
 
     def close(self) -> None:
         """Close the cache."""

@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+INDEX_PAGE = "index.html"
+INDEX_PAGE_VALUE = "index page"
+"""The memo value naming what the index page was rendered from, and its version."""
 MAX_REPLACED_PAGES = 60
 """Up to this many re-rendered pages (or a tenth of the catalog), the last search index has their
 words replaced; more, and it is made afresh, which is as quick and keeps no list of words."""
@@ -81,11 +84,27 @@ def render_site(
     writer.add_tree(builtin_templates_dir() / "assets", "assets")
     if config.theme_dir:
         writer.add_tree(config.theme_dir / "assets", "assets")
-    for path, content in render_site_files(config, env, catalog, site_plan.dates, search, entries).items():
+    kept_index = _keep_index_page(memo, writer, catalog, config)
+    for path, content in render_site_files(config, env, catalog, site_plan.dates, search, entries,
+                                           with_index=kept_index is None).items():
         writer.add(path, content)
+    if memo is not None and kept_index is None:
+        memo.put_value(INDEX_PAGE_VALUE, [memo.catalog_key(catalog, repr(config)), writer.versions[INDEX_PAGE]])
     if memo is not None:
         memo.stats.hits, memo.stats.misses = len(plans) - len(pages.rendered), len(pages.rendered)
     return RenderedSite(catalog, search, entries.changes, {page_url(plan.slug): key for plan, key in zip(plans, keys)})
+
+
+def _keep_index_page(memo: Memo | None, writer: SiteWriter, catalog: Catalog, config: SiteConfig) -> str | None:
+    """Keep the index page the output folder holds when every agent says what it said then (the
+    index shows nothing else of them); return its version, or None when it must be rendered."""
+    stored = memo.get_value(INDEX_PAGE_VALUE) if memo else None
+    if memo is None or not isinstance(stored, list) or len(stored) != 2 or writer.wants(INDEX_PAGE, stored[1]):
+        return None
+    if stored[0] != memo.catalog_key(catalog, repr(config)):
+        return None
+    writer.keep(INDEX_PAGE, stored[1])
+    return str(stored[1])
 
 
 def page_version(key: str, agent: Agent, slugs: dict[PurePosixPath, str]) -> str:

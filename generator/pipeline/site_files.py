@@ -23,19 +23,18 @@ if TYPE_CHECKING:
 
 def render_site_files(
     config: SiteConfig, env: jinja2.Environment, catalog: Catalog, dates: dict[Path, FileDates], search: SearchIndex,
-    entries: EntryRenderer,
+    entries: EntryRenderer, with_index: bool = True,
 ) -> dict[str, str | bytes]:
-    """Render every file of the site but the agent pages and static assets, by path below the root.
-
-    The search index comes before the files that name it, for updates in place.
-    """
+    """Render every file of the site but the agent pages and static assets, by path below the
+    root; without the index page when `with_index` is false (it is kept as it is)."""
     from generator.site import publish
     from generator.site.render import make_site_context, render_index, render_not_found
 
     site = make_site_context(config)
     by_slug = entries.render(catalog)
     files: dict[str, str | bytes] = {**search.render_files()}
-    files["index.html"] = render_index(env, site, catalog, {slug: e.card for slug, e in by_slug.items()})
+    if with_index:
+        files["index.html"] = render_index(env, site, catalog, {slug: e.card for slug, e in by_slug.items()})
     files["404.html"] = render_not_found(env, site)
     files.update(render_generated_css(catalog))
     files.update(publish.render_machine_files(

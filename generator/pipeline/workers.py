@@ -67,13 +67,17 @@ def map_in_workers(
     # fork shares the loaded modules with the workers; elsewhere they start afresh.
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_in_worker, initargs=(initializer, *initargs))
     try:
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_in_worker,
-                                 initargs=(initializer, *initargs)) as pool:
-            yield from pool.map(function, items, chunksize=CHUNK_SIZE)
+        yield from pool.map(function, items, chunksize=CHUNK_SIZE)
     except BrokenProcessPool:
         raise SiteError(None, 0, "a worker process died (out of memory?); the site was not changed. "
                                  "Run again, or with fewer cores: taskset -c 0 agentpages build") from None
+    except BaseException:  # interrupted, or the caller failed: the work left is not wanted
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        pool.shutdown(wait=True)
 
 
 def _start_in_worker(initializer: Callable[..., None] | None, *initargs: object) -> None:
