@@ -390,7 +390,7 @@ def test_a_locked_cache_does_not_fail_the_build(catalog: Path, tmp_path: Path) -
 def test_library_versions_in_the_fingerprint_are_the_installed_ones() -> None:
     import importlib.metadata
 
-    from generator.pipeline.memo import (
+    from generator.pipeline.fingerprint import (
         _RENDERING_LIBRARIES,
         _normalized,
         installed_versions,

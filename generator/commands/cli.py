@@ -56,9 +56,7 @@ def make_parser() -> argparse.ArgumentParser:
                               help="where to write the site (default: site/)")
     build_parser.add_argument("--no-cache", action="store_true",
                               help="render every page afresh, neither reading nor writing the build cache")
-    build_parser.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
-                              help=f"where to keep the build cache (default: ${CACHE_DIR_VARIABLE} if set, "
-                                   "else the user's cache folder); never inside the catalog's folder")
+    _add_cache_option(build_parser, "the build cache")
     build_parser.add_argument("--site-url", default=None, metavar="URL",
                               help=f"the published address, overriding site_url (default: ${SITE_URL_VARIABLE} "
                                    "if set, as the GitHub Pages workflow sets it)")
@@ -84,9 +82,7 @@ def make_parser() -> argparse.ArgumentParser:
     serve_parser.add_argument("--port", type=int, default=8000,
                               help="port to listen on (default: 8000; 0 picks a free one)")
     serve_parser.add_argument("--open", action="store_true", help="open the site in a browser")
-    serve_parser.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
-                              help=f"where to keep serve's cache (default: ${CACHE_DIR_VARIABLE} if set, "
-                                   "else the user's cache folder); never inside the catalog's folder")
+    _add_cache_option(serve_parser, "serve's cache")
     serve_parser.set_defaults(run=run_serve)
 
     new_parser = commands.add_parser(
@@ -100,6 +96,12 @@ def make_parser() -> argparse.ArgumentParser:
     new_parser.add_argument("-v", "--verbose", action="store_true", help="show debug messages and tracebacks")
     new_parser.set_defaults(run=run_new)
     return parser
+
+
+def _add_cache_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
+                        help=f"where to keep {what} (default: ${CACHE_DIR_VARIABLE} if set, else the user's "
+                             "cache folder); never inside the catalog's repository")
 
 
 def _add_catalog_options(parser: argparse.ArgumentParser, strict_help: str) -> None:

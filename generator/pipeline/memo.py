@@ -19,22 +19,19 @@ import hashlib
 import json
 import logging
 import os
-import re
-import sys
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from generator import __version__
 from generator.catalog.lint import CheckedFile
 from generator.catalog.model import Agent, Catalog, agent_from_plain, agent_to_plain
-from generator.config import SiteConfig, template_dirs
+from generator.config import SiteConfig
 from generator.errors import Finding
+from generator.pipeline.fingerprint import make_fingerprint
 from generator.site.search import PageTerms, SearchIndex
 from generator.store.cache import (
-    FORMAT,
     BuildCache,
     BuildRecord,
     CacheStats,
@@ -51,12 +48,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PACKAGE_DIR = Path(__file__).resolve().parent.parent
 CACHE_DIR_VARIABLE = "AGENTPAGES_CACHE_DIR"
 """The environment variable naming the folder for build caches, as `--cache-dir` does."""
-# The libraries whose output reaches the page: a new version may render differently.
-_RENDERING_LIBRARIES = ("jinja2", "markdown", "pygments", "nh3", "pymdown-extensions",
-                        "mdx-truly-sane-lists", "mdx-breakless-lists", "pyyaml")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -343,69 +336,3 @@ def cache_folder(config: SiteConfig, cache_dir: Path | None = None, purpose: str
 def user_cache_folder() -> Path:
     """Return the user's cache folder ($XDG_CACHE_HOME, else ~/.cache)."""
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-
-
-def make_fingerprint(config: SiteConfig) -> str:
-    """Return a digest of everything that changes every page: code, versions, templates and config."""
-    parts = [f"format {FORMAT}", f"agentpages {__version__}"]
-    versions = installed_versions()
-    parts += [f"{name} {_library_version(versions, name)}" for name in _RENDERING_LIBRARIES]
-    # Our own source too, so a checkout being worked on never serves pages of older code.
-    for folder in (PACKAGE_DIR, *template_dirs(config)):
-        parts += _folder_digests(folder)
-    settings = {key: value for key, value in vars(config).items() if key not in ("out_dir", "strict")}
-    parts.append(repr(sorted((key, repr(value)) for key, value in settings.items())))
-    return digest_parts(parts)
-def _folder_digests(folder: Path) -> list[str]:
-    """Return each file's path and content digest below `folder`, following links as copying does."""
-    found = []
-    for current, subfolders, files in os.walk(folder, followlinks=True):
-        subfolders[:] = sorted(d for d in subfolders if d != "__pycache__")
-        for name in sorted(files):
-            path = Path(current) / name
-            try:
-                found += [str(path.relative_to(folder)), hashlib.sha256(path.read_bytes()).hexdigest()]
-            except OSError:
-                found += [str(path.relative_to(folder)), "unreadable"]
-    return found
-
-
-def installed_versions() -> dict[str, str]:
-    """Return the version of every distribution installed on `sys.path`, by normalized name.
-
-    Read from the `<name>-<version>.dist-info` (or `.egg-info`, as Debian's packages have)
-    folder names, as importlib.metadata finds them, without importing it and the email parser
-    it needs: a tenth of a build with nothing to do.
-    """
-    versions: dict[str, str] = {}
-    for folder in sys.path:
-        try:
-            entries = os.scandir(folder or ".")
-        except OSError:
-            continue
-        with entries:
-            for entry in entries:
-                stem, dot, kind = entry.name.rpartition(".")
-                name, _, version = stem.partition("-")
-                if dot and kind in ("dist-info", "egg-info") and version:
-                    versions.setdefault(_normalized(name), version.partition("-")[0])
-    return versions
-
-
-def _library_version(versions: dict[str, str], name: str) -> str:
-    """Return a library's version from `installed_versions`, or ask importlib.metadata."""
-    known = versions.get(_normalized(name))
-    if known is not None:
-        return known
-    import importlib.metadata  # only when the folder names did not tell
-
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return "missing"
-
-
-def _normalized(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-

@@ -22,7 +22,11 @@ from generator.catalog.model import Agent, Catalog, page_url
 from generator.config import SiteConfig, builtin_templates_dir
 from generator.errors import Report, SiteError
 from generator.pipeline.memo import Manifest, Memo
-from generator.pipeline.site_files import make_entry_renderer, render_site_files
+from generator.pipeline.site_files import (
+    file_keys,
+    make_entry_renderer,
+    render_site_files,
+)
 from generator.site.plan import PagePlan, SitePlan
 from generator.store.output import SiteWriter
 
@@ -35,9 +39,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-INDEX_PAGE = "index.html"
-INDEX_PAGE_VALUE = "index page"
-"""The memo value naming what the index page was rendered from, and its version."""
+SITE_FILE_VALUE = "site file"
+"""The memo values naming what a site file was made from, and its version, by path."""
 MAX_REPLACED_PAGES = 60
 """Up to this many re-rendered pages (or a tenth of the catalog), the last search index has their
 words replaced; more, and it is made afresh, which is as quick and keeps no list of words."""
@@ -84,27 +87,25 @@ def render_site(
     writer.add_tree(builtin_templates_dir() / "assets", "assets")
     if config.theme_dir:
         writer.add_tree(config.theme_dir / "assets", "assets")
-    kept_index = _keep_index_page(memo, writer, catalog, config)
-    for path, content in render_site_files(config, env, catalog, site_plan.dates, search, entries,
-                                           with_index=kept_index is None).items():
+    keys = file_keys(config, catalog, lambda: memo.catalog_key(catalog, repr(config))) if memo else {}
+    kept = {path for path, key in keys.items() if _keep_file(memo, writer, path, key)}
+    for path, content in render_site_files(config, env, catalog, site_plan.dates, search, entries, kept).items():
         writer.add(path, content)
-    if memo is not None and kept_index is None:
-        memo.put_value(INDEX_PAGE_VALUE, [memo.catalog_key(catalog, repr(config)), writer.versions[INDEX_PAGE]])
+    for path in keys.keys() - kept:  # remember what each was made from
+        memo.put_value(f"{SITE_FILE_VALUE} {path}", [keys[path], writer.versions[path]])  # type: ignore[union-attr]
     if memo is not None:
         memo.stats.hits, memo.stats.misses = len(plans) - len(pages.rendered), len(pages.rendered)
     return RenderedSite(catalog, search, entries.changes, {page_url(plan.slug): key for plan, key in zip(plans, keys)})
 
 
-def _keep_index_page(memo: Memo | None, writer: SiteWriter, catalog: Catalog, config: SiteConfig) -> str | None:
-    """Keep the index page the output folder holds when every agent says what it said then (the
-    index shows nothing else of them); return its version, or None when it must be rendered."""
-    stored = memo.get_value(INDEX_PAGE_VALUE) if memo else None
-    if memo is None or not isinstance(stored, list) or len(stored) != 2 or writer.wants(INDEX_PAGE, stored[1]):
-        return None
-    if stored[0] != memo.catalog_key(catalog, repr(config)):
-        return None
-    writer.keep(INDEX_PAGE, stored[1])
-    return str(stored[1])
+def _keep_file(memo: Memo | None, writer: SiteWriter, path: str, key: str) -> bool:
+    """Keep a file the output folder holds when it was made from the same inputs (`key`); a page
+    listing every agent is kept while no agent changed what it says."""
+    stored = memo.get_value(f"{SITE_FILE_VALUE} {path}") if memo else None
+    if not isinstance(stored, list) or len(stored) != 2 or stored[0] != key or writer.wants(path, stored[1]):
+        return False
+    writer.keep(path, stored[1])
+    return True
 
 
 def page_version(key: str, agent: Agent, slugs: dict[PurePosixPath, str]) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,6 +10,11 @@ from generator.catalog.history import FileDates
 from generator.catalog.model import Catalog
 from generator.config import SiteConfig
 from generator.store import output
+
+INDEX_PAGE = "index.html"
+NOT_FOUND_PAGE = "404.html"
+CODE_CSS = "assets/pygments.css"
+COLOR_CSS = "assets/colors.css"
 
 if TYPE_CHECKING:
     import jinja2
@@ -23,20 +28,30 @@ if TYPE_CHECKING:
 
 def render_site_files(
     config: SiteConfig, env: jinja2.Environment, catalog: Catalog, dates: dict[Path, FileDates], search: SearchIndex,
-    entries: EntryRenderer, with_index: bool = True,
+    entries: EntryRenderer, kept: Collection[str] = (),
 ) -> dict[str, str | bytes]:
     """Render every file of the site but the agent pages and static assets, by path below the
-    root; without the index page when `with_index` is false (it is kept as it is)."""
+    root; those in `kept` (see `KEYED_FILES`) are not rendered: the output folder holds them."""
     from generator.site import publish
-    from generator.site.render import make_site_context, render_index, render_not_found
+    from generator.site.render import (
+        make_site_context,
+        render_code_css,
+        render_color_css,
+        render_index,
+        render_not_found,
+    )
 
     site = make_site_context(config)
     by_slug = entries.render(catalog)
     files: dict[str, str | bytes] = {**search.render_files()}
-    if with_index:
-        files["index.html"] = render_index(env, site, catalog, {slug: e.card for slug, e in by_slug.items()})
-    files["404.html"] = render_not_found(env, site)
-    files.update(render_generated_css(catalog))
+    if INDEX_PAGE not in kept:
+        files[INDEX_PAGE] = render_index(env, site, catalog, {slug: e.card for slug, e in by_slug.items()})
+    if NOT_FOUND_PAGE not in kept:
+        files[NOT_FOUND_PAGE] = render_not_found(env, site)
+    if CODE_CSS not in kept:
+        files[CODE_CSS] = render_code_css()
+    if COLOR_CSS not in kept:
+        files[COLOR_CSS] = render_color_css(catalog)
     files.update(publish.render_machine_files(
         site, catalog, dates, {slug: e.catalog_object for slug, e in by_slug.items()},
         {slug: e.llms_line for slug, e in by_slug.items()}))
@@ -48,11 +63,11 @@ def render_site_files(
     return files
 
 
-def render_generated_css(catalog: Catalog) -> dict[str, str]:
-    """Render the stylesheets made at build time: code colors and the catalog's own badge colors."""
-    from generator.site.render import render_code_css, render_color_css
-
-    return {"assets/pygments.css": render_code_css(), "assets/colors.css": render_color_css(catalog)}
+def file_keys(config: SiteConfig, catalog: Catalog, catalog_key: Callable[[], str]) -> dict[str, str]:
+    """Return, for each file that `render_site_files` can leave out, a digest of what it is made
+    of beside the templates and code (which every memo key starts with)."""
+    colors = sorted({(agent.color.tone, agent.color.hex) for agent in catalog.agents})
+    return {INDEX_PAGE: catalog_key(), NOT_FOUND_PAGE: repr(config), CODE_CSS: "", COLOR_CSS: repr(colors)}
 
 
 def make_entry_renderer(
