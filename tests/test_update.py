@@ -286,3 +286,20 @@ def test_entries_are_reused_only_under_the_same_key_for_agents_not_made_afresh(c
     assert set(renderer.changes.rendered) == {agent.slug for agent in agents.agents} - {first.slug}
     assert renderer.changes.slugs == {agent.slug for agent in agents.agents}
     assert EntryRenderer(make_environment(config), make_site_context(config), dates).render(agents)[first.slug] != planted
+
+
+def test_an_edit_asks_the_memo_for_the_edited_page_alone(catalog: Path, tmp_path: Path, monkeypatch) -> None:
+    """The work of an edit follows what changed: unchanged pages come from the last build's
+    catalog and search index, read once, not from one memo row each."""
+    from generator.pipeline.memo import Memo
+
+    site = tmp_path / "site"
+    build_into(catalog, site, use_cache=True)
+    asked: list[str] = []
+    get, get_terms = Memo.get, Memo.get_terms
+    monkeypatch.setattr(Memo, "get", lambda self, plan, *a, **k: asked.append(plan.slug) or get(self, plan, *a, **k))
+    monkeypatch.setattr(Memo, "get_terms", lambda self, plan, key: asked.append(plan.slug) or get_terms(self, plan, key))
+    replace_text(catalog / SEED, "## Core Expertise", "## Core Expertise, edited")
+    build_into(catalog, site, use_cache=True)
+    assert set(asked) == {"senior-backend-engineer"}, asked
+    assert_equals_cold_build(catalog, site)

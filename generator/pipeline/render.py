@@ -87,12 +87,12 @@ def render_site(
     writer.add_tree(builtin_templates_dir() / "assets", "assets")
     if config.theme_dir:
         writer.add_tree(config.theme_dir / "assets", "assets")
-    keys = file_keys(config, catalog, lambda: memo.catalog_key(catalog, repr(config))) if memo else {}
-    kept = {path for path, key in keys.items() if _keep_file(memo, writer, path, key)}
+    inputs = file_keys(config, catalog, lambda: memo.catalog_key(catalog, repr(config))) if memo else {}
+    kept = {path for path, key in inputs.items() if _keep_file(memo, writer, path, key)}
     for path, content in render_site_files(config, env, catalog, site_plan.dates, search, entries, kept).items():
         writer.add(path, content)
-    for path in keys.keys() - kept:  # remember what each was made from
-        memo.put_value(f"{SITE_FILE_VALUE} {path}", [keys[path], writer.versions[path]])  # type: ignore[union-attr]
+    for path in inputs.keys() - kept:  # remember what each was made from
+        memo.put_value(f"{SITE_FILE_VALUE} {path}", [inputs[path], writer.versions[path]])  # type: ignore[union-attr]
     if memo is not None:
         memo.stats.hits, memo.stats.misses = len(plans) - len(pages.rendered), len(pages.rendered)
     return RenderedSite(catalog, search, entries.changes, {page_url(plan.slug): key for plan, key in zip(plans, keys)})
