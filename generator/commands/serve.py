@@ -178,6 +178,13 @@ class _Watcher(FileSystemEventHandler):
         self.config_files = {config.agents_dir.parent / CONFIG_NAME, *([config.config_path] if config.config_path else [])}
         self.wake = wake
         self.full = False
+        self._lock = threading.Lock()
+
+    def take_full(self) -> bool:
+        """Return whether a template or config changed since the last call, and forget it."""
+        with self._lock:
+            full, self.full = self.full, False
+        return full
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.event_type in ("opened", "closed_no_write"):
@@ -188,7 +195,9 @@ class _Watcher(FileSystemEventHandler):
             if path.is_relative_to(self.agents_dir):
                 relevant = True
             elif path in self.config_files or any(path.is_relative_to(d) for d in self.template_dirs):
-                relevant = self.full = True
+                relevant = True
+                with self._lock:
+                    self.full = True
         if relevant:  # anything else in the catalog's folder (.git, a built site/) is not ours
             self.wake.set()
 
@@ -283,7 +292,7 @@ def _rebuild_loop(
             time.sleep(DEBOUNCE_SECONDS)
         if not running.is_set():
             return
-        full, watcher.full = watcher.full, False
+        full = watcher.take_full()  # an event between a read and a reset is never lost
         started = time.perf_counter()
         try:
             result = live.rebuild(full=full)
