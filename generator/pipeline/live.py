@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from generator.config import SiteConfig
 from generator.errors import Finding, Report, SiteError
 from generator.pipeline.build import run_pipeline
-from generator.pipeline.memo import CachedPage, Manifest, Memo
+from generator.pipeline.memo import CachedPage, Manifest, Memo, links_hold, links_of
 from generator.store.cache import BuildCache
 
 if TYPE_CHECKING:
@@ -116,6 +116,19 @@ class LiveSite:
             self.memo = None
 
 
+@dataclass(frozen=True)
+class _LastBuild:
+    """What serve's last rebuild recorded (see `Memo.record_build`)."""
+
+    quick_state: str
+    findings: list[Finding]
+    catalog: Catalog
+    site: str
+    written: tuple[Manifest, SearchIndex] | None
+    entries: StoredEntries
+    """Every agent's entries as this serve knows them, by slug, with their keys."""
+
+
 class LiveMemo(Memo):
     """A memo that keeps what the last rebuild read and rendered in memory, in front of the cache.
 
@@ -131,8 +144,8 @@ class LiveMemo(Memo):
         self._agents: dict[PurePosixPath, tuple[str, Agent, list[list[str | None]]]] = {}
         """Each agent file's page key, agent without body and links, as stored."""
         self._terms: dict[PurePosixPath, tuple[str, PageTerms]] = {}
-        self._record: tuple[object, ...] | None = None
-        """The last build's record, as `record_build` got it, until it is flushed."""
+        self._record: _LastBuild | None = None
+        """The last build's record, kept here; on disk only once flushed."""
         self._unflushed = False
 
     @classmethod
@@ -176,9 +189,9 @@ class LiveMemo(Memo):
         if with_html or known is None or known[0] != key:
             page = super().get(plan, key, slugs, with_html)
             if page is not None:
-                self._agents[plan.raw.rel_path] = (key, page.agent, _links(page.agent, slugs))
+                self._agents[plan.raw.rel_path] = (key, page.agent, links_of(page.agent, slugs))
             return page
-        if any(slugs.get(PurePosixPath(str(target))) != slug for target, slug in known[2]):
+        if not links_hold(known[2], slugs):
             return None
         return CachedPage(known[1], b"")
 
@@ -190,7 +203,7 @@ class LiveMemo(Memo):
 
     def put(self, plan: PagePlan, key: str, slugs: Mapping[PurePosixPath, str], agent: Agent,
             compressed_html: bytes, terms: PageTerms) -> None:
-        self._agents[plan.raw.rel_path] = (key, agent, _links(agent, slugs))
+        self._agents[plan.raw.rel_path] = (key, agent, links_of(agent, slugs))
         self._terms[plan.raw.rel_path] = (key, terms)
         super().put(plan, key, slugs, agent, compressed_html, terms)
 
@@ -210,55 +223,47 @@ class LiveMemo(Memo):
     ) -> None:
         last = self._record
         if site_written is None and last is not None:  # nothing written: what is on disk stays described
-            site_written = last[4]  # type: ignore[assignment]
+            site_written = last.written
         # Every agent's entries as the renderer knew them: stored ones, then each rebuild's.
-        stored = dict(last[5]) if last is not None else {slug: value for slug, value in super().get_entries().items()}  # type: ignore[call-overload]
+        stored = dict(last.entries) if last is not None else super().get_entries()
         if entries is not None:
             stored = {slug: stored[slug] for slug in entries.slugs if slug in stored}
             stored.update(entries.rendered)
-        self._record = (quick_state, findings, catalog, site, site_written, stored, entries)
+        self._record = _LastBuild(quick_state, list(findings), catalog, site, site_written, stored)
         self._unflushed = True
         self.forget_other_agents(catalog)
 
     # What the last build left is this memo's own: each serve (and each full rebuild in one)
     # starts with a new output folder, which no record on disk describes.
-    def _recorded(self, index: int) -> object:
-        return self._record[index] if self._record is not None else None
-
     def last_quick_state(self) -> str | None:
-        return self._recorded(0)  # type: ignore[return-value]
+        return self._record.quick_state if self._record else None
 
     def last_site(self) -> str | None:
-        return self._recorded(3)  # type: ignore[return-value]
+        return self._record.site if self._record else None
 
     def last_result(self) -> tuple[list[Finding], Catalog] | None:
-        if self._record is None:
-            return None
-        return list(self._record[1]), self._record[2]  # type: ignore[call-overload, return-value]
+        return (list(self._record.findings), self._record.catalog) if self._record else None
 
     def last_written(self) -> tuple[Manifest, SearchIndex] | None:
-        return self._recorded(4)  # type: ignore[return-value]
+        return self._record.written if self._record else None
 
     def get_entries(self) -> StoredEntries:
-        return dict(self._record[5]) if self._record else super().get_entries()  # type: ignore[call-overload]
+        return dict(self._record.entries) if self._record else super().get_entries()
 
     def forget_last_site(self) -> None:
         """Forget what the last build wrote (a failed rebuild may have changed its search index
         in place): the next one renders the search index and the site's files afresh."""
         if self._record is not None:
-            self._record = (*self._record[:4], None, *self._record[5:])
+            self._record = replace(self._record, written=None)
 
     def flush(self) -> None:
         """Write the last build's record to the cache on disk, for the next `serve` to start from."""
-        if not self._unflushed or self._record is None:
-            return
-        quick, findings, catalog, site, written, stored, _ = self._record
         from generator.site.entries import EntryChanges
 
-        every = EntryChanges(dict(stored), frozenset(stored))  # type: ignore[call-overload]
-        super().record_build(quick, findings, catalog, site, written, every)  # type: ignore[arg-type]
+        record = self._record
+        if not self._unflushed or record is None:
+            return
+        every = EntryChanges(dict(record.entries), frozenset(record.entries))
+        super().record_build(record.quick_state, record.findings, record.catalog, record.site, record.written, every)
         self._unflushed = False
 
-
-def _links(agent: Agent, slugs: Mapping[PurePosixPath, str]) -> list[list[str | None]]:
-    return [[str(target), slugs.get(target)] for target in sorted(agent.linked_files)]

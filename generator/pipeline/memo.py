@@ -171,8 +171,7 @@ class Memo:
             return None
         try:
             agent = agent_from_plain(stored.data["agent"])
-            links = stored.data["links"]
-            if any(slugs.get(PurePosixPath(target)) != slug for target, slug in links):
+            if not links_hold(stored.data["links"], slugs):
                 return None
             html = zlib.decompress(stored.compressed_html) if with_html else b""
         except (KeyError, TypeError, ValueError, zlib.error):
@@ -190,8 +189,7 @@ class Memo:
     def put(self, plan: PagePlan, key: str, slugs: Mapping[PurePosixPath, str], agent: Agent,
             compressed_html: bytes, terms: PageTerms) -> None:
         """Store a freshly rendered page, compressed by `compress_page`, and its words for search."""
-        links = [[str(target), slugs.get(target)] for target in sorted(agent.linked_files)]
-        self.cache.put_page(plan.raw.rel_path, key, {"agent": agent_to_plain(agent), "links": links},
+        self.cache.put_page(plan.raw.rel_path, key, {"agent": agent_to_plain(agent), "links": links_of(agent, slugs)},
                             compressed_html, terms.to_plain())
 
     def forget_others(self, raw_agents: Iterable[RawAgent]) -> None:
@@ -301,6 +299,16 @@ class Memo:
     def close(self) -> None:
         """Close the cache."""
         self.cache.close()
+
+
+def links_of(agent: Agent, slugs: Mapping[PurePosixPath, str]) -> list[list[str | None]]:
+    """Return each file the agent's page links to with its slug now: what the page was rendered with."""
+    return [[str(target), slugs.get(target)] for target in sorted(agent.linked_files)]
+
+
+def links_hold(links: list[list[str | None]], slugs: Mapping[PurePosixPath, str]) -> bool:
+    """Tell whether every file a page linked to (see `links_of`) still has the slug it had."""
+    return all(slugs.get(PurePosixPath(str(target))) == slug for target, slug in links)
 
 
 def _checked_file(stored: Plain | None) -> CheckedFile | None:
