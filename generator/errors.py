@@ -14,7 +14,10 @@ Severity = Literal["error", "warning"]
 def display_path(path: Path) -> str:
     """Return `path` relative to the working directory when it lies below it."""
     absolute = os.path.abspath(path)
-    relative = os.path.relpath(absolute, os.getcwd())
+    here = os.getcwd()
+    if absolute.startswith(here.rstrip(os.sep) + os.sep):  # what relpath says, without its cost per finding
+        return absolute[len(here.rstrip(os.sep)) + 1:]
+    relative = os.path.relpath(absolute, here)
     return absolute if relative.startswith("..") else relative
 
 
@@ -67,10 +70,11 @@ class Finding:
         return [os.fsdecode(self.path), self.line, self.severity, self.message, self.rule, self.column]
 
     @classmethod
-    def from_plain(cls, data: list[Any]) -> Finding:
-        """Return the finding `to_plain` described."""
+    def from_plain(cls, data: list[Any], known: tuple[str, Path] | None = None) -> Finding:
+        """Return the finding `to_plain` described; `known` is a path's text and the Path made of
+        it already (a file's findings name the file: making its Path again is most of the cost)."""
         path, line, severity, message, rule, column = data
-        return cls(Path(path), line, severity, message, rule, column)
+        return cls(known[1] if known and known[0] == path else Path(path), line, severity, message, rule, column)
 
 
 class SiteError(Exception):

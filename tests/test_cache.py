@@ -371,6 +371,28 @@ def test_the_cache_holds_plain_data_only(catalog: Path, tmp_path: Path) -> None:
                 json.loads(value)
 
 
+def test_the_search_index_is_kept_as_a_row_per_chunk(catalog: Path, tmp_path: Path) -> None:
+    """What every build rewrites stays small: the search index's chunks are rows of their own, so an
+    edit reads and writes the chunks it changed, not the index."""
+    site = tmp_path / "site"
+    build_into(catalog, site, True)
+    replace_text(catalog / SEED, "## Core Expertise", "## Core Expertise, edited")
+    build_into(catalog, site, True)
+    chunk_files = {path.name for path in (site / "search").iterdir()} - {"index.json"}
+    with sqlite3.connect(cache_database(catalog)) as db:
+        stored = {name for (name,) in db.execute("SELECT name FROM chunks")}
+        (written,) = db.execute("SELECT length(value) FROM state WHERE name = 'written'").fetchone()
+        chunk_bytes = sum(length for (length,) in db.execute("SELECT length(value) FROM chunks"))
+    assert stored == chunk_files, "every chunk of the site, and no chunk of an earlier build"
+    assert written < chunk_bytes / 4, "the record of the site names the chunks; it does not hold them"
+    assert tree(site) == tree_of_cold_build(catalog, tmp_path / "cold")
+
+
+def tree_of_cold_build(agents: Path, out: Path) -> dict[str, bytes]:
+    build_into(agents, out, use_cache=False)
+    return tree(out)
+
+
 def test_a_locked_cache_does_not_fail_the_build(catalog: Path, tmp_path: Path) -> None:
     import sqlite3
 

@@ -112,6 +112,41 @@ def test_an_index_changed_again_and_again_writes_what_a_fresh_one_writes(monkeyp
 
 
 
+def test_an_edit_reads_and_rewrites_only_the_chunks_that_hold_its_words(monkeypatch) -> None:
+    """A chunk ends where its own last term says, so a page whose words changed touches the chunk
+    of each changed word (and the next, should its end have moved), never the whole index."""
+    monkeypatch.setattr(search, "CHUNK_CHARACTERS", 80)
+    pages = {f"p{n:02}": PageTerms({f"word{n:02}": 3, f"other{n:02}": 1, "shared": 1}, 3) for n in range(60)}
+    first = SearchIndex()
+    for slug, terms in pages.items():
+        first.add(slug, terms)
+    texts = {path.removeprefix(f"{SEARCH_FOLDER}/"): text for path, text in first.render_files().items()}
+    asked: list[str] = []
+    kept = SearchIndex.from_plain(first.to_plain(), lambda name: asked.append(name) or texts.get(name))
+    edited = PageTerms({"word07": 5, "other07": 1, "shared": 1}, 3)
+    kept.replace(7, pages["p07"], edited)
+    changed, unchanged = kept.render_changes()
+    assert len(first.chunks) > 10
+    assert 1 <= len(asked) <= 2 and len(changed) - 1 <= 2, "one chunk read and written (two if its end moved)"
+    assert len(unchanged) >= len(first.chunks) - 2
+    pages["p07"] = edited
+    fresh = SearchIndex()
+    for slug, terms in pages.items():
+        fresh.add(slug, terms)
+    assert kept.render_files() == fresh.render_files()
+
+
+def test_an_index_whose_chunk_is_lost_says_so(monkeypatch) -> None:
+    monkeypatch.setattr(search, "CHUNK_CHARACTERS", 40)
+    first = SearchIndex()
+    first.add("one", PageTerms({"alpha": 1, "beta": 2, "gamma": 3}, 3))
+    first.render_files()
+    kept = SearchIndex.from_plain(first.to_plain(), lambda name: None)
+    with pytest.raises(search.ChunkMissing):
+        kept.replace(0, PageTerms({"alpha": 1, "beta": 2, "gamma": 3}, 3), PageTerms({"alpha": 2}, 1))
+        kept.render_changes()
+
+
 @pytest.mark.parametrize(("query", "expected"), [
     ("goroutine", "go-concurrency-reviewer"),  # a prefix of "goroutines"
     ("goroutines", "go-concurrency-reviewer"),

@@ -340,11 +340,12 @@ class CheckedFile:
         return [raw, [finding.to_plain() for finding in self.findings], [list(link) for link in self.links]]
 
     @classmethod
-    def from_plain(cls, data: list[Any]) -> CheckedFile:
-        """Return the checked file `to_plain` described."""
+    def from_plain(cls, data: list[Any], path: Path | None = None) -> CheckedFile:
+        """Return the checked file `to_plain` described; `path` is the file's, if at hand."""
         raw, findings, links = data
-        return cls(raw_agent_from_plain(raw) if raw is not None else None,
-                   [Finding.from_plain(finding) for finding in findings],
+        reading = raw_agent_from_plain(raw, path) if raw is not None else None
+        known = (raw[0], reading.path) if reading is not None else None
+        return cls(reading, [Finding.from_plain(finding, known) for finding in findings],
                    [(line, column, target, is_image) for line, column, target, is_image in links])
 
 

@@ -49,10 +49,10 @@ def raw_agent_to_plain(raw: RawAgent) -> list[Any]:
     return [os.fsdecode(raw.path), str(raw.rel_path), front_matter_to_plain(raw.front_matter), raw.body_line, raw.digest]
 
 
-def raw_agent_from_plain(data: list[Any]) -> RawAgent:
-    """Return the reading `raw_agent_to_plain` described."""
+def raw_agent_from_plain(data: list[Any], known: Path | None = None) -> RawAgent:
+    """Return the reading `raw_agent_to_plain` described; `known` is the file's path if at hand."""
     path, rel_path, front_matter, body_line, digest = data
-    return RawAgent(Path(path), PurePosixPath(rel_path), front_matter_from_plain(front_matter), None, body_line, digest)
+    return RawAgent(known if known is not None and os.fsdecode(known) == path else Path(path), PurePosixPath(rel_path), front_matter_from_plain(front_matter), None, body_line, digest)
 
 
 def find_agent_files(agents_dir: Path, report: Report) -> list[Path]:

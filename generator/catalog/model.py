@@ -6,9 +6,11 @@ Section, the heading tree of a body, is Markdown's (markdown/markup.py); it is n
 from __future__ import annotations
 
 import functools
+import json
 import os
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal, TypeVar
@@ -117,13 +119,17 @@ class Agent:
         return page_url(self.slug)
 
     def __getattr__(self, name: str) -> Any:
-        # An agent read back from the build cache gets its heading tree when first asked for it:
-        # a build reads thousands of unchanged agents back, and their sections are rarely needed.
-        if name == "sections" and "_plain_sections" in self.__dict__:
-            sections = tuple(_section_from_plain(section) for section in self.__dict__["_plain_sections"])
-            self.__dict__["sections"] = sections
-            return sections
-        raise AttributeError(name)
+        # An agent read back from the build cache decodes the fields most builds need of few agents
+        # when first asked for them: its summary, examples, body, headings, paths and links.
+        if name in _REST_FIELDS and "_plain_rest" in self.__dict__:
+            _decode_rest(self)
+            return getattr(self, name)
+        decode = _LAZY_FIELDS.get(name)
+        plain = self.__dict__.get(f"_plain_{name}", _MISSING) if decode else _MISSING
+        if plain is _MISSING:
+            raise AttributeError(name)
+        value = self.__dict__[name] = decode(plain)  # type: ignore[misc]
+        return value
 
     @property
     def raw_url(self) -> str:
@@ -173,6 +179,9 @@ class Catalog:
 
     def __post_init__(self) -> None:
         self._positions.update((agent.slug, index) for index, agent in enumerate(self.agents))
+
+    def __len__(self) -> int:
+        return len(self.agents)
 
     @classmethod
     def from_agents(cls, agents: list[Agent]) -> Catalog:
@@ -276,28 +285,42 @@ def _humanize(folder: str) -> str:
 
 
 def agent_to_plain(agent: Agent) -> list[Any]:
-    """Return the agent as JSON-ready data (`agent_from_plain` reads it back)."""
+    """Return the agent as JSON-ready data (`agent_from_plain` reads it back).
+
+    What the pages listing every agent need comes first; the rest (summary, examples, body,
+    headings, metadata) follows as one JSON text, which a build reads only for the few agents
+    whose entries it renders again.
+    """
+    rest = [agent.summary_html, agent.summary_text, [_example_to_plain(example) for example in agent.examples],
+            agent.body_html, [_section_to_plain(section) for section in agent.sections],
+            [list(pair) for pair in agent.metadata]]
     return [
-        os.fsdecode(agent.path), str(agent.rel_path), agent.slug, agent.name, agent.summary_html,
-        agent.summary_text, [_example_to_plain(example) for example in agent.examples], agent.model,
+        os.fsdecode(agent.path), str(agent.rel_path), agent.slug, agent.name, agent.model,
         [agent.color.tone, agent.color.label, agent.color.hex], None if agent.tools is None else list(agent.tools),
-        agent.category, agent.body_html, [_section_to_plain(section) for section in agent.sections],
-        [list(pair) for pair in agent.metadata], sorted(str(path) for path in agent.linked_files),
+        agent.category, sorted(str(path) for path in agent.linked_files),
+        json.dumps(rest, ensure_ascii=False, separators=(",", ":")),
     ]
 
 
 def agent_from_plain(data: list[Any]) -> Agent:
-    """Return the agent `agent_to_plain` described."""
-    (path, rel_path, slug, name, summary_html, summary_text, examples, model, color, tools, category,
-     body_html, sections, metadata, linked_files) = data
+    """Return the agent `agent_to_plain` described (see `Agent.__getattr__` for the fields decoded later)."""
+    path, rel_path, slug, name, model, color, tools, category, linked_files, rest = data
+    if not isinstance(rest, str):
+        raise TypeError("the rest of an agent is not JSON text")
     return _made(
-        Agent, path=Path(path), rel_path=PurePosixPath(rel_path), slug=slug, name=name, summary_html=summary_html,
-        summary_text=summary_text, examples=tuple(_example_from_plain(example) for example in examples),
-        model=model, color=_made(Color, tone=color[0], label=color[1], hex=color[2]),
+        Agent, _plain_path=path, _plain_rel_path=rel_path, slug=slug, name=name, model=model,
+        color=_made(Color, tone=color[0], label=color[1], hex=color[2]),
         tools=None if tools is None else tuple(tools), category=category,
-        body_html=body_html, _plain_sections=sections, metadata=tuple((key, value) for key, value in metadata),
-        linked_files=frozenset(PurePosixPath(target) for target in linked_files),
+        _plain_linked_files=linked_files, _plain_rest=rest,
     )
+
+
+def _decode_rest(agent: Agent) -> None:
+    """Set the fields `agent_to_plain` kept as one JSON text."""
+    summary_html, summary_text, examples, body_html, sections, metadata = json.loads(agent.__dict__.pop("_plain_rest"))
+    agent.__dict__.update(
+        summary_html=summary_html, summary_text=summary_text, _plain_examples=examples, body_html=body_html,
+        _plain_sections=sections, metadata=tuple((key, value) for key, value in metadata))
 
 
 def _made(cls: type[Made], **fields: Any) -> Made:
@@ -317,6 +340,17 @@ def _example_from_plain(data: list[Any]) -> Example:
     title, context, turns, commentary = data
     return _made(Example, title=title, context=context, commentary=commentary,
                  turns=tuple(_made(Turn, role=role, text=text, direction=direction) for role, text, direction in turns))
+
+
+_MISSING = object()
+_REST_FIELDS = frozenset({"summary_html", "summary_text", "examples", "body_html", "sections", "metadata"})
+_LAZY_FIELDS: dict[str, Callable[[Any], Any]] = {
+    "path": Path,
+    "rel_path": PurePosixPath,
+    "examples": lambda examples: tuple(_example_from_plain(example) for example in examples),
+    "sections": lambda sections: tuple(_section_from_plain(section) for section in sections),
+    "linked_files": lambda targets: frozenset(PurePosixPath(target) for target in targets),
+}
 
 
 def _section_to_plain(section: Section) -> list[Any]:

@@ -209,7 +209,7 @@ def _cache_dir(args: argparse.Namespace) -> Path | None:
 
 def build_summary(result: BuildResult, seconds: float) -> str:
     """Say in one line what a build did, e.g. `Built 1,000 agents into site in 2.10 s (cache: …)`."""
-    count = len(result.catalog.agents)
+    count = len(result.catalog)
     notes = []
     if result.cache is not None:
         notes.append(f"cache: {result.cache.hits:,} hit, {result.cache.misses:,} miss")

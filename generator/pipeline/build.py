@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from generator.catalog.history import FileDates, read_file_dates, repository_stamps
-from generator.catalog.model import Catalog
+from generator.catalog.model import Catalog, page_url
 from generator.config import SiteConfig
 from generator.errors import BuildFailed, Report, count_findings
 from generator.pipeline.memo import Memo
@@ -109,7 +109,8 @@ def run_pipeline(
     unchanged = _unchanged_catalog(memo, plans, slugs, f"{state} {site_stamp}") if memo else None
     if memo and unchanged is not None:
         log.debug("nothing changed since the last build of %s", config.out_dir)
-        memo.record_build(quick, report.findings, unchanged, f"{state} {site_stamp}")
+        page_keys = {page_url(plan.slug): memo.page_key(plan) for plan in plans}
+        memo.record_build(quick, report.findings, unchanged, page_keys, f"{state} {site_stamp}")
         return BuildResult(unchanged, report, config.out_dir, memo.stats, unchanged=True)
 
     # Render every file into the writer, then put in place only what changed.
@@ -126,6 +127,7 @@ def run_pipeline(
         site_stamp = PRIVATE_STAMP if private_output else _stamp_after(site_files, config, changed, last is not None)
         memo.forget_others(raw_agents)
         memo.record_build(_quick_state(memo, config, inputs, site_stamp), report.findings, rendered.catalog,
+                          rendered.page_keys,
                           f"{state} {site_stamp}", (make_manifest(config, memo, writer, rendered, site_stamp), rendered.search),
                           rendered.entry_changes)
     log.debug("built %d agents into %s", len(rendered.catalog.agents), config.out_dir)
@@ -174,13 +176,13 @@ def _repeat_last_result(cache: Memo, quick: str, report: Report) -> Catalog | No
     """Return the last build's catalog, with its findings added to `report`, if nothing changed since."""
     if not quick or cache.last_quick_state() != quick:
         return None
-    last = cache.last_result()
+    last = cache.last_outcome()
     if last is None:
         return None
     findings, catalog = last
     for finding in findings:
         report.add(finding)
-    cache.stats.hits = len(catalog.agents)
+    cache.stats.hits = len(catalog)
     return catalog
 
 

@@ -123,10 +123,15 @@ class _LastBuild:
     quick_state: str
     findings: list[Finding]
     catalog: Catalog
+    page_keys: Mapping[str, str]
     site: str
     written: tuple[Manifest, SearchIndex] | None
     entries: StoredEntries
     """Every agent's entries as this serve knows them, by slug, with their keys."""
+
+
+FEW_FILES = 64
+"""Up to this many files not in memory are asked of the disk one by one; more, all in one query."""
 
 
 class LiveMemo(Memo):
@@ -156,14 +161,28 @@ class LiveMemo(Memo):
 
     # -- files --------------------------------------------------------------------------------
 
-    def get_file_by_stamp(self, path: Path, stamp: str) -> CheckedFile | None:
-        known = self._readings.get(path)
-        if known is not None and known[0] == stamp:
-            return known[2]
-        checked = super().get_file_by_stamp(path, stamp)
-        if checked is not None and checked.raw is not None:
-            self._readings[path] = (stamp, checked.raw.digest, checked)
-        return checked
+    def get_files_by_stamp(self, stamps: Mapping[Path, str]) -> dict[Path, CheckedFile]:
+        found: dict[Path, CheckedFile] = {}
+        missing: dict[Path, str] = {}
+        for path, stamp in stamps.items():
+            known = self._readings.get(path)
+            if known is not None and stamp and known[0] == stamp:
+                found[path] = known[2]
+            elif stamp:
+                missing[path] = stamp
+        # A save misses a file or two: ask for those alone, not for every row on disk.
+        if len(missing) > FEW_FILES:
+            from_disk = super().get_files_by_stamp(missing)
+        else:
+            from_disk = {}
+            for path, stamp in missing.items():
+                checked = super().get_file_by_stamp(path, stamp)
+                if checked is not None:
+                    from_disk[path] = checked
+        for path, checked in from_disk.items():
+            if checked.raw is not None:
+                self._readings[path] = (missing[path], checked.raw.digest, checked)
+        return found | from_disk
 
     def get_file(self, path: Path, digest: str) -> CheckedFile | None:
         known = self._readings.get(path)
@@ -218,7 +237,7 @@ class LiveMemo(Memo):
     # -- the last build -----------------------------------------------------------------------
 
     def record_build(
-        self, quick_state: str, findings: list[Finding], catalog: Catalog, site: str,
+        self, quick_state: str, findings: list[Finding], catalog: Catalog, page_keys: Mapping[str, str], site: str,
         site_written: tuple[Manifest, SearchIndex] | None = None, entries: EntryChanges | None = None,
     ) -> None:
         last = self._record
@@ -229,7 +248,7 @@ class LiveMemo(Memo):
         if entries is not None:
             stored = {slug: stored[slug] for slug in entries.slugs if slug in stored}
             stored.update(entries.rendered)
-        self._record = _LastBuild(quick_state, list(findings), catalog, site, site_written, stored)
+        self._record = _LastBuild(quick_state, list(findings), catalog, dict(page_keys), site, site_written, stored)
         self._unflushed = True
         self.forget_other_agents(catalog)
 
@@ -243,6 +262,12 @@ class LiveMemo(Memo):
 
     def last_result(self) -> tuple[list[Finding], Catalog] | None:
         return (list(self._record.findings), self._record.catalog) if self._record else None
+
+    def last_outcome(self) -> tuple[list[Finding], Catalog] | None:
+        return self.last_result()
+
+    def last_agents_by_file(self) -> dict[str, Agent]:
+        return {str(agent.rel_path): agent for agent in self._record.catalog.agents} if self._record else {}
 
     def last_written(self) -> tuple[Manifest, SearchIndex] | None:
         return self._record.written if self._record else None
@@ -264,6 +289,7 @@ class LiveMemo(Memo):
         if not self._unflushed or record is None:
             return
         every = EntryChanges(dict(record.entries), frozenset(record.entries))
-        super().record_build(record.quick_state, record.findings, record.catalog, record.site, record.written, every)
+        super().record_build(record.quick_state, record.findings, record.catalog, record.page_keys, record.site,
+                             record.written, every)
         self._unflushed = False
 

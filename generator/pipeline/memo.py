@@ -20,7 +20,7 @@ import json
 import logging
 import os
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -95,8 +95,9 @@ class Memo:
         self._page_keys: dict[int, tuple[PagePlan, str]] = {}
         self._environment: jinja2.Environment | None = None
         self._last_result: tuple[list[Finding], Catalog] | None = None
-        self._agent_texts: dict[int, tuple[Agent, str]] = {}
-        """Agents of the last build's catalog with their JSON text, by identity (each kept alive here)."""
+        self._last_by_file: dict[str, Agent] = {}
+        self._agent_digests: dict[int, tuple[Agent, str]] = {}
+        """Agents with the digest of their JSON text, by identity (each kept alive here)."""
 
     def environment(self, config: SiteConfig) -> jinja2.Environment:
         """Return the Jinja2 environment of the builds under this memo, made once: compiling the
@@ -138,6 +139,15 @@ class Memo:
         """Return a file as read and checked before, if it has the same stamp as then."""
         return _checked_file(self.cache.get_file_by_stamp(path, stamp))
 
+    def get_files_by_stamp(self, stamps: Mapping[Path, str]) -> dict[Path, CheckedFile]:
+        """Return every file as read and checked before that has the same stamp as then, by path."""
+        found = {}
+        for path, stored in self.cache.get_files_by_stamp(stamps).items():
+            checked = _checked_file(stored, path)
+            if checked is not None:
+                found[path] = checked
+        return found
+
     def restamp_file(self, path: Path, stamp: str) -> None:
         """Remember a file's new stamp (its content is as stored)."""
         self.cache.restamp_file(path, stamp)
@@ -170,7 +180,7 @@ class Memo:
         if stored is None:
             return None
         try:
-            agent = agent_from_plain(stored.data["agent"])
+            agent = self._agent_from_page(stored.data)
             if not links_hold(stored.data["links"], slugs):
                 return None
             html = zlib.decompress(stored.compressed_html) if with_html else b""
@@ -189,8 +199,19 @@ class Memo:
     def put(self, plan: PagePlan, key: str, slugs: Mapping[PurePosixPath, str], agent: Agent,
             compressed_html: bytes, terms: PageTerms) -> None:
         """Store a freshly rendered page, compressed by `compress_page`, and its words for search."""
-        self.cache.put_page(plan.raw.rel_path, key, {"agent": agent_to_plain(agent), "links": links_of(agent, slugs)},
+        plain = agent_to_plain(agent)
+        digest = _agent_digest(plain)
+        self._agent_digests[id(agent)] = (agent, digest)
+        self.cache.put_page(plan.raw.rel_path, key, {"agent": plain, "digest": digest, "links": links_of(agent, slugs)},
                             compressed_html, terms.to_plain())
+
+    def _agent_from_page(self, data: dict[str, Any]) -> Agent:
+        """Return the agent of a stored page, remembering the digest it was stored with."""
+        agent = agent_from_plain(data["agent"])
+        digest = data.get("digest")
+        if isinstance(digest, str):
+            self._agent_digests[id(agent)] = (agent, digest)
+        return agent
 
     def forget_others(self, raw_agents: Iterable[RawAgent]) -> None:
         """Drop what is stored of files no longer in the catalog, and values of another fingerprint."""
@@ -218,32 +239,69 @@ class Memo:
     def last_result(self) -> tuple[list[Finding], Catalog] | None:
         """Return the findings and catalog (agents without bodies) of the last finished build.
 
-        Each agent is kept as its own JSON text, which `record_build` writes again for every
-        agent that is still the same object: an edit encodes one agent, not the catalog.
+        The record names each agent's page by its file and key; the agents are read from the
+        pages, all in one query, so an edit writes one agent, not the catalog.
         """
-        if self._last_result is not None:
-            return self._last_result
-        stored = self.cache.last_result()
-        try:
-            findings, texts = stored
-            agents = []
-            for text in texts:
-                agent = agent_from_plain(json.loads(text))
-                self._agent_texts[id(agent)] = (agent, text)
-                agents.append(agent)
-            self._last_result = [Finding.from_plain(f) for f in findings], Catalog.from_agents(agents)
-        except (TypeError, ValueError):
-            return None
+        if self._last_result is None:
+            self._read_last_result()
         return self._last_result
 
+    def last_agents_by_file(self) -> dict[str, Agent]:
+        """Return the last build's agents by the text of their file's path below the agents folder."""
+        if self._last_result is None:
+            self._read_last_result()
+        return self._last_by_file
+
+    def _read_last_result(self) -> None:
+        stored = self.cache.last_result()
+        try:
+            findings, pages = stored
+            data = self.cache.get_pages_data([(PurePosixPath(file), key) for file, key in pages])
+            if data is None:
+                return
+            agents = [self._agent_from_page(page) for page in data]
+            self._last_result = _findings_from_plain(findings), Catalog.from_agents(agents)
+            self._last_by_file = {file: agent for (file, _), agent in zip(pages, agents)}
+        except (KeyError, TypeError, ValueError):
+            return
+
+    def last_outcome(self) -> tuple[list[Finding], Catalog] | None:
+        """Return the last finished build's findings and its catalog, whose agents are read only
+        when asked for (after this memo is closed, from the cache again): a build with nothing
+        changed needs no more than how many there are."""
+        stored = self.cache.last_result()
+        try:
+            findings, pages = stored
+            return _findings_from_plain(findings), StoredCatalog(len(pages), self._catalog_loader())
+        except (TypeError, ValueError):
+            return None
+
+    def _catalog_loader(self) -> Callable[[], Catalog]:
+        folder, fingerprint = self.cache.path.parent, self.fingerprint
+
+        def load() -> Catalog:
+            cache = BuildCache.open(folder, fingerprint)
+            last = Memo(cache).last_result() if cache else None
+            if cache:
+                cache.close()
+            if last is None:
+                log.warning("the last build's catalog is no longer in the build cache %s", folder)
+            return last[1] if last else Catalog(())
+
+        return load
+
     def last_written(self) -> tuple[Manifest, SearchIndex] | None:
-        """Return what the last build that wrote its site left there, and its search index."""
+        """Return what the last build that wrote its site left there, and its search index (whose
+        chunks are read from the cache when an edit changes them)."""
         stored = self.cache.last_written()
         try:
             manifest, search = stored
-            return Manifest.from_plain(manifest), SearchIndex.from_plain(search)
+            index = SearchIndex.from_plain(search, self.cache.get_chunk)
         except (TypeError, ValueError):
             return None
+        if not {chunk.name for chunk in index.chunks} <= self.cache.chunk_names():
+            return None
+        return Manifest.from_plain(manifest), index
 
     def get_entries(self) -> StoredEntries:
         """Return every agent's entries in the site-wide files as the last builds left them."""
@@ -258,47 +316,71 @@ class Memo:
         return stored
 
     def record_build(
-        self, quick_state: str, findings: list[Finding], catalog: Catalog, site: str,
+        self, quick_state: str, findings: list[Finding], catalog: Catalog, page_keys: Mapping[str, str], site: str,
         site_written: tuple[Manifest, SearchIndex] | None = None, entries: EntryChanges | None = None,
     ) -> None:
         """Remember a finished build, all at once: its quick state, findings and catalog (for a build
-        with nothing changed to repeat), its site's state and, if it wrote the site, what it wrote
-        and the agents' entries it rendered."""
-        result = [[f.to_plain() for f in findings], [self._agent_text(agent) for agent in catalog.agents]]
+        with nothing changed to repeat; each agent by its page's file and key, `page_keys` by the
+        page's path), its site's state and, if it wrote the site, what it wrote and the agents'
+        entries it rendered."""
+        pages = [[str(agent.rel_path), page_keys[agent.url]] for agent in catalog.agents]
+        result = [[f.to_plain() for f in findings], pages]
         self.forget_other_agents(catalog)
         written = [site_written[0].to_plain(), site_written[1].to_plain()] if site_written else None
+        chunks = site_written[1].take_unsaved() if site_written else {}
+        chunk_names = frozenset(chunk.name for chunk in site_written[1].chunks) if site_written else None
         rendered = {slug: (key, [e.card, e.catalog_object, e.llms_line])
                     for slug, (key, e) in (entries.rendered.items() if entries else ())}
         self.cache.record_build(BuildRecord(quick_state, site, result, written, rendered,
-                                            entries.slugs if entries else None))
+                                            entries.slugs if entries else None, chunks, chunk_names))
 
-    def _agent_text(self, agent: Agent) -> str:
-        known = self._agent_texts.get(id(agent))
+    def _agent_digest_of(self, agent: Agent) -> str:
+        known = self._agent_digests.get(id(agent))
         if known is not None and known[0] is agent:
             return known[1]
-        text = json.dumps(agent_to_plain(agent), ensure_ascii=True, separators=(",", ":"))
-        self._agent_texts[id(agent)] = (agent, text)
-        return text
+        digest = _agent_digest(agent_to_plain(agent))
+        self._agent_digests[id(agent)] = (agent, digest)
+        return digest
 
     def catalog_key(self, catalog: Catalog, *parts: str) -> str:
         """Return a digest of everything the catalog's agents say (without their bodies), and of
-        `parts`: what a page listing every agent depends on. Each agent is encoded once."""
+        `parts`: what a page listing every agent depends on. Each agent is digested once, when it
+        is rendered, and its digest kept with its page."""
         hasher = hashlib.sha256(self.fingerprint.encode())
         for part in parts:
             hasher.update(b"\0" + part.encode("utf-8", "surrogatepass"))
         for agent in catalog.agents:
-            hasher.update(b"\0" + self._agent_text(agent).encode())
+            hasher.update(b"\0" + self._agent_digest_of(agent).encode())
         return hasher.hexdigest()
 
     def forget_other_agents(self, catalog: Catalog) -> None:
-        """Keep the encoded agents of this catalog only (serve makes new agents save after save)."""
+        """Keep the digests of this catalog's agents only (serve makes new agents save after save)."""
         present = {id(agent) for agent in catalog.agents}
-        for gone in [key for key in self._agent_texts if key not in present]:
-            del self._agent_texts[gone]
+        for gone in [key for key in self._agent_digests if key not in present]:
+            del self._agent_digests[gone]
 
     def close(self) -> None:
         """Close the cache."""
         self.cache.close()
+
+
+class StoredCatalog(Catalog):
+    """The catalog of the last build, read from the cache when its agents are first asked for."""
+
+    def __init__(self, count: int, load: Callable[[], Catalog]) -> None:
+        object.__setattr__(self, "_count", count)
+        object.__setattr__(self, "_load", load)
+
+    def __len__(self) -> int:
+        return self._count  # type: ignore[attr-defined,no-any-return]
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in ("agents", "categories", "_positions"):
+            raise AttributeError(name)
+        loaded = self._load()  # type: ignore[attr-defined]
+        for field_name in ("agents", "categories", "_positions"):
+            object.__setattr__(self, field_name, getattr(loaded, field_name))
+        return getattr(self, name)
 
 
 def links_of(agent: Agent, slugs: Mapping[PurePosixPath, str]) -> list[list[str | None]]:
@@ -311,9 +393,25 @@ def links_hold(links: list[list[str | None]], slugs: Mapping[PurePosixPath, str]
     return all(slugs.get(PurePosixPath(str(target))) == slug for target, slug in links)
 
 
-def _checked_file(stored: Plain | None) -> CheckedFile | None:
+def _agent_digest(plain: list[Any]) -> str:
+    """Digest an agent's plain data: what the pages listing every agent follow from."""
+    return hashlib.sha256(json.dumps(plain, ensure_ascii=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _findings_from_plain(findings: list[Any]) -> list[Finding]:
+    """Return stored findings, making each file's Path once (a file's findings follow each other)."""
+    result: list[Finding] = []
+    known: tuple[str, Path] | None = None
+    for plain in findings:
+        finding = Finding.from_plain(plain, known)
+        known = (plain[0], finding.path)
+        result.append(finding)
+    return result
+
+
+def _checked_file(stored: Plain | None, path: Path | None = None) -> CheckedFile | None:
     try:
-        return CheckedFile.from_plain(stored) if stored is not None else None
+        return CheckedFile.from_plain(stored, path) if stored is not None else None
     except (TypeError, ValueError):
         return None  # written by another version
 

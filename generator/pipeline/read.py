@@ -56,8 +56,9 @@ def load_and_check(
         for finding in listing.findings:
             report.add(finding)
     stamps = listing.stamps
+    known_by_stamp = cache.get_files_by_stamp(stamps) if cache else {}
     for path, stamp in stamps.items():
-        known = cache.get_file_by_stamp(path, stamp) if cache and stamp else None
+        known = known_by_stamp.get(path)
         if known is None:
             data = read_agent_bytes(path, report, config.max_file_size)
             if data is None:

@@ -80,7 +80,7 @@ def render_site(
     env = memo.environment(config) if memo else make_environment(config)
     pages = _recall_pages(config, plans, keys, site_plan.slugs, memo, writer, last[0] if last else None)
     progress(len(plans) - len(pages.rendered), len(plans))
-    search = _render_missing(config, site_plan, keys, memo, writer, pages, last, progress, env)
+    search = _render_search(config, site_plan, keys, memo, writer, pages, last, progress, env)
     catalog = Catalog.from_agents([agent for agent in pages.agents if agent is not None])
     entries = make_entry_renderer(env, make_site_context(config), site_plan.dates, memo, plans,
                                   [plans[index].slug for index in pages.rendered])
@@ -89,7 +89,7 @@ def render_site(
         writer.add_tree(config.theme_dir / "assets", "assets")
     inputs = file_keys(config, catalog, lambda: memo.catalog_key(catalog, repr(config))) if memo else {}
     kept = {path for path, key in inputs.items() if _keep_file(memo, writer, path, key)}
-    for path, content in render_site_files(config, env, catalog, site_plan.dates, search, entries, kept).items():
+    for path, content in render_site_files(config, env, catalog, site_plan.dates, entries, kept).items():
         writer.add(path, content)
     for path in inputs.keys() - kept:  # remember what each was made from
         memo.put_value(f"{SITE_FILE_VALUE} {path}", [inputs[path], writer.versions[path]])  # type: ignore[union-attr]
@@ -127,7 +127,7 @@ def _recall_pages(
     on_disk = _agents_on_disk(memo, last)
     for index, plan in enumerate(plans):
         url = page_url(plan.slug)
-        kept = on_disk.get(plan.raw.rel_path) if last and last.pages.get(url) == keys[index] else None
+        kept = on_disk.get(str(plan.raw.rel_path)) if last and last.pages.get(url) == keys[index] else None
         stored = memo.get(plan, keys[index], slugs, with_html=False) if memo and kept is None else None
         agent = kept or (stored.agent if stored else None)
         if agent is None or memo is None:
@@ -151,10 +151,10 @@ def _recall_pages(
     return pages
 
 
-def _agents_on_disk(memo: Memo | None, last: Manifest | None) -> dict[PurePosixPath, Agent]:
-    """Return the last build's agents by file, when the output folder is as that build left it."""
-    result = memo.last_result() if memo and last else None
-    return {agent.rel_path: agent for agent in result[1].agents} if result else {}
+def _agents_on_disk(memo: Memo | None, last: Manifest | None) -> dict[str, Agent]:
+    """Return the last build's agents by the text of their file's path below the agents folder,
+    when the output folder is as that build left it."""
+    return memo.last_agents_by_file() if memo and last else {}
 
 
 def _checked_bytes(config: SiteConfig, plan: PagePlan) -> bytes:
@@ -174,6 +174,53 @@ def _old_terms(
         return {}
     return {index: memo.get_terms(plans[index], manifest.pages.get(page_url(plans[index].slug), ""))
             for index in rendered}
+
+
+def _render_search(
+    config: SiteConfig, site_plan: SitePlan, keys: list[str], memo: Memo | None, writer: SiteWriter, pages: _Pages,
+    last: tuple[Manifest, SearchIndex] | None, progress: Progress, env: jinja2.Environment,
+) -> SearchIndex:
+    """Render the pages no earlier build left, and put the search index with every page's words
+    into the writer: its changed chunks written, the others kept."""
+    from generator.site.search import ChunkMissing
+
+    try:
+        search = _render_missing(config, site_plan, keys, memo, writer, pages, last, progress, env)
+        _write_search(writer, search)
+    except ChunkMissing as missing:
+        log.warning("the build cache lost part of the last search index (%s); it is made afresh", missing)
+        search = _fresh_index(config, site_plan, keys, memo, env)
+        _write_search(writer, search)
+    return search
+
+
+def _write_search(writer: SiteWriter, search: SearchIndex) -> None:
+    changed, kept = search.render_changes()
+    for path, text in changed.items():
+        writer.add(path, text)
+    for path, version in kept.items():
+        if writer.wants(path, version):
+            writer.add(path, search.chunk_text(path), version)
+        else:
+            writer.keep(path, version)
+
+
+def _fresh_index(
+    config: SiteConfig, site_plan: SitePlan, keys: list[str], memo: Memo | None, env: jinja2.Environment,
+) -> SearchIndex:
+    """Make the search index afresh from every page's words, as the memo has them."""
+    from generator.pipeline.pages import PageWriter
+    from generator.site.search import SearchIndex
+
+    search = SearchIndex()
+    fallback: PageWriter | None = None
+    for plan, key in zip(site_plan.pages, keys):
+        terms = memo.get_terms(plan, key) if memo else None
+        if terms is None:
+            fallback = fallback or PageWriter(config, site_plan.slugs, config.out_dir, for_cache=False, env=env)
+            terms = fallback.terms(plan)
+        search.add(plan.slug, terms)
+    return search
 
 
 def _render_missing(

@@ -1,4 +1,4 @@
-"""The files of a site but its agent pages: the index, 404 page, stylesheets, search and machine files."""
+"""The files of a site but its agent pages and search index: the index, 404 page, stylesheets and machine files."""
 
 from __future__ import annotations
 
@@ -23,15 +23,14 @@ if TYPE_CHECKING:
     from generator.site.entries import EntryRenderer
     from generator.site.plan import PagePlan
     from generator.site.render import SiteContext
-    from generator.site.search import SearchIndex
 
 
 def render_site_files(
-    config: SiteConfig, env: jinja2.Environment, catalog: Catalog, dates: dict[Path, FileDates], search: SearchIndex,
+    config: SiteConfig, env: jinja2.Environment, catalog: Catalog, dates: dict[Path, FileDates],
     entries: EntryRenderer, kept: Collection[str] = (),
 ) -> dict[str, str | bytes]:
-    """Render every file of the site but the agent pages and static assets, by path below the
-    root; those in `kept` (see `KEYED_FILES`) are not rendered: the output folder holds them."""
+    """Render every file of the site but the agent pages, search index and static assets, by path
+    below the root; those in `kept` (see `KEYED_FILES`) are not rendered: the output folder holds them."""
     from generator.site import publish
     from generator.site.render import (
         make_site_context,
@@ -43,7 +42,7 @@ def render_site_files(
 
     site = make_site_context(config)
     by_slug = entries.render(catalog)
-    files: dict[str, str | bytes] = {**search.render_files()}
+    files: dict[str, str | bytes] = {}
     if INDEX_PAGE not in kept:
         files[INDEX_PAGE] = render_index(env, site, catalog, {slug: e.card for slug, e in by_slug.items()})
     if NOT_FOUND_PAGE not in kept:
@@ -80,5 +79,6 @@ def make_entry_renderer(
 
     if cache is None:
         return EntryRenderer(env, site, dates)
-    keys = EntryKeys({plan.slug: cache.page_key(plan) for plan in plans}, frozenset(fresh))
+    keys = EntryKeys({plan.slug: cache.page_key(plan) for plan in plans}, frozenset(fresh),
+                     {plan.slug: dates.get(plan.raw.path) for plan in plans})
     return EntryRenderer(env, site, dates, keys, cache.get_entries())

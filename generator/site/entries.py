@@ -10,7 +10,7 @@ whose key changed; the files are then joined from them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -52,6 +52,9 @@ class EntryKeys:
     """Slugs of agents made afresh by this build, whose stored entries are not reused. A page is
     also rendered again under the same key when a file it links to changed its slug; no entry
     shows such links today, so this only keeps entries right should one ever do."""
+    dates: Mapping[str, FileDates | None] = field(default_factory=dict)
+    """Each agent's dates by slug, as the plan has them (else they are looked up by the agent's
+    file, whose Path an agent read back from the cache makes only when asked)."""
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,7 @@ class EntryRenderer:
         page_key = self.keys.pages.get(agent.slug, "") if self.keys else ""
         if not page_key:
             return ""
-        dates = self.dates.get(agent.path)
+        dates = self.keys.dates.get(agent.slug) if self.keys and self.keys.dates else self.dates.get(agent.path)
         return f"{page_key} {dates.added.timestamp()} {dates.updated.timestamp()}" if dates else f"{page_key} -"
 
     def render_one(self, agent: Agent) -> AgentEntries:

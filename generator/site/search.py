@@ -7,6 +7,9 @@ module merges them into `search/`:
 - `index.json`: the format version, every page's slug and length in words, and the first
   term of each chunk;
 - one file per chunk of terms, named by its content's digest: `{term: [page, weight, ...]}`.
+  Where a chunk ends depends on its last term alone (`_ends_chunk`), so an edit changes the
+  chunks that hold the words it changed, and the build cache keeps each chunk as a row of its
+  own: an edit reads and writes those chunks, not the index.
 
 The browser (`assets/search.js`) loads `index.json` and then only the chunks that hold a
 query's words, so a query costs a few small requests at any catalog size, and scores the
@@ -26,9 +29,9 @@ import json
 import re
 import unicodedata
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,24 +106,42 @@ def _titles(sections: tuple[Section, ...]) -> Iterator[str]:
         yield from _titles(section.children)
 
 
+@dataclass(frozen=True)
+class Chunk:
+    """One chunk file of the index: its first term, its file name and its content's digest."""
+
+    first: str
+    name: str
+    version: str
+
+
+ChunkReader = Callable[[str], "str | None"]
+"""Returns the text of a chunk written before, by its file name (None if it is not to be had)."""
+
+
 class SearchIndex:
     """Every page's slug and length, and for each term the pages that have it, with weights.
 
-    A term's postings are kept as two arrays (pages ascending, weights) while pages are added
-    or replaced, and as their JSON text once written; the build cache keeps the index as
-    last written, so after an edit only the terms of the changed pages are written anew.
+    Terms are cut into chunks where the terms themselves say (see `_ends_chunk`), never by
+    counting from the first term, so a chunk's content depends on its own terms alone: after
+    an edit, only the chunks holding changed terms are read (through `read_chunk`), changed
+    and written, and the result is what an index made afresh from the same pages writes.
+    The postings of changed terms are kept as two arrays (pages ascending, weights).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, read_chunk: ChunkReader | None = None) -> None:
         self.slugs: list[str] = []
         self.lengths: list[int] = []
+        self.chunks: list[Chunk] = []
+        """The chunks as last rendered, in the order of their first terms."""
+        self._read_chunk = read_chunk or (lambda name: None)
         self._postings: dict[str, tuple[array[int], array[int]]] = {}
+        self._opened: dict[int, dict[str, list[int]]] = {}
+        """The chunks (by number) read to be changed: their terms not yet taken into `_postings`."""
         self._texts: dict[str, str] = {}
-        """Terms whose postings are unchanged since `render_files`: their JSON text, `page,weight,…`."""
-        self._entries: dict[str, str] = {}
-        """Each term of `_texts` as it stands in its chunk, `"term":[…]`, once written."""
-        self._order: list[str] | None = None
-        """The terms of `_texts` in JavaScript's order, once sorted; kept while one index lives (serve)."""
+        """The text of each chunk rendered by this index, by name, while it is one of `chunks`."""
+        self.unsaved: set[str] = set()
+        """Names of the chunks rendered since the cache last took them (see `take_unsaved`)."""
 
     def add(self, slug: str, terms: PageTerms) -> None:
         """Add a page after the others: its number is the count of pages added before it."""
@@ -152,86 +173,199 @@ class SearchIndex:
                 weights.insert(at, weight)
 
     def _unpack(self, term: str) -> tuple[array[int], array[int]]:
-        """Return a term's postings as arrays to change, made from its text if it was written."""
+        """Return a term's postings as arrays to change, taken from its chunk if it has one."""
         packed = self._postings.get(term)
         if packed is None:
-            numbers = array("I", map(int, self._texts.pop(term).split(","))) if term in self._texts else array("I")
-            self._entries.pop(term, None)
-            packed = self._postings[term] = (numbers[0::2], numbers[1::2])
+            numbers = self._open(self._chunk_of(term)).pop(term, None) if self.chunks else None
+            whole = array("I", numbers or ())
+            packed = self._postings[term] = (whole[0::2], whole[1::2])
         return packed
+
+    def _chunk_of(self, term: str) -> int:
+        """Return the number of the chunk a term belongs in: the last one starting at or before it."""
+        at = bisect_right(self.chunks, _utf16_order(term), key=lambda chunk: _utf16_order(chunk.first))
+        return max(at - 1, 0)
+
+    def _open(self, number: int) -> dict[str, list[int]]:
+        opened = self._opened.get(number)
+        if opened is None:
+            chunk = self.chunks[number]
+            text = self._texts.get(chunk.name) or self._read_chunk(chunk.name)
+            if text is None or _digest(text) != chunk.version:
+                raise ChunkMissing(chunk.name)
+            opened = self._opened[number] = json.loads(text)
+        return opened
 
     def render_files(self) -> dict[str, str]:
         """Return every file of the index by its path below the site root: chunks, then index.json."""
-        self._pack()
-        files: dict[str, str] = {}
-        chunks: list[tuple[str, str]] = []
-        for first, text in self._chunks():
-            name = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16] + ".json"
-            files[f"{SEARCH_FOLDER}/{name}"] = text
-            chunks.append((first, name))
-        index = {"version": FORMAT_VERSION, "pages": self.slugs, "lengths": self.lengths, "chunks": chunks}
-        files[f"{SEARCH_FOLDER}/{INDEX_FILE}"] = json.dumps(index, ensure_ascii=False, separators=(",", ":"))
+        changed, _ = self.render_changes()
+        files = {f"{SEARCH_FOLDER}/{chunk.name}": changed.get(f"{SEARCH_FOLDER}/{chunk.name}") or self._text_of(chunk)
+                 for chunk in self.chunks}
+        files[self.index_path] = changed[self.index_path]
         return files
 
+    def render_changes(self) -> tuple[dict[str, str], dict[str, str]]:
+        """Bring the chunks up to date; return the files rendered anew (new chunks, then index.json)
+        by path, and the chunks unchanged since the last render, by path with their versions."""
+        new: set[str] = set()
+        if self._postings or self._opened or not self.chunks:
+            new = self._rechunk()
+        changed = {f"{SEARCH_FOLDER}/{name}": self._texts[name] for name in sorted(new)}
+        kept = {f"{SEARCH_FOLDER}/{chunk.name}": chunk.version for chunk in self.chunks if chunk.name not in new}
+        chunks = [(chunk.first, chunk.name) for chunk in self.chunks]
+        index = {"version": FORMAT_VERSION, "pages": self.slugs, "lengths": self.lengths, "chunks": chunks}
+        changed[self.index_path] = json.dumps(index, ensure_ascii=False, separators=(",", ":"))
+        return changed, kept
+
+    @property
+    def index_path(self) -> str:
+        return f"{SEARCH_FOLDER}/{INDEX_FILE}"
+
+    def _text_of(self, chunk: Chunk) -> str:
+        text = self._texts.get(chunk.name) or self._read_chunk(chunk.name)
+        if text is None or _digest(text) != chunk.version:
+            raise ChunkMissing(chunk.name)
+        return text
+
+    def chunk_text(self, path: str) -> str:
+        """Return the text of one of `chunks` by its path below the site root."""
+        name = path.removeprefix(f"{SEARCH_FOLDER}/")
+        return self._text_of(next(chunk for chunk in self.chunks if chunk.name == name))
+
+    def _rechunk(self) -> set[str]:
+        """Cut the changed terms, and the terms of the chunks they came from, into chunks again;
+        return the names of the chunks made."""
+        runs = self._changed_runs()
+        made: list[Chunk] = []
+        result: list[Chunk] = []
+        position = 0
+        for first, last, entries in runs:
+            result += self.chunks[position:first]
+            for chunk_first, text in _cut(entries):
+                chunk = Chunk(chunk_first, _chunk_name(text), _digest(text))
+                self._texts[chunk.name] = text
+                made.append(chunk)
+                result.append(chunk)
+            position = last + 1
+        result += self.chunks[position:]
+        self.chunks = result
+        self._postings.clear()
+        self._opened.clear()
+        current = {chunk.name for chunk in result}
+        for gone in [name for name in self._texts if name not in current]:
+            del self._texts[gone]
+        names = {chunk.name for chunk in made}
+        self.unsaved = (self.unsaved | names) & current
+        return names
+
+    def _changed_runs(self) -> list[tuple[int, int, list[tuple[str, str]]]]:
+        """Return each run of chunks to cut again: its first and last chunk number, and its terms'
+        entries in order. A run ends where its last term ends a chunk, or at the last chunk."""
+        if not self.chunks:
+            return [(0, -1, _entries(sorted(self._postings.items(), key=lambda item: _utf16_order(item[0]))))]
+        for term in list(self._postings):  # every changed term's chunk is open
+            self._open(self._chunk_of(term))
+        by_chunk: dict[int, list[str]] = {}
+        for term in self._postings:
+            by_chunk.setdefault(self._chunk_of(term), []).append(term)
+        runs: list[tuple[int, int, list[tuple[str, str]]]] = []
+        numbers = sorted(self._opened)
+        index = 0
+        while index < len(numbers):
+            first = last = numbers[index]
+            while True:
+                if last + 1 < len(self.chunks) and (last + 1 in self._opened):
+                    last += 1
+                    continue
+                entries = self._run_entries(first, last, by_chunk)
+                if entries and not _ends_chunk(*entries[-1]) and last + 1 < len(self.chunks):
+                    self._open(last + 1)
+                    last += 1
+                    continue
+                break
+            runs.append((first, last, entries))
+            while index < len(numbers) and numbers[index] <= last:
+                index += 1
+        return runs
+
+    def _run_entries(self, first: int, last: int, by_chunk: dict[int, list[str]]) -> list[tuple[str, str]]:
+        terms: dict[str, str] = {}
+        for number in range(first, last + 1):
+            for term, numbers in self._open(number).items():
+                terms[term] = ",".join(map(str, numbers))
+            for term in by_chunk.get(number, ()):
+                pages, weights = self._postings[term]
+                if pages:
+                    terms[term] = _postings_text(pages, weights)
+        return [(term, f"{json.dumps(term, ensure_ascii=False)}:[{terms[term]}]")
+                for term in sorted(terms, key=_utf16_order)]
+
+    def take_unsaved(self) -> dict[str, str]:
+        """Return the chunks rendered since the last call, by name, for the cache to keep."""
+        taken = {name: self._texts[name] for name in sorted(self.unsaved)}
+        self.unsaved = set()
+        return taken
+
     def to_plain(self) -> list[Any]:
-        """Return the index as JSON-ready data, for the build cache: its postings as written, the
-        terms in JavaScript's order, so that reading it back needs no sorting."""
-        self._pack()
-        return [self.slugs, self.lengths, {term: self._texts[term] for term in self._sorted_terms()}]
+        """Return the index as JSON-ready data, for the build cache: pages, lengths and chunks (their
+        texts are kept apart, see `take_unsaved`)."""
+        self.render_changes()
+        return [self.slugs, self.lengths, [[chunk.first, chunk.name, chunk.version] for chunk in self.chunks]]
 
     @classmethod
-    def from_plain(cls, data: list[Any]) -> SearchIndex:
-        """Return the index `to_plain` described."""
-        index = cls()
-        index.slugs, index.lengths, index._texts = data
-        index._order = list(index._texts)  # written in order, and JSON objects keep it
+    def from_plain(cls, data: list[Any], read_chunk: ChunkReader) -> SearchIndex:
+        """Return the index `to_plain` described, reading its chunks' texts through `read_chunk`."""
+        slugs, lengths, chunks = data
+        index = cls(read_chunk)
+        index.slugs, index.lengths = list(slugs), list(lengths)
+        index.chunks = [Chunk(str(first), str(name), str(version)) for first, name, version in chunks]
         return index
 
-    def _pack(self) -> None:
-        """Turn the changed postings into text, interleaved as `page,weight,page,weight`, and keep
-        the order of terms up to date where terms came or went."""
-        order = self._order
-        for term, (pages, weights) in self._postings.items():
-            if pages:
-                numbers = array("I", bytes(8 * len(pages)))
-                numbers[0::2], numbers[1::2] = pages, weights
-                self._texts[term] = ",".join(map(str, numbers))
-                if order is not None and term not in self._entries:
-                    at = bisect_left(order, _utf16_order(term), key=_utf16_order)
-                    if at == len(order) or order[at] != term:
-                        order.insert(at, term)
-            elif order is not None:
-                at = bisect_left(order, _utf16_order(term), key=_utf16_order)
-                if at < len(order) and order[at] == term:
-                    del order[at]
-        self._postings.clear()
 
-    def _sorted_terms(self) -> list[str]:
-        if self._order is None:
-            self._order = sorted(self._texts, key=_utf16_order)
-        return self._order
+class ChunkMissing(LookupError):
+    """A chunk of the last index is not to be had (the cache lost it): make the index afresh."""
 
-    def _entry(self, term: str) -> str:
-        entry = self._entries.get(term)
-        if entry is None:
-            entry = self._entries[term] = f"{json.dumps(term, ensure_ascii=False)}:[{self._texts[term]}]"
-        return entry
 
-    def _chunks(self) -> Iterator[tuple[str, str]]:
-        """Yield each chunk's first term and JSON text, terms in the order JavaScript compares them."""
-        entries: list[str] = []
-        first, size = "", 0
-        for term in self._sorted_terms():
-            entry = self._entry(term)
-            if entries and size + len(entry) > CHUNK_CHARACTERS:
-                yield first, "{" + ",".join(entries) + "}"
-                entries, size = [], 0
-            if not entries:
-                first = term
-            entries.append(entry)
-            size += len(entry) + 1
-        if entries:
-            yield first, "{" + ",".join(entries) + "}"
+def _postings_text(pages: array[int], weights: array[int]) -> str:
+    numbers = array("I", bytes(8 * len(pages)))
+    numbers[0::2], numbers[1::2] = pages, weights
+    return ",".join(map(str, numbers))
+
+
+def _entries(items: list[tuple[str, tuple[array[int], array[int]]]]) -> list[tuple[str, str]]:
+    return [(term, f"{json.dumps(term, ensure_ascii=False)}:[{_postings_text(pages, weights)}]")
+            for term, (pages, weights) in items if pages]
+
+
+def _ends_chunk(term: str, entry: str) -> bool:
+    """Tell whether a chunk ends after this term: by a draw from the term's own digest, as likely
+    as the entry is long against CHUNK_CHARACTERS, so chunks are about that long on average and
+    where they end depends on nothing but the term and its entry."""
+    draw = int.from_bytes(hashlib.blake2b(term.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big")
+    return draw * CHUNK_CHARACTERS < len(entry) * (1 << 64)
+
+
+def _cut(entries: list[tuple[str, str]]) -> Iterator[tuple[str, str]]:
+    """Yield each chunk's first term and JSON text, cutting after every term that ends a chunk."""
+    group: list[str] = []
+    first = ""
+    for term, entry in entries:
+        if not group:
+            first = term
+        group.append(entry)
+        if _ends_chunk(term, entry):
+            yield first, "{" + ",".join(group) + "}"
+            group = []
+    if group:
+        yield first, "{" + ",".join(group) + "}"
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _chunk_name(text: str) -> str:
+    return _digest(text)[:16] + ".json"
 
 
 def _utf16_order(term: str) -> bytes:

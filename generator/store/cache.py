@@ -17,7 +17,7 @@ import json
 import logging
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -25,7 +25,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 CACHE_FILE = "cache.sqlite3"
-FORMAT = 13
+FORMAT = 14
 """Raised when what the cache stores changes shape; a cache of another format is started afresh."""
 
 Plain = Any
@@ -64,6 +64,10 @@ class BuildRecord:
     """Each agent's entries the build rendered, by slug, with their keys."""
     slugs: frozenset[str] | None = None
     """Every agent's slug, when the build rendered entries: stored entries of other slugs are dropped."""
+    chunks: dict[str, str] = field(default_factory=dict)
+    """The search index's chunks made since the last record, by name (their texts)."""
+    chunk_names: frozenset[str] | None = None
+    """Every chunk of the search index, when the build wrote its site: stored chunks of other names are dropped."""
 
 
 class BuildCache:
@@ -88,6 +92,7 @@ class BuildCache:
         self._db.execute("CREATE TABLE IF NOT EXISTS files (path BLOB PRIMARY KEY, key TEXT, stamp TEXT, reading TEXT)")
         self._db.execute("CREATE TABLE IF NOT EXISTS entries (slug TEXT PRIMARY KEY, key TEXT, value TEXT)")
         self._db.execute("CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, value TEXT)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS chunks (name TEXT PRIMARY KEY, value TEXT)")
         self.stats = CacheStats()
 
     @classmethod
@@ -132,6 +137,16 @@ class BuildCache:
             self.disabled = True
             return []
 
+    def _rows(self, sql: str) -> Iterator[tuple[Any, ...]]:
+        """Yield the rows of one query as they come, not all at once; on a database error, as `_query`."""
+        if self.disabled:
+            return
+        try:
+            yield from self._db.execute(sql)
+        except sqlite3.Error as exc:
+            log.warning("the build cache stopped working (%s); the build goes on without it", exc)
+            self.disabled = True
+
     # -- files as read and checked ----------------------------------------------------------
 
     def _reading_key(self, digest: str) -> str:
@@ -150,6 +165,19 @@ class BuildCache:
         if not rows or rows[0][0] != self._reading_key(stamp):
             return None
         return _unpack(rows[0][2], rows[0][1])
+
+    def get_files_by_stamp(self, stamps: Mapping[Path, str]) -> dict[Path, Plain]:
+        """Return the readings of every file whose stamp is the one stored with it, by path: one
+        query for the whole catalog, which point queries cost many times over."""
+        wanted = {_path_key(path): (path, self._reading_key(stamp)) for path, stamp in stamps.items() if stamp}
+        found: dict[Path, Plain] = {}
+        for stored_path, stored_stamp, key, reading in self._rows("SELECT path, stamp, key, reading FROM files"):
+            known = wanted.get(stored_path)
+            if known is not None and stored_stamp == known[1]:
+                value = _unpack(reading, key)
+                if value is not None:
+                    found[known[0]] = value
+        return found
 
     def restamp_file(self, path: Path, stamp: str) -> None:
         """Remember a file's new stamp (its content is as stored) for `get_file_by_stamp`."""
@@ -179,6 +207,19 @@ class BuildCache:
             return None  # not the HTML this row's data was stored with
         return StoredPage(data, html)
 
+    def get_pages_data(self, pages: list[tuple[PurePosixPath, str]]) -> list[Plain] | None:
+        """Return the data of each page (its agent file and key) in that order, read in one query;
+        None if any is missing."""
+        wanted = {_path_key(file): (index, key) for index, (file, key) in enumerate(pages)}
+        found: list[Plain] = [None] * len(pages)
+        count = 0
+        for file, key, data in self._rows("SELECT file, key, data FROM pages"):
+            known = wanted.get(file)
+            if known is not None and known[1] == key:
+                found[known[0]] = value = _unpack(data, key)
+                count += value is not None
+        return found if count == len(pages) else None
+
     def get_terms(self, file: PurePosixPath, key: str) -> Plain | None:
         """Return the words for search stored with the page of `file` under `key`."""
         rows = self._query("SELECT key, terms FROM pages WHERE file = ?", (_path_key(file),))
@@ -195,11 +236,17 @@ class BuildCache:
         """Drop the pages and readings of files no longer in the catalog (`files` by their path
         below the agents folder, `paths` as read), and values stored under another fingerprint."""
         self._query("DELETE FROM state WHERE name LIKE 'value %' AND name NOT LIKE ?", (self._value_row("%"),))
-        for table, column, kept in (("pages", "file", {_path_key(file) for file in files}),
-                                    ("files", "path", {_path_key(path) for path in paths})):
+        kept_files, kept_paths = {_path_key(file) for file in files}, {_path_key(path) for path in paths}
+        # Rows are only ever added for files of the catalog: while it has the same files as at the
+        # last look, there is nothing to drop, and the tables need not be read.
+        present = digest_parts([key.hex() for key in sorted(kept_files)] + ["\0"] + [key.hex() for key in sorted(kept_paths)])
+        if self._state("present", unpack=True) == present:
+            return
+        for table, column, kept in (("pages", "file", kept_files), ("files", "path", kept_paths)):
             stored = [row[0] for row in self._query(f"SELECT {column} FROM {table}")]
             for gone in [key for key in stored if key not in kept]:
                 self._query(f"DELETE FROM {table} WHERE {column} = ?", (gone,))
+        self._query("INSERT OR REPLACE INTO state VALUES ('present', ?)", (_pack(present, "present"),))
 
     # -- values and the last build ----------------------------------------------------------
 
@@ -248,9 +295,24 @@ class BuildCache:
                 stored[slug] = (key, entries)
         return stored
 
+    def get_chunk(self, name: str) -> str | None:
+        """Return the text of a search index chunk stored by `record_build`, by its name."""
+        rows = self._query("SELECT value FROM chunks WHERE name = ?", (name,))
+        text = _unpack(rows[0][0], name) if rows else None
+        return text if isinstance(text, str) else None
+
+    def chunk_names(self) -> set[str]:
+        """Return the names of every chunk stored."""
+        return {name for (name,) in self._query("SELECT name FROM chunks")}
+
     def record_build(self, record: BuildRecord) -> None:
         """Remember a finished build, all at once."""
         with self._transaction():
+            for name, text in record.chunks.items():
+                self._query("INSERT OR REPLACE INTO chunks VALUES (?, ?)", (name, _pack(text, name)))
+            if record.chunk_names is not None:
+                for gone in self.chunk_names() - record.chunk_names:
+                    self._query("DELETE FROM chunks WHERE name = ?", (gone,))
             for name, value in (("quick", record.quick_state), ("site", record.site)):
                 self._query("INSERT OR REPLACE INTO state VALUES (?, ?)", (name, value))
             self._query("INSERT OR REPLACE INTO state VALUES ('result', ?)", (_pack(record.result, "result"),))

@@ -10,6 +10,7 @@ import secrets
 import shutil
 import stat
 import tempfile
+import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePosixPath
 
@@ -113,11 +114,25 @@ class SiteFiles:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.files: dict[str, str] | None = None
-        """None when the folder is missing or some folder of it cannot be read."""
+        self._files: dict[str, str] | None = None
         self._stamp: str | None = None
+        # Scanning is mostly waiting on the file system, so it runs beside the reading of the
+        # catalog (a site of 20,000 agents has 40,000 files to look at).
+        self._scan: threading.Thread | None = threading.Thread(target=self._look, name="site-scan", daemon=True)
+        self._scan.start()
+
+    def _look(self) -> None:
         with contextlib.suppress(OSError):
-            self.files = _describe_folder(root, "", missing_ok=False)
+            self._files = _describe_folder(self.root, "", missing_ok=False)
+
+    @property
+    def files(self) -> dict[str, str] | None:
+        """Every file's description by its path; None when the folder is missing or some folder
+        of it cannot be read."""
+        if self._scan is not None:
+            self._scan.join()
+            self._scan = None
+        return self._files
 
     def stamp(self) -> str:
         """Digest every file's path and description.
@@ -142,18 +157,19 @@ class SiteFiles:
         if self.files is None:
             return
         try:
+            files = self.files
             for rel_path in rel_paths:
-                self.files.pop(rel_path, None)
+                files.pop(rel_path, None)
                 description = _describe(self.root / rel_path)
                 if description is not None:
-                    self.files[rel_path] = description
+                    files[rel_path] = description
             for folder in folders:
                 prefix = f"{folder}/"
-                for rel_path in [path for path in self.files if path.startswith(prefix)]:
-                    del self.files[rel_path]
-                self.files.update(_describe_folder(self.root / folder, prefix))
+                for rel_path in [path for path in files if path.startswith(prefix)]:
+                    del files[rel_path]
+                files.update(_describe_folder(self.root / folder, prefix))
         except OSError:
-            self.files = None
+            self._files = None
 
 
 def _describe_folder(folder: Path, prefix: str, missing_ok: bool = True) -> dict[str, str]:
