@@ -388,6 +388,20 @@ def test_the_search_index_is_kept_as_a_row_per_chunk(catalog: Path, tmp_path: Pa
     assert tree(site) == tree_of_cold_build(catalog, tmp_path / "cold")
 
 
+def test_a_search_chunk_lost_from_the_cache_mid_edit_still_builds_every_page(catalog: Path, tmp_path: Path,
+                                                                               monkeypatch) -> None:
+    from generator.store.cache import BuildCache
+
+    site = tmp_path / "site"
+    build_into(catalog, site, True)
+    replace_text(catalog / SEED, "## Core Expertise", "## Core Expertise, edited")
+    replace_text(catalog / "operations/incident-commander.md", "## Communication", "## Communication, edited")
+    monkeypatch.setattr(BuildCache, "get_chunk", lambda self, name: None)  # the rows went missing
+    result = build_into(catalog, site, True)
+    assert result.cache is not None and result.cache.misses == 2
+    assert tree(site) == tree_of_cold_build(catalog, tmp_path / "cold")
+
+
 def tree_of_cold_build(agents: Path, out: Path) -> dict[str, bytes]:
     build_into(agents, out, use_cache=False)
     return tree(out)

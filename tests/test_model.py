@@ -7,6 +7,7 @@ from pathlib import PurePosixPath
 import pytest
 
 from generator.catalog.model import (
+    Agent,
     Color,
     category_from_path,
     read_color,
@@ -73,3 +74,25 @@ def test_read_tools_forms() -> None:
 )
 def test_category_from_path(path: str, category: str) -> None:
     assert category_from_path(PurePosixPath(path)) == category
+
+
+def test_an_agent_read_back_from_the_cache_is_the_agent_stored() -> None:
+    """Every field comes back, those decoded when first asked for included (a field with a plain
+    default would be a class attribute and hide from the lazy decoding)."""
+    import json
+    from pathlib import Path
+
+    from generator.catalog.model import Example, Turn, agent_from_plain, agent_to_plain
+    from generator.markdown.headings import Section
+
+    agent = Agent(
+        path=Path("/catalog/agents/a.md"), rel_path=PurePosixPath("a.md"), slug="a", name="a", summary_html="<p>A</p>",
+        summary_text="A", examples=(Example("Title", "ctx", (Turn("user", "hi", ""),), "note"),), model="sonnet",
+        color=Color("red", "red"), tools=("Read",), category="Team", body_html="",
+        sections=(Section("one", "One", 2, ()),), metadata=(("owner", "me"),),
+        linked_files=frozenset({PurePosixPath("b.md")}),
+    )
+    stored = json.loads(json.dumps(agent_to_plain(agent)))
+    assert agent_from_plain(stored).linked_files == {PurePosixPath("b.md")}
+    assert agent_from_plain(stored).metadata == (("owner", "me"),)
+    assert agent_from_plain(stored) == agent

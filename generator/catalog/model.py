@@ -108,9 +108,11 @@ class Agent:
     body_html: str
     """The rendered body; "" once a build has written the page (bodies are not kept in memory)."""
     sections: tuple[Section, ...]
-    metadata: tuple[tuple[str, str], ...] = ()
+    # Factories, not plain defaults: a default would be a class attribute, which hides these
+    # fields from `__getattr__` on an agent read back from the cache.
+    metadata: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     """Frontmatter keys the runtime does not define, kept to show as they were written."""
-    linked_files: frozenset[PurePosixPath] = frozenset()
+    linked_files: frozenset[PurePosixPath] = field(default_factory=frozenset)
     """The files below the agents folder that its text links to, agent files or not."""
 
     @property

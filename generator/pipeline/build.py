@@ -88,9 +88,9 @@ def run_pipeline(
         memo.start_build()
     # No file changed since the last build (same sizes and times, same commit): repeat its result.
     # The files are looked at before they are read, so an edit made during the build is not missed.
-    site_files = output.SiteFiles(config.out_dir) if memo and not private_output else None
-    site_stamp = site_files.stamp() if site_files else PRIVATE_STAMP if private_output else ""
+    site_files = output.SiteFiles(config.out_dir) if memo and not private_output else None  # scanned meanwhile
     listing = list_agent_files(config)
+    site_stamp = site_files.stamp() if site_files else PRIVATE_STAMP if private_output else ""
     inputs = _input_state(config, listing.stamps) if memo else ""
     quick = _quick_state(memo, config, inputs, site_stamp) if memo else ""
     repeated = _repeat_last_result(memo, quick, report) if memo else None

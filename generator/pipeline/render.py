@@ -236,7 +236,7 @@ def _render_missing(
     over 100 MB).
     """
     from generator.pipeline.pages import PageWriter, render_pages
-    from generator.site.search import SearchIndex
+    from generator.site.search import ChunkMissing, SearchIndex
 
     plans, slugs = site_plan.pages, site_plan.slugs
     rendered = set(pages.rendered)
@@ -245,6 +245,7 @@ def _render_missing(
                 and _is_same_index(plans, keys, rendered, old_terms, *last))
     search = last[1] if in_place and last is not None else SearchIndex()
     results = render_pages(config, [plans[i] for i in pages.rendered], slugs, writer.root, memo is not None, env)
+    lost = False
     fallback: PageWriter | None = None
     done = len(plans) - len(rendered)
     for index, plan in enumerate(plans):
@@ -258,7 +259,10 @@ def _render_missing(
             done += 1
             progress(done, len(plans))
             if in_place:
-                search.replace(index, old_terms[index], terms)  # type: ignore[arg-type]
+                try:
+                    search.replace(index, old_terms[index], terms)  # type: ignore[arg-type]
+                except ChunkMissing:
+                    lost = True  # every page is still rendered; the index is made afresh after
                 continue
         elif in_place:
             continue
@@ -268,6 +272,8 @@ def _render_missing(
                 fallback = fallback or PageWriter(config, slugs, config.out_dir, for_cache=False, env=env)
                 terms = fallback.terms(plan)
         search.add(plan.slug, terms)
+    if lost:
+        raise ChunkMissing("a chunk of the last index")
     return search
 
 

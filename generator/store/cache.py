@@ -237,16 +237,22 @@ class BuildCache:
         below the agents folder, `paths` as read), and values stored under another fingerprint."""
         self._query("DELETE FROM state WHERE name LIKE 'value %' AND name NOT LIKE ?", (self._value_row("%"),))
         kept_files, kept_paths = {_path_key(file) for file in files}, {_path_key(path) for path in paths}
-        # Rows are only ever added for files of the catalog: while it has the same files as at the
-        # last look, there is nothing to drop, and the tables need not be read.
+        # While the catalog has the files it had at the last look, and the tables as many rows as
+        # were left then, no row can be of a file gone (a build that failed after storing a new
+        # file's rows adds to the count), and the tables need not be read.
         present = digest_parts([key.hex() for key in sorted(kept_files)] + ["\0"] + [key.hex() for key in sorted(kept_paths)])
-        if self._state("present", unpack=True) == present:
+        if self._state("present", unpack=True) == [present, *self._row_counts()]:
             return
         for table, column, kept in (("pages", "file", kept_files), ("files", "path", kept_paths)):
             stored = [row[0] for row in self._query(f"SELECT {column} FROM {table}")]
             for gone in [key for key in stored if key not in kept]:
                 self._query(f"DELETE FROM {table} WHERE {column} = ?", (gone,))
-        self._query("INSERT OR REPLACE INTO state VALUES ('present', ?)", (_pack(present, "present"),))
+        self._query("INSERT OR REPLACE INTO state VALUES ('present', ?)",
+                    (_pack([present, *self._row_counts()], "present"),))
+
+    def _row_counts(self) -> list[int]:
+        return [rows[0][0] if rows else -1 for rows in (self._query(f"SELECT count(*) FROM {table}")
+                                                         for table in ("pages", "files"))]
 
     # -- values and the last build ----------------------------------------------------------
 
