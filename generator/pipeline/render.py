@@ -33,7 +33,7 @@ from generator.store.output import SiteWriter
 if TYPE_CHECKING:
     import jinja2
 
-    from generator.pipeline.pages import Progress
+    from generator.pipeline.pages import PageWriter, Progress
     from generator.site.entries import EntryChanges
     from generator.site.search import PageTerms, SearchIndex
 
@@ -209,18 +209,32 @@ def _fresh_index(
     config: SiteConfig, site_plan: SitePlan, keys: list[str], memo: Memo | None, env: jinja2.Environment,
 ) -> SearchIndex:
     """Make the search index afresh from every page's words, as the memo has them."""
-    from generator.pipeline.pages import PageWriter
     from generator.site.search import SearchIndex
 
     search = SearchIndex()
-    fallback: PageWriter | None = None
+    kept_terms = _KeptTerms(config, site_plan, memo, env)
     for plan, key in zip(site_plan.pages, keys):
-        terms = memo.get_terms(plan, key) if memo else None
-        if terms is None:
-            fallback = fallback or PageWriter(config, site_plan.slugs, config.out_dir, for_cache=False, env=env)
-            terms = fallback.terms(plan)
-        search.add(plan.slug, terms)
+        search.add(plan.slug, kept_terms.of(plan, key))
     return search
+
+
+class _KeptTerms:
+    """The words of pages rendered by an earlier build: from the memo, or, should the memo have
+    failed since, by rendering the page again (writing nothing)."""
+
+    def __init__(self, config: SiteConfig, site_plan: SitePlan, memo: Memo | None, env: jinja2.Environment) -> None:
+        self.config, self.slugs, self.memo, self.env = config, site_plan.slugs, memo, env
+        self._renderer: PageWriter | None = None
+
+    def of(self, plan: PagePlan, key: str) -> PageTerms:
+        terms = self.memo.get_terms(plan, key) if self.memo else None
+        if terms is None:
+            from generator.pipeline.pages import PageWriter
+
+            self._renderer = self._renderer or PageWriter(self.config, self.slugs, self.config.out_dir,
+                                                          for_cache=False, env=self.env)
+            terms = self._renderer.terms(plan)
+        return terms
 
 
 def _render_missing(
@@ -235,7 +249,7 @@ def _render_missing(
     as its page comes (no list of every page's words is kept: at 5,000 agents it would be
     over 100 MB).
     """
-    from generator.pipeline.pages import PageWriter, render_pages
+    from generator.pipeline.pages import render_pages
     from generator.site.search import ChunkMissing, SearchIndex
 
     plans, slugs = site_plan.pages, site_plan.slugs
@@ -246,7 +260,7 @@ def _render_missing(
     search = last[1] if in_place and last is not None else SearchIndex()
     results = render_pages(config, [plans[i] for i in pages.rendered], slugs, writer.root, memo is not None, env)
     lost = False
-    fallback: PageWriter | None = None
+    kept_terms = _KeptTerms(config, site_plan, memo, env)
     done = len(plans) - len(rendered)
     for index, plan in enumerate(plans):
         if index in rendered:
@@ -267,10 +281,7 @@ def _render_missing(
         elif in_place:
             continue
         else:
-            terms = memo.get_terms(plan, keys[index]) if memo else None
-            if terms is None:  # the memo failed since: render the page again for its words
-                fallback = fallback or PageWriter(config, slugs, config.out_dir, for_cache=False, env=env)
-                terms = fallback.terms(plan)
+            terms = kept_terms.of(plan, keys[index])
         search.add(plan.slug, terms)
     if lost:
         raise ChunkMissing("a chunk of the last index")

@@ -207,9 +207,7 @@ class SearchIndex:
     def render_changes(self) -> tuple[dict[str, str], dict[str, str]]:
         """Bring the chunks up to date; return the files rendered anew (new chunks, then index.json)
         by path, and the chunks unchanged since the last render, by path with their versions."""
-        new: set[str] = set()
-        if self._postings or self._opened or not self.chunks:
-            new = self._rechunk()
+        new = self._bring_up_to_date()
         changed = {f"{SEARCH_FOLDER}/{name}": self._texts[name] for name in sorted(new)}
         kept = {f"{SEARCH_FOLDER}/{chunk.name}": chunk.version for chunk in self.chunks if chunk.name not in new}
         chunks = [(chunk.first, chunk.name) for chunk in self.chunks]
@@ -231,6 +229,10 @@ class SearchIndex:
         """Return the text of one of `chunks` by its path below the site root."""
         name = path.removeprefix(f"{SEARCH_FOLDER}/")
         return self._text_of(next(chunk for chunk in self.chunks if chunk.name == name))
+
+    def _bring_up_to_date(self) -> set[str]:
+        """Cut the chunks again where terms changed since the last render; return the names made."""
+        return self._rechunk() if self._postings or self._opened or not self.chunks else set()
 
     def _rechunk(self) -> set[str]:
         """Cut the changed terms, and the terms of the chunks they came from, into chunks again;
@@ -263,11 +265,11 @@ class SearchIndex:
         entries in order. A run ends where its last term ends a chunk, or at the last chunk."""
         if not self.chunks:
             return [(0, -1, _entries(sorted(self._postings.items(), key=lambda item: _utf16_order(item[0]))))]
-        for term in list(self._postings):  # every changed term's chunk is open
-            self._open(self._chunk_of(term))
         by_chunk: dict[int, list[str]] = {}
-        for term in self._postings:
-            by_chunk.setdefault(self._chunk_of(term), []).append(term)
+        for term in self._postings:  # every changed term's chunk is open
+            number = self._chunk_of(term)
+            self._open(number)
+            by_chunk.setdefault(number, []).append(term)
         runs: list[tuple[int, int, list[tuple[str, str]]]] = []
         numbers = sorted(self._opened)
         index = 0
@@ -297,8 +299,7 @@ class SearchIndex:
                 pages, weights = self._postings[term]
                 if pages:
                     terms[term] = _postings_text(pages, weights)
-        return [(term, f"{json.dumps(term, ensure_ascii=False)}:[{terms[term]}]")
-                for term in sorted(terms, key=_utf16_order)]
+        return [(term, _entry(term, terms[term])) for term in sorted(terms, key=_utf16_order)]
 
     def take_unsaved(self) -> dict[str, str]:
         """Return the chunks rendered since the last call, by name, for the cache to keep."""
@@ -309,7 +310,7 @@ class SearchIndex:
     def to_plain(self) -> list[Any]:
         """Return the index as JSON-ready data, for the build cache: pages, lengths and chunks (their
         texts are kept apart, see `take_unsaved`)."""
-        self.render_changes()
+        self._bring_up_to_date()
         return [self.slugs, self.lengths, [[chunk.first, chunk.name, chunk.version] for chunk in self.chunks]]
 
     @classmethod
@@ -333,8 +334,12 @@ def _postings_text(pages: array[int], weights: array[int]) -> str:
 
 
 def _entries(items: list[tuple[str, tuple[array[int], array[int]]]]) -> list[tuple[str, str]]:
-    return [(term, f"{json.dumps(term, ensure_ascii=False)}:[{_postings_text(pages, weights)}]")
-            for term, (pages, weights) in items if pages]
+    return [(term, _entry(term, _postings_text(pages, weights))) for term, (pages, weights) in items if pages]
+
+
+def _entry(term: str, postings: str) -> str:
+    """Return a term as it stands in its chunk: `"term":[page,weight,…]`."""
+    return f"{json.dumps(term, ensure_ascii=False)}:[{postings}]"
 
 
 def _ends_chunk(term: str, entry: str) -> bool:
