@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -12,16 +13,41 @@ Severity = Literal["error", "warning"]
 
 
 def display_path(path: Path) -> str:
-    """Return `path` relative to the working directory when it lies below it."""
-    absolute = os.path.abspath(path)
+    """Return `path` as a terminal shows it: relative to the working directory when it lies
+    below it, and with control characters written as escapes (a file's name is the catalog
+    author's, and must not move the cursor or start a line of its own)."""
+    return escape_controls(relative_path(path))
+
+
+def relative_path(path: Path) -> str:
+    """Return `path` relative to the working directory when it lies below it, else absolute."""
+    folder, name = os.path.split(os.fspath(path))
+    if name in ("", ".", ".."):
+        return _display(os.fspath(path), os.getcwd())
     here = os.getcwd()
-    if absolute.startswith(here.rstrip(os.sep) + os.sep):  # what relpath says, without its cost per finding
-        return absolute[len(here.rstrip(os.sep)) + 1:]
+    shown = _display(folder, here)  # a catalog's findings share a few folders
+    if shown == ".":
+        return name
+    joined = os.path.join(shown, name)
+    return "." if joined == here else joined
+
+
+@functools.lru_cache(maxsize=1024)
+def _display(path: str, here: str) -> str:
+    absolute = os.path.abspath(path)
     relative = os.path.relpath(absolute, here)
-    return absolute if relative.startswith("..") else relative
+    outside = relative == os.pardir or relative.startswith(os.pardir + os.sep)
+    return absolute if outside else relative
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def escape_controls(text: str) -> str:
+    """Write each control character of `text` as its escape (`\\x1b`, `\\n`), keeping the rest."""
+    return _CONTROL.sub(lambda match: repr(match.group())[1:-1], text)
+
+
 _TYPE_NAMES = {
     "str": "text", "int": "number", "float": "number", "bool": "true/false value",
     "list": "list", "dict": "mapping", "NoneType": "empty value",
@@ -59,7 +85,7 @@ class Finding:
     @property
     def one_line_message(self) -> str:
         """The message on one line: a value quoted from a file cannot forge another finding."""
-        return _CONTROL.sub(lambda match: repr(match.group())[1:-1], self.message)
+        return escape_controls(self.message)
 
     @property
     def _rule_tag(self) -> str:
@@ -74,7 +100,15 @@ class Finding:
         """Return the finding `to_plain` described; `known` is a path's text and the Path made of
         it already (a file's findings name the file: making its Path again is most of the cost)."""
         path, line, severity, message, rule, column = data
-        return cls(known[1] if known and known[0] == path else Path(path), line, severity, message, rule, column)
+        if not (isinstance(line, int) and isinstance(column, int) and isinstance(message, str) and isinstance(rule, str)
+                and severity in ("error", "warning")):
+            raise TypeError("not a finding")
+        # Made without the frozen class's __init__, which sets each field the slow way: a build
+        # reads back a finding or more of each of thousands of files.
+        finding = cls.__new__(cls)
+        finding.__dict__.update(path=known[1] if known and known[0] == path else Path(path), line=line,
+                                severity=severity, message=message, rule=rule, column=column)
+        return finding
 
 
 class SiteError(Exception):

@@ -79,6 +79,19 @@ def test_warnings_pass_a_plain_build_and_fail_a_strict_one(tmp_path: Path, monke
     assert not (tmp_path / "strict-site").exists()
 
 
+def test_a_file_name_cannot_reach_the_terminal_as_control_characters(tmp_path: Path, monkeypatch, capsys) -> None:
+    write_agents(tmp_path, {"odd\x1b[2J\nforged.md": WARNS})
+    monkeypatch.chdir(tmp_path)
+    for command in (["build"], ["check"], ["check", "--format", "github"]):
+        main(command)
+        captured = capsys.readouterr()
+        shown = captured.err + captured.out
+        assert "\x1b" not in shown and "\nforged" not in shown, command
+        assert "agents/odd\\x1b[2J\\nforged.md" in shown, command
+    assert main(["check", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["path"] == "agents/odd\x1b[2J\nforged.md", "JSON keeps the name"
+
+
 def test_errors_have_no_traceback_unless_verbose(tmp_path: Path, capsys) -> None:
     code, err = run(["build", "--agents", str(tmp_path / "missing")], capsys)
     assert code == 2

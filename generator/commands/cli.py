@@ -24,6 +24,7 @@ from generator.errors import (
     count_findings,
     count_findings_in,
     display_path,
+    relative_path,
 )
 from generator.pipeline.build import BuildResult, build
 from generator.pipeline.memo import CACHE_DIR_VARIABLE
@@ -193,8 +194,7 @@ def run_build(args: argparse.Namespace) -> int:
         result = build(config, report, progress.show, use_cache=not args.no_cache, cache_dir=_cache_dir(args))
     finally:
         progress.clear()
-        for finding in report.findings:
-            print(finding, file=sys.stderr)
+        sys.stderr.write("".join(f"{finding}\n" for finding in report.findings))
     print(build_summary(result, time.perf_counter() - started), file=sys.stderr)
     return EXIT_OK
 
@@ -325,7 +325,7 @@ def format_json(findings: list[Finding]) -> str:
     """A JSON array of findings, for tools."""
     records = [
         {
-            "path": display_path(f.path),
+            "path": relative_path(f.path),
             "line": f.line,
             "column": f.column,
             "severity": f.severity,
@@ -341,7 +341,7 @@ def format_github(findings: list[Finding]) -> str:
     """GitHub Actions workflow commands, so findings show inline on pull requests."""
     return "".join(
         f"::{f.severity} file={_escape_property(display_path(f.path))},line={f.line},col={f.column},"
-        f"title={_escape_property(f.rule)}::{_escape_data(f.message)}\n"
+        f"title={_escape_property(f.rule)}::{_escape_data(f.one_line_message)}\n"
         for f in findings
     )
 
