@@ -314,7 +314,9 @@ def test_a_cache_from_elsewhere_is_never_unpickled(catalog: Path, tmp_path: Path
 
     with sqlite3.connect(database) as db:  # as a committed cache file would arrive
         db.execute("UPDATE files SET reading = ?", (b"\0" * 32 + pickle.dumps(Payload()),))
-        db.execute("UPDATE pages SET data = ?", (pickle.dumps(Payload()),))
+        db.execute("UPDATE file_heads SET head = ?", (pickle.dumps(Payload()),))
+        db.execute("UPDATE page_heads SET head = ?", (pickle.dumps(Payload()),))
+        db.execute("UPDATE pages SET rest = ?", (pickle.dumps(Payload()),))
         db.execute("UPDATE pages SET terms = ?", (pickle.dumps(Payload()),))
     os.utime(catalog / SEED)  # make the quick check look at the files
     build_into(catalog, tmp_path / "site", True)
@@ -339,8 +341,8 @@ def test_entries_moved_between_agents_or_of_removed_agents_are_not_used(catalog:
     build_into(catalog, tmp_path / "site", True)
     database = cache_database(catalog)
     with sqlite3.connect(database) as db:  # every agent's row, under its own key, gets one agent's entries
-        value = db.execute("SELECT value FROM entries LIMIT 1").fetchone()[0]
-        db.execute("UPDATE entries SET value = ?", (value,))
+        values = db.execute("SELECT part_1, part_2, part_3 FROM entries LIMIT 1").fetchone()
+        db.execute("UPDATE entries SET part_1 = ?, part_2 = ?, part_3 = ?", values)
     EDITS["body"](catalog)  # an update in place, which reuses stored entries
     build_into(catalog, tmp_path / "site", True)
     build_into(catalog, tmp_path / "cold", use_cache=False)
@@ -352,6 +354,61 @@ def test_entries_moved_between_agents_or_of_removed_agents_are_not_used(catalog:
     assert "incident-commander" not in slugs and len(slugs) == 10
 
 
+def test_an_edit_reads_the_outline_of_the_other_files_not_their_frontmatter(
+    catalog: Path, tmp_path: Path, monkeypatch, trusted_times: None,
+) -> None:
+    from generator.catalog import load
+
+    build_into(catalog, tmp_path / "site", True)
+    decoded: list[object] = []
+    front_matter_from_plain = load.front_matter_from_plain
+    monkeypatch.setattr(load, "front_matter_from_plain", lambda plain: decoded.append(plain)
+                        or front_matter_from_plain(plain))
+    EDITS["body"](catalog)
+    result = build_into(catalog, tmp_path / "site", True)
+    assert result.cache is not None and result.cache.misses == 1
+    assert decoded == [], "the plan, the order and the catalog's rules need each file's outline alone"
+    replace_text(catalog / SEED, "name: senior-backend-engineer", "name: senior-backend-engineer-2")
+    build_into(catalog, tmp_path / "site", True)
+    assert len(decoded) == 2, "its neighbours' pages show its new name: rendered again from their frontmatter"
+    assert tree(tmp_path / "site") == tree_of_cold_build(catalog, tmp_path / "cold")
+    assert tree(tmp_path / "site") == tree_of_cold_build(catalog, tmp_path / "cold")
+
+
+def test_a_damaged_entries_row_is_not_used(catalog: Path, tmp_path: Path) -> None:
+    build_into(catalog, tmp_path / "site", True)
+    with sqlite3.connect(cache_database(catalog)) as db:
+        slug, key = db.execute("SELECT slug, key FROM entries LIMIT 1").fetchone()
+        db.execute("UPDATE entries SET part_2 = ? WHERE slug = ?", ("{}", slug))  # a text without its row's name
+    EDITS["body"](catalog)
+    build_into(catalog, tmp_path / "site", True)
+    assert tree(tmp_path / "site") == tree_of_cold_build(catalog, tmp_path / "cold")
+
+
+def test_agents_kept_by_the_cache_are_read_whole_after_it_stopped_working(
+    catalog: Path, tmp_path: Path, monkeypatch,
+) -> None:
+    """An agent read back from the cache reads the rest of itself when first asked: after the
+    cache was switched off by an error, and after the build closed it, that still works."""
+    from generator.store import cache
+
+    build_into(catalog, tmp_path / "site", True)
+
+    def locked(self: cache.BuildCache, *args: object) -> None:
+        self.disabled = True  # as a "database is locked" on writing does
+
+    monkeypatch.setattr(cache.BuildCache, "put_page", locked)
+    EDITS["body"](catalog)
+    build_into(catalog, tmp_path / "site", True)  # its feed reads the rest of agents it kept
+    assert tree(tmp_path / "site") == tree_of_cold_build(catalog, tmp_path / "cold")
+    monkeypatch.undo()
+    build_into(catalog, tmp_path / "site", True)
+    unchanged = build_into(catalog, tmp_path / "site", True)
+    assert unchanged.unchanged, "the catalog of a build with nothing changed is read from the cache when asked"
+    kept = [agent for agent in unchanged.catalog.agents if "_load_rest" in agent.__dict__]
+    assert len(kept) == 11 and all(agent.summary_text for agent in kept), "read after the build closed the cache"
+
+
 def test_the_cache_holds_plain_data_only(catalog: Path, tmp_path: Path) -> None:
     """Values are JSON text and the pages' HTML compressed: nothing that runs code when read."""
     import json
@@ -361,11 +418,15 @@ def test_the_cache_holds_plain_data_only(catalog: Path, tmp_path: Path) -> None:
     with sqlite3.connect(cache_database(catalog)) as db:
         for (reading,) in db.execute("SELECT reading FROM files"):
             json.loads(reading)
-        for data, html, terms in db.execute("SELECT data, html, terms FROM pages"):
-            json.loads(data), json.loads(terms)
+        for (head,) in db.execute("SELECT head FROM file_heads"):
+            json.loads(head)
+        for (head,) in db.execute("SELECT head FROM page_heads"):
+            json.loads(head)
+        for rest, html, terms in db.execute("SELECT rest, html, terms FROM pages"):
+            json.loads(rest), json.loads(terms)
             assert zlib.decompress(html).startswith(b"<!doctype html>")
-        for (value,) in db.execute("SELECT value FROM entries"):
-            json.loads(value)
+        for slug, key, *texts in db.execute("SELECT slug, key, part_1, part_2, part_3 FROM entries"):
+            assert all(text.startswith(f"{slug} {key}\n") for text in texts), "the entries' texts as they are"
         for name, value in db.execute("SELECT name, value FROM state"):
             if name not in ("quick", "site"):  # digests
                 json.loads(value)

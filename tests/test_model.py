@@ -82,7 +82,14 @@ def test_an_agent_read_back_from_the_cache_is_the_agent_stored() -> None:
     import json
     from pathlib import Path
 
-    from generator.catalog.model import Example, Turn, agent_from_plain, agent_to_plain
+    from generator.catalog.model import (
+        Example,
+        Turn,
+        agent_from_head,
+        agent_from_plain,
+        agent_to_plain,
+        split_agent_plain,
+    )
     from generator.markdown.headings import Section
 
     agent = Agent(
@@ -96,3 +103,11 @@ def test_an_agent_read_back_from_the_cache_is_the_agent_stored() -> None:
     assert agent_from_plain(stored).linked_files == {PurePosixPath("b.md")}
     assert agent_from_plain(stored).metadata == (("owner", "me"),)
     assert agent_from_plain(stored) == agent
+    head, rest = split_agent_plain(stored)
+    reads: list[str] = []
+    from_head = agent_from_head(head, lambda: reads.append("rest") or rest)
+    assert (from_head.slug, from_head.color, from_head.tools, from_head.linked_files) == (
+        "a", Color("red", "red"), ("Read",), {PurePosixPath("b.md")})
+    assert reads == [], "the head alone answers what every build asks of every agent"
+    assert from_head.summary_text == "A" and from_head.sections == agent.sections and from_head == agent
+    assert reads == ["rest"], "the rest is read once, when first asked for"

@@ -143,8 +143,46 @@ def test_site_files_looked_at_again_equal_a_fresh_scan(tmp_path: Path) -> None:
     assert not (site / "agents/b").exists(), "the folder of a removed page goes too"
     files.look_again(changed)
     assert files.stamp() == output.SiteFiles(site).stamp() != before
+    third = output.SiteWriter(site, second.versions)
+    third.add("agents/c/index.html", "changed page")
+    (site / "agents/c/stray.html").write_text("added by hand while the site was written")
+    files.look_again(third.commit())
+    assert files.layout() is None, "a folder the writer changed holds a file nobody named: unknown"
+    assert files.stamp().startswith("unknown"), "it passes for no site a build left"
     nowhere = output.SiteFiles(tmp_path / "nowhere")
     assert nowhere.stamp() == nowhere.stamp() != output.SiteFiles(tmp_path / "nowhere").stamp(), "matches no other"
+
+
+def test_site_files_by_their_last_layout_see_what_was_changed_by_hand(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    writer = output.SiteWriter(site, None)
+    for path in ("index.html", "agents/a/index.html", "agents/a.md", "search/1.json"):
+        writer.add(path, path)
+    writer.commit()
+    scanned = output.SiteFiles(site)
+    layout = scanned.layout()
+    assert layout == ["", "agents/", "agents/a.md", "agents/a/", "agents/a/index.html", "index.html",
+                      "search/", "search/1.json"]
+    assert output.SiteFiles(site, layout).stamp() == scanned.stamp(), "the same folder, the same stamp"
+    by_hand = [
+        lambda: (site / "agents/a/extra.html").write_text("added"),
+        lambda: (site / "agents/a/new").mkdir(),
+        lambda: (site / "agents/a.md").write_text("agents/a.md"),  # the same bytes, written again
+        lambda: (site / "search/1.json").unlink(),
+        lambda: (site / "stray.txt").write_text("added at the top"),
+    ]
+    for change in by_hand:
+        before = output.SiteFiles(site).stamp()
+        change()
+        assert output.SiteFiles(site, layout).stamp() != before
+        layout = output.SiteFiles(site).layout()
+    link = tmp_path / "link-to-site"
+    link.symlink_to(site)
+    through_link = output.SiteFiles(link).layout()
+    assert through_link == layout, "--out naming a link: the folder it leads to"
+    before = output.SiteFiles(link, through_link).stamp()
+    (site / "another-stray.txt").write_text("added at the top")
+    assert output.SiteFiles(link, through_link).stamp() != before
 
 
 def test_an_error_while_rendering_leaves_the_site_as_it_was(catalog: Path, tmp_path: Path, monkeypatch) -> None:
@@ -280,7 +318,7 @@ def test_entries_are_reused_only_under_the_same_key_for_agents_not_made_afresh(c
 
     renderer = EntryRenderer(make_environment(config), make_site_context(config), dates, keys, stored)
     entries = renderer.render(agents)
-    assert entries[first.slug] is planted, "same key: reused"
+    assert entries[first.slug] == planted, "same key: reused"
     assert entries[second.slug] != planted, "made afresh: rendered"
     assert entries[third.slug] != planted, "other dates: rendered"
     assert set(renderer.changes.rendered) == {agent.slug for agent in agents.agents} - {first.slug}

@@ -13,11 +13,11 @@ import logging
 import re
 from collections.abc import Mapping
 from pathlib import PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from generator.catalog.examples import parse_description
 from generator.catalog.frontmatter import raw_value
-from generator.catalog.load import RawAgent
+from generator.catalog.load import RawAgent, text_field
 from generator.catalog.model import (
     NEUTRAL,
     Agent,
@@ -27,8 +27,10 @@ from generator.catalog.model import (
 )
 from generator.markdown.headings import Section
 from generator.markdown.links import LinkContext
-from generator.markdown.markup import MarkdownRenderer
 from generator.markdown.sanitize import remove_control_characters
+
+if TYPE_CHECKING:  # Markdown itself is imported by those who render, not by those who only read
+    from generator.markdown.markup import MarkdownRenderer
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +41,7 @@ _TAG = re.compile(r"<[^>]+>")
 
 def read_name(raw: RawAgent) -> str:
     """Return the agent's name, or its file name without `.md` when it has none."""
-    name = raw.front_matter.data.get("name")
-    return name.strip() if isinstance(name, str) and name.strip() else raw.path.stem
+    return raw.outline.name.strip() or raw.path.stem
 
 
 def make_agent(raw: RawAgent, slugs: Mapping[PurePosixPath, str], renderer: MarkdownRenderer) -> Agent:
@@ -50,7 +51,7 @@ def make_agent(raw: RawAgent, slugs: Mapping[PurePosixPath, str], renderer: Mark
     included: links to other agent files lead to their pages.
     """
     data = raw.front_matter.data
-    description = parse_description(_text_field(data, "description"))
+    description = parse_description(text_field(data, "description"))
     links = LinkContext(raw.rel_path, slugs)
     summary_html = renderer.render_fragment(description.summary, links)
     assert raw.body is not None, "a page is rendered from a reading with its body (load.read_again)"
@@ -84,7 +85,7 @@ def _clean_sections(sections: tuple[Section, ...]) -> tuple[Section, ...]:
 
 def read_category(raw: RawAgent) -> str:
     """Return the agent's `category`, or the name of the folder it is in."""
-    return _text_field(raw.front_matter.data, "category") or category_from_path(raw.rel_path)
+    return raw.outline.category or category_from_path(raw.rel_path)
 
 
 def _read_model(raw: RawAgent) -> str | None:
@@ -95,13 +96,6 @@ def _read_model(raw: RawAgent) -> str | None:
     if isinstance(value, str):
         return value.strip() or None
     return raw_value(raw.front_matter, "model") or str(value)
-
-
-def _text_field(data: dict[str, Any], key: str) -> str:
-    value = data.get(key)
-    if isinstance(value, str):
-        return value.strip()
-    return "" if value is None or isinstance(value, (list, dict)) else str(value)
 
 
 def _read_tools(value: Any) -> tuple[str, ...] | None:

@@ -7,26 +7,31 @@ file says, where) and never change them; interpreting the file is catalog.py's j
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from generator.catalog.examples import parse_description
 from generator.catalog.load import (
     RawAgent,
     is_agent_file,
+    raw_agent_from_head,
     raw_agent_from_plain,
+    raw_agent_head_to_plain,
     raw_agent_to_plain,
 )
 from generator.catalog.model import NAMED_COLORS, read_color, read_tools
 from generator.errors import Finding, Severity, type_name
-from generator.markdown.links import FENCE, find_links, is_relative_link, target_path
-from generator.markdown.markup import (
+from generator.markdown.limits import (
     MAX_NESTING,
     find_too_deep_line,
     is_too_large_to_render,
 )
+from generator.markdown.links import FENCE, find_links, is_relative_link, target_path
+
+if TYPE_CHECKING:
+    from generator.catalog.frontmatter import FrontMatter
 
 # The agent runtime's tools, as its documentation names them; `known_tools` in the config
 # replaces this list and `extra_tools` adds to it.
@@ -344,7 +349,24 @@ class CheckedFile:
         """Return the checked file `to_plain` described; `path` is the file's, if at hand."""
         raw, findings, links = data
         reading = raw_agent_from_plain(raw, path) if raw is not None else None
-        known = (raw[0], reading.path) if reading is not None else None
+        return cls._with(reading, raw[0] if raw is not None else "", findings, links)
+
+    def head_to_plain(self) -> list[Any]:
+        """Return the checked file but its frontmatter as JSON-ready data (see `from_head`)."""
+        raw = raw_agent_head_to_plain(self.raw) if self.raw is not None else None
+        return [raw, [finding.to_plain() for finding in self.findings], [list(link) for link in self.links]]
+
+    @classmethod
+    def from_head(cls, data: list[Any], load_front_matter: Callable[[], FrontMatter], path: Path | None = None) -> CheckedFile:
+        """Return the checked file `head_to_plain` described, whose reading's frontmatter
+        `load_front_matter` gives when first asked for; `path` is the file's, if at hand."""
+        raw, findings, links = data
+        reading = raw_agent_from_head(raw, load_front_matter, path) if raw is not None else None
+        return cls._with(reading, raw[0] if raw is not None else "", findings, links)
+
+    @classmethod
+    def _with(cls, reading: RawAgent | None, path_text: str, findings: list[Any], links: list[Any]) -> CheckedFile:
+        known = (path_text, reading.path) if reading is not None else None
         return cls(reading, [Finding.from_plain(finding, known) for finding in findings],
                    [(line, column, target, is_image) for line, column, target, is_image in links])
 
@@ -404,8 +426,8 @@ def check_duplicate_names(raw_agents: list[RawAgent]) -> Iterator[Finding]:
     """No two files share a `name`."""
     first_seen: dict[str, RawAgent] = {}
     for raw in sorted(raw_agents, key=lambda r: str(r.rel_path)):
-        name = raw.front_matter.data.get("name")
-        if not isinstance(name, str) or not name.strip():
+        name = raw.outline.name
+        if not name.strip():
             continue
         other = first_seen.setdefault(name.strip(), raw)
         if other is not raw:

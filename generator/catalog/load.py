@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -25,8 +26,38 @@ _SKIPPED_NAMES = frozenset({"readme.md", "license.md", "contributing.md", "chang
 
 
 @dataclass(frozen=True)
+class Outline:
+    """What the steps that look at the whole catalog read of a file's frontmatter (its slug,
+    its place in the catalog's order, a name used twice), so they need not decode the rest."""
+
+    name: str
+    """`name` as written when it is text, else ""."""
+    category: str
+    """`category` as text, stripped ("" when it is missing, a list or a mapping)."""
+
+
+def text_field(data: dict[str, Any], key: str) -> str:
+    """Return a frontmatter value as text, stripped: "" for none, a list or a mapping."""
+    value = data.get(key)
+    if isinstance(value, str):
+        return value.strip()
+    return "" if value is None or isinstance(value, (list, dict)) else str(value)
+
+
+def outline_of(front_matter: FrontMatter) -> Outline:
+    """Return what the whole catalog's steps read of this frontmatter."""
+    name = front_matter.data.get("name")
+    return Outline(name if isinstance(name, str) else "", text_field(front_matter.data, "category"))
+
+
+@dataclass(frozen=True)
 class RawAgent:
-    """An agent file as read: its frontmatter and its body, not yet interpreted."""
+    """An agent file as read: its frontmatter and its body, not yet interpreted.
+
+    A reading from the build cache decodes its frontmatter when first asked for it (see
+    `raw_agent_from_head`): an edit build needs the outline of every file, and the whole
+    frontmatter of the few whose pages it renders again.
+    """
 
     path: Path
     rel_path: PurePosixPath
@@ -41,6 +72,23 @@ class RawAgent:
     source: bytes | None = None
     """The file's bytes as checked, when the reading keeps them: `serve` keeps each file's last
     good reading so, to render its page again after the file broke."""
+    outline: Outline = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "outline", outline_of(self.front_matter))
+
+    def __getattr__(self, name: str) -> Any:
+        load = self.__dict__.get("_load_front_matter") if name == "front_matter" else None
+        if load is None:
+            raise AttributeError(name)
+        front_matter = self.__dict__["front_matter"] = load()
+        del self.__dict__["_load_front_matter"]
+        return front_matter
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Sent to a worker that renders its page: with its frontmatter, not the way to read it.
+        _ = self.front_matter
+        return dict(self.__dict__)
 
 
 def raw_agent_to_plain(raw: RawAgent) -> list[Any]:
@@ -53,6 +101,26 @@ def raw_agent_from_plain(data: list[Any], known: Path | None = None) -> RawAgent
     """Return the reading `raw_agent_to_plain` described; `known` is the file's path if at hand."""
     path, rel_path, front_matter, body_line, digest = data
     return RawAgent(known if known is not None and os.fsdecode(known) == path else Path(path), PurePosixPath(rel_path), front_matter_from_plain(front_matter), None, body_line, digest)
+
+
+def raw_agent_head_to_plain(raw: RawAgent) -> list[Any]:
+    """Return what `raw_agent_from_head` needs of a reading: all of it but its frontmatter."""
+    return [os.fsdecode(raw.path), str(raw.rel_path), raw.body_line, raw.digest, raw.outline.name, raw.outline.category]
+
+
+def raw_agent_from_head(data: list[Any], load_front_matter: Callable[[], FrontMatter], known: Path | None = None) -> RawAgent:
+    """Return the reading `raw_agent_head_to_plain` described, whose frontmatter `load_front_matter`
+    gives when first asked for; `known` is the file's path if at hand."""
+    path, rel_path, body_line, digest, name, category = data
+    if not all(isinstance(text, str) for text in (path, rel_path, digest, name, category)) or not isinstance(body_line, int):
+        raise TypeError("not the head of a reading")
+    raw = RawAgent.__new__(RawAgent)
+    raw.__dict__.update(
+        path=known if known is not None and os.fsdecode(known) == path else Path(path), rel_path=PurePosixPath(rel_path),
+        body=None, body_line=body_line, digest=digest, source=None, outline=Outline(name, category),
+        _load_front_matter=load_front_matter,
+    )
+    return raw
 
 
 def find_agent_files(agents_dir: Path, report: Report) -> list[Path]:

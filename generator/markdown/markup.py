@@ -19,18 +19,9 @@ from pymdownx.tilde import DeleteSubExtension
 
 from generator.markdown.gfm import GithubBlocksExtension, Heading
 from generator.markdown.headings import Section
+from generator.markdown.limits import find_too_deep_line, is_too_large_to_render
 from generator.markdown.links import LinkContext
 from generator.markdown.sanitize import CODE_CSS_CLASS, sanitize_html
-
-MAX_NESTING = 20
-"""How deep quotes and lists may nest before a body is shown as plain text."""
-MAX_LINES = 5_000
-MAX_TAGS = 5_000
-"""Bodies with more lines or `<` than these are shown as plain text: Python-Markdown's block
-parser and raw-HTML handling grow quadratically with them (64,000 `## a` lines: 104 s),
-and real agent files stay far below (the largest in the shared corpora has about 1,000 lines)."""
-_QUOTE_PREFIX = re.compile(r"^(?:[ ]{0,3}>)+")
-_LIST_ITEM = re.compile(r"^ *(?:[-*+]|\d{1,9}[.)]) ")
 
 
 @dataclass(frozen=True)
@@ -129,30 +120,6 @@ def add_permalinks(html_text: str) -> str:
 
 def _as_plain_text(text: str) -> RenderedMarkdown:
     return RenderedMarkdown(f"<pre>{html.escape(text)}</pre>", ())
-
-
-def is_too_large_to_render(text: str) -> str:
-    """Say why a body is too large to render as Markdown, or return ""."""
-    lines = text.count("\n") + 1
-    if lines > MAX_LINES:
-        return f"{lines:,} lines"
-    tags = text.count("<")
-    return f"{tags:,} '<' characters" if tags > MAX_TAGS else ""
-
-
-def find_too_deep_line(text: str) -> tuple[int, int] | None:
-    """Return (line index, depth) of the first line nesting quotes or lists past MAX_NESTING.
-
-    Python-Markdown recurses a few frames per level, so a body nested hundreds deep would
-    exhaust Python's stack; such bodies are shown as plain text instead.
-    """
-    for index, line in enumerate(text.split("\n")):
-        quotes = _QUOTE_PREFIX.match(line)
-        quote_depth = quotes.group(0).count(">") if quotes else 0
-        list_depth = (len(line) - len(line.lstrip(" "))) // 2 if _LIST_ITEM.match(line) else 0
-        if max(quote_depth, list_depth) > MAX_NESTING:
-            return index, max(quote_depth, list_depth)
-    return None
 
 
 def nest_sections(headings: list[Heading]) -> tuple[Section, ...]:

@@ -81,15 +81,13 @@ def run_pipeline(
     held while the writer puts files in place, and `private_output` for an output folder
     that nothing but the writer touches, whose files need not be looked at before a build.
     """
-    from generator.pipeline.render import make_manifest, render_site
-    from generator.site.plan import SitePlan, plan_pages
-
     if memo:
         memo.start_build()
     # No file changed since the last build (same sizes and times, same commit): repeat its result.
     # The files are looked at before they are read, so an edit made during the build is not missed.
-    site_files = output.SiteFiles(config.out_dir) if memo and not private_output else None  # scanned meanwhile
     listing = list_agent_files(config)
+    site_files = (output.SiteFiles(config.out_dir, memo.last_layout(config.out_dir))
+                  if memo and not private_output else None)
     site_stamp = site_files.stamp() if site_files else PRIVATE_STAMP if private_output else ""
     inputs = _input_state(config, listing.stamps) if memo else ""
     quick = _quick_state(memo, config, inputs, site_stamp) if memo else ""
@@ -97,6 +95,9 @@ def run_pipeline(
     if memo and repeated is not None:
         _stop_if_strict(config, report)
         return BuildResult(repeated, report, config.out_dir, memo.stats, unchanged=True)
+
+    from generator.pipeline.render import make_manifest, render_site
+    from generator.site.plan import SitePlan, plan_pages
 
     # Read and check every agent before writing anything; strict mode stops on any finding.
     raw_agents = load_and_check(config, report, memo, listing, last_good)
@@ -110,7 +111,9 @@ def run_pipeline(
     if memo and unchanged is not None:
         log.debug("nothing changed since the last build of %s", config.out_dir)
         page_keys = {page_url(plan.slug): memo.page_key(plan) for plan in plans}
-        memo.record_build(quick, report.findings, unchanged, page_keys, f"{state} {site_stamp}")
+        layout = site_files.layout() if site_files else None
+        memo.record_build(quick, report.findings, unchanged, page_keys, f"{state} {site_stamp}",
+                          layout=(config.out_dir, layout) if layout is not None else None)
         return BuildResult(unchanged, report, config.out_dir, memo.stats, unchanged=True)
 
     # Render every file into the writer, then put in place only what changed.
@@ -124,12 +127,14 @@ def run_pipeline(
         writer.discard()
         raise
     if memo:
-        site_stamp = PRIVATE_STAMP if private_output else _stamp_after(site_files, config, changed, last is not None)
+        after = None if private_output else _site_after(site_files, config, changed, last is not None)
+        site_stamp = after.stamp() if after else PRIVATE_STAMP
+        layout = after.layout() if after else None
         memo.forget_others(raw_agents)
         memo.record_build(_quick_state(memo, config, inputs, site_stamp), report.findings, rendered.catalog,
                           rendered.page_keys,
                           f"{state} {site_stamp}", (make_manifest(config, memo, writer, rendered, site_stamp), rendered.search),
-                          rendered.entry_changes)
+                          rendered.entry_changes, (config.out_dir, layout) if layout is not None else None)
     log.debug("built %d agents into %s", len(rendered.catalog.agents), config.out_dir)
     return BuildResult(rendered.catalog, report, config.out_dir, memo.stats if memo else None, changed=changed)
 
@@ -147,12 +152,16 @@ def _trusted_last_site(memo: Memo, config: SiteConfig, site_stamp: str) -> tuple
     return last
 
 
-def _stamp_after(site_files: output.SiteFiles | None, config: SiteConfig, changed: list[str], in_place: bool) -> str:
-    """Return the stamp of the output folder after a commit: looked at again where it changed."""
+def _site_after(
+    site_files: output.SiteFiles | None, config: SiteConfig, changed: list[str], in_place: bool,
+) -> output.SiteFiles:
+    """Return the output folder's files after a commit: looked at again where it changed."""
+    if changed:
+        output.wait_for_the_clock()
     if site_files is None or not in_place:
-        return output.SiteFiles(config.out_dir).stamp()
+        return output.SiteFiles(config.out_dir)
     site_files.look_again(changed)
-    return site_files.stamp()
+    return site_files
 
 
 def _input_state(config: SiteConfig, stamps: dict[Path, str]) -> str:

@@ -24,12 +24,12 @@ from generator.pipeline.memo import CachedPage, Manifest, Memo, links_hold, link
 from generator.store.cache import BuildCache
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
 
     from generator.catalog.lint import CheckedFile
     from generator.catalog.load import RawAgent
     from generator.catalog.model import Agent, Catalog
-    from generator.site.entries import EntryChanges, StoredEntries
+    from generator.site.entries import EntriesInMemory, EntryChanges, StoredEntries
     from generator.site.plan import PagePlan
     from generator.site.search import PageTerms, SearchIndex
 
@@ -239,7 +239,9 @@ class LiveMemo(Memo):
     def record_build(
         self, quick_state: str, findings: list[Finding], catalog: Catalog, page_keys: Mapping[str, str], site: str,
         site_written: tuple[Manifest, SearchIndex] | None = None, entries: EntryChanges | None = None,
+        layout: tuple[Path, list[str]] | None = None,
     ) -> None:
+        # `layout` is not kept: serve's output folder is its own, and nothing else changes it.
         last = self._record
         if site_written is None and last is not None:  # nothing written: what is on disk stays described
             site_written = last.written
@@ -274,6 +276,23 @@ class LiveMemo(Memo):
 
     def get_entries(self) -> StoredEntries:
         return dict(self._record.entries) if self._record else super().get_entries()
+
+    def entry_keys(self) -> Mapping[str, str]:
+        in_memory = self._entries_in_memory()
+        return in_memory.entry_keys() if in_memory else super().entry_keys()
+
+    def entry_parts(self, part: int) -> Mapping[str, tuple[str, str]]:
+        in_memory = self._entries_in_memory()
+        return in_memory.entry_parts(part) if in_memory else super().entry_parts(part)
+
+    def entry_parts_in_order(self, part: int, slugs: Sequence[str]) -> Iterator[tuple[str, str] | None]:
+        in_memory = self._entries_in_memory()
+        return in_memory.entry_parts_in_order(part, slugs) if in_memory else super().entry_parts_in_order(part, slugs)
+
+    def _entries_in_memory(self) -> EntriesInMemory | None:
+        from generator.site.entries import EntriesInMemory
+
+        return EntriesInMemory(self._record.entries) if self._record else None
 
     def forget_last_site(self) -> None:
         """Forget what the last build wrote (a failed rebuild may have changed its search index

@@ -15,20 +15,27 @@ repository is never read, since its pages would skip the sanitizer.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
 import os
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from generator.catalog.lint import CheckedFile
-from generator.catalog.model import Agent, Catalog, agent_from_plain, agent_to_plain
+from generator.catalog.model import (
+    Agent,
+    Catalog,
+    agent_from_head,
+    agent_to_plain,
+    split_agent_plain,
+)
 from generator.config import SiteConfig
-from generator.errors import Finding
+from generator.errors import Finding, SiteError
 from generator.pipeline.fingerprint import make_fingerprint
 from generator.site.search import PageTerms, SearchIndex
 from generator.store.cache import (
@@ -42,6 +49,7 @@ from generator.store.cache import (
 if TYPE_CHECKING:
     import jinja2
 
+    from generator.catalog.frontmatter import FrontMatter
     from generator.catalog.load import RawAgent
     from generator.site.entries import EntryChanges, StoredEntries
     from generator.site.plan import PagePlan
@@ -94,10 +102,11 @@ class Memo:
         self.fingerprint = cache.fingerprint
         self._page_keys: dict[int, tuple[PagePlan, str]] = {}
         self._environment: jinja2.Environment | None = None
-        self._last_result: tuple[list[Finding], Catalog] | None = None
-        self._last_by_file: dict[str, Agent] = {}
+        self._last_agents: dict[str, Agent] | None = None
+        self._last_agents_read = False
         self._agent_digests: dict[int, tuple[Agent, str]] = {}
         """Agents with the digest of their JSON text, by identity (each kept alive here)."""
+        self._closed = False
 
     def environment(self, config: SiteConfig) -> jinja2.Environment:
         """Return the Jinja2 environment of the builds under this memo, made once: compiling the
@@ -136,17 +145,48 @@ class Memo:
         return _checked_file(self.cache.get_file(path, digest))
 
     def get_file_by_stamp(self, path: Path, stamp: str) -> CheckedFile | None:
-        """Return a file as read and checked before, if it has the same stamp as then."""
-        return _checked_file(self.cache.get_file_by_stamp(path, stamp))
+        """Return a file as read and checked before, if it has the same stamp as then (its
+        frontmatter is read when first asked for)."""
+        stored = self.cache.get_file_by_stamp(path, stamp)
+        return self._checked_file_from_head(path, *stored) if stored is not None else None
 
     def get_files_by_stamp(self, stamps: Mapping[Path, str]) -> dict[Path, CheckedFile]:
-        """Return every file as read and checked before that has the same stamp as then, by path."""
+        """Return every file as read and checked before that has the same stamp as then, by path
+        (their frontmatter is read when first asked for: most builds need it of few files)."""
         found = {}
-        for path, stored in self.cache.get_files_by_stamp(stamps).items():
-            checked = _checked_file(stored, path)
+        for path, (digest, head) in self.cache.get_files_by_stamp(stamps).items():
+            checked = self._checked_file_from_head(path, digest, head)
             if checked is not None:
                 found[path] = checked
         return found
+
+    def _checked_file_from_head(self, path: Path, digest: str, head: Plain) -> CheckedFile | None:
+        try:
+            return CheckedFile.from_head(head, functools.partial(self._front_matter_of, path, digest), path)
+        except (TypeError, ValueError):
+            return None  # written by another version
+
+    def _front_matter_of(self, path: Path, digest: str) -> FrontMatter:
+        """Return the frontmatter of a file read and checked before (see `get_files_by_stamp`)."""
+        stored = self._read_later(lambda cache: cache.get_file(path, digest))
+        checked = _checked_file(stored, path)
+        if checked is None or checked.raw is None:
+            raise SiteError(path, 1, "the build cache lost this file's reading while the site was being built: "
+                                     "build again")
+        return checked.raw.front_matter
+
+    def _read_later(self, read: Callable[[BuildCache], Plain | None]) -> Plain | None:
+        """Read a value for an agent or reading taken from this memo earlier: from its cache, or,
+        once that is closed or switched off, from the cache file opened to read alone."""
+        if not self._closed and not self.cache.disabled:
+            return read(self.cache)
+        reader = BuildCache.open_for_reading(self.cache.path, self.fingerprint)
+        if reader is None:
+            return None
+        try:
+            return read(reader)
+        finally:
+            reader.close()
 
     def restamp_file(self, path: Path, stamp: str) -> None:
         """Remember a file's new stamp (its content is as stored)."""
@@ -155,7 +195,7 @@ class Memo:
     def put_file(self, checked: CheckedFile, stamp: str = "") -> None:
         """Store a file as read and checked, and the stamp it had before it was read."""
         if checked.raw is not None:
-            self.cache.put_file(checked.raw.path, checked.raw.digest, stamp, checked.to_plain())
+            self.cache.put_file(checked.raw.path, checked.raw.digest, stamp, checked.to_plain(), checked.head_to_plain())
 
     # -- rendered pages ---------------------------------------------------------------------
 
@@ -180,8 +220,8 @@ class Memo:
         if stored is None:
             return None
         try:
-            agent = self._agent_from_page(stored.data)
-            if not links_hold(stored.data["links"], slugs):
+            agent = self._agent_from_page(stored.head, plan.raw.rel_path, key)
+            if not links_hold(stored.head["links"], slugs):
                 return None
             html = zlib.decompress(stored.compressed_html) if with_html else b""
         except (KeyError, TypeError, ValueError, zlib.error):
@@ -202,16 +242,27 @@ class Memo:
         plain = agent_to_plain(agent)
         digest = _agent_digest(plain)
         self._agent_digests[id(agent)] = (agent, digest)
-        self.cache.put_page(plan.raw.rel_path, key, {"agent": plain, "digest": digest, "links": links_of(agent, slugs)},
-                            compressed_html, terms.to_plain())
+        head, rest = split_agent_plain(plain)
+        self.cache.put_page(plan.raw.rel_path, key, {"agent": head, "digest": digest, "links": links_of(agent, slugs)},
+                            rest, compressed_html, terms.to_plain())
 
-    def _agent_from_page(self, data: dict[str, Any]) -> Agent:
-        """Return the agent of a stored page, remembering the digest it was stored with."""
-        agent = agent_from_plain(data["agent"])
-        digest = data.get("digest")
+    def _agent_from_page(self, head: dict[str, Any], file: PurePosixPath | str, key: str) -> Agent:
+        """Return the agent of a stored page from its head (the rest is read when first asked
+        for), remembering the digest it was stored with."""
+        agent = agent_from_head(head["agent"], functools.partial(self._page_rest, file, key))
+        digest = head.get("digest")
         if isinstance(digest, str):
             self._agent_digests[id(agent)] = (agent, digest)
         return agent
+
+    def _page_rest(self, file: PurePosixPath | str, key: str) -> str:
+        """Return the rest of an agent stored with its page (see `StoredPage`): from this memo's
+        cache, or, once that is closed or switched off, from the cache file read again."""
+        rest = self._read_later(lambda cache: cache.get_page_rest(file, key))
+        if isinstance(rest, str):
+            return rest
+        raise SiteError(None, 0, "the build cache lost an agent it was reading (another build replaced it, or "
+                                 "the file was removed): build again")
 
     def forget_others(self, raw_agents: Iterable[RawAgent]) -> None:
         """Drop what is stored of files no longer in the catalog, and values of another fingerprint."""
@@ -236,34 +287,32 @@ class Memo:
         """Return what the last finished build recorded of its site."""
         return self.cache.last_site()
 
-    def last_result(self) -> tuple[list[Finding], Catalog] | None:
-        """Return the findings and catalog (agents without bodies) of the last finished build.
+    def last_catalog(self) -> Catalog | None:
+        """Return the catalog (agents without bodies) of the last finished build.
 
         The record names each agent's page by its file and key; the agents are read from the
-        pages, all in one query, so an edit writes one agent, not the catalog.
+        pages' heads, all in one query, so an edit writes one agent, not the catalog.
         """
-        if self._last_result is None:
-            self._read_last_result()
-        return self._last_result
+        agents = self._read_last_agents()
+        return Catalog.from_agents(list(agents.values())) if agents is not None else None
 
     def last_agents_by_file(self) -> dict[str, Agent]:
         """Return the last build's agents by the text of their file's path below the agents folder."""
-        if self._last_result is None:
-            self._read_last_result()
-        return self._last_by_file
+        return self._read_last_agents() or {}
 
-    def _read_last_result(self) -> None:
-        stored = self.cache.last_result()
+    def _read_last_agents(self) -> dict[str, Agent] | None:
+        if self._last_agents is not None or self._last_agents_read:
+            return self._last_agents
+        self._last_agents_read = True
         try:
-            findings, pages = stored
-            data = self.cache.get_pages_data([(PurePosixPath(file), key) for file, key in pages])
-            if data is None:
-                return
-            agents = [self._agent_from_page(page) for page in data]
-            self._last_result = _findings_from_plain(findings), Catalog.from_agents(agents)
-            self._last_by_file = {file: agent for (file, _), agent in zip(pages, agents)}
+            _, pages = self.cache.last_result()
+            heads = self.cache.get_pages_heads([(file, key) for file, key in pages])
+            if heads is None:
+                return None
+            self._last_agents = {file: self._agent_from_page(head, file, key) for head, (file, key) in zip(heads, pages)}
         except (KeyError, TypeError, ValueError):
-            return
+            return None
+        return self._last_agents
 
     def last_outcome(self) -> tuple[list[Finding], Catalog] | None:
         """Return the last finished build's findings and its catalog, whose agents are read only
@@ -281,12 +330,13 @@ class Memo:
 
         def load() -> Catalog:
             cache = BuildCache.open(folder, fingerprint)
-            last = Memo(cache).last_result() if cache else None
-            if cache:
-                cache.close()
+            memo = Memo(cache) if cache else None
+            last = memo.last_catalog() if memo else None
+            if memo:
+                memo.close()
             if last is None:
                 log.warning("the last build's catalog is no longer in the build cache %s", folder)
-            return last[1] if last else Catalog(())
+            return last or Catalog(())
 
         return load
 
@@ -309,20 +359,36 @@ class Memo:
             AgentEntries,  # with Jinja2, which a build with nothing changed never needs
         )
 
-        stored: StoredEntries = {}
-        for slug, (key, parts) in self.cache.get_entries().items():
-            if isinstance(parts, list) and len(parts) == 3 and all(isinstance(part, str) for part in parts):
-                stored[slug] = (key, AgentEntries(*parts))
-        return stored
+        return {slug: (key, AgentEntries(*parts)) for slug, (key, parts) in self.cache.get_entries().items()}
+
+    # The build cache as an EntryStore (site/entries.py): entries read part by part, as asked for.
+    def entry_keys(self) -> Mapping[str, str]:
+        return self.cache.get_entry_keys()
+
+    def entry_parts(self, part: int) -> Mapping[str, tuple[str, str]]:
+        return self.cache.get_entry_parts(part)
+
+    def entry_parts_in_order(self, part: int, slugs: Sequence[str]) -> Iterator[tuple[str, str] | None]:
+        return self.cache.iter_entry_parts(part, slugs)
+
+    def last_layout(self, out_dir: Path) -> list[str] | None:
+        """Return the path of every file and folder the last build left in `out_dir` (see
+        `output.SiteFiles`), if it recorded them."""
+        stored = self.cache.last_layout()
+        if not isinstance(stored, list) or len(stored) != 2 or stored[0] != str(out_dir):
+            return None
+        layout = stored[1]
+        return layout if isinstance(layout, list) and all(isinstance(path, str) for path in layout) else None
 
     def record_build(
         self, quick_state: str, findings: list[Finding], catalog: Catalog, page_keys: Mapping[str, str], site: str,
         site_written: tuple[Manifest, SearchIndex] | None = None, entries: EntryChanges | None = None,
+        layout: tuple[Path, list[str]] | None = None,
     ) -> None:
         """Remember a finished build, all at once: its quick state, findings and catalog (for a build
         with nothing changed to repeat; each agent by its page's file and key, `page_keys` by the
-        page's path), its site's state and, if it wrote the site, what it wrote and the agents'
-        entries it rendered."""
+        page's path), its site's state and, if it wrote the site, what it wrote, the agents'
+        entries it rendered and the layout of its output folder."""
         pages = [[str(agent.rel_path), page_keys[agent.url]] for agent in catalog.agents]
         result = [[f.to_plain() for f in findings], pages]
         self.forget_other_agents(catalog)
@@ -332,7 +398,8 @@ class Memo:
         rendered = {slug: (key, [e.card, e.catalog_object, e.llms_line])
                     for slug, (key, e) in (entries.rendered.items() if entries else ())}
         self.cache.record_build(BuildRecord(quick_state, site, result, written, rendered,
-                                            entries.slugs if entries else None, chunks, chunk_names))
+                                            entries.slugs if entries else None, chunks, chunk_names,
+                                            [str(layout[0]), layout[1]] if layout else None))
 
     def _agent_digest_of(self, agent: Agent) -> str:
         known = self._agent_digests.get(id(agent))
@@ -361,6 +428,7 @@ class Memo:
 
     def close(self) -> None:
         """Close the cache."""
+        self._closed = True
         self.cache.close()
 
 

@@ -18,7 +18,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 from generator.catalog.load import file_digest, read_agent_bytes
-from generator.catalog.model import Agent, Catalog, page_url
+from generator.catalog.model import Agent, Catalog, page_url, share_paths
 from generator.config import SiteConfig, builtin_templates_dir
 from generator.errors import Report, SiteError
 from generator.pipeline.memo import Manifest, Memo
@@ -90,7 +90,10 @@ def render_site(
     inputs = file_keys(config, catalog, lambda: memo.catalog_key(catalog, repr(config))) if memo else {}
     kept = {path for path, key in inputs.items() if _keep_file(memo, writer, path, key)}
     for path, content in render_site_files(config, env, catalog, site_plan.dates, entries, kept).items():
-        writer.add(path, content)
+        if isinstance(content, (str, bytes)):
+            writer.add(path, content)
+        else:
+            writer.add_parts(path, content)
     for path in inputs.keys() - kept:  # remember what each was made from
         memo.put_value(f"{SITE_FILE_VALUE} {path}", [inputs[path], writer.versions[path]])  # type: ignore[union-attr]
     if memo is not None:
@@ -133,6 +136,7 @@ def _recall_pages(
         if agent is None or memo is None:
             pages.rendered.append(index)
             continue
+        share_paths(agent, plan.raw.path, plan.raw.rel_path)
         pages.agents[index] = agent
         version = page_version(keys[index], agent, slugs)
         if not writer.wants(agent.url, version):

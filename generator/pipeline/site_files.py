@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +16,9 @@ NOT_FOUND_PAGE = "404.html"
 CODE_CSS = "assets/pygments.css"
 COLOR_CSS = "assets/colors.css"
 
+SiteFile = str | bytes | Iterator[str]
+"""A file's content: whole, or in parts as it is made."""
+
 if TYPE_CHECKING:
     import jinja2
 
@@ -28,9 +31,10 @@ if TYPE_CHECKING:
 def render_site_files(
     config: SiteConfig, env: jinja2.Environment, catalog: Catalog, dates: dict[Path, FileDates],
     entries: EntryRenderer, kept: Collection[str] = (),
-) -> dict[str, str | bytes]:
+) -> dict[str, SiteFile]:
     """Render every file of the site but the agent pages, search index and static assets, by path
-    below the root; those in `kept` (see `KEYED_FILES`) are not rendered: the output folder holds them."""
+    below the root; those in `kept` (see `KEYED_FILES`) are not rendered: the output folder holds them.
+    The largest (catalog.json) comes in parts, to be written as they are made."""
     from generator.site import publish
     from generator.site.render import (
         make_site_context,
@@ -42,18 +46,16 @@ def render_site_files(
 
     site = make_site_context(config)
     by_slug = entries.render(catalog)
-    files: dict[str, str | bytes] = {}
+    files: dict[str, SiteFile] = {}
     if INDEX_PAGE not in kept:
-        files[INDEX_PAGE] = render_index(env, site, catalog, {slug: e.card for slug, e in by_slug.items()})
+        files[INDEX_PAGE] = render_index(env, site, catalog, by_slug.cards())
     if NOT_FOUND_PAGE not in kept:
         files[NOT_FOUND_PAGE] = render_not_found(env, site)
     if CODE_CSS not in kept:
         files[CODE_CSS] = render_code_css()
     if COLOR_CSS not in kept:
         files[COLOR_CSS] = render_color_css(catalog)
-    files.update(publish.render_machine_files(
-        site, catalog, dates, {slug: e.catalog_object for slug, e in by_slug.items()},
-        {slug: e.llms_line for slug, e in by_slug.items()}))
+    files.update(publish.render_machine_files(site, catalog, dates, by_slug.catalog_objects(), by_slug.llms_lines()))
     files[publish.SCHEMA_NAME] = publish.SCHEMA_PATH.read_bytes()
     if config.cname:
         files["CNAME"] = config.cname + "\n"
@@ -81,4 +83,4 @@ def make_entry_renderer(
         return EntryRenderer(env, site, dates)
     keys = EntryKeys({plan.slug: cache.page_key(plan) for plan in plans}, frozenset(fresh),
                      {plan.slug: dates.get(plan.raw.path) for plan in plans})
-    return EntryRenderer(env, site, dates, keys, cache.get_entries())
+    return EntryRenderer(env, site, dates, keys, cache)

@@ -4,15 +4,17 @@ catalog.json and its line in llms.txt.
 Rendering them for every agent is most of what an edit costs in a large catalog (about
 100 ms at 1,000 agents), though one agent changed. So a build keeps each agent's entries
 with the key they were made under, and the next build renders only the entries of agents
-whose key changed; the files are then joined from them.
+whose key changed; the files are then joined from them. The stored entries are read part
+by part, and catalog.json's objects (most of their bulk) one after another as the file is
+written, never all at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from generator.site import publish
 from generator.site.render import render_card
@@ -37,8 +39,47 @@ class AgentEntries:
     """Its line in llms.txt, as Markdown."""
 
 
+CARD, CATALOG_OBJECT, LLMS_LINE = range(3)
+"""The parts of an agent's entries, in the order AgentEntries has them."""
+
 StoredEntries = dict[str, tuple[str, AgentEntries]]
 """Each agent's entries by its slug, with the key they were rendered under."""
+
+
+class EntryStore(Protocol):
+    """Where the entries of earlier builds are kept (the build cache, or serve's memory)."""
+
+    def entry_keys(self) -> Mapping[str, str]:
+        """Return the key each stored agent's entries were rendered under, by slug."""
+
+    def entry_parts(self, part: int) -> Mapping[str, tuple[str, str]]:
+        """Return one part of every stored agent's entries, by slug, with its key."""
+
+    def entry_parts_in_order(self, part: int, slugs: Sequence[str]) -> Iterator[tuple[str, str] | None]:
+        """Yield one part of each of these agents' stored entries with its key, in this order
+        (None for an agent with none)."""
+
+
+class EntriesInMemory(EntryStore):
+    """Entries held in memory as StoredEntries."""
+
+    def __init__(self, stored: StoredEntries) -> None:
+        self.stored = stored
+
+    def entry_keys(self) -> Mapping[str, str]:
+        return {slug: key for slug, (key, _) in self.stored.items()}
+
+    def entry_parts(self, part: int) -> Mapping[str, tuple[str, str]]:
+        return {slug: (key, _part(entries, part)) for slug, (key, entries) in self.stored.items()}
+
+    def entry_parts_in_order(self, part: int, slugs: Sequence[str]) -> Iterator[tuple[str, str] | None]:
+        for slug in slugs:
+            known = self.stored.get(slug)
+            yield (known[0], _part(known[1], part)) if known is not None else None
+
+
+def _part(entries: AgentEntries, part: int) -> str:
+    return (entries.card, entries.catalog_object, entries.llms_line)[part]
 
 
 @dataclass(frozen=True)
@@ -72,31 +113,31 @@ class EntryRenderer:
 
     def __init__(
         self, env: jinja2.Environment, site: SiteContext, dates: Mapping[Path, FileDates],
-        keys: EntryKeys | None = None, stored: StoredEntries | None = None,
+        keys: EntryKeys | None = None, stored: EntryStore | StoredEntries | None = None,
     ) -> None:
         self.env = env
         self.site = site
         self.dates = dates
         self.keys = keys
-        self.last = stored or {}
+        self.store: EntryStore = EntriesInMemory(stored) if isinstance(stored, dict) else stored or EntriesInMemory({})
         self.changes: EntryChanges | None = None
         """What `render` changed, for the cache to keep; None without keys."""
 
-    def render(self, catalog: Catalog) -> dict[str, AgentEntries]:
-        """Return every agent's entries by slug."""
-        entries: dict[str, AgentEntries] = {}
-        rendered: StoredEntries = {}
+    def render(self, catalog: Catalog) -> CatalogEntries:
+        """Render the entries of every agent whose stored ones cannot be reused."""
+        stored_keys = self.store.entry_keys()
         fresh = self.keys.fresh if self.keys else frozenset()
+        entries = CatalogEntries(self, catalog)
+        rendered: StoredEntries = {}
         for agent in catalog.agents:
             key = self._key(agent)
-            known = self.last.get(agent.slug)
-            if known is not None and key and known[0] == key and agent.slug not in fresh:
-                entries[agent.slug] = known[1]
+            if key and stored_keys.get(agent.slug) == key and agent.slug not in fresh:
+                entries.reused[agent.slug] = key
                 continue
-            entries[agent.slug] = self.render_one(agent)
+            entries.fresh[agent.slug] = self.render_one(agent)
             if key:
-                rendered[agent.slug] = (key, entries[agent.slug])
-        self.changes = EntryChanges(rendered, frozenset(entries)) if self.keys else None
+                rendered[agent.slug] = (key, entries.fresh[agent.slug])
+        self.changes = EntryChanges(rendered, frozenset(agent.slug for agent in catalog.agents)) if self.keys else None
         return entries
 
     def _key(self, agent: Agent) -> str:
@@ -113,3 +154,74 @@ class EntryRenderer:
             publish.render_catalog_object(self.site, agent, self.dates.get(agent.path)),
             publish.render_llms_line(self.site, agent),
         )
+
+    def render_again(self, agent: Agent, key: str) -> AgentEntries:
+        """Render the entries of an agent whose stored ones went missing since `render`, and
+        keep them among the changes."""
+        entries = self.render_one(agent)
+        if self.changes is not None:
+            self.changes.rendered[agent.slug] = (key, entries)
+        return entries
+
+
+class CatalogEntries:
+    """Every agent's entries as a build has them: those it rendered, and those it reuses, read
+    from the store part by part when a file asks for them."""
+
+    def __init__(self, renderer: EntryRenderer, catalog: Catalog) -> None:
+        self.renderer = renderer
+        self.catalog = catalog
+        self.fresh: dict[str, AgentEntries] = {}
+        self.reused: dict[str, str] = {}
+        """The slugs of agents whose stored entries are reused, with their key."""
+
+    def __getitem__(self, slug: str) -> AgentEntries:
+        if slug in self.fresh:
+            return self.fresh[slug]
+        parts = [self._stored(part, slug) for part in (CARD, CATALOG_OBJECT, LLMS_LINE)]
+        return AgentEntries(*parts)
+
+    def cards(self) -> dict[str, str]:
+        """Return every agent's card, by slug."""
+        return self._every(CARD)
+
+    def llms_lines(self) -> dict[str, str]:
+        """Return every agent's line in llms.txt, by slug."""
+        return self._every(LLMS_LINE)
+
+    def catalog_objects(self) -> Iterator[str]:
+        """Yield every agent's object in catalog.json, in catalog order, reading the stored ones
+        one after another."""
+        agents = self.catalog.agents
+        stored = self.renderer.store.entry_parts_in_order(CATALOG_OBJECT, [agent.slug for agent in agents])
+        for agent, known in zip(agents, stored):
+            if agent.slug in self.fresh:
+                yield self.fresh[agent.slug].catalog_object
+            elif known is not None and known[0] == self.reused.get(agent.slug):
+                yield known[1]
+            else:
+                yield self._again(agent).catalog_object
+
+    def _every(self, part: int) -> dict[str, str]:
+        stored = self.renderer.store.entry_parts(part) if self.reused else {}
+        texts = {}
+        for agent in self.catalog.agents:
+            slug = agent.slug
+            known = stored.get(slug)
+            if slug in self.fresh:
+                texts[slug] = _part(self.fresh[slug], part)
+            elif known is not None and known[0] == self.reused.get(slug):
+                texts[slug] = known[1]
+            else:
+                texts[slug] = _part(self._again(agent), part)
+        return texts
+
+    def _stored(self, part: int, slug: str) -> str:
+        known = next(self.renderer.store.entry_parts_in_order(part, [slug]))
+        if known is not None and known[0] == self.reused.get(slug):
+            return known[1]
+        return _part(self._again(next(agent for agent in self.catalog.agents if agent.slug == slug)), part)
+
+    def _again(self, agent: Agent) -> AgentEntries:
+        entries = self.fresh[agent.slug] = self.renderer.render_again(agent, self.reused.pop(agent.slug, ""))
+        return entries

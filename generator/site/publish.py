@@ -10,7 +10,7 @@ import json
 import re
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,16 +39,16 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def render_machine_files(
-    site: SiteContext, catalog: Catalog, dates: dict[Any, FileDates], catalog_objects: Mapping[str, str],
+    site: SiteContext, catalog: Catalog, dates: dict[Any, FileDates], catalog_objects: Iterable[str],
     llms_lines: Mapping[str, str],
-) -> dict[str, str]:
+) -> dict[str, str | Iterator[str]]:
     """Return every machine-readable file by its path below the site root (the schema is copied as is).
 
-    `catalog_objects` and `llms_lines` hold each agent's object in catalog.json and line in llms.txt,
-    by slug (see entries.py).
+    `catalog_objects` are the agents' objects in catalog.json in catalog order, and `llms_lines`
+    their lines in llms.txt by slug (see entries.py). catalog.json comes in parts, as it is made.
     """
-    files = {
-        "catalog.json": render_catalog_json(site, catalog, catalog_objects),
+    files: dict[str, str | Iterator[str]] = {
+        "catalog.json": catalog_json_parts(site, catalog_objects),
         "llms.txt": render_llms_txt(site, catalog, llms_lines),
         FEED_NAME: render_feed(site, catalog, dates),
     }
@@ -77,8 +77,8 @@ def page_address(site: SiteContext, agent: Agent) -> str:
 # -- catalog.json -------------------------------------------------------------------------
 
 
-def render_catalog_json(site: SiteContext, catalog: Catalog, objects: Mapping[str, str]) -> str:
-    """Return catalog.json: the site's fields, then every agent's object from `objects` (by slug)."""
+def catalog_json_parts(site: SiteContext, objects: Iterable[str]) -> Iterator[str]:
+    """Yield catalog.json in parts: the site's fields, then each agent's object from `objects`."""
     data = {
         "$schema": site_address(site, SCHEMA_NAME),
         "version": CATALOG_FORMAT_VERSION,
@@ -87,9 +87,12 @@ def render_catalog_json(site: SiteContext, catalog: Catalog, objects: Mapping[st
         "description": site["description"],
         "site_url": site["site_url"] or None,
     }
-    head = _compact_json(data).removesuffix("}")
-    agents = ",".join(objects[agent.slug] for agent in catalog.agents)
-    return f'{head},"agents":[{agents}]}}\n'
+    yield _compact_json(data).removesuffix("}") + ',"agents":['
+    separator = ""
+    for text in objects:
+        yield separator + text
+        separator = ","
+    yield "]}\n"
 
 
 def render_catalog_object(site: SiteContext, agent: Agent, dates: FileDates | None) -> str:

@@ -17,7 +17,7 @@ import json
 import logging
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -25,11 +25,14 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 CACHE_FILE = "cache.sqlite3"
-FORMAT = 14
+FORMAT = 15
 """Raised when what the cache stores changes shape; a cache of another format is started afresh."""
 
 Plain = Any
 """JSON-ready data: None, booleans, numbers, text, and lists and string-keyed objects of them."""
+ENTRY_PARTS = 3
+"""How many texts each agent's entries are (see site/entries.py)."""
+_ENTRY_COLUMNS = [f"part_{number}" for number in range(1, ENTRY_PARTS + 1)]
 
 
 @dataclass
@@ -42,9 +45,13 @@ class CacheStats:
 
 @dataclass(frozen=True)
 class StoredPage:
-    """A page as an earlier build stored it: its data, and its HTML compressed (b"" if not asked for)."""
+    """A page as an earlier build stored it: its head, and its HTML compressed (b"" if not asked for).
 
-    data: Plain
+    The head is what builds read of every page (a few hundred bytes); the rest of its data is
+    read with `get_page_rest`, for the few pages whose rest a build needs.
+    """
+
+    head: Plain
     compressed_html: bytes
 
 
@@ -60,14 +67,16 @@ class BuildRecord:
     """The findings and catalog, for a build with nothing changed to repeat."""
     written: Plain | None = None
     """What the build wrote into its site, when it wrote it (see pipeline/render.py)."""
-    entries: dict[str, tuple[str, Plain]] = field(default_factory=dict)
-    """Each agent's entries the build rendered, by slug, with their keys."""
+    entries: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
+    """Each agent's entries the build rendered (a few texts), by slug, with their keys."""
     slugs: frozenset[str] | None = None
     """Every agent's slug, when the build rendered entries: stored entries of other slugs are dropped."""
     chunks: dict[str, str] = field(default_factory=dict)
     """The search index's chunks made since the last record, by name (their texts)."""
     chunk_names: frozenset[str] | None = None
     """Every chunk of the search index, when the build wrote its site: stored chunks of other names are dropped."""
+    layout: Plain | None = None
+    """The paths of the site's files and folders as the build left them (None: keep the last)."""
 
 
 class BuildCache:
@@ -76,11 +85,18 @@ class BuildCache:
     Any database error switches the cache off for the rest of the build instead of failing it.
     """
 
-    def __init__(self, path: Path, fingerprint: str) -> None:
+    def __init__(self, path: Path, fingerprint: str, read_only: bool = False) -> None:
         self.path = path
         self.fingerprint = fingerprint
         """A digest of the code, templates and config: values are kept apart by it where they depend on it."""
         self.disabled = False
+        self.stats = CacheStats()
+        if read_only:
+            self._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=2, check_same_thread=False)
+            if self._db.execute("PRAGMA user_version").fetchone()[0] != FORMAT:
+                self._db.close()
+                raise sqlite3.DatabaseError("a cache of another format")
+            return
         # Autocommit: each write is its own short transaction, so a second build never waits long.
         # One build at a time uses it; serve's come one after another, from its rebuild thread.
         self._db = sqlite3.connect(path, timeout=2, isolation_level=None, check_same_thread=False)
@@ -88,12 +104,18 @@ class BuildCache:
         self._db.execute("PRAGMA synchronous=NORMAL")
         if self._db.execute("PRAGMA user_version").fetchone()[0] != FORMAT:
             self._start_afresh()
-        self._db.execute("CREATE TABLE IF NOT EXISTS pages (file BLOB PRIMARY KEY, key TEXT, data TEXT, html BLOB, terms TEXT)")
-        self._db.execute("CREATE TABLE IF NOT EXISTS files (path BLOB PRIMARY KEY, key TEXT, stamp TEXT, reading TEXT)")
-        self._db.execute("CREATE TABLE IF NOT EXISTS entries (slug TEXT PRIMARY KEY, key TEXT, value TEXT)")
+        # Heads in a table of their own: a build reads every page's head, and beside the HTML each
+        # would sit on a page (or overflow page) of its own, read from all over the file.
+        self._db.execute("CREATE TABLE IF NOT EXISTS page_heads (file BLOB PRIMARY KEY, key TEXT, head TEXT)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS pages (file BLOB PRIMARY KEY, key TEXT, rest TEXT, html BLOB, terms TEXT)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS file_heads (path BLOB PRIMARY KEY, key TEXT, stamp TEXT, head TEXT)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS files (path BLOB PRIMARY KEY, key TEXT, reading TEXT)")
+        # Each text as it is, not JSON (decoding 100 MB of escaped HTML and JSON took a second at
+        # 20,000 agents), after the row it belongs to: a text moved to another row is refused.
+        self._db.execute("CREATE TABLE IF NOT EXISTS entries (slug TEXT PRIMARY KEY, key TEXT, "
+                         f"{', '.join(f'{column} TEXT' for column in _ENTRY_COLUMNS)})")
         self._db.execute("CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, value TEXT)")
         self._db.execute("CREATE TABLE IF NOT EXISTS chunks (name TEXT PRIMARY KEY, value TEXT)")
-        self.stats = CacheStats()
 
     @classmethod
     def open(cls, folder: Path, fingerprint: str) -> BuildCache | None:
@@ -103,6 +125,16 @@ class BuildCache:
             return cls._open_or_replace(folder / CACHE_FILE, fingerprint)
         except (OSError, sqlite3.Error) as exc:
             log.warning("no build cache in %s (%s); every page is rendered afresh", folder, exc)
+            return None
+
+    @classmethod
+    def open_for_reading(cls, path: Path, fingerprint: str) -> BuildCache | None:
+        """Open the cache file at `path` to read alone, changing nothing (not even a damaged or
+        older file); None if it cannot be read. For values read after the build's own cache was
+        closed or switched off."""
+        try:
+            return cls(path, fingerprint, read_only=True)
+        except sqlite3.Error:
             return None
 
     @classmethod
@@ -137,12 +169,12 @@ class BuildCache:
             self.disabled = True
             return []
 
-    def _rows(self, sql: str) -> Iterator[tuple[Any, ...]]:
+    def _rows(self, sql: str, parameters: tuple[object, ...] = ()) -> Iterator[tuple[Any, ...]]:
         """Yield the rows of one query as they come, not all at once; on a database error, as `_query`."""
         if self.disabled:
             return
         try:
-            yield from self._db.execute(sql)
+            yield from self._db.execute(sql, parameters)
         except sqlite3.Error as exc:
             log.warning("the build cache stopped working (%s); the build goes on without it", exc)
             self.disabled = True
@@ -159,64 +191,81 @@ class BuildCache:
             return None
         return _unpack(rows[0][1], rows[0][0])
 
-    def get_file_by_stamp(self, path: Path, stamp: str) -> Plain | None:
-        """Return a file's reading if the file has the same stamp (see pipeline/read.py) as then."""
-        rows = self._query("SELECT stamp, key, reading FROM files WHERE path = ?", (_path_key(path),))
+    def get_file_by_stamp(self, path: Path, stamp: str) -> tuple[str, Plain] | None:
+        """Return a file's reading's head (all of it but the frontmatter, which `get_file` has) if
+        the file has the same stamp (see pipeline/read.py) as then."""
+        rows = self._query("SELECT stamp, key, head FROM file_heads WHERE path = ?", (_path_key(path),))
         if not rows or rows[0][0] != self._reading_key(stamp):
             return None
-        return _unpack(rows[0][2], rows[0][1])
+        return self._head_with_key(rows[0][2], rows[0][1])
 
-    def get_files_by_stamp(self, stamps: Mapping[Path, str]) -> dict[Path, Plain]:
-        """Return the readings of every file whose stamp is the one stored with it, by path: one
-        query for the whole catalog, which point queries cost many times over."""
+    def get_files_by_stamp(self, stamps: Mapping[Path, str]) -> dict[Path, tuple[str, Plain]]:
+        """Return the heads of the readings of every file whose stamp is the one stored with it, by
+        path, each with the digest of the file's content it holds (for `get_file`): one query for
+        the whole catalog, which point queries cost many times over."""
         wanted = {_path_key(path): (path, self._reading_key(stamp)) for path, stamp in stamps.items() if stamp}
-        found: dict[Path, Plain] = {}
-        for stored_path, stored_stamp, key, reading in self._rows("SELECT path, stamp, key, reading FROM files"):
+        found: dict[Path, tuple[str, Plain]] = {}
+        for stored_path, stored_stamp, key, head in self._rows("SELECT path, stamp, key, head FROM file_heads"):
             known = wanted.get(stored_path)
             if known is not None and stored_stamp == known[1]:
-                value = _unpack(reading, key)
+                value = self._head_with_key(head, key)
                 if value is not None:
                     found[known[0]] = value
         return found
 
+    def _head_with_key(self, head: object, key: str) -> tuple[str, Plain] | None:
+        """Return a stored head with the digest it was stored under (as `get_file` takes it); the
+        two were packed under the row's key together."""
+        value = _unpack(head, key)
+        if not isinstance(value, list) or len(value) != 2 or not isinstance(value[0], str):
+            return None
+        return value[0], value[1]
+
     def restamp_file(self, path: Path, stamp: str) -> None:
         """Remember a file's new stamp (its content is as stored) for `get_file_by_stamp`."""
-        self._query("UPDATE files SET stamp = ? WHERE path = ?", (self._reading_key(stamp), _path_key(path)))
+        self._query("UPDATE file_heads SET stamp = ? WHERE path = ?", (self._reading_key(stamp), _path_key(path)))
 
-    def put_file(self, path: Path, digest: str, stamp: str, reading: Plain) -> None:
-        """Store a file's reading under its content's digest, with the stamp it had before it was
-        read ("" when not to be trusted)."""
+    def put_file(self, path: Path, digest: str, stamp: str, reading: Plain, head: Plain) -> None:
+        """Store a file's reading and its head under its content's digest, with the stamp it had
+        before it was read ("" when not to be trusted)."""
         key = self._reading_key(digest)
-        self._query("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)",
-                    (_path_key(path), key, self._reading_key(stamp) if stamp else "", _pack(reading, key)))
+        with self._transaction():
+            self._query("INSERT OR REPLACE INTO files VALUES (?, ?, ?)", (_path_key(path), key, _pack(reading, key)))
+            self._query("INSERT OR REPLACE INTO file_heads VALUES (?, ?, ?, ?)",
+                        (_path_key(path), key, self._reading_key(stamp) if stamp else "", _pack([digest, head], key)))
 
     # -- rendered pages ---------------------------------------------------------------------
 
     def get_page(self, file: PurePosixPath, key: str, with_html: bool = True) -> StoredPage | None:
         """Return the page stored for the agent file `file` under `key`; without `with_html`,
-        its data alone."""
-        columns = "key, data, html" if with_html else "key, data"
-        rows = self._query(f"SELECT {columns} FROM pages WHERE file = ?", (_path_key(file),))
+        its head alone."""
+        rows = self._query("SELECT key, head FROM page_heads WHERE file = ?", (_path_key(file),))
         if not rows or rows[0][0] != key:
             return None
-        data = _unpack(rows[0][1], key)
-        html = rows[0][2] if with_html else b""
-        if data is None or not isinstance(html, bytes):
+        head = _unpack(rows[0][1], key)
+        html = self._query("SELECT key, html FROM pages WHERE file = ?", (_path_key(file),)) if with_html else [(key, b"")]
+        if not isinstance(head, dict) or not html or html[0][0] != key or not isinstance(html[0][1], bytes):
             return None
-        if with_html and data.get("html") != hashlib.sha256(html).hexdigest():
-            return None  # not the HTML this row's data was stored with
-        return StoredPage(data, html)
+        html = html[0][1]
+        if with_html and head.get("html") != hashlib.sha256(html).hexdigest():
+            return None  # not the HTML this row's head was stored with
+        return StoredPage(head, html)
 
-    def get_pages_data(self, pages: list[tuple[PurePosixPath, str]]) -> list[Plain] | None:
-        """Return the data of each page (its agent file and key) in that order, read in one query;
+    def get_page_rest(self, file: PurePosixPath | str, key: str) -> Plain | None:
+        """Return the rest of the data of the page stored for `file` under `key` (see `StoredPage`)."""
+        rows = self._query("SELECT key, rest FROM pages WHERE file = ?", (_path_key(file),))
+        return _unpack(rows[0][1], key) if rows and rows[0][0] == key else None
+
+    def get_pages_heads(self, pages: list[tuple[PurePosixPath | str, str]]) -> list[Plain] | None:
+        """Return the head of each page (its agent file and key) in that order, read in one query;
         None if any is missing."""
         wanted = {_path_key(file): (index, key) for index, (file, key) in enumerate(pages)}
         found: list[Plain] = [None] * len(pages)
         count = 0
-        for file, key, data in self._rows("SELECT file, key, data FROM pages"):
+        for file, key, head in self._rows("SELECT file, key, head FROM page_heads"):
             known = wanted.get(file)
             if known is not None and known[1] == key:
-                found[known[0]] = value = _unpack(data, key)
+                found[known[0]] = value = _unpack(head, key)
                 count += value is not None
         return found if count == len(pages) else None
 
@@ -225,12 +274,15 @@ class BuildCache:
         rows = self._query("SELECT key, terms FROM pages WHERE file = ?", (_path_key(file),))
         return _unpack(rows[0][1], key) if rows and rows[0][0] == key else None
 
-    def put_page(self, file: PurePosixPath, key: str, data: dict[str, Plain], compressed_html: bytes,
+    def put_page(self, file: PurePosixPath, key: str, head: dict[str, Plain], rest: Plain, compressed_html: bytes,
                  terms: Plain) -> None:
-        """Store a freshly rendered page: its data, its HTML compressed, and its words for search."""
-        data = {**data, "html": hashlib.sha256(compressed_html).hexdigest()}
-        self._query("INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?, ?)",
-                    (_path_key(file), key, _pack(data, key), compressed_html, _pack(terms, key)))
+        """Store a freshly rendered page: its head and the rest of its data (see `StoredPage`), its
+        HTML compressed, and its words for search."""
+        head = {**head, "html": hashlib.sha256(compressed_html).hexdigest()}
+        with self._transaction():
+            self._query("INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?, ?)",
+                        (_path_key(file), key, _pack(rest, key), compressed_html, _pack(terms, key)))
+            self._query("INSERT OR REPLACE INTO page_heads VALUES (?, ?, ?)", (_path_key(file), key, _pack(head, key)))
 
     def forget_others(self, files: Iterable[PurePosixPath], paths: Iterable[Path]) -> None:
         """Drop the pages and readings of files no longer in the catalog (`files` by their path
@@ -243,7 +295,8 @@ class BuildCache:
         present = digest_parts([key.hex() for key in sorted(kept_files)] + ["\0"] + [key.hex() for key in sorted(kept_paths)])
         if self._state("present", unpack=True) == [present, *self._row_counts()]:
             return
-        for table, column, kept in (("pages", "file", kept_files), ("files", "path", kept_paths)):
+        for table, column, kept in (("pages", "file", kept_files), ("page_heads", "file", kept_files),
+                                    ("files", "path", kept_paths), ("file_heads", "path", kept_paths)):
             stored = [row[0] for row in self._query(f"SELECT {column} FROM {table}")]
             for gone in [key for key in stored if key not in kept]:
                 self._query(f"DELETE FROM {table} WHERE {column} = ?", (gone,))
@@ -252,7 +305,7 @@ class BuildCache:
 
     def _row_counts(self) -> list[int]:
         return [rows[0][0] if rows else -1 for rows in (self._query(f"SELECT count(*) FROM {table}")
-                                                         for table in ("pages", "files"))]
+                                                         for table in ("pages", "page_heads", "files", "file_heads"))]
 
     # -- values and the last build ----------------------------------------------------------
 
@@ -288,17 +341,50 @@ class BuildCache:
         """Return the last finished build's result (see `BuildRecord.result`)."""
         return self._state("result", unpack=True)
 
+    def last_layout(self) -> Plain | None:
+        """Return the layout of the site the last build recorded (see `BuildRecord.layout`)."""
+        return self._state("layout", unpack=True)
+
     def last_written(self) -> Plain | None:
         """Return what the last build that wrote its site left there."""
         return self._state("written", unpack=True)
 
-    def get_entries(self) -> dict[str, tuple[str, Plain]]:
+    def get_entry_keys(self) -> dict[str, str]:
+        """Return the key of every agent's entries, by slug."""
+        return {slug: key for slug, key in self._rows("SELECT slug, key FROM entries")}
+
+    def get_entry_parts(self, part: int) -> dict[str, tuple[str, str]]:
+        """Return one part (0, 1, …) of every agent's entries, by slug, with its key."""
+        found = {}
+        for slug, key, value in self._rows(f"SELECT slug, key, {_ENTRY_COLUMNS[part]} FROM entries"):
+            text = _unwrap(value, f"{slug} {key}")
+            if text is not None:
+                found[slug] = (key, text)
+        return found
+
+    def iter_entry_parts(self, part: int, slugs: Sequence[str]) -> Iterator[tuple[str, str] | None]:
+        """Yield one part of the entries of each of `slugs`, in that order, with its key (None
+        where none is stored), read one after another; as many as there are slugs, whatever
+        happens to the database meanwhile."""
+        count = 0
+        query = (f"SELECT o.value, e.key, e.{_ENTRY_COLUMNS[part]} FROM json_each(?) AS o "
+                 "LEFT JOIN entries AS e ON e.slug = o.value ORDER BY o.key")
+        for slug, key, value in self._rows(query, (json.dumps(list(slugs)),)):
+            if count == len(slugs):
+                break
+            text = _unwrap(value, f"{slug} {key}") if key is not None else None
+            yield (key, text) if text is not None else None
+            count += 1
+        for _ in range(len(slugs) - count):
+            yield None
+
+    def get_entries(self) -> dict[str, tuple[str, list[str]]]:
         """Return every agent's entries as the last builds left them, by slug, with their keys."""
         stored = {}
-        for slug, key, value in self._query("SELECT slug, key, value FROM entries"):
-            entries = _unpack(value, f"{slug} {key}")
-            if entries is not None:
-                stored[slug] = (key, entries)
+        for slug, key, *values in self._rows(f"SELECT slug, key, {', '.join(_ENTRY_COLUMNS)} FROM entries"):
+            texts = [_unwrap(value, f"{slug} {key}") for value in values]
+            if all(text is not None for text in texts):
+                stored[slug] = (key, texts)
         return stored
 
     def get_chunk(self, name: str) -> str | None:
@@ -324,8 +410,13 @@ class BuildCache:
             self._query("INSERT OR REPLACE INTO state VALUES ('result', ?)", (_pack(record.result, "result"),))
             if record.written is not None:
                 self._query("INSERT OR REPLACE INTO state VALUES ('written', ?)", (_pack(record.written, "written"),))
+            if record.layout is not None:
+                self._query("INSERT OR REPLACE INTO state VALUES ('layout', ?)", (_pack(record.layout, "layout"),))
             for slug, (key, entries) in record.entries.items():
-                self._query("INSERT OR REPLACE INTO entries VALUES (?, ?, ?)", (slug, key, _pack(entries, f"{slug} {key}")))
+                if len(entries) == ENTRY_PARTS:
+                    place = f"{slug} {key}"
+                    self._query(f"INSERT OR REPLACE INTO entries VALUES (?, ?{', ?' * ENTRY_PARTS})",
+                                (slug, key, *(_wrap(text, place) for text in entries)))
             if record.slugs is not None:
                 gone = [slug for (slug,) in self._query("SELECT slug FROM entries") if slug not in record.slugs]
                 for slug in gone:
@@ -334,6 +425,9 @@ class BuildCache:
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
         """Group writes: all of them are kept, or (after a database error) none."""
+        if self.disabled:
+            yield  # every write is dropped anyway
+            return
         self._query("BEGIN IMMEDIATE")
         completed = False
         try:
@@ -370,7 +464,19 @@ def _unpack(text: object, place: str) -> Plain | None:
     return value if stored_place == place else None
 
 
-def _path_key(path: Path | PurePosixPath) -> bytes:
+def _wrap(text: str, place: str) -> str:
+    """Return a text as it is, after the row it belongs to."""
+    return f"{place}\n{text}"
+
+
+def _unwrap(value: object, place: str) -> str | None:
+    """Return the text `_wrap` stored for `place`; None if it is missing or another place's."""
+    if not isinstance(value, str) or not value.startswith(place) or value[len(place):len(place) + 1] != "\n":
+        return None
+    return value[len(place) + 1:]
+
+
+def _path_key(path: Path | PurePosixPath | str) -> bytes:
     # Bytes, not text: a file name need not be valid UTF-8.
     return os.fsencode(str(path))
 

@@ -8,10 +8,9 @@ import hashlib
 import os
 import secrets
 import shutil
-import stat
 import tempfile
-import threading
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path, PurePosixPath
 
 from generator.errors import SiteError, UsageError
@@ -104,107 +103,160 @@ def discard(staging: Path) -> None:
 
 
 class SiteFiles:
-    """Every file of a site folder as it is on disk, each by its path below the folder and
-    described by size, times, inode and mode: a deleted or edited file shows in the stamp,
-    even one overwritten with its old modification time put back.
+    """Every file and folder of a site folder as it is on disk, each by its path below the
+    folder (a folder's ends with "/", the folder's own is "") and described by size, times,
+    inode and mode: a deleted or edited file shows in the stamp, even one overwritten with its
+    old modification time put back.
 
-    Scanning a large site takes tens of milliseconds; after an update in place, only the
-    files it wrote or removed are looked at again.
+    Given the `layout` the last build left (see `layout`), only those paths are looked at, a
+    system call each; a file added or removed by hand since changed its folder's times, so it
+    shows too. Without one, the folder is walked. After an update in place, only the files it
+    wrote or removed, and their folders, are looked at again (see `look_again`).
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, layout: Iterable[str] | None = None) -> None:
         self.root = root
-        self._files: dict[str, str] | None = None
+        self._layout = layout
+        self._entries: dict[str, str] | None = None
+        self._looked = False
         self._stamp: str | None = None
-        # Scanning is mostly waiting on the file system, so it runs beside the reading of the
-        # catalog (a site of 20,000 agents has 40,000 files to look at).
-        self._scan: threading.Thread | None = threading.Thread(target=self._look, name="site-scan", daemon=True)
-        self._scan.start()
-
-    def _look(self) -> None:
-        with contextlib.suppress(OSError):
-            self._files = _describe_folder(self.root, "", missing_ok=False)
 
     @property
-    def files(self) -> dict[str, str] | None:
-        """Every file's description by its path; None when the folder is missing or some folder
-        of it cannot be read."""
-        if self._scan is not None:
-            self._scan.join()
-            self._scan = None
-        return self._files
+    def entries(self) -> dict[str, str] | None:
+        """Every file's and folder's description by its path; None when the folder is missing,
+        some folder of it cannot be read, or something else changed it while it was written."""
+        if not self._looked:
+            self._looked = True
+            with contextlib.suppress(OSError):
+                self._entries = (_describe_paths(self.root, self._layout) if self._layout is not None
+                                 else _describe_folder(self.root))
+        return self._entries
 
     def stamp(self) -> str:
-        """Digest every file's path and description.
+        """Digest every file's and folder's path and description.
 
-        A folder that is missing or cannot be read wholly gets a stamp of its own that no
-        other equals: what it holds is unknown, so it never passes for the site a build left.
+        A folder whose files are unknown (see `entries`) gets a stamp of its own that no other
+        equals, so it never passes for the site a build left.
         """
         if self._stamp is None:
-            self._stamp = self._digest() if self.files is not None else f"unknown {secrets.token_hex(16)}"
+            self._stamp = self._digest() if self.entries is not None else f"unknown {secrets.token_hex(16)}"
         return self._stamp
 
+    def layout(self) -> list[str] | None:
+        """Return the path of every file and folder, sorted, for the next build to look at; None
+        when they are unknown."""
+        return sorted(self.entries) if self.entries is not None else None
+
     def _digest(self) -> str:
-        assert self.files is not None
+        assert self.entries is not None
         hasher = hashlib.sha256()
-        for path in sorted(self.files):
-            hasher.update(f"{path}\0{self.files[path]}\n".encode("utf-8", "surrogateescape"))
+        for path in sorted(self.entries):
+            hasher.update(f"{path}\0{self.entries[path]}\n".encode("utf-8", "surrogateescape"))
         return hasher.hexdigest()
 
-    def look_again(self, rel_paths: Iterable[str], folders: Iterable[str] = ()) -> None:
-        """Describe these files anew (written or removed since), and every file below `folders`."""
+    def look_again(self, rel_paths: Collection[str]) -> None:
+        """Describe these files anew (written or removed since), and the folders they are in.
+
+        Each of those folders is listed too: a file added there by hand while the site was
+        being written changed the folder's times along with the writer, and only its name
+        tells it apart. One that is there unnamed makes the files unknown. Call this (or make
+        a new SiteFiles) after `wait_for_the_clock`, so a change made after the look cannot
+        leave the times it saw.
+        """
         self._stamp = None
-        if self.files is None:
+        entries = self.entries
+        if entries is None or not rel_paths:
             return
+        folders = {f"{parent}/" if str(parent) != "." else "" for rel_path in rel_paths
+                   for parent in PurePosixPath(rel_path).parents}
+        for path in [*rel_paths, *folders]:
+            entries.pop(path, None)
+            description = _describe_entry(self.root, path)
+            if description is not None:
+                entries[path] = description
         try:
-            files = self.files
-            for rel_path in rel_paths:
-                files.pop(rel_path, None)
-                description = _describe(self.root / rel_path)
-                if description is not None:
-                    files[rel_path] = description
-            for folder in folders:
-                prefix = f"{folder}/"
-                for rel_path in [path for path in files if path.startswith(prefix)]:
-                    del files[rel_path]
-                files.update(_describe_folder(self.root / folder, prefix))
+            children = _children(entries, folders & entries.keys())
+            if any(_listed(self.root, folder) != names for folder, names in children.items()):
+                self._entries = None
         except OSError:
-            self._files = None
+            self._entries = None
 
 
-def _describe_folder(folder: Path, prefix: str, missing_ok: bool = True) -> dict[str, str]:
-    """Describe every file below `folder` by its path below the site root (`prefix` is the folder's).
+CLOCK_TICK_SECONDS = 0.02
+"""Longer than a tick of the clock file systems take times from (at most 10 ms on Linux)."""
 
-    A folder that cannot be read raises OSError; `folder` itself may be missing if `missing_ok`.
+
+def wait_for_the_clock() -> None:
+    """Wait until the times files get have moved past those of the files just written."""
+    time.sleep(CLOCK_TICK_SECONDS)
+
+
+def _listed(root: Path, folder: str) -> set[str]:
+    """Return the names in one folder below `root`, a folder's with "/" after it."""
+    with os.scandir(root / folder if folder else root) as listing:
+        return {f"{entry.name}/" if entry.is_dir(follow_symlinks=False) else entry.name for entry in listing}
+
+
+def _children(entries: Iterable[str], folders: Collection[str]) -> dict[str, set[str]]:
+    """Return the names right below each of `folders` among the paths `entries`, a folder's
+    with "/" after it."""
+    children: dict[str, set[str]] = {folder: set() for folder in folders}
+    for path in entries:
+        if path:
+            cut = path.rfind("/", 0, len(path) - 1)
+            names = children.get(path[:cut + 1])
+            if names is not None:
+                names.add(path[cut + 1:])
+    return children
+
+
+def _describe_folder(root: Path) -> dict[str, str]:
+    """Describe the folder `root` and every file and folder below it, by path below it.
+
+    A folder that cannot be read (or `root` missing) raises OSError.
     """
-    found = {}
-    pending = [(folder, prefix)]
+    found = {"": _description(root.stat())}
+    pending = [(str(root), "")]
     while pending:
-        current, current_prefix = pending.pop()
-        try:
-            entries = list(os.scandir(current))
-        except FileNotFoundError:
-            if current == folder and missing_ok:
-                return {}
-            raise
+        current, prefix = pending.pop()
+        with os.scandir(current) as listing:
+            entries = list(listing)
         for entry in entries:
+            status = entry.stat(follow_symlinks=False)
             if entry.is_dir(follow_symlinks=False):
-                pending.append((Path(entry.path), f"{current_prefix}{entry.name}/"))
+                found[f"{prefix}{entry.name}/"] = _description(status, entry.inode())
+                pending.append((entry.path, f"{prefix}{entry.name}/"))
             else:
-                found[current_prefix + entry.name] = _description(entry.stat(follow_symlinks=False), entry.inode())
+                found[prefix + entry.name] = _description(status, entry.inode())
     return found
 
 
-def _describe(path: Path) -> str | None:
+def _describe_paths(root: Path, layout: Iterable[str]) -> dict[str, str]:
+    """Describe the files and folders of `layout` that are there, by path below `root`; OSError
+    if `root` itself is not."""
+    found = {"": _description(root.stat())}
+    for path in layout:
+        description = _describe_entry(root, path) if path else found[""]
+        if description is not None:
+            found[path] = description  # one gone is left out: the stamp shows it
+    return found
+
+
+def _describe_entry(root: Path, path: str) -> str | None:
+    """Describe one file or folder below `root` (the folder itself for ""), None if it is not there.
+
+    A folder below is described by its own entry, not by what a link of its name leads to; the
+    root is the folder the site is in, even when `--out` names a link to it.
+    """
     try:
-        status = path.lstat()
-    except FileNotFoundError:
+        return _description(os.lstat(f"{root}{os.sep}{path.removesuffix('/')}") if path else root.stat())
+    except OSError:
         return None
-    return None if stat.S_ISDIR(status.st_mode) else _description(status, status.st_ino)
 
 
-def _description(status: os.stat_result, inode: int) -> str:
+def _description(status: os.stat_result, inode: int | None = None) -> str:
     # The inode apart: a DirEntry's stat() leaves it 0 on Windows, where inode() has it.
+    inode = status.st_ino if inode is None else inode
     return f"{status.st_size}\0{status.st_mtime_ns}\0{status.st_ctime_ns}\0{inode}\0{status.st_mode}"
 
 
@@ -245,6 +297,24 @@ class SiteWriter:
             self._staged.add(rel_path)
         else:
             self._staged.discard(rel_path)  # a file named twice: the folder holds the later one
+
+    def add_parts(self, rel_path: str, parts: Iterable[str]) -> None:
+        """Name a file of the new site given in parts, writing each as it comes (a file of every
+        agent can be 80 MB), staged unless the folder holds the same content already."""
+        target = _inside(self.root, rel_path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        hasher = hashlib.sha256()
+        with target.open("wb") as file:
+            for part in parts:
+                data = part.encode("utf-8")
+                hasher.update(data)
+                file.write(data)
+        version = self.versions[rel_path] = hasher.hexdigest()
+        if self.wants(rel_path, version):
+            self._staged.add(rel_path)
+        else:
+            target.unlink()
+            self._staged.discard(rel_path)
 
     def keep(self, rel_path: str, version: str) -> None:
         """Name a file of the new site that the folder holds at this version (see `wants`)."""
