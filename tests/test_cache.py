@@ -375,6 +375,46 @@ def test_an_edit_reads_the_outline_of_the_other_files_not_their_frontmatter(
     assert tree(tmp_path / "site") == tree_of_cold_build(catalog, tmp_path / "cold")
 
 
+def test_readings_kept_by_the_cache_decode_their_frontmatter_in_the_main_thread_or_from_the_file(
+    catalog: Path, tmp_path: Path, monkeypatch, trusted_times: None,
+) -> None:
+    """Pages the memo lost are rendered again in workers from readings the cache kept: their
+    frontmatter is read before they are sent, and from the file when the cache lost it too."""
+    import threading
+
+    from generator.catalog import load
+
+    build_into(catalog, tmp_path / "site", True)
+    with sqlite3.connect(cache_database(catalog)) as db:
+        db.execute("DELETE FROM pages")
+        db.execute("DELETE FROM page_heads")
+        first = db.execute("SELECT path FROM files ORDER BY path LIMIT 1").fetchone()[0]
+        db.execute("DELETE FROM files WHERE path = ?", (first,))  # its head stays
+    threads: set[str] = set()
+    front_matter_from_plain = load.front_matter_from_plain
+    monkeypatch.setattr(load, "front_matter_from_plain", lambda plain: threads.add(threading.current_thread().name)
+                        or front_matter_from_plain(plain))
+    monkeypatch.setattr(pages, "worker_count", lambda count: 2)
+    shutil.rmtree(tmp_path / "site")
+    result = build_into(catalog, tmp_path / "site", True)
+    assert result.cache is not None and result.cache.misses == 11
+    assert threads == {"MainThread"}
+    assert tree(tmp_path / "site") == tree_of_cold_build(catalog, tmp_path / "cold")
+
+
+def test_entry_parts_come_in_the_order_asked_for(tmp_path: Path) -> None:
+    from generator.store.cache import BuildCache, BuildRecord
+
+    cache = BuildCache.open(tmp_path / "cache", "fingerprint")
+    assert cache is not None
+    entries = {slug: (f"key {slug}", [f"card {slug}", f"object {slug}", f"line {slug}"]) for slug in ("b", "a", "c")}
+    cache.record_build(BuildRecord("", "", None, entries=entries))
+    assert list(cache.iter_entry_parts(1, ["c", "x", "a", "b"])) == [
+        ("key c", "object c"), None, ("key a", "object a"), ("key b", "object b")]
+    assert cache.get_entry_parts(2) == {slug: (f"key {slug}", f"line {slug}") for slug in "abc"}
+    cache.close()
+
+
 def test_a_damaged_entries_row_is_not_used(catalog: Path, tmp_path: Path) -> None:
     build_into(catalog, tmp_path / "site", True)
     with sqlite3.connect(cache_database(catalog)) as db:

@@ -199,6 +199,19 @@ def read_agent(
     return RawAgent(path, rel_path, split.front_matter, split.body, split.body_line, file_digest(data))
 
 
+def read_front_matter_again(path: Path, digest: str) -> FrontMatter:
+    """Return the frontmatter of a file read and checked before, reading the file again (for a
+    reading whose frontmatter the build cache lost); SiteError if its bytes are others now."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        data = None
+    text = _decode(path, data, Report()) if data is not None and file_digest(data) == digest else None
+    if text is None:
+        raise SiteError(path, 1, "the file changed while the site was being built: build again")
+    return split_front_matter(text).front_matter
+
+
 def without_body(raw: RawAgent) -> RawAgent:
     """Return the reading without its body, as a build keeps it once the file is checked."""
     return replace(raw, body=None)

@@ -157,7 +157,7 @@ def _site_after(
 ) -> output.SiteFiles:
     """Return the output folder's files after a commit: looked at again where it changed."""
     if changed:
-        output.wait_for_the_clock()
+        output.wait_for_the_clock(config.out_dir, changed)
     if site_files is None or not in_place:
         return output.SiteFiles(config.out_dir)
     site_files.look_again(changed)

@@ -262,11 +262,11 @@ class LiveMemo(Memo):
     def last_site(self) -> str | None:
         return self._record.site if self._record else None
 
-    def last_result(self) -> tuple[list[Finding], Catalog] | None:
+    def last_outcome(self) -> tuple[list[Finding], Catalog] | None:
         return (list(self._record.findings), self._record.catalog) if self._record else None
 
-    def last_outcome(self) -> tuple[list[Finding], Catalog] | None:
-        return self.last_result()
+    def last_catalog(self) -> Catalog | None:
+        return self._record.catalog if self._record else None
 
     def last_agents_by_file(self) -> dict[str, Agent]:
         return {str(agent.rel_path): agent for agent in self._record.catalog.agents} if self._record else {}

@@ -27,6 +27,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from generator.catalog.lint import CheckedFile
+from generator.catalog.load import read_front_matter_again
 from generator.catalog.model import (
     Agent,
     Catalog,
@@ -167,13 +168,11 @@ class Memo:
             return None  # written by another version
 
     def _front_matter_of(self, path: Path, digest: str) -> FrontMatter:
-        """Return the frontmatter of a file read and checked before (see `get_files_by_stamp`)."""
-        stored = self._read_later(lambda cache: cache.get_file(path, digest))
-        checked = _checked_file(stored, path)
-        if checked is None or checked.raw is None:
-            raise SiteError(path, 1, "the build cache lost this file's reading while the site was being built: "
-                                     "build again")
-        return checked.raw.front_matter
+        """Return the frontmatter of a file read and checked before (see `get_files_by_stamp`):
+        from the cache, or, should another build have replaced its row since, from the file."""
+        checked = _checked_file(self._read_later(lambda cache: cache.get_file(path, digest)), path)
+        return checked.raw.front_matter if checked is not None and checked.raw is not None else (
+            read_front_matter_again(path, digest))
 
     def _read_later(self, read: Callable[[BuildCache], Plain | None]) -> Plain | None:
         """Read a value for an agent or reading taken from this memo earlier: from its cache, or,

@@ -97,6 +97,8 @@ def render_pages(
         with usual_collection():
             yield from (writer.write(plan) for plan in plans)
         return
+    for plan in plans:  # a reading from the cache decodes its frontmatter here, not in the thread that sends it
+        _ = plan.raw.front_matter
     yield from map_in_workers(_write_page, plans, workers, _start_worker, (config, slugs, root, for_cache))
 
 

@@ -363,20 +363,29 @@ class BuildCache:
         return found
 
     def iter_entry_parts(self, part: int, slugs: Sequence[str]) -> Iterator[tuple[str, str] | None]:
-        """Yield one part of the entries of each of `slugs`, in that order, with its key (None
-        where none is stored), read one after another; as many as there are slugs, whatever
-        happens to the database meanwhile."""
+        """Yield one part of the entries of each of `slugs` (no two alike), in that order, with
+        its key (None where none is stored), read one after another; as many as there are
+        slugs, whatever happens to the database meanwhile."""
+        # The slugs' array is the outer loop of the join, so rows come in its order without a
+        # sort (ORDER BY would sort every text before the first came); each row's slug is
+        # checked all the same, and the rest are asked for one by one should one differ.
+        column = _ENTRY_COLUMNS[part]
+        query = (f"SELECT o.value, e.key, e.{column} FROM json_each(?) AS o "
+                 "LEFT JOIN entries AS e ON e.slug = o.value")
         count = 0
-        query = (f"SELECT o.value, e.key, e.{_ENTRY_COLUMNS[part]} FROM json_each(?) AS o "
-                 "LEFT JOIN entries AS e ON e.slug = o.value ORDER BY o.key")
         for slug, key, value in self._rows(query, (json.dumps(list(slugs)),)):
-            if count == len(slugs):
+            if count == len(slugs) or slug != slugs[count]:
                 break
-            text = _unwrap(value, f"{slug} {key}") if key is not None else None
-            yield (key, text) if text is not None else None
+            yield self._entry_part(slug, key, value)
             count += 1
-        for _ in range(len(slugs) - count):
-            yield None
+        for slug in slugs[count:]:
+            rows = self._query(f"SELECT key, {column} FROM entries WHERE slug = ?", (slug,))
+            yield self._entry_part(slug, *rows[0]) if rows else None
+
+    @staticmethod
+    def _entry_part(slug: str, key: str | None, value: object) -> tuple[str, str] | None:
+        text = _unwrap(value, f"{slug} {key}") if key is not None else None
+        return (key, text) if key is not None and text is not None else None
 
     def get_entries(self) -> dict[str, tuple[str, list[str]]]:
         """Return every agent's entries as the last builds left them, by slug, with their keys."""

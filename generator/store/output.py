@@ -184,11 +184,20 @@ class SiteFiles:
 
 CLOCK_TICK_SECONDS = 0.02
 """Longer than a tick of the clock file systems take times from (at most 10 ms on Linux)."""
+COARSE_TICK_SECONDS = 2.0
+"""The tick of file systems that keep times in whole seconds or two (FAT, HFS+, some network ones)."""
 
 
-def wait_for_the_clock() -> None:
-    """Wait until the times files get have moved past those of the files just written."""
-    time.sleep(CLOCK_TICK_SECONDS)
+def wait_for_the_clock(root: Path, written: Collection[str]) -> None:
+    """Wait until the times files get have moved past those of the files just written below
+    `root`: a tick of the kernel's clock, or two seconds where the file system keeps times in
+    whole seconds (told by a written file's time in whole milliseconds)."""
+    coarse = False
+    for rel_path in list(written)[:10]:  # the first that is there (the others may be removals)
+        with contextlib.suppress(OSError, SiteError):
+            coarse = os.lstat(_inside(root, rel_path)).st_mtime_ns % 1_000_000 == 0
+            break
+    time.sleep(COARSE_TICK_SECONDS if coarse else CLOCK_TICK_SECONDS)
 
 
 def _listed(root: Path, folder: str) -> set[str]:
