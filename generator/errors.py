@@ -22,9 +22,9 @@ def display_path(path: Path) -> str:
 def relative_path(path: Path) -> str:
     """Return `path` relative to the working directory when it lies below it, else absolute."""
     folder, name = os.path.split(os.fspath(path))
-    if name in ("", ".", ".."):
-        return _display(os.fspath(path), os.getcwd())
     here = os.getcwd()
+    if name in ("", ".", ".."):
+        return _display(os.fspath(path), here)
     shown = _display(folder, here)  # a catalog's findings share a few folders
     if shown == ".":
         return name

@@ -123,7 +123,7 @@ class Agent:
     def __getattr__(self, name: str) -> Any:
         # An agent read back from the build cache decodes the fields most builds need of few agents
         # when first asked for them: its summary, examples, body, headings, paths and links.
-        if name in _REST_FIELDS and ("_plain_rest" in self.__dict__ or "_load_rest" in self.__dict__):
+        if name in _REST_FIELDS and "_load_rest" in self.__dict__:
             _decode_rest(self)
             return getattr(self, name)
         decode = _LAZY_FIELDS.get(name)
@@ -306,15 +306,10 @@ def agent_to_plain(agent: Agent) -> list[Any]:
 
 def agent_from_plain(data: list[Any]) -> Agent:
     """Return the agent `agent_to_plain` described (see `Agent.__getattr__` for the fields decoded later)."""
-    path, rel_path, slug, name, model, color, tools, category, linked_files, rest = data
+    head, rest = split_agent_plain(data)
     if not isinstance(rest, str):
         raise TypeError("the rest of an agent is not JSON text")
-    return _made(
-        Agent, _plain_path=path, _plain_rel_path=rel_path, slug=slug, name=name, model=model,
-        color=_made(Color, tone=color[0], label=color[1], hex=color[2]),
-        tools=None if tools is None else tuple(tools), category=category,
-        _plain_linked_files=linked_files, _plain_rest=rest,
-    )
+    return agent_from_head(head, lambda: rest)
 
 
 def agent_from_head(head: list[Any], load_rest: Callable[[], str]) -> Agent:
@@ -348,11 +343,9 @@ def split_agent_plain(plain: list[Any]) -> tuple[list[Any], str]:
 def _decode_rest(agent: Agent) -> None:
     """Set the fields `agent_to_plain` kept as one JSON text."""
     fields = agent.__dict__
-    text = fields["_plain_rest"] if "_plain_rest" in fields else fields["_load_rest"]()
-    fields.pop("_plain_rest", None)
-    fields.pop("_load_rest", None)
-    summary_html, summary_text, examples, body_html, sections, metadata = json.loads(text)
-    agent.__dict__.update(
+    summary_html, summary_text, examples, body_html, sections, metadata = json.loads(fields["_load_rest"]())
+    del fields["_load_rest"]
+    fields.update(
         summary_html=summary_html, summary_text=summary_text, _plain_examples=examples, body_html=body_html,
         _plain_sections=sections, metadata=tuple((key, value) for key, value in metadata))
 

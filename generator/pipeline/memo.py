@@ -300,7 +300,7 @@ class Memo:
         return self._read_last_agents() or {}
 
     def _read_last_agents(self) -> dict[str, Agent] | None:
-        if self._last_agents is not None or self._last_agents_read:
+        if self._last_agents_read:
             return self._last_agents
         self._last_agents_read = True
         try:
@@ -325,16 +325,16 @@ class Memo:
             return None
 
     def _catalog_loader(self) -> Callable[[], Catalog]:
-        folder, fingerprint = self.cache.path.parent, self.fingerprint
+        path, fingerprint = self.cache.path, self.fingerprint
 
         def load() -> Catalog:
-            cache = BuildCache.open(folder, fingerprint)
+            cache = BuildCache.open_for_reading(path, fingerprint)
             memo = Memo(cache) if cache else None
             last = memo.last_catalog() if memo else None
             if memo:
                 memo.close()
             if last is None:
-                log.warning("the last build's catalog is no longer in the build cache %s", folder)
+                log.warning("the last build's catalog is no longer in the build cache %s", path.parent)
             return last or Catalog(())
 
         return load

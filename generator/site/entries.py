@@ -178,7 +178,9 @@ class CatalogEntries:
     def __getitem__(self, slug: str) -> AgentEntries:
         if slug in self.fresh:
             return self.fresh[slug]
-        parts = [self._stored(part, slug) for part in (CARD, CATALOG_OBJECT, LLMS_LINE)]
+        agent = next(agent for agent in self.catalog.agents if agent.slug == slug)
+        parts = [self._pick(agent, part, next(self.renderer.store.entry_parts_in_order(part, [slug])))
+                 for part in (CARD, CATALOG_OBJECT, LLMS_LINE)]
         return AgentEntries(*parts)
 
     def cards(self) -> dict[str, str]:
@@ -195,33 +197,18 @@ class CatalogEntries:
         agents = self.catalog.agents
         stored = self.renderer.store.entry_parts_in_order(CATALOG_OBJECT, [agent.slug for agent in agents])
         for agent, known in zip(agents, stored):
-            if agent.slug in self.fresh:
-                yield self.fresh[agent.slug].catalog_object
-            elif known is not None and known[0] == self.reused.get(agent.slug):
-                yield known[1]
-            else:
-                yield self._again(agent).catalog_object
+            yield self._pick(agent, CATALOG_OBJECT, known)
 
     def _every(self, part: int) -> dict[str, str]:
         stored = self.renderer.store.entry_parts(part) if self.reused else {}
-        texts = {}
-        for agent in self.catalog.agents:
-            slug = agent.slug
-            known = stored.get(slug)
-            if slug in self.fresh:
-                texts[slug] = _part(self.fresh[slug], part)
-            elif known is not None and known[0] == self.reused.get(slug):
-                texts[slug] = known[1]
-            else:
-                texts[slug] = _part(self._again(agent), part)
-        return texts
+        return {agent.slug: self._pick(agent, part, stored.get(agent.slug)) for agent in self.catalog.agents}
 
-    def _stored(self, part: int, slug: str) -> str:
-        known = next(self.renderer.store.entry_parts_in_order(part, [slug]))
-        if known is not None and known[0] == self.reused.get(slug):
+    def _pick(self, agent: Agent, part: int, known: tuple[str, str] | None) -> str:
+        """Return one part of an agent's entries: as this build rendered it, as stored (`known`,
+        with its key) when that is the key reused, or rendered again when the store lost it."""
+        if agent.slug in self.fresh:
+            return _part(self.fresh[agent.slug], part)
+        if known is not None and known[0] == self.reused.get(agent.slug):
             return known[1]
-        return _part(self._again(next(agent for agent in self.catalog.agents if agent.slug == slug)), part)
-
-    def _again(self, agent: Agent) -> AgentEntries:
         entries = self.fresh[agent.slug] = self.renderer.render_again(agent, self.reused.pop(agent.slug, ""))
-        return entries
+        return _part(entries, part)

@@ -165,9 +165,12 @@ class BuildCache:
         try:
             return self._db.execute(sql, parameters).fetchall()
         except sqlite3.Error as exc:
-            log.warning("the build cache stopped working (%s); the build goes on without it", exc)
-            self.disabled = True
+            self._switch_off(exc)
             return []
+
+    def _switch_off(self, exc: sqlite3.Error) -> None:
+        log.warning("the build cache stopped working (%s); the build goes on without it", exc)
+        self.disabled = True
 
     def _rows(self, sql: str, parameters: tuple[object, ...] = ()) -> Iterator[tuple[Any, ...]]:
         """Yield the rows of one query as they come, not all at once; on a database error, as `_query`."""
@@ -176,8 +179,7 @@ class BuildCache:
         try:
             yield from self._db.execute(sql, parameters)
         except sqlite3.Error as exc:
-            log.warning("the build cache stopped working (%s); the build goes on without it", exc)
-            self.disabled = True
+            self._switch_off(exc)
 
     # -- files as read and checked ----------------------------------------------------------
 
@@ -357,9 +359,9 @@ class BuildCache:
         """Return one part (0, 1, …) of every agent's entries, by slug, with its key."""
         found = {}
         for slug, key, value in self._rows(f"SELECT slug, key, {_ENTRY_COLUMNS[part]} FROM entries"):
-            text = _unwrap(value, f"{slug} {key}")
-            if text is not None:
-                found[slug] = (key, text)
+            known = self._entry_part(slug, key, value)
+            if known is not None:
+                found[slug] = known
         return found
 
     def iter_entry_parts(self, part: int, slugs: Sequence[str]) -> Iterator[tuple[str, str] | None]:
@@ -385,7 +387,7 @@ class BuildCache:
     @staticmethod
     def _entry_part(slug: str, key: str | None, value: object) -> tuple[str, str] | None:
         text = _unwrap(value, f"{slug} {key}") if key is not None else None
-        return (key, text) if key is not None and text is not None else None
+        return (key, text) if text is not None else None
 
     def get_entries(self) -> dict[str, tuple[str, list[str]]]:
         """Return every agent's entries as the last builds left them, by slug, with their keys."""
@@ -446,8 +448,7 @@ class BuildCache:
             try:
                 self._db.execute("COMMIT" if completed and not self.disabled else "ROLLBACK")
             except sqlite3.Error as exc:
-                log.warning("the build cache stopped working (%s); the build goes on without it", exc)
-                self.disabled = True
+                self._switch_off(exc)
 
     def close(self) -> None:
         """Close the file (every write is already committed)."""
