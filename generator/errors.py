@@ -7,6 +7,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Any, Literal
 
 Severity = Literal["error", "warning"]
@@ -19,17 +20,27 @@ def display_path(path: Path) -> str:
     return escape_controls(relative_path(path))
 
 
-def relative_path(path: Path) -> str:
-    """Return `path` relative to the working directory when it lies below it, else absolute."""
-    folder, name = os.path.split(os.fspath(path))
-    here = os.getcwd()
-    if name in ("", ".", ".."):
-        return _display(os.fspath(path), here)
+def relative_path(path: Path, here: str | None = None) -> str:
+    """Return `path` relative to the working directory (`here`, when known) when it lies below
+    it, else absolute."""
+    text = os.fspath(path)
+    here = os.getcwd() if here is None else here
+    folder, _, name = text.rpartition(os.sep)
+    if not folder or name in ("", ".", ".."):
+        return _display(text, here)
     shown = _display(folder, here)  # a catalog's findings share a few folders
     if shown == ".":
         return name
-    joined = os.path.join(shown, name)
+    joined = shown.rstrip(os.sep) + os.sep + name
     return "." if joined == here else joined
+
+
+def format_findings(findings: Iterable[Finding], with_column: bool = False) -> str:
+    """Return each finding on a line of its own, as `str(finding)` (or `with_column()`) writes
+    it: all at once, asking for the working directory once (a catalog may have thousands)."""
+    here = os.getcwd()
+    return "".join(f"{finding.format(escape_controls(relative_path(finding.path, here)), with_column)}\n"
+                   for finding in findings)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -73,14 +84,16 @@ class Finding:
 
     def __str__(self) -> str:
         """Return `path:line: severity: message [rule]`, as a build prints it."""
-        return f"{display_path(self.path)}:{self.line}: {self.severity}: {self.one_line_message}{self._rule_tag}"
+        return self.format(display_path(self.path))
 
     def with_column(self) -> str:
         """Return `path:line:col: severity: message [rule]`, as `check` prints it."""
-        return (
-            f"{display_path(self.path)}:{self.line}:{self.column}: "
-            f"{self.severity}: {self.one_line_message}{self._rule_tag}"
-        )
+        return self.format(display_path(self.path), with_column=True)
+
+    def format(self, shown_path: str, with_column: bool = False) -> str:
+        """Return the finding's line (see `__str__`, `with_column`) naming its file as `shown_path`."""
+        where = f"{shown_path}:{self.line}:{self.column}" if with_column else f"{shown_path}:{self.line}"
+        return f"{where}: {self.severity}: {self.one_line_message}{self._rule_tag}"
 
     @property
     def one_line_message(self) -> str:

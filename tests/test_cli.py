@@ -16,6 +16,7 @@ from conftest import DEMO_AGENTS, REPO, write_agents
 
 from generator import __version__
 from generator.commands.cli import ProgressBar, main
+from generator.errors import Finding, format_findings
 
 GOOD = "---\nname: good\ndescription: Fine.\ncolor: blue\n---\n\n## Role\n"
 WARNS = "---\nname: odd\ndescription: Fine.\ncolor: sparkly\n---\n\n## Role\n"
@@ -90,6 +91,24 @@ def test_a_file_name_cannot_reach_the_terminal_as_control_characters(tmp_path: P
         assert "agents/odd\\x1b[2J\\nforged.md" in shown, command
     assert main(["check", "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["path"] == "agents/odd\x1b[2J\nforged.md", "JSON keeps the name"
+
+
+def test_findings_name_files_relative_to_the_working_folder_with_controls_escaped(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "work" / "sub").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "work")
+    here, outside = Path.cwd(), str(Path.cwd().parent)
+    shown = {
+        Path("/"): "/", Path("/x.md"): "/x.md", Path("a.md"): "a.md", Path("sub/./a.md"): "sub/a.md",
+        here: ".", here / "sub": "sub", here / "sub" / "b.md": "sub/b.md", here / "z\x1b.md": "z\\x1b.md",
+        Path("/etc/p\nq.md"): "/etc/p\\nq.md", Path(".."): outside, Path("../up.md"): f"{outside}/up.md",
+        tmp_path / "d\x07" / "e.md": f"{tmp_path}/d\\x07/e.md",
+    }
+    findings = [Finding(path, 3, "warning", "message\x1b[2J", "rule", 5) for path in shown]
+    assert format_findings(findings).splitlines() == [
+        f"{name}:3: warning: message\\x1b[2J [rule]" for name in shown.values()]
+    assert format_findings(findings, with_column=True).splitlines() == [
+        f"{name}:3:5: warning: message\\x1b[2J [rule]" for name in shown.values()]
+    assert [str(finding) for finding in findings] == format_findings(findings).splitlines()
 
 
 def test_errors_have_no_traceback_unless_verbose(tmp_path: Path, capsys) -> None:

@@ -125,16 +125,17 @@ def raw_agent_from_head(data: list[Any], load_front_matter: Callable[[], FrontMa
 
 def find_agent_files(agents_dir: Path, report: Report) -> list[Path]:
     """List the agent files below `agents_dir`, sorted, never following links out of it."""
-    return [path for path, _ in find_agent_entries(agents_dir, report)]
+    return [Path(path) for path, _ in find_agent_entries(agents_dir, report)]
 
 
-def find_agent_entries(agents_dir: Path, report: Report) -> list[tuple[Path, os.stat_result | None]]:
-    """List the agent files below `agents_dir` as `find_agent_files` does, each with its status
-    (None if it vanished while listed): one system call a file, from the folder's listing."""
+def find_agent_entries(agents_dir: Path, report: Report) -> list[tuple[str, os.stat_result | None]]:
+    """List the agent files below `agents_dir` as `find_agent_files` does, each by its absolute
+    path's text and with its status (None if it vanished while listed): one system call a file,
+    from the folder's listing. The paths stay text: a build with nothing changed needs no more."""
     if not agents_dir.is_dir():
         raise UsageError(agents_dir, 1, "agents folder not found (use --agents DIR)")
     root = agents_dir.resolve()
-    found: list[tuple[Path, os.stat_result | None]] = []
+    found: list[tuple[str, os.stat_result | None]] = []
     pending = [str(root)]
     while pending:  # depth first, each folder's files before its subfolders, as os.walk goes
         subfolders = []
@@ -148,9 +149,8 @@ def find_agent_entries(agents_dir: Path, report: Report) -> list[tuple[Path, os.
                 if not entry.name.startswith("."):
                     subfolders.append(entry.path)
             elif _has_agent_name(entry.name) and _is_regular_file(entry):
-                path = Path(entry.path)
-                if not entry.is_symlink() or _stays_inside(path, root, report):
-                    found.append((path, _status(entry)))
+                if not entry.is_symlink() or _stays_inside(Path(entry.path), root, report):
+                    found.append((entry.path, _status(entry)))
         pending.extend(reversed(subfolders))
     return found
 

@@ -24,6 +24,7 @@ from generator.errors import (
     count_findings,
     count_findings_in,
     display_path,
+    format_findings,
     relative_path,
 )
 from generator.pipeline.build import BuildResult, build
@@ -194,7 +195,7 @@ def run_build(args: argparse.Namespace) -> int:
         result = build(config, report, progress.show, use_cache=not args.no_cache, cache_dir=_cache_dir(args))
     finally:
         progress.clear()
-        sys.stderr.write("".join(f"{finding}\n" for finding in report.findings))
+        sys.stderr.write(format_findings(report.findings))
     print(build_summary(result, time.perf_counter() - started), file=sys.stderr)
     return EXIT_OK
 
@@ -318,7 +319,7 @@ def run_new(args: argparse.Namespace) -> int:
 
 def format_text(findings: list[Finding]) -> str:
     """One `path:line:col: severity: message [rule]` line per finding."""
-    return "".join(finding.with_column() + "\n" for finding in findings)
+    return format_findings(findings, with_column=True)
 
 
 def format_json(findings: list[Finding]) -> str:

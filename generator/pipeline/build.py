@@ -89,7 +89,7 @@ def run_pipeline(
     site_files = (output.SiteFiles(config.out_dir, memo.last_layout(config.out_dir))
                   if memo and not private_output else None)
     site_stamp = site_files.stamp() if site_files else PRIVATE_STAMP if private_output else ""
-    inputs = _input_state(config, listing.stamps) if memo else ""
+    inputs = _input_state(config, listing.entries) if memo else ""
     quick = _quick_state(memo, config, inputs, site_stamp) if memo else ""
     repeated = _repeat_last_result(memo, quick, report) if memo else None
     if memo and repeated is not None:
@@ -164,12 +164,13 @@ def _site_after(
     return site_files
 
 
-def _input_state(config: SiteConfig, stamps: dict[Path, str]) -> str:
+def _input_state(config: SiteConfig, entries: list[tuple[str, str]]) -> str:
     """Describe every input but the templates and config: git's commit, index and shallow file, and
-    every agent file's stamp; "" when some file's stamp cannot be trusted."""
-    if not all(stamps.values()):
+    every agent file's stamp (`entries` are the files' paths and stamps); "" when some file's
+    stamp cannot be trusted."""
+    if not all(stamp for _, stamp in entries):
         return ""
-    lines = [f"{os.fsencode(str(path)).hex()} {stamp}" for path, stamp in stamps.items()]
+    lines = [f"{os.fsencode(path).hex()} {stamp}" for path, stamp in entries]
     return "\n".join([*repository_stamps(config.agents_dir), *lines])
 
 

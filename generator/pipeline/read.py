@@ -3,6 +3,7 @@ unchanged since the last build comes from the build cache."""
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -27,11 +28,17 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class AgentListing:
-    """The agent files below the agents folder, each with its stamp (see `list_agent_files`), and
-    what listing them found wrong (links that lead out of the folder)."""
+    """The agent files below the agents folder, each by its absolute path's text and with its
+    stamp (see `list_agent_files`), and what listing them found wrong (links that lead out of
+    the folder)."""
 
-    stamps: dict[Path, str]
+    entries: list[tuple[str, str]]
     findings: list[Finding]
+
+    @functools.cached_property
+    def stamps(self) -> dict[Path, str]:
+        """Every file's stamp by its path."""
+        return {Path(path): stamp for path, stamp in self.entries}
 
 
 def load_and_check(
@@ -51,7 +58,7 @@ def load_and_check(
     checked_files: dict[Path, CheckedFile | None] = {}
     unknown: list[tuple[Path, bytes]] = []
     if listing is None:
-        listing = AgentListing(dict.fromkeys(find_agent_files(config.agents_dir, report), ""), [])
+        listing = AgentListing([(str(path), "") for path in find_agent_files(config.agents_dir, report)], [])
     else:
         for finding in listing.findings:
             report.add(finding)
@@ -124,17 +131,16 @@ def list_agent_files(config: SiteConfig) -> AgentListing:
 
     A file changed in the last RACY_SECONDS gets "": it may change again unseen.
     """
-    stamps = {}
+    entries = []
     found = Report()
-    now = time.time_ns()
+    recent = time.time_ns() - RACY_SECONDS * 1_000_000_000
     for path, status in find_agent_entries(config.agents_dir, found):
-        if status is None:
-            stamps[path] = ""  # vanished while we looked
-            continue
-        racy = now - max(status.st_mtime_ns, status.st_ctime_ns) < RACY_SECONDS * 1_000_000_000
-        stamps[path] = "" if racy else (f"{status.st_dev} {status.st_ino} {status.st_mode} {status.st_size} "
-                                        f"{status.st_mtime_ns} {status.st_ctime_ns}")
-    return AgentListing(stamps, found.findings)
+        if status is None or max(status.st_mtime_ns, status.st_ctime_ns) > recent:
+            entries.append((path, ""))  # vanished while we looked, or racy
+        else:
+            entries.append((path, f"{status.st_dev} {status.st_ino} {status.st_mode} {status.st_size} "
+                                  f"{status.st_mtime_ns} {status.st_ctime_ns}"))
+    return AgentListing(entries, found.findings)
 
 
 def _keep_last_good(

@@ -149,10 +149,9 @@ class SiteFiles:
 
     def _digest(self) -> str:
         assert self.entries is not None
-        hasher = hashlib.sha256()
-        for path in sorted(self.entries):
-            hasher.update(f"{path}\0{self.entries[path]}\n".encode("utf-8", "surrogateescape"))
-        return hasher.hexdigest()
+        entries = self.entries
+        text = "".join([f"{path}\0{entries[path]}\n" for path in sorted(entries)])
+        return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
 
     def look_again(self, rel_paths: Collection[str]) -> None:
         """Describe these files anew (written or removed since), and the folders they are in.
@@ -244,10 +243,14 @@ def _describe_paths(root: Path, layout: Iterable[str]) -> dict[str, str]:
     """Describe the files and folders of `layout` that are there, by path below `root`; OSError
     if `root` itself is not."""
     found = {"": _description(root.stat())}
+    prefix, lstat = f"{root}{os.sep}", os.lstat  # a large site has tens of thousands of paths
     for path in layout:
-        description = _describe_entry(root, path) if path else found[""]
-        if description is not None:
-            found[path] = description  # one gone is left out: the stamp shows it
+        if path:
+            try:
+                status = lstat(prefix + (path[:-1] if path[-1] == "/" else path))
+            except OSError:
+                continue  # one gone is left out: the stamp shows it
+            found[path] = _description(status)
     return found
 
 
