@@ -138,8 +138,8 @@ def list_agent_files(config: SiteConfig) -> AgentListing:
         if status is None or max(status.st_mtime_ns, status.st_ctime_ns) > recent:
             entries.append((path, ""))  # vanished while we looked, or racy
         else:
-            entries.append((path, f"{status.st_dev} {status.st_ino} {status.st_mode} {status.st_size} "
-                                  f"{status.st_mtime_ns} {status.st_ctime_ns}"))
+            entries.append((path, (f"{status.st_dev} {status.st_ino} {status.st_mode} {status.st_size} "
+                                   f"{status.st_mtime_ns} {status.st_ctime_ns}")))
     return AgentListing(entries, found.findings)
 
 
