@@ -547,3 +547,13 @@ def test_a_user_cache_folder_inside_the_repository_is_refused(tmp_path: Path, mo
     result = build_into(repository / "docs/agents", tmp_path / "site", use_cache=True)
     assert result.cache is None and not (repository / ".cache").exists()
     assert (tmp_path / "site/index.html").is_file()
+
+
+def test_a_cold_build_gives_back_its_agents_whole(catalog: Path, tmp_path: Path) -> None:
+    """A cold build keeps each agent as the cache has it, its examples and sections read back when asked for."""
+    without = build_into(catalog, tmp_path / "plain", use_cache=False).catalog.agents
+    cached = build_into(catalog, tmp_path / "cached", use_cache=True).catalog.agents
+    assert [agent.slug for agent in cached] == [agent.slug for agent in without]
+    for kept, made in zip(cached, without):
+        assert (kept.examples, kept.sections, kept.summary_text, kept.metadata) == (
+            made.examples, made.sections, made.summary_text, made.metadata), kept.slug

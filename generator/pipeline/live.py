@@ -29,7 +29,12 @@ if TYPE_CHECKING:
     from generator.catalog.lint import CheckedFile
     from generator.catalog.load import RawAgent
     from generator.catalog.model import Agent, Catalog
-    from generator.site.entries import EntriesInMemory, EntryChanges, StoredEntries
+    from generator.site.entries import (
+        AgentEntries,
+        EntriesInMemory,
+        EntryChanges,
+        StoredEntries,
+    )
     from generator.site.plan import PagePlan
     from generator.site.search import PageTerms, SearchIndex
 
@@ -221,10 +226,12 @@ class LiveMemo(Memo):
         return super().get_terms(plan, key)
 
     def put(self, plan: PagePlan, key: str, slugs: Mapping[PurePosixPath, str], agent: Agent,
-            compressed_html: bytes, terms: PageTerms) -> None:
+            compressed_html: bytes, terms: PageTerms) -> Agent:
         self._agents[plan.raw.rel_path] = (key, agent, links_of(agent, slugs))
         self._terms[plan.raw.rel_path] = (key, terms)
-        super().put(plan, key, slugs, agent, compressed_html, terms)
+        stored = super().put(plan, key, slugs, agent, compressed_html, terms)
+        self._agent_digests[id(agent)] = (agent, self._agent_digest_of(stored))
+        return agent  # kept whole in memory, where serve reads it from
 
     def forget_others(self, raw_agents: Iterable[RawAgent]) -> None:
         present = list(raw_agents)
@@ -288,6 +295,9 @@ class LiveMemo(Memo):
     def entry_parts_in_order(self, part: int, slugs: Sequence[str]) -> Iterator[tuple[str, str] | None]:
         in_memory = self._entries_in_memory()
         return in_memory.entry_parts_in_order(part, slugs) if in_memory else super().entry_parts_in_order(part, slugs)
+
+    def keep_entries(self, slug: str, key: str, entries: AgentEntries) -> bool:
+        return False  # serve's record keeps every agent's entries in memory (see `record_build`)
 
     def _entries_in_memory(self) -> EntriesInMemory | None:
         from generator.site.entries import EntriesInMemory

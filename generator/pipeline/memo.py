@@ -33,6 +33,7 @@ from generator.catalog.model import (
     Catalog,
     agent_from_head,
     agent_to_plain,
+    share_paths,
     split_agent_plain,
 )
 from generator.config import SiteConfig
@@ -52,7 +53,7 @@ if TYPE_CHECKING:
 
     from generator.catalog.frontmatter import FrontMatter
     from generator.catalog.load import RawAgent
-    from generator.site.entries import EntryChanges, StoredEntries
+    from generator.site.entries import AgentEntries, EntryChanges, StoredEntries
     from generator.site.plan import PagePlan
 
 log = logging.getLogger(__name__)
@@ -236,14 +237,22 @@ class Memo:
             return None
 
     def put(self, plan: PagePlan, key: str, slugs: Mapping[PurePosixPath, str], agent: Agent,
-            compressed_html: bytes, terms: PageTerms) -> None:
-        """Store a freshly rendered page, compressed by `compress_page`, and its words for search."""
+            compressed_html: bytes, terms: PageTerms) -> Agent:
+        """Store a freshly rendered page, compressed by `compress_page`, and its words for search.
+
+        Return the agent as stored: its head in memory, the rest read back when first asked for
+        (a cold build of a large catalog keeps every agent, and few are asked for the rest)."""
         plain = agent_to_plain(agent)
         digest = _agent_digest(plain)
-        self._agent_digests[id(agent)] = (agent, digest)
         head, rest = split_agent_plain(plain)
         self.cache.put_page(plan.raw.rel_path, key, {"agent": head, "digest": digest, "links": links_of(agent, slugs)},
                             rest, compressed_html, terms.to_plain())
+        if self.cache.disabled:
+            self._agent_digests[id(agent)] = (agent, digest)
+            return agent
+        stored = self._agent_from_page({"agent": head, "digest": digest}, plan.raw.rel_path, key)
+        share_paths(stored, plan.raw.path, plan.raw.rel_path)
+        return stored
 
     def _agent_from_page(self, head: dict[str, Any], file: PurePosixPath | str, key: str) -> Agent:
         """Return the agent of a stored page from its head (the rest is read when first asked
@@ -369,6 +378,10 @@ class Memo:
 
     def entry_parts_in_order(self, part: int, slugs: Sequence[str]) -> Iterator[tuple[str, str] | None]:
         return self.cache.iter_entry_parts(part, slugs)
+
+    def keep_entries(self, slug: str, key: str, entries: AgentEntries) -> bool:
+        self.cache.put_entries(slug, key, [entries.card, entries.catalog_object, entries.llms_line])
+        return not self.cache.disabled
 
     def last_layout(self, out_dir: Path) -> list[str] | None:
         """Return the path of every file and folder the last build left in `out_dir` (see

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     import jinja2
 
     from generator.pipeline.pages import PageWriter, Progress
-    from generator.site.entries import EntryChanges
+    from generator.site.entries import EntryChanges, EntryRenderer
     from generator.site.search import PageTerms, SearchIndex
 
 log = logging.getLogger(__name__)
@@ -80,10 +80,10 @@ def render_site(
     env = memo.environment(config) if memo else make_environment(config)
     pages = _recall_pages(config, plans, keys, site_plan.slugs, memo, writer, last[0] if last else None)
     progress(len(plans) - len(pages.rendered), len(plans))
-    search = _render_search(config, site_plan, keys, memo, writer, pages, last, progress, env)
-    catalog = Catalog.from_agents([agent for agent in pages.agents if agent is not None])
     entries = make_entry_renderer(env, make_site_context(config), site_plan.dates, memo, plans,
                                   [plans[index].slug for index in pages.rendered])
+    search = _render_search(config, site_plan, keys, memo, writer, pages, last, progress, env, entries)
+    catalog = Catalog.from_agents([agent for agent in pages.agents if agent is not None])
     writer.add_tree(builtin_templates_dir() / "assets", "assets")
     if config.theme_dir:
         writer.add_tree(config.theme_dir / "assets", "assets")
@@ -182,14 +182,14 @@ def _old_terms(
 
 def _render_search(
     config: SiteConfig, site_plan: SitePlan, keys: list[str], memo: Memo | None, writer: SiteWriter, pages: _Pages,
-    last: tuple[Manifest, SearchIndex] | None, progress: Progress, env: jinja2.Environment,
+    last: tuple[Manifest, SearchIndex] | None, progress: Progress, env: jinja2.Environment, entries: EntryRenderer,
 ) -> SearchIndex:
     """Render the pages no earlier build left, and put the search index with every page's words
     into the writer: its changed chunks written, the others kept."""
     from generator.site.search import ChunkMissing
 
     try:
-        search = _render_missing(config, site_plan, keys, memo, writer, pages, last, progress, env)
+        search = _render_missing(config, site_plan, keys, memo, writer, pages, last, progress, env, entries)
         _write_search(writer, search)
     except ChunkMissing as missing:
         log.warning("the build cache lost part of the last search index (%s); it is made afresh", missing)
@@ -243,10 +243,11 @@ class _KeptTerms:
 
 def _render_missing(
     config: SiteConfig, site_plan: SitePlan, keys: list[str], memo: Memo | None, writer: SiteWriter, pages: _Pages,
-    last: tuple[Manifest, SearchIndex] | None, progress: Progress, env: jinja2.Environment,
+    last: tuple[Manifest, SearchIndex] | None, progress: Progress, env: jinja2.Environment, entries: EntryRenderer,
 ) -> SearchIndex:
     """Render the pages no earlier build left, each written into the writer's staging folder, and
-    return the search index with every page's words.
+    return the search index with every page's words. Each agent's entries are rendered as its
+    page comes, and the agent kept as the memo has it (see `Memo.put`).
 
     When few pages changed in a site whose index has the same pages, the last index has their
     words replaced; otherwise it is made afresh, in the plans' order, each page's words added
@@ -273,7 +274,8 @@ def _render_missing(
             writer.staged(agent.url, page_version(keys[index], agent, slugs))
             writer.staged(agent.raw_url, plan.raw.digest)
             if memo is not None and compressed is not None:
-                memo.put(plan, keys[index], slugs, agent, compressed, terms)
+                entries.render_early(agent)
+                pages.agents[index] = memo.put(plan, keys[index], slugs, agent, compressed, terms)
             done += 1
             progress(done, len(plans))
             if in_place:

@@ -59,6 +59,10 @@ class EntryStore(Protocol):
         """Yield one part of each of these agents' stored entries with its key, in this order
         (None for an agent with none)."""
 
+    def keep_entries(self, slug: str, key: str, entries: AgentEntries) -> bool:
+        """Store an agent's entries as soon as they are rendered, if this store keeps them apart
+        from the build's memory; False leaves them to the build (and to its EntryChanges)."""
+
 
 class EntriesInMemory(EntryStore):
     """Entries held in memory as StoredEntries."""
@@ -76,6 +80,9 @@ class EntriesInMemory(EntryStore):
         for slug in slugs:
             known = self.stored.get(slug)
             yield (known[0], _part(known[1], part)) if known is not None else None
+
+    def keep_entries(self, slug: str, key: str, entries: AgentEntries) -> bool:
+        return False
 
 
 def _part(entries: AgentEntries, part: int) -> str:
@@ -122,6 +129,8 @@ class EntryRenderer:
         self.store: EntryStore = EntriesInMemory(stored) if isinstance(stored, dict) else stored or EntriesInMemory({})
         self.changes: EntryChanges | None = None
         """What `render` changed, for the cache to keep; None without keys."""
+        self._early: dict[str, tuple[str, AgentEntries | None]] = {}
+        """The entries `render_early` made, with their key, by slug: None when the store kept them."""
 
     def render(self, catalog: Catalog) -> CatalogEntries:
         """Render the entries of every agent whose stored ones cannot be reused."""
@@ -131,14 +140,26 @@ class EntryRenderer:
         rendered: StoredEntries = {}
         for agent in catalog.agents:
             key = self._key(agent)
-            if key and stored_keys.get(agent.slug) == key and agent.slug not in fresh:
+            early_key, early = self._early.get(agent.slug, ("", None))
+            if key and early_key == key:
+                _place(entries, rendered, agent.slug, key, early)
+            elif key and stored_keys.get(agent.slug) == key and agent.slug not in fresh:
                 entries.reused[agent.slug] = key
-                continue
-            entries.fresh[agent.slug] = self.render_one(agent)
-            if key:
-                rendered[agent.slug] = (key, entries.fresh[agent.slug])
+            else:
+                _place(entries, rendered, agent.slug, key, self._keep(agent.slug, key, self.render_one(agent)))
         self.changes = EntryChanges(rendered, frozenset(agent.slug for agent in catalog.agents)) if self.keys else None
         return entries
+
+    def render_early(self, agent: Agent) -> None:
+        """Render an agent's entries as soon as its page is, while the whole agent is at hand, and
+        hand them to the store: `render` then reads them back from it, as the files ask."""
+        key = self._key(agent)
+        if key:
+            self._early[agent.slug] = (key, self._keep(agent.slug, key, self.render_one(agent)))
+
+    def _keep(self, slug: str, key: str, made: AgentEntries) -> AgentEntries | None:
+        """Return entries just rendered, or None once the store has taken them (see `keep_entries`)."""
+        return None if key and self.store.keep_entries(slug, key, made) else made
 
     def _key(self, agent: Agent) -> str:
         page_key = self.keys.pages.get(agent.slug, "") if self.keys else ""
@@ -162,6 +183,17 @@ class EntryRenderer:
         if self.changes is not None:
             self.changes.rendered[agent.slug] = (key, entries)
         return entries
+
+
+def _place(entries: CatalogEntries, rendered: StoredEntries, slug: str, key: str, made: AgentEntries | None) -> None:
+    """Put an agent's entries where the files will take them from: the store, when `made` is
+    None (they are read back part by part), else this build's own, and its changes if keyed."""
+    if made is None:
+        entries.reused[slug] = key
+        return
+    entries.fresh[slug] = made
+    if key:
+        rendered[slug] = (key, made)
 
 
 class CatalogEntries:

@@ -31,7 +31,7 @@ import unicodedata
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -260,9 +260,11 @@ class SearchIndex:
         self.unsaved = (self.unsaved | names) & current
         return names
 
-    def _changed_runs(self) -> list[tuple[int, int, list[tuple[str, str]]]]:
+    def _changed_runs(self) -> list[tuple[int, int, Iterable[tuple[str, str]]]]:
         """Return each run of chunks to cut again: its first and last chunk number, and its terms'
-        entries in order. A run ends where its last term ends a chunk, or at the last chunk."""
+        entries in order. A run ends where its last term ends a chunk, or at the last chunk.
+        An index made afresh is one run, its entries made as they are cut (all of them at once
+        would be the size of the index again)."""
         if not self.chunks:
             return [(0, -1, _entries(sorted(self._postings.items(), key=lambda item: _utf16_order(item[0]))))]
         by_chunk: dict[int, list[str]] = {}
@@ -270,7 +272,7 @@ class SearchIndex:
             number = self._chunk_of(term)
             self._open(number)
             by_chunk.setdefault(number, []).append(term)
-        runs: list[tuple[int, int, list[tuple[str, str]]]] = []
+        runs: list[tuple[int, int, Iterable[tuple[str, str]]]] = []
         numbers = sorted(self._opened)
         index = 0
         while index < len(numbers):
@@ -333,8 +335,8 @@ def _postings_text(pages: array[int], weights: array[int]) -> str:
     return ",".join(map(str, numbers))
 
 
-def _entries(items: list[tuple[str, tuple[array[int], array[int]]]]) -> list[tuple[str, str]]:
-    return [(term, _entry(term, _postings_text(pages, weights))) for term, (pages, weights) in items if pages]
+def _entries(items: list[tuple[str, tuple[array[int], array[int]]]]) -> Iterator[tuple[str, str]]:
+    return ((term, _entry(term, _postings_text(pages, weights))) for term, (pages, weights) in items if pages)
 
 
 def _entry(term: str, postings: str) -> str:
@@ -350,7 +352,7 @@ def _ends_chunk(term: str, entry: str) -> bool:
     return draw * CHUNK_CHARACTERS < len(entry) * (1 << 64)
 
 
-def _cut(entries: list[tuple[str, str]]) -> Iterator[tuple[str, str]]:
+def _cut(entries: Iterable[tuple[str, str]]) -> Iterator[tuple[str, str]]:
     """Yield each chunk's first term and JSON text, cutting after every term that ends a chunk."""
     group: list[str] = []
     first = ""
