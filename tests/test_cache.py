@@ -163,11 +163,17 @@ def test_a_cache_written_by_another_version_is_started_afresh(catalog: Path, tmp
 
 
 def test_pages_rendered_by_workers_equal_pages_rendered_in_process(catalog: Path, tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(pages, "worker_count", lambda count: 1)
-    build_into(catalog, tmp_path / "one", use_cache=False)
-    monkeypatch.setattr(pages, "worker_count", lambda count: 2)
-    build_into(catalog, tmp_path / "two", use_cache=True)
+    from generator.pipeline import workers
+
+    for module in (pages, workers):  # workers read and check the files, and render the pages
+        monkeypatch.setattr(module, "worker_count", lambda count: 1)
+    alone = build_into(catalog, tmp_path / "one", use_cache=False).catalog.agents
+    for module in (pages, workers):
+        monkeypatch.setattr(module, "worker_count", lambda count: 2)
+    spread = build_into(catalog, tmp_path / "two", use_cache=True).catalog.agents
     assert tree(tmp_path / "one") == tree(tmp_path / "two")
+    assert [(agent.slug, agent.examples, agent.sections, agent.metadata) for agent in spread] == [
+        (agent.slug, agent.examples, agent.sections, agent.metadata) for agent in alone], "agents are given back whole"
     assert build_into(catalog, tmp_path / "two", use_cache=True).unchanged, "workers fill the cache too"
 
 

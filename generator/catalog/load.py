@@ -85,6 +85,18 @@ class RawAgent:
         del self.__dict__["_load_front_matter"]
         return front_matter
 
+    def with_front_matter(self) -> RawAgent:
+        """Return this reading with its frontmatter decoded, as a copy when it is decoded now: this
+        one stays without it (a page's worker needs it; the main process of a large build would
+        otherwise keep every file's)."""
+        load = self.__dict__.get("_load_front_matter")
+        if load is None:
+            return self
+        copy = RawAgent.__new__(RawAgent)
+        copy.__dict__.update(self.__dict__, front_matter=load())
+        del copy.__dict__["_load_front_matter"]
+        return copy
+
     def __getstate__(self) -> dict[str, Any]:
         # Sent to a worker that renders its page: with its frontmatter, not the way to read it.
         _ = self.front_matter

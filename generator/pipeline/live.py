@@ -201,10 +201,11 @@ class LiveMemo(Memo):
             self._readings[path] = (stamp, known[1], known[2])
         super().restamp_file(path, stamp)
 
-    def put_file(self, checked: CheckedFile, stamp: str = "") -> None:
+    def put_file(self, checked: CheckedFile, stamp: str = "", let_go: bool = False) -> CheckedFile:
         if checked.raw is not None:
             self._readings[checked.raw.path] = (stamp, checked.raw.digest, checked)
         super().put_file(checked, stamp)
+        return checked  # kept whole in memory, where serve reads it from
 
     # -- pages --------------------------------------------------------------------------------
 

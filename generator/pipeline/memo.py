@@ -192,10 +192,17 @@ class Memo:
         """Remember a file's new stamp (its content is as stored)."""
         self.cache.restamp_file(path, stamp)
 
-    def put_file(self, checked: CheckedFile, stamp: str = "") -> None:
-        """Store a file as read and checked, and the stamp it had before it was read."""
-        if checked.raw is not None:
-            self.cache.put_file(checked.raw.path, checked.raw.digest, stamp, checked.to_plain(), checked.head_to_plain())
+    def put_file(self, checked: CheckedFile, stamp: str = "", let_go: bool = False) -> CheckedFile:
+        """Store a file as read and checked, and the stamp it had before it was read. Return it,
+        or with `let_go` as stored: its frontmatter read back when first asked for (a cold build
+        of a large catalog would otherwise hold every file's until its page is rendered)."""
+        if checked.raw is None:
+            return checked
+        head = checked.head_to_plain()
+        self.cache.put_file(checked.raw.path, checked.raw.digest, stamp, checked.to_plain(), head)
+        if not let_go or self.cache.disabled:
+            return checked
+        return self._checked_file_from_head(checked.raw.path, checked.raw.digest, head) or checked
 
     # -- rendered pages ---------------------------------------------------------------------
 

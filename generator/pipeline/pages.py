@@ -91,15 +91,16 @@ def render_pages(
     """Render the pages and write each, with its raw file, below `root` (a SiteWriter's staging
     folder), in order; in worker processes when there are enough of them (each with its own
     environment), else in this one with `env`."""
+    # A reading from the cache decodes its frontmatter here, as its page is rendered (not in the
+    # thread that sends it to a worker), into a copy let go once the page is done.
+    sent = (replace(plan, raw=plan.raw.with_front_matter()) for plan in plans)
     workers = worker_count(len(plans))
     if workers < 2:
         writer = PageWriter(config, slugs, root, for_cache, env)
         with usual_collection():
-            yield from (writer.write(plan) for plan in plans)
+            yield from (writer.write(plan) for plan in sent)
         return
-    for plan in plans:  # a reading from the cache decodes its frontmatter here, not in the thread that sends it
-        _ = plan.raw.front_matter
-    yield from map_in_workers(_write_page, plans, workers, _start_worker, (config, slugs, root, for_cache))
+    yield from map_in_workers(_write_page, sent, workers, _start_worker, (config, slugs, root, for_cache))
 
 
 _writer: PageWriter | None = None

@@ -56,7 +56,9 @@ def load_and_check(
     from generator.pipeline.workers import map_in_workers, worker_count
 
     checked_files: dict[Path, CheckedFile | None] = {}
-    unknown: list[tuple[Path, bytes]] = []
+    # Files to parse, by path: each is read again where it is parsed, since holding every file's
+    # bytes until all are parsed would take the catalog's size in memory.
+    unknown: list[Path] = []
     if listing is None:
         listing = AgentListing([(str(path), "") for path in find_agent_files(config.agents_dir, report)], [])
     else:
@@ -72,18 +74,16 @@ def load_and_check(
                 continue
             known = cache.get_file(path, file_digest(data)) if cache else None
             if known is None:
-                unknown.append((path, data))
+                unknown.append(path)
             elif cache and stamp:  # touched, not changed: known by its stamp from now on
                 cache.restamp_file(path, stamp)
         checked_files[path] = known  # None for now keeps the files' order
     # Parsing YAML and checking is a tenth of a cold build: large catalogs spread it too.
     workers = worker_count(len(unknown))
     checked = (map_in_workers(_read_and_check, unknown, workers, _start_checker, (config,)) if workers > 1
-               else (_read_and_check_with(config, item) for item in unknown))
-    for (path, _), checked_file in zip(unknown, checked):
-        checked_files[path] = checked_file
-        if cache:
-            cache.put_file(checked_file, stamps.get(path, ""))
+               else (_read_and_check_with(config, path) for path in unknown))
+    for path, checked_file in zip(unknown, checked):  # many (a cold build): each kept as the cache has it
+        checked_files[path] = cache.put_file(checked_file, stamps.get(path, ""), workers > 1) if cache else checked_file
     readings = [checked_file for checked_file in checked_files.values() if checked_file is not None]
     raw_agents = ([reading.raw for reading in readings if reading.raw is not None] if last_good is None
                   else _keep_last_good(list(stamps), checked_files, last_good, config))
@@ -96,13 +96,12 @@ def load_and_check(
     return raw_agents
 
 
-def _read_and_check_with(config: SiteConfig, item: tuple[Path, bytes]) -> CheckedFile:
-    """Parse one file's bytes and check it by every rule that looks at nothing but the file."""
+def _read_and_check_with(config: SiteConfig, path: Path) -> CheckedFile:
+    """Read and parse one file and check it by every rule that looks at nothing but the file."""
     from generator.catalog.lint import CheckedFile, check_agent, find_relative_links
 
-    path, data = item
     report = Report()
-    raw = read_agent(path, config.agents_dir, report, config.max_file_size, data)
+    raw = read_agent(path, config.agents_dir, report, config.max_file_size)
     if raw is None:
         return CheckedFile(None, report.findings, [])
     findings = report.findings + check_agent(raw, config.lint_settings, links=False)
@@ -117,9 +116,9 @@ def _start_checker(config: SiteConfig) -> None:
     _checker_config = config
 
 
-def _read_and_check(item: tuple[Path, bytes]) -> CheckedFile:
+def _read_and_check(path: Path) -> CheckedFile:
     assert _checker_config is not None, "the pool's initializer sets the config"
-    return _read_and_check_with(_checker_config, item)
+    return _read_and_check_with(_checker_config, path)
 
 
 RACY_SECONDS = 2
