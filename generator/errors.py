@@ -13,25 +13,24 @@ from typing import Any, Literal
 Severity = Literal["error", "warning"]
 
 
-def display_path(path: Path) -> str:
-    """Return `path` as a terminal shows it: relative to the working directory when it lies
-    below it, and with control characters written as escapes (a file's name is the catalog
-    author's, and must not move the cursor or start a line of its own)."""
-    return escape_controls(relative_path(path))
+def display_path(path: Path, here: str | None = None) -> str:
+    """Return `path` as a terminal shows it: relative to the working directory (`here`, when
+    known) when it lies below it, and with control characters written as escapes (a file's
+    name is the catalog author's, and must not move the cursor or start a line of its own)."""
+    return escape_controls(relative_path(path, here))
 
 
 def relative_path(path: Path, here: str | None = None) -> str:
     """Return `path` relative to the working directory (`here`, when known) when it lies below
     it, else absolute."""
-    text = os.fspath(path)
+    folder, name = os.path.split(os.fspath(path))
     here = os.getcwd() if here is None else here
-    folder, _, name = text.rpartition(os.sep)
-    if not folder or name in ("", ".", ".."):
-        return _display(text, here)
+    if name in ("", ".", ".."):
+        return _display(os.fspath(path), here)
     shown = _display(folder, here)  # a catalog's findings share a few folders
     if shown == ".":
         return name
-    joined = shown.rstrip(os.sep) + os.sep + name
+    joined = os.path.join(shown, name)
     return "." if joined == here else joined
 
 
@@ -39,8 +38,7 @@ def format_findings(findings: Iterable[Finding], with_column: bool = False) -> s
     """Return each finding on a line of its own, as `str(finding)` (or `with_column()`) writes
     it: all at once, asking for the working directory once (a catalog may have thousands)."""
     here = os.getcwd()
-    return "".join(f"{finding.format(escape_controls(relative_path(finding.path, here)), with_column)}\n"
-                   for finding in findings)
+    return "".join(f"{finding.as_line(display_path(finding.path, here), with_column)}\n" for finding in findings)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -84,13 +82,13 @@ class Finding:
 
     def __str__(self) -> str:
         """Return `path:line: severity: message [rule]`, as a build prints it."""
-        return self.format(display_path(self.path))
+        return self.as_line(display_path(self.path))
 
     def with_column(self) -> str:
         """Return `path:line:col: severity: message [rule]`, as `check` prints it."""
-        return self.format(display_path(self.path), with_column=True)
+        return self.as_line(display_path(self.path), with_column=True)
 
-    def format(self, shown_path: str, with_column: bool = False) -> str:
+    def as_line(self, shown_path: str, with_column: bool = False) -> str:
         """Return the finding's line (see `__str__`, `with_column`) naming its file as `shown_path`."""
         where = f"{shown_path}:{self.line}:{self.column}" if with_column else f"{shown_path}:{self.line}"
         return f"{where}: {self.severity}: {self.one_line_message}{self._rule_tag}"

@@ -192,6 +192,45 @@ def _explode(*args: object) -> str:
     raise RuntimeError("boom")
 
 
+def test_a_card_that_fails_stops_the_workers_and_changes_nothing(catalog: Path, tmp_path: Path, monkeypatch) -> None:
+    """Cards are rendered as the workers' pages come back: a failure there must stop the workers
+    before the staging folder is removed, and leave the site as it was."""
+    import multiprocessing
+
+    from generator.errors import TemplateError
+
+    monkeypatch.setattr(pages, "worker_count", lambda count: 2)
+    build_into(catalog, tmp_path / "site", use_cache=True)
+    (tmp_path / "templates" / "_partials").mkdir(parents=True)
+    (tmp_path / "templates" / "_partials" / "_card.html").write_text("<li>{{ (agent.name | length) // 0 }}</li>\n")
+    before, beside = tree(tmp_path / "site"), sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(TemplateError, match=r"_card\.html:1: .*ZeroDivisionError"):
+        build_into(catalog, tmp_path / "site", use_cache=True)
+    assert multiprocessing.active_children() == [], "no worker is left rendering"
+    assert sorted(p.name for p in tmp_path.iterdir()) == beside, "no staging folder is left"
+    assert tree(tmp_path / "site") == before
+
+
+def test_a_cache_that_stops_working_during_a_cold_build_changes_nothing_in_the_site(
+    catalog: Path, tmp_path: Path, monkeypatch,
+) -> None:
+    from generator.store.cache import BuildCache
+
+    expected = tree_of_cold_build(catalog, tmp_path / "plain")
+    put_page, stored = BuildCache.put_page, []
+
+    def put_then_fail(cache: BuildCache, *args: object) -> None:
+        put_page(cache, *args)  # type: ignore[arg-type]
+        stored.append(args)
+        if len(stored) == 3:
+            cache._switch_off(sqlite3.OperationalError("disk I/O error"))
+
+    monkeypatch.setattr(BuildCache, "put_page", put_then_fail)
+    result = build_into(catalog, tmp_path / "site", use_cache=True)
+    assert tree(tmp_path / "site") == expected
+    assert all(agent.examples is not None and agent.sections is not None for agent in result.catalog.agents)
+
+
 def test_a_touched_but_unchanged_file_is_read_again_and_nothing_is_written(catalog: Path, tmp_path: Path) -> None:
     from test_publish import git
 

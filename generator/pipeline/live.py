@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from generator.config import SiteConfig
 from generator.errors import Finding, Report, SiteError
@@ -230,8 +230,10 @@ class LiveMemo(Memo):
             compressed_html: bytes, terms: PageTerms) -> Agent:
         self._agents[plan.raw.rel_path] = (key, agent, links_of(agent, slugs))
         self._terms[plan.raw.rel_path] = (key, terms)
-        stored = super().put(plan, key, slugs, agent, compressed_html, terms)
-        self._agent_digests[id(agent)] = (agent, self._agent_digest_of(stored))
+        return super().put(plan, key, slugs, agent, compressed_html, terms)
+
+    def _kept_agent(self, agent: Agent, plan: PagePlan, head: list[Any], rest: str, digest: str) -> Agent:
+        self._agent_digests[id(agent)] = (agent, digest)
         return agent  # kept whole in memory, where serve reads it from
 
     def forget_others(self, raw_agents: Iterable[RawAgent]) -> None:

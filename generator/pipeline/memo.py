@@ -247,19 +247,24 @@ class Memo:
             compressed_html: bytes, terms: PageTerms) -> Agent:
         """Store a freshly rendered page, compressed by `compress_page`, and its words for search.
 
-        Return the agent as stored: its head in memory, the rest read back when first asked for
-        (a cold build of a large catalog keeps every agent, and few are asked for the rest)."""
+        Return the agent the build should keep (see `_kept_agent`)."""
         plain = agent_to_plain(agent)
         digest = _agent_digest(plain)
         head, rest = split_agent_plain(plain)
         self.cache.put_page(plan.raw.rel_path, key, {"agent": head, "digest": digest, "links": links_of(agent, slugs)},
                             rest, compressed_html, terms.to_plain())
-        if self.cache.disabled:
-            self._agent_digests[id(agent)] = (agent, digest)
-            return agent
-        stored = self._agent_from_page({"agent": head, "digest": digest}, plan.raw.rel_path, key)
-        share_paths(stored, plan.raw.path, plan.raw.rel_path)
-        return stored
+        return self._kept_agent(agent, plan, head, rest, digest)
+
+    def _kept_agent(self, agent: Agent, plan: PagePlan, head: list[Any], rest: str, digest: str) -> Agent:
+        """Return the agent of a page just stored as a build keeps it: its head, and the rest of it
+        compressed in memory, decoded when first asked for. A cold build of a large catalog keeps
+        every agent, and asks few of them for more; keeping the rest here, not reading it back
+        from the cache, leaves the build independent of what happens to the cache meanwhile."""
+        packed = zlib.compress(rest.encode("utf-8", "surrogatepass"), 1)
+        kept = agent_from_head(head, functools.partial(_unpacked_rest, packed))
+        share_paths(kept, plan.raw.path, plan.raw.rel_path)
+        self._agent_digests[id(kept)] = (kept, digest)
+        return kept
 
     def _agent_from_page(self, head: dict[str, Any], file: PurePosixPath | str, key: str) -> Agent:
         """Return the agent of a stored page from its head (the rest is read when first asked
@@ -407,7 +412,7 @@ class Memo:
         """Remember a finished build, all at once: its quick state, findings and catalog (for a build
         with nothing changed to repeat; each agent by its page's file and key, `page_keys` by the
         page's path), its site's state and, if it wrote the site, what it wrote, the agents'
-        entries it rendered and the layout of its output folder."""
+        entries it rendered and did not store as it went, and the layout of its output folder."""
         pages = [[str(agent.rel_path), page_keys[agent.url]] for agent in catalog.agents]
         result = [[f.to_plain() for f in findings], pages]
         self.forget_other_agents(catalog)
@@ -511,6 +516,10 @@ def catalog_root(agents_dir: Path) -> Path:
         if (folder / ".git").exists():
             return folder
     return agents.parent
+
+
+def _unpacked_rest(packed: bytes) -> str:
+    return zlib.decompress(packed).decode("utf-8", "surrogatepass")
 
 
 def compress_page(html: str) -> bytes:

@@ -9,7 +9,7 @@ every page, and memory stays flat however large the catalog.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
@@ -87,7 +87,7 @@ def without_body(agent: Agent) -> Agent:
 def render_pages(
     config: SiteConfig, plans: list[PagePlan], slugs: dict[PurePosixPath, str], root: Path, for_cache: bool,
     env: jinja2.Environment | None = None,
-) -> Iterator[RenderedPage]:
+) -> Generator[RenderedPage, None, None]:
     """Render the pages and write each, with its raw file, below `root` (a SiteWriter's staging
     folder), in order; in worker processes when there are enough of them (each with its own
     environment), else in this one with `env`."""

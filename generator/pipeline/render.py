@@ -11,6 +11,7 @@ decides what is rendered: one code path for a cold build, a warm one and one edi
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from generator.store.output import SiteWriter
 if TYPE_CHECKING:
     import jinja2
 
-    from generator.pipeline.pages import PageWriter, Progress
+    from generator.pipeline.pages import PageWriter, Progress, RenderedPage
     from generator.site.entries import EntryChanges, EntryRenderer
     from generator.site.search import PageTerms, SearchIndex
 
@@ -267,31 +268,42 @@ def _render_missing(
     lost = False
     kept_terms = _KeptTerms(config, site_plan, memo, env)
     done = len(plans) - len(rendered)
-    for index, plan in enumerate(plans):
-        if index in rendered:
-            agent, compressed, terms = next(results)
-            pages.agents[index] = agent
-            writer.staged(agent.url, page_version(keys[index], agent, slugs))
-            writer.staged(agent.raw_url, plan.raw.digest)
-            if memo is not None and compressed is not None:
-                entries.render_early(agent)
-                pages.agents[index] = memo.put(plan, keys[index], slugs, agent, compressed, terms)
-            done += 1
-            progress(done, len(plans))
-            if in_place:
-                try:
-                    search.replace(index, old_terms[index], terms)  # type: ignore[arg-type]
-                except ChunkMissing:
-                    lost = True  # every page is still rendered; the index is made afresh after
+    with contextlib.closing(results):  # on any failure here, the workers stop before the staging folder goes
+        for index, plan in enumerate(plans):
+            if index in rendered:
+                terms = _take_rendered(next(results), index, plan, keys[index], slugs, memo, writer, pages, entries)
+                done += 1
+                progress(done, len(plans))
+                if in_place:
+                    try:
+                        search.replace(index, old_terms[index], terms)  # type: ignore[arg-type]
+                    except ChunkMissing:
+                        lost = True  # every page is still rendered; the index is made afresh after
+                    continue
+            elif in_place:
                 continue
-        elif in_place:
-            continue
-        else:
-            terms = kept_terms.of(plan, keys[index])
-        search.add(plan.slug, terms)
+            else:
+                terms = kept_terms.of(plan, keys[index])
+            search.add(plan.slug, terms)
     if lost:
         raise ChunkMissing("a chunk of the last index")
     return search
+
+
+def _take_rendered(
+    result: RenderedPage, index: int, plan: PagePlan, key: str, slugs: dict[PurePosixPath, str], memo: Memo | None,
+    writer: SiteWriter, pages: _Pages, entries: EntryRenderer,
+) -> PageTerms:
+    """Take a page a worker rendered and wrote: name its files to the writer, render its agent's
+    entries while the whole agent is at hand, keep the agent as the memo has it; return its words."""
+    agent, compressed, terms = result
+    pages.agents[index] = agent
+    writer.staged(agent.url, page_version(key, agent, slugs))
+    writer.staged(agent.raw_url, plan.raw.digest)
+    if memo is not None and compressed is not None:
+        entries.render_early(agent)
+        pages.agents[index] = memo.put(plan, key, slugs, agent, compressed, terms)
+    return terms
 
 
 def _is_same_index(

@@ -34,7 +34,7 @@ def render_site_files(
 ) -> dict[str, SiteFile]:
     """Render every file of the site but the agent pages, search index and static assets, by path
     below the root; those in `kept` (see `KEYED_FILES`) are not rendered: the output folder holds them.
-    The largest (catalog.json) comes in parts, to be written as they are made."""
+    The largest (catalog.json, index.html) come in parts, to be written as they are made."""
     from generator.site import publish
     from generator.site.render import (
         make_site_context,

@@ -110,7 +110,8 @@ class EntryChanges:
     """What a build changed of the stored entries."""
 
     rendered: StoredEntries
-    """The entries this build rendered, with their keys."""
+    """The entries this build rendered and holds, with their keys (not those the store took as
+    they were made, see `EntryStore.keep_entries`)."""
     slugs: frozenset[str]
     """Every agent's slug: stored entries of other slugs are dropped."""
 

@@ -16,7 +16,7 @@ from pygments.formatters import HtmlFormatter
 
 from generator import __version__
 from generator.config import template_dirs
-from generator.errors import TemplateError
+from generator.errors import SiteError, TemplateError
 from generator.markdown.sanitize import CODE_CSS_CLASS, remove_control_characters
 
 if TYPE_CHECKING:
@@ -137,24 +137,8 @@ def render_index(
     """Render the catalog's index page from every agent's card, by slug (see `render_card`), in
     parts as they are made: at 20,000 agents the page is 16 MB."""
     context = IndexContext(site=site, root="", catalog=catalog, filters=make_filter_groups(catalog),
-                           cards=_SafeCards(cards))
+                           cards={slug: Markup(card) for slug, card in cards.items()})
     return render_template_parts(env, "index.html", dict(context))
-
-
-class _SafeCards(Mapping[str, Markup]):
-    """Each card marked safe as the template takes it, not copied all at once beforehand."""
-
-    def __init__(self, cards: Mapping[str, str]) -> None:
-        self._cards = cards
-
-    def __getitem__(self, slug: str) -> Markup:
-        return Markup(self._cards[slug])
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._cards)
-
-    def __len__(self) -> int:
-        return len(self._cards)
 
 
 def render_card(env: jinja2.Environment, agent: Agent) -> str:
@@ -241,6 +225,8 @@ def _template_errors(name: str, subject: Path | None) -> Iterator[None]:
     """Turn any Jinja2 failure inside into a TemplateError naming the template file and line."""
     try:
         yield
+    except SiteError:
+        raise  # ours, raised from below a template: it names its own file
     except jinja2.TemplateSyntaxError as exc:
         path = Path(exc.filename) if exc.filename else Path(name)
         raise TemplateError(path, exc.lineno or 1, f"template syntax error: {exc.message}") from exc

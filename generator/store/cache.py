@@ -68,7 +68,8 @@ class BuildRecord:
     written: Plain | None = None
     """What the build wrote into its site, when it wrote it (see pipeline/render.py)."""
     entries: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
-    """Each agent's entries the build rendered (a few texts), by slug, with their keys."""
+    """Each agent's entries the build rendered and did not store as it went (a few texts), by
+    slug, with their keys."""
     slugs: frozenset[str] | None = None
     """Every agent's slug, when the build rendered entries: stored entries of other slugs are dropped."""
     chunks: dict[str, str] = field(default_factory=dict)
