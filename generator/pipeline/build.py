@@ -7,7 +7,7 @@ import hashlib
 import logging
 import os
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -15,7 +15,7 @@ from generator.catalog.history import FileDates, read_file_dates, repository_sta
 from generator.catalog.model import Catalog, page_url
 from generator.config import SiteConfig
 from generator.errors import BuildFailed, Report, count_findings
-from generator.pipeline.memo import Memo
+from generator.pipeline.memo import Memo, ScratchMemo
 from generator.pipeline.read import list_agent_files, load_and_check
 from generator.store import output
 from generator.store.cache import CacheStats
@@ -62,12 +62,14 @@ def build(
     """
     report = report or Report()
     output.check_out_dir(config.out_dir, config.agents_dir)
-    memo = Memo.open(config, cache_dir) if use_cache else None
+    # Without the cache, a scratch one: the same pipeline, letting go of what it stored.
+    memo = Memo.open(config, cache_dir) if use_cache else ScratchMemo.open_scratch(config)
     try:
-        return run_pipeline(config, report, memo, progress)
+        result = run_pipeline(config, report, memo, progress)
     finally:
         if memo:
             memo.close()
+    return result if use_cache else replace(result, cache=None)
 
 
 def run_pipeline(
@@ -83,18 +85,20 @@ def run_pipeline(
     """
     if memo:
         memo.start_build()
+    # The memo the stages use, and the one that says what the last build did and records this one.
+    record = memo if memo and memo.remembers else None
     # No file changed since the last build (same sizes and times, same commit): repeat its result.
     # The files are looked at before they are read, so an edit made during the build is not missed.
     listing = list_agent_files(config)
-    site_files = (output.SiteFiles(config.out_dir, memo.last_layout(config.out_dir))
-                  if memo and not private_output else None)
+    site_files = (output.SiteFiles(config.out_dir, record.last_layout(config.out_dir))
+                  if record and not private_output else None)
     site_stamp = site_files.stamp() if site_files else PRIVATE_STAMP if private_output else ""
-    inputs = _input_state(config, listing.entries) if memo else ""
-    quick = _quick_state(memo, config, inputs, site_stamp) if memo else ""
-    repeated = _repeat_last_result(memo, quick, report) if memo else None
-    if memo and repeated is not None:
+    inputs = _input_state(config, listing.entries) if record else ""
+    quick = _quick_state(record, config, inputs, site_stamp) if record else ""
+    repeated = _repeat_last_result(record, quick, report) if record else None
+    if record and repeated is not None:
         _stop_if_strict(config, report)
-        return BuildResult(repeated, report, config.out_dir, memo.stats, unchanged=True)
+        return BuildResult(repeated, report, config.out_dir, record.stats, unchanged=True)
 
     from generator.pipeline.render import make_manifest, render_site
     from generator.site.plan import SitePlan, plan_pages
@@ -106,18 +110,18 @@ def run_pipeline(
     # Plan: slugs, order, neighbours and dates, before anything is rendered.
     plans, slugs = plan_pages(raw_agents)
     dates = read_file_dates([plan.raw.path for plan in plans], config.agents_dir, memo)
-    state = _site_state(memo, config, plans, dates) if memo else ""
-    unchanged = _unchanged_catalog(memo, plans, slugs, f"{state} {site_stamp}") if memo else None
-    if memo and unchanged is not None:
+    state = _site_state(record, config, plans, dates) if record else ""
+    unchanged = _unchanged_catalog(record, plans, slugs, f"{state} {site_stamp}") if record else None
+    if record and unchanged is not None:
         log.debug("nothing changed since the last build of %s", config.out_dir)
-        page_keys = {page_url(plan.slug): memo.page_key(plan) for plan in plans}
+        page_keys = {page_url(plan.slug): record.page_key(plan) for plan in plans}
         layout = site_files.layout() if site_files else None
-        memo.record_build(quick, report.findings, unchanged, page_keys, f"{state} {site_stamp}",
-                          layout=(config.out_dir, layout) if layout is not None else None)
-        return BuildResult(unchanged, report, config.out_dir, memo.stats, unchanged=True)
+        record.record_build(quick, report.findings, unchanged, page_keys, f"{state} {site_stamp}",
+                            layout=(config.out_dir, layout) if layout is not None else None)
+        return BuildResult(unchanged, report, config.out_dir, record.stats, unchanged=True)
 
     # Render every file into the writer, then put in place only what changed.
-    last = _trusted_last_site(memo, config, site_stamp) if memo else None
+    last = _trusted_last_site(record, config, site_stamp) if record else None
     writer = output.SiteWriter(config.out_dir, last[0].files if last else None)
     try:
         rendered = render_site(config, SitePlan(plans, slugs, dates), memo, writer, last, progress)
@@ -126,15 +130,15 @@ def run_pipeline(
     except BaseException:
         writer.discard()
         raise
-    if memo:
+    if record:
         after = None if private_output else _site_after(site_files, config, changed, last is not None)
         site_stamp = after.stamp() if after else PRIVATE_STAMP
         layout = after.layout() if after else None
-        memo.forget_others(raw_agents)
-        memo.record_build(_quick_state(memo, config, inputs, site_stamp), report.findings, rendered.catalog,
-                          rendered.page_keys,
-                          f"{state} {site_stamp}", (make_manifest(config, memo, writer, rendered, site_stamp), rendered.search),
-                          rendered.entry_changes, (config.out_dir, layout) if layout is not None else None)
+        record.forget_others(raw_agents)
+        record.record_build(_quick_state(record, config, inputs, site_stamp), report.findings, rendered.catalog,
+                            rendered.page_keys, f"{state} {site_stamp}",
+                            (make_manifest(config, record, writer, rendered, site_stamp), rendered.search),
+                            rendered.entry_changes, (config.out_dir, layout) if layout is not None else None)
     log.debug("built %d agents into %s", len(rendered.catalog.agents), config.out_dir)
     return BuildResult(rendered.catalog, report, config.out_dir, memo.stats if memo else None, changed=changed)
 

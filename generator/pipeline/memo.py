@@ -20,6 +20,8 @@ import hashlib
 import json
 import logging
 import os
+import shutil
+import tempfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -98,6 +100,9 @@ class Manifest:
 
 class Memo:
     """The build cache, spoken to in the pipeline's own types."""
+
+    remembers = True
+    """Whether the next build reads what this one records: its last build, site and findings."""
 
     def __init__(self, cache: BuildCache) -> None:
         self.cache = cache
@@ -454,6 +459,33 @@ class Memo:
         """Close the cache."""
         self._closed = True
         self.cache.close()
+
+
+class ScratchMemo(Memo):
+    """The memo of a build that keeps nothing for the next (`--no-cache`): a cache of its own in
+    a temporary folder, removed when closed. With it, such a build runs the pipeline a cached
+    cold build runs, and so lets go of what it has stored (readings, agents, entries) as that
+    one does: its memory follows what is in flight, not the catalog."""
+
+    remembers = False
+
+    def __init__(self, cache: BuildCache, folder: Path) -> None:
+        super().__init__(cache)
+        self.folder = folder
+
+    @classmethod
+    def open_scratch(cls, config: SiteConfig) -> ScratchMemo | None:
+        """Open a memo in a new temporary folder; None if no cache can be made there."""
+        folder = Path(tempfile.mkdtemp(prefix="agentpages-scratch-"))
+        cache = BuildCache.open(folder, make_fingerprint(config))
+        if cache is None:
+            shutil.rmtree(folder, ignore_errors=True)
+            return None
+        return cls(cache, folder)
+
+    def close(self) -> None:
+        super().close()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 class StoredCatalog(Catalog):
