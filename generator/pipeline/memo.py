@@ -477,7 +477,7 @@ class ScratchMemo(Memo):
     def open_scratch(cls, config: SiteConfig) -> ScratchMemo | None:
         """Open a memo in a new temporary folder; None if no cache can be made there."""
         folder = Path(tempfile.mkdtemp(prefix="agentpages-scratch-"))
-        cache = BuildCache.open(folder, make_fingerprint(config))
+        cache = BuildCache.open(folder, make_fingerprint(config), durable=False)
         if cache is None:
             shutil.rmtree(folder, ignore_errors=True)
             return None

@@ -86,7 +86,7 @@ class BuildCache:
     Any database error switches the cache off for the rest of the build instead of failing it.
     """
 
-    def __init__(self, path: Path, fingerprint: str, read_only: bool = False) -> None:
+    def __init__(self, path: Path, fingerprint: str, read_only: bool = False, durable: bool = True) -> None:
         self.path = path
         self.fingerprint = fingerprint
         """A digest of the code, templates and config: values are kept apart by it where they depend on it."""
@@ -101,8 +101,12 @@ class BuildCache:
         # Autocommit: each write is its own short transaction, so a second build never waits long.
         # One build at a time uses it; serve's come one after another, from its rebuild thread.
         self._db = sqlite3.connect(path, timeout=2, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        if durable:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+        else:  # a scratch cache, gone after the build: nothing to keep through a crash
+            self._db.execute("PRAGMA journal_mode=MEMORY")
+            self._db.execute("PRAGMA synchronous=OFF")
         if self._db.execute("PRAGMA user_version").fetchone()[0] != FORMAT:
             self._start_afresh()
         # Heads in a table of their own: a build reads every page's head, and beside the HTML each
@@ -119,11 +123,12 @@ class BuildCache:
         self._db.execute("CREATE TABLE IF NOT EXISTS chunks (name TEXT PRIMARY KEY, value TEXT)")
 
     @classmethod
-    def open(cls, folder: Path, fingerprint: str) -> BuildCache | None:
-        """Open the cache in `folder`, creating both if need be; None if it cannot be had."""
+    def open(cls, folder: Path, fingerprint: str, durable: bool = True) -> BuildCache | None:
+        """Open the cache in `folder`, creating both if need be; None if it cannot be had. One
+        not `durable` (a scratch cache, removed after the build) may lose writes in a crash."""
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            return cls._open_or_replace(folder / CACHE_FILE, fingerprint)
+            return cls._open_or_replace(folder / CACHE_FILE, fingerprint, durable)
         except (OSError, sqlite3.Error) as exc:
             log.warning("no build cache in %s (%s); every page is rendered afresh", folder, exc)
             return None
@@ -139,17 +144,17 @@ class BuildCache:
             return None
 
     @classmethod
-    def _open_or_replace(cls, path: Path, fingerprint: str) -> BuildCache:
+    def _open_or_replace(cls, path: Path, fingerprint: str, durable: bool = True) -> BuildCache:
         """Open the cache file; one that is damaged (or not SQLite at all) is deleted and started afresh."""
         try:
-            return cls(path, fingerprint)
+            return cls(path, fingerprint, durable=durable)
         except sqlite3.DatabaseError as exc:
             if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
                 raise  # another build holds it: leave it alone
             log.warning("the build cache %s was damaged (%s); starting a new one", path, exc)
             for damaged in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
                 damaged.unlink(missing_ok=True)
-            return cls(path, fingerprint)
+            return cls(path, fingerprint, durable=durable)
 
     def _start_afresh(self) -> None:
         """Drop the tables of another format (an older agentpages wrote them) and mark the file as ours."""
