@@ -20,8 +20,6 @@ import hashlib
 import json
 import logging
 import os
-import shutil
-import tempfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -249,15 +247,17 @@ class Memo:
             return None
 
     def put(self, plan: PagePlan, key: str, slugs: Mapping[PurePosixPath, str], agent: Agent,
-            compressed_html: bytes, terms: PageTerms) -> Agent:
-        """Store a freshly rendered page, compressed by `compress_page`, and its words for search.
-
-        Return the agent the build should keep (see `_kept_agent`)."""
+            compressed_html: bytes | None, terms: PageTerms) -> Agent:
+        """Store a freshly rendered page, compressed by `compress_page` (None only for a memo that
+        does not remember), and its words for search. Return the agent the build should keep (see
+        `_kept_agent`)."""
         plain = agent_to_plain(agent)
         digest = _agent_digest(plain)
         head, rest = split_agent_plain(plain)
-        self.cache.put_page(plan.raw.rel_path, key, {"agent": head, "digest": digest, "links": links_of(agent, slugs)},
-                            rest, compressed_html, terms.to_plain())
+        if self.remembers:
+            assert compressed_html is not None, "a page kept for later builds is kept with its HTML"
+            self.cache.put_page(plan.raw.rel_path, key, {"agent": head, "digest": digest, "links": links_of(agent, slugs)},
+                                rest, compressed_html, terms.to_plain())
         return self._kept_agent(agent, plan, head, rest, digest)
 
     def _kept_agent(self, agent: Agent, plan: PagePlan, head: list[Any], rest: str, digest: str) -> Agent:
@@ -462,30 +462,19 @@ class Memo:
 
 
 class ScratchMemo(Memo):
-    """The memo of a build that keeps nothing for the next (`--no-cache`): a cache of its own in
-    a temporary folder, removed when closed. With it, such a build runs the pipeline a cached
-    cold build runs, and so lets go of what it has stored (readings, agents, entries) as that
-    one does: its memory follows what is in flight, not the catalog."""
+    """The memo of a build that keeps nothing for the next (`--no-cache`), over a private SQLite
+    database that is gone when closed or when the process ends. With it, such a build runs the
+    pipeline a cached cold build runs, and lets go of what a large one has stored (readings,
+    entries) as that one does: its memory follows what is in flight, not the catalog. It keeps
+    no pages: no later build reads them."""
 
     remembers = False
 
-    def __init__(self, cache: BuildCache, folder: Path) -> None:
-        super().__init__(cache)
-        self.folder = folder
-
     @classmethod
     def open_scratch(cls, config: SiteConfig) -> ScratchMemo | None:
-        """Open a memo in a new temporary folder; None if no cache can be made there."""
-        folder = Path(tempfile.mkdtemp(prefix="agentpages-scratch-"))
-        cache = BuildCache.open(folder, make_fingerprint(config), durable=False)
-        if cache is None:
-            shutil.rmtree(folder, ignore_errors=True)
-            return None
-        return cls(cache, folder)
-
-    def close(self) -> None:
-        super().close()
-        shutil.rmtree(self.folder, ignore_errors=True)
+        """Open a scratch memo; None if SQLite cannot make one."""
+        cache = BuildCache.open_scratch(make_fingerprint(config))
+        return cls(cache) if cache else None
 
 
 class StoredCatalog(Catalog):

@@ -3,6 +3,7 @@ unchanged since the last build comes from the build cache."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
 from dataclasses import dataclass, replace
@@ -82,8 +83,10 @@ def load_and_check(
     workers = worker_count(len(unknown))
     checked = (map_in_workers(_read_and_check, unknown, workers, _start_checker, (config,)) if workers > 1
                else (_read_and_check_with(config, path) for path in unknown))
-    for path, checked_file in zip(unknown, checked):  # many (a cold build): each kept as the cache has it
-        checked_files[path] = cache.put_file(checked_file, stamps.get(path, ""), workers > 1) if cache else checked_file
+    let_go = len(unknown) > FEW_FILES  # a cold build: each kept as the cache has it
+    with contextlib.closing(checked):  # on any failure here, the workers stop
+        for path, checked_file in zip(unknown, checked):
+            checked_files[path] = cache.put_file(checked_file, stamps.get(path, ""), let_go) if cache else checked_file
     readings = [checked_file for checked_file in checked_files.values() if checked_file is not None]
     raw_agents = ([reading.raw for reading in readings if reading.raw is not None] if last_good is None
                   else _keep_last_good(list(stamps), checked_files, last_good, config))
@@ -121,6 +124,10 @@ def _read_and_check(path: Path) -> CheckedFile:
     return _read_and_check_with(_checker_config, path)
 
 
+FEW_FILES = 60
+"""Up to this many files read afresh, each reading is kept whole; more, and each is kept as
+the cache has it, its frontmatter decoded again where it is needed (a cold build of a large
+catalog would hold every file's)."""
 RACY_SECONDS = 2
 """A file changed this recently may change again within its clock's tick unseen (git's racy case)."""
 

@@ -264,7 +264,9 @@ def _render_missing(
     in_place = (last is not None and len(rendered) <= max(MAX_REPLACED_PAGES, len(plans) // 10)
                 and _is_same_index(plans, keys, rendered, old_terms, *last))
     search = last[1] if in_place and last is not None else SearchIndex()
-    results = render_pages(config, [plans[i] for i in pages.rendered], slugs, writer.root, memo is not None, env)
+    # Pages are compressed for a memo that later builds read; a scratch one keeps no page.
+    results = render_pages(config, [plans[i] for i in pages.rendered], slugs, writer.root,
+                           memo is not None and memo.remembers, env)
     lost = False
     kept_terms = _KeptTerms(config, site_plan, memo, env)
     done = len(plans) - len(rendered)
@@ -300,7 +302,7 @@ def _take_rendered(
     pages.agents[index] = agent
     writer.staged(agent.url, page_version(key, agent, slugs))
     writer.staged(agent.raw_url, plan.raw.digest)
-    if memo is not None and compressed is not None:
+    if memo is not None:
         entries.render_early(agent)
         pages.agents[index] = memo.put(plan, key, slugs, agent, compressed, terms)
     return terms

@@ -15,7 +15,7 @@ import itertools
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -57,8 +57,8 @@ CHUNK_SIZE = 8
 """Pages sent to a worker at once: fewer round trips, yet an even spread at the end."""
 CHUNKS_AHEAD = 4
 """Chunks sent ahead to each worker: enough to keep it busy, few enough that the results
-waiting for the main process (busier than a worker on a small machine) stay a few dozen pages,
-never the catalog: at 20,000 agents, results piled up by the thousand."""
+waiting for the main process (busier than a worker on a small machine) stay CHUNKS_AHEAD ×
+CHUNK_SIZE pages a worker, never the catalog: at 20,000 agents, results piled up by the thousand."""
 
 
 Item = TypeVar("Item")
@@ -68,8 +68,9 @@ Result = TypeVar("Result")
 def map_in_workers(
     function: Callable[[Item], Result], items: Iterable[Item], workers: int,
     initializer: Callable[..., None] | None = None, initargs: tuple[object, ...] = (),
-) -> Iterator[Result]:
-    """Apply `function` to every item in `workers` processes, yielding the results in order."""
+) -> Generator[Result, None, None]:
+    """Apply `function` to every item in `workers` processes, yielding the results in order.
+    Closing the generator (or letting it go) stops the workers."""
     # fork shares the loaded modules with the workers; elsewhere they start afresh.
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")

@@ -86,13 +86,15 @@ class BuildCache:
     Any database error switches the cache off for the rest of the build instead of failing it.
     """
 
-    def __init__(self, path: Path, fingerprint: str, read_only: bool = False, durable: bool = True) -> None:
+    def __init__(self, path: Path | None, fingerprint: str, read_only: bool = False) -> None:
+        """Open the cache file at `path`, or with None a private database of this connection's
+        alone, which SQLite removes when it is closed (or its process ends, however it ends)."""
         self.path = path
         self.fingerprint = fingerprint
         """A digest of the code, templates and config: values are kept apart by it where they depend on it."""
         self.disabled = False
         self.stats = CacheStats()
-        if read_only:
+        if read_only and path is not None:
             self._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=2, check_same_thread=False)
             if self._db.execute("PRAGMA user_version").fetchone()[0] != FORMAT:
                 self._db.close()
@@ -100,13 +102,10 @@ class BuildCache:
             return
         # Autocommit: each write is its own short transaction, so a second build never waits long.
         # One build at a time uses it; serve's come one after another, from its rebuild thread.
-        self._db = sqlite3.connect(path, timeout=2, isolation_level=None, check_same_thread=False)
-        if durable:
+        self._db = sqlite3.connect(path or "", timeout=2, isolation_level=None, check_same_thread=False)
+        if path is not None:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-        else:  # a scratch cache, gone after the build: nothing to keep through a crash
-            self._db.execute("PRAGMA journal_mode=MEMORY")
-            self._db.execute("PRAGMA synchronous=OFF")
         if self._db.execute("PRAGMA user_version").fetchone()[0] != FORMAT:
             self._start_afresh()
         # Heads in a table of their own: a build reads every page's head, and beside the HTML each
@@ -123,38 +122,49 @@ class BuildCache:
         self._db.execute("CREATE TABLE IF NOT EXISTS chunks (name TEXT PRIMARY KEY, value TEXT)")
 
     @classmethod
-    def open(cls, folder: Path, fingerprint: str, durable: bool = True) -> BuildCache | None:
-        """Open the cache in `folder`, creating both if need be; None if it cannot be had. One
-        not `durable` (a scratch cache, removed after the build) may lose writes in a crash."""
+    def open(cls, folder: Path, fingerprint: str) -> BuildCache | None:
+        """Open the cache in `folder`, creating both if need be; None if it cannot be had."""
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            return cls._open_or_replace(folder / CACHE_FILE, fingerprint, durable)
+            return cls._open_or_replace(folder / CACHE_FILE, fingerprint)
         except (OSError, sqlite3.Error) as exc:
             log.warning("no build cache in %s (%s); every page is rendered afresh", folder, exc)
             return None
 
     @classmethod
-    def open_for_reading(cls, path: Path, fingerprint: str) -> BuildCache | None:
+    def open_scratch(cls, fingerprint: str) -> BuildCache | None:
+        """Open a cache that lives as long as this connection (see `__init__`); None if SQLite
+        cannot make one."""
+        try:
+            return cls(None, fingerprint)
+        except sqlite3.Error as exc:
+            log.debug("no scratch cache (%s); the build holds everything itself", exc)
+            return None
+
+    @classmethod
+    def open_for_reading(cls, path: Path | None, fingerprint: str) -> BuildCache | None:
         """Open the cache file at `path` to read alone, changing nothing (not even a damaged or
         older file); None if it cannot be read. For values read after the build's own cache was
-        closed or switched off."""
+        closed or switched off; a scratch cache (`path` None) is gone with its connection."""
+        if path is None:
+            return None
         try:
             return cls(path, fingerprint, read_only=True)
         except sqlite3.Error:
             return None
 
     @classmethod
-    def _open_or_replace(cls, path: Path, fingerprint: str, durable: bool = True) -> BuildCache:
+    def _open_or_replace(cls, path: Path, fingerprint: str) -> BuildCache:
         """Open the cache file; one that is damaged (or not SQLite at all) is deleted and started afresh."""
         try:
-            return cls(path, fingerprint, durable=durable)
+            return cls(path, fingerprint)
         except sqlite3.DatabaseError as exc:
             if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
                 raise  # another build holds it: leave it alone
             log.warning("the build cache %s was damaged (%s); starting a new one", path, exc)
             for damaged in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
                 damaged.unlink(missing_ok=True)
-            return cls(path, fingerprint, durable=durable)
+            return cls(path, fingerprint)
 
     def _start_afresh(self) -> None:
         """Drop the tables of another format (an older agentpages wrote them) and mark the file as ours."""
