@@ -89,12 +89,11 @@ class RawAgent:
         """Return this reading with its frontmatter decoded, as a copy when it is decoded now: this
         one stays without it (a page's worker needs it; the main process of a large build would
         otherwise keep every file's)."""
-        load = self.__dict__.get("_load_front_matter")
-        if load is None:
+        if "_load_front_matter" not in self.__dict__:
             return self
         copy = RawAgent.__new__(RawAgent)
-        copy.__dict__.update(self.__dict__, front_matter=load())
-        del copy.__dict__["_load_front_matter"]
+        copy.__dict__.update(self.__dict__)
+        _ = copy.front_matter  # decoded by the copy's __getattr__, kept by the copy alone
         return copy
 
     def __getstate__(self) -> dict[str, Any]:

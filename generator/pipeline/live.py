@@ -227,7 +227,7 @@ class LiveMemo(Memo):
         return super().get_terms(plan, key)
 
     def put(self, plan: PagePlan, key: str, slugs: Mapping[PurePosixPath, str], agent: Agent,
-            compressed_html: bytes, terms: PageTerms) -> Agent:
+            compressed_html: bytes | None, terms: PageTerms) -> Agent:
         self._agents[plan.raw.rel_path] = (key, agent, links_of(agent, slugs))
         self._terms[plan.raw.rel_path] = (key, terms)
         return super().put(plan, key, slugs, agent, compressed_html, terms)

@@ -69,15 +69,17 @@ def load_and_check(
     known_by_stamp = cache.get_files_by_stamp(stamps) if cache else {}
     for path, stamp in stamps.items():
         known = known_by_stamp.get(path)
-        if known is None:
+        if known is None and cache is not None and cache.remembers:
             data = read_agent_bytes(path, report, config.max_file_size)
             if data is None:
                 continue
-            known = cache.get_file(path, file_digest(data)) if cache else None
+            known = cache.get_file(path, file_digest(data))
             if known is None:
                 unknown.append(path)
-            elif cache and stamp:  # touched, not changed: known by its stamp from now on
+            elif stamp:  # touched, not changed: known by its stamp from now on
                 cache.restamp_file(path, stamp)
+        elif known is None:
+            unknown.append(path)  # no earlier build to know it by: read once, where it is parsed
         checked_files[path] = known  # None for now keeps the files' order
     # Parsing YAML and checking is a tenth of a cold build: large catalogs spread it too.
     workers = worker_count(len(unknown))

@@ -440,18 +440,14 @@ class BuildCache:
             if record.layout is not None:
                 self._query("INSERT OR REPLACE INTO state VALUES ('layout', ?)", (_pack(record.layout, "layout"),))
             for slug, (key, entries) in record.entries.items():
-                self._put_entry_row(slug, key, entries)
+                self.put_entries(slug, key, entries)
             if record.slugs is not None:
                 gone = [slug for (slug,) in self._query("SELECT slug FROM entries") if slug not in record.slugs]
                 for slug in gone:
                     self._query("DELETE FROM entries WHERE slug = ?", (slug,))
 
     def put_entries(self, slug: str, key: str, entries: list[str]) -> None:
-        """Store one agent's entries (its ENTRY_PARTS texts) under the key they were rendered
-        under, at once: a cold build of a large catalog does not hold every agent's until the end."""
-        self._put_entry_row(slug, key, entries)
-
-    def _put_entry_row(self, slug: str, key: str, entries: list[str]) -> None:
+        """Store one agent's entries (its ENTRY_PARTS texts) under the key they were rendered under."""
         if len(entries) == ENTRY_PARTS:
             place = f"{slug} {key}"
             self._query(f"INSERT OR REPLACE INTO entries VALUES (?, ?{', ?' * ENTRY_PARTS})",

@@ -243,14 +243,10 @@ def _describe_paths(root: Path, layout: Iterable[str]) -> dict[str, str]:
     """Describe the files and folders of `layout` that are there, by path below `root`; OSError
     if `root` itself is not."""
     found = {"": _description(root.stat())}
-    prefix, lstat = f"{root}{os.sep}", os.lstat  # a large site has tens of thousands of paths
     for path in layout:
-        if path:
-            try:
-                status = lstat(prefix + (path[:-1] if path[-1] == "/" else path))
-            except OSError:
-                continue  # one gone is left out: the stamp shows it
-            found[path] = _description(status)
+        description = _describe_entry(root, path) if path else found[""]
+        if description is not None:
+            found[path] = description  # one gone is left out: the stamp shows it
     return found
 
 
