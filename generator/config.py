@@ -11,6 +11,7 @@ import yaml
 
 from generator.catalog.lint import RUNTIME_TOOLS, LintSettings
 from generator.catalog.load import DEFAULT_MAX_FILE_SIZE
+from generator.catalog.marketplace import MARKETPLACE_FILE, is_marketplace, read_json
 from generator.errors import ConfigError, UsageError, type_name
 
 CONFIG_NAME = "agentpages.yml"
@@ -62,6 +63,16 @@ class SiteConfig:
     """The tools `check` accepts; replaces the runtime's list."""
     extra_tools: list[str] = field(default_factory=list)
     """Tools `check` accepts besides `known_tools`."""
+    marketplace: str = ""
+    """The marketplace's name when the catalog is one (`agents_dir` is its root), else ""."""
+    install_source: str = ""
+    """What `/plugin marketplace add` takes to add this marketplace: `owner/repo` or an address ("" when unknown)."""
+
+    @property
+    def catalog_root(self) -> Path:
+        """Return the folder that holds the config file, the theme and the catalog's repository:
+        a marketplace's root, or the folder above the agents folder."""
+        return self.agents_dir if self.marketplace else self.agents_dir.parent
 
     @property
     def lint_settings(self) -> LintSettings:
@@ -73,7 +84,7 @@ class SiteConfig:
         """Return the URL that an agent's path below `agents_dir` is appended to for editing."""
         if not self.repo_url:
             return ""
-        edit_uri = self.edit_uri or f"edit/main/{self.agents_dir.name}/"
+        edit_uri = self.edit_uri or ("edit/main/" if self.marketplace else f"edit/main/{self.agents_dir.name}/")
         return self.repo_url.rstrip("/") + "/" + edit_uri.lstrip("/")
 
 
@@ -90,6 +101,10 @@ def load_config(
     address only at build time); a `cname` without a `site_url` implies https://<cname>/.
     """
     config = _read_config(agents_dir, out_dir, config_path, strict)
+    if is_marketplace(config.agents_dir):
+        name = read_marketplace_name(config.agents_dir)
+        config = replace(config, marketplace=name,
+                         install_source=install_source(config.repo_url, config.agents_dir))
     if site_url:
         if not site_url.startswith(("https://", "http://")):
             raise UsageError(None, 0, f"the site URL must start with https:// or http://, not '{site_url}'")
@@ -102,7 +117,7 @@ def load_config(
 def _read_config(agents_dir: Path, out_dir: Path, config_path: Path | None, strict: bool) -> SiteConfig:
     agents_dir = agents_dir.resolve()
     explicit = config_path is not None
-    path = (config_path or agents_dir.parent / CONFIG_NAME).resolve()
+    path = (config_path or catalog_root(agents_dir) / CONFIG_NAME).resolve()
     if not path.is_file():
         if explicit:
             raise ConfigError(path, 1, "config file not found")
@@ -136,8 +151,47 @@ def _construct(path: Path, node: yaml.Node) -> Any:
         raise ConfigError(path, node.start_mark.line + 1, f"invalid value: {problem}") from None
 
 
+def catalog_root(agents_dir: Path) -> Path:
+    """Return the folder the config file sits in: a marketplace's root, else the agents folder's parent."""
+    return agents_dir if is_marketplace(agents_dir) else agents_dir.parent
+
+
+def read_marketplace_name(root: Path) -> str:
+    """Return the `name` of the marketplace at `root` (its folder's name when it has none); SiteError
+    with line and column when its manifest is not JSON."""
+    data = read_json(root / MARKETPLACE_FILE).value
+    name = data.get("name") if isinstance(data, dict) else None
+    return name.strip() if isinstance(name, str) and name.strip() else root.name
+
+
+_GITHUB_REMOTE = re.compile(r"^(?:https://github\.com/|git@github\.com:|ssh://git@github\.com/)"
+                            r"(?P<repo>[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+?)(?:\.git)?/?$")
+_REMOTE_URL = re.compile(r'^\s*\[remote "origin"\]\s*$(?P<body>(?:\n(?!\s*\[).*)*)', re.MULTILINE)
+
+
+def install_source(repo_url: str, root: Path) -> str:
+    """Return what `/plugin marketplace add` takes for this repository: `owner/repo` for GitHub
+    (from `repo_url`, else the git remote `origin`), else `repo_url`, else ""."""
+    for url in (repo_url, _origin_url(root)):
+        match = _GITHUB_REMOTE.match(url.strip())
+        if match:
+            return match.group("repo")
+    return repo_url
+
+
+def _origin_url(root: Path) -> str:
+    """Return the address of the remote `origin` in the repository's `.git/config`, or ""."""
+    try:
+        text = (root / ".git" / "config").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    section = _REMOTE_URL.search(text)
+    url = re.search(r"^\s*url\s*=\s*(\S+)\s*$", section.group("body"), re.MULTILINE) if section else None
+    return url.group(1) if url else ""
+
+
 def _default_theme_dir(agents_dir: Path) -> Path | None:
-    candidate = agents_dir.parent / "templates"
+    candidate = catalog_root(agents_dir) / "templates"
     return candidate if candidate.is_dir() else None
 
 

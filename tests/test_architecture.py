@@ -15,7 +15,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "generator"
 
 LAYERS = [
-    {"generator", "generator.errors"},
+    {"generator", "generator.errors", "generator.addresses"},
     {"generator.markdown"},
     {"generator.catalog"},
     {"generator.config"},

@@ -151,7 +151,7 @@ CASES = [
         "broken-link (image)",
         {"a.md": agent("name: a\ndescription: x\n", "## Role\n\n![diagram](diagram.png)\n")},
         "agents/a.md:8:12: warning: image 'diagram.png' is not published with the site, so the page shows its "
-        "alt text instead: describe it in words, or link it with a full https:// address [broken-link]",
+        "alt text instead: describe it in words, or make it a link to a full https:// address [broken-link]",
     ),
     (
         "too-deeply-nested",

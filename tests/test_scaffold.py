@@ -42,6 +42,31 @@ def test_new_creates_a_catalog_that_checks_and_builds(tmp_path: Path, capsys: py
     assert "site/" in (folder / ".gitignore").read_text().splitlines()
 
 
+def test_new_marketplace_checks_strictly_and_builds_at_its_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from conftest import parse_html
+
+    folder = tmp_path / "Team Plugins"
+    assert main(["new", "--marketplace", str(folder)]) == 0
+    assert (folder / ".claude-plugin/marketplace.json").is_file()
+    monkeypatch.chdir(folder)
+    capsys.readouterr()
+    assert main(["check", "--strict"]) == 0
+    assert "1 agent file, 1 command, 1 skill: no problems" in capsys.readouterr().err
+    assert main(["build", "--strict"]) == 0
+    plugin = folder / "site/plugins/review-kit"
+    for page in ("index.html", "agents/code-reviewer/index.html", "commands/review/index.html",
+                 "skills/review-checklist/index.html", "skills/review-checklist/files/references/checklist.md.html"):
+        assert (plugin / page).is_file(), page
+    install = [" ".join(code.itertext()) for code in parse_html(plugin / "index.html").iter("code")
+               if code.get("data-install-command") is not None]
+    assert "/plugin install review-kit@team-plugins" in install
+    skill = parse_html(plugin / "skills/review-checklist/index.html")
+    assert "files/references/checklist.md.html" in [a.get("href") for a in skill.iter("a")]
+    assert (folder / WORKFLOW_PATH).read_text() == render_workflow(CATALOG_INSTALL_COMMAND)
+
+
 def test_new_never_overwrites_and_writes_nothing_when_it_refuses(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "README.md").write_text("mine\n")
     assert main(["new", str(tmp_path)]) == 1

@@ -407,3 +407,32 @@ def test_serve_stopped_during_its_first_build_leaves_nothing(tmp_path: Path) -> 
     finally:
         process.kill()
     assert list(temp.iterdir()) == [], "nothing is left in the temporary folder"
+
+
+def test_serve_at_a_marketplace_root_shows_edits_to_every_kind_and_ignores_its_site_folder(tmp_path: Path) -> None:
+    root = tmp_path / "market"
+    files = {
+        ".claude-plugin/marketplace.json": json.dumps({"name": "m", "plugins": [{"name": "p", "source": "./p"}]}),
+        "p/.claude-plugin/plugin.json": json.dumps({"name": "p"}),
+        "p/agents/a.md": AGENT.format(name="a", summary="Agent A.", body="A body."),
+        "p/commands/run.md": "---\ndescription: Run it\n---\nRun the first way.\n",
+        "p/skills/s/SKILL.md": "---\nname: s\ndescription: A skill\n---\nThe first instructions.\n",
+    }
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    running = start_server(lambda: load_config(root, root / "site"), port=0)
+    try:
+        assert "Run the first way." in get(running.url + "plugins/p/commands/run/index.html")[1]
+        (root / "p/commands/run.md").write_text("---\ndescription: Run it\n---\nRun the second way.\n", encoding="utf-8")
+        wait_for(lambda: "Run the second way." in get(running.url + "plugins/p/commands/run/index.html")[1])
+        (root / "p/skills/s/SKILL.md").write_text("---\nname: s\ndescription: A skill\n---\nNew steps.\n", encoding="utf-8")
+        wait_for(lambda: "New steps." in get(running.url + "plugins/p/skills/s/index.html")[1])
+        # A site built into the root beside the plugins is not read, and files there wake no rebuild.
+        (root / "site" / "agents").mkdir(parents=True)
+        (root / "site" / "agents" / "stray.md").write_text(AGENT.format(name="stray", summary="S.", body="S."))
+        time.sleep(1)
+        assert get(running.url + "plugins/p/agents/stray/index.html")[0] == 404
+        assert "stray" not in get(running.url + "index.html")[1]
+    finally:
+        running.stop()

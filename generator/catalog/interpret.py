@@ -22,6 +22,7 @@ from generator.catalog.model import (
     NEUTRAL,
     Agent,
     category_from_path,
+    humanize,
     read_color,
     read_tools,
 )
@@ -44,11 +45,15 @@ def read_name(raw: RawAgent) -> str:
     return raw.outline.name.strip() or raw.path.stem
 
 
-def make_agent(raw: RawAgent, slugs: Mapping[PurePosixPath, str], renderer: MarkdownRenderer) -> Agent:
+def make_agent(
+    raw: RawAgent, slugs: Mapping[PurePosixPath, str], renderer: MarkdownRenderer, plugin: str = "",
+    plugin_category: str = "",
+) -> Agent:
     """Interpret one raw agent's fields and render its description and body.
 
     `slugs` holds every agent file's slug by its path below the agents folder, this one's
-    included: links to other agent files lead to their pages.
+    included: links to other agent files lead to their pages. `plugin` names the plugin that
+    holds the agent, in a marketplace, and `plugin_category` its category.
     """
     data = raw.front_matter.data
     description = parse_description(text_field(data, "description"))
@@ -67,11 +72,12 @@ def make_agent(raw: RawAgent, slugs: Mapping[PurePosixPath, str], renderer: Mark
         model=_read_model(raw),
         color=read_color(data.get("color")) or NEUTRAL,
         tools=_read_tools(data.get("tools")),
-        category=read_category(raw),
+        category=read_category(raw, plugin_category),
         body_html=body.html,
         sections=_clean_sections(body.sections),
         metadata=tuple((key, _show_value(value)) for key, value in data.items() if key not in RUNTIME_KEYS),
         linked_files=frozenset(links.linked_files),
+        plugin=plugin,
     )
 
 
@@ -83,9 +89,10 @@ def _clean_sections(sections: tuple[Section, ...]) -> tuple[Section, ...]:
     )
 
 
-def read_category(raw: RawAgent) -> str:
-    """Return the agent's `category`, or the name of the folder it is in."""
-    return raw.outline.category or category_from_path(raw.rel_path)
+def read_category(raw: RawAgent, plugin_category: str = "") -> str:
+    """Return the agent's `category`, else its plugin's (in a marketplace), else the name of the
+    folder it is in."""
+    return raw.outline.category or humanize(plugin_category) or category_from_path(raw.rel_path)
 
 
 def _read_model(raw: RawAgent) -> str | None:

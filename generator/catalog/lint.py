@@ -7,7 +7,7 @@ file says, where) and never change them; interpreting the file is catalog.py's j
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +32,7 @@ from generator.markdown.links import FENCE, find_links, is_relative_link, target
 
 if TYPE_CHECKING:
     from generator.catalog.frontmatter import FrontMatter
+    from generator.catalog.marketplace import Plugin
 
 # The agent runtime's tools, as its documentation names them; `known_tools` in the config
 # replaces this list and `extra_tools` adds to it.
@@ -396,7 +397,7 @@ def check_links(raw: RawAgent, found: list[RelativeLink] | None = None) -> Itera
             continue
         if is_image:
             message = (f"image '{_clip(target)}' is not published with the site, so the page shows its alt "
-                       "text instead: describe it in words, or link it with a full https:// address")
+                       "text instead: describe it in words, or make it a link to a full https:// address")
         else:
             message = (f"link '{_clip(target)}' leads to no agent file of this catalog, so the page shows only "
                        "its text: link another agent's .md file, or write a full https:// address")
@@ -422,14 +423,17 @@ def check_nesting(raw: RawAgent) -> Iterator[Finding]:
                            f"flatten it to at most {MAX_NESTING} levels")
 
 
-def check_duplicate_names(raw_agents: list[RawAgent]) -> Iterator[Finding]:
-    """No two files share a `name`."""
-    first_seen: dict[str, RawAgent] = {}
+def check_duplicate_names(raw_agents: list[RawAgent], plugins: Mapping[Path, Plugin] | None = None) -> Iterator[Finding]:
+    """No two files share a `name`, or in a marketplace (`plugins` holds each file's plugin), no
+    two files of one plugin: two plugins may each have an agent of one name."""
+    first_seen: dict[tuple[str, str], RawAgent] = {}
+    plugins = plugins or {}
     for raw in sorted(raw_agents, key=lambda r: str(r.rel_path)):
         name = raw.outline.name
         if not name.strip():
             continue
-        other = first_seen.setdefault(name.strip(), raw)
+        plugin = plugins.get(raw.path)
+        other = first_seen.setdefault((plugin.name if plugin else "", name.strip()), raw)
         if other is not raw:
             line, column = _value_position(raw, "name")
             yield make_finding("duplicate-name", raw.path, line, column,

@@ -140,7 +140,8 @@ def find_agent_files(agents_dir: Path, report: Report) -> list[Path]:
 
 
 def find_agent_entries(agents_dir: Path, report: Report) -> list[tuple[str, os.stat_result | None]]:
-    """List the agent files below `agents_dir` as `find_agent_files` does, each by its absolute
+    """List the agent files below `agents_dir` as `find_agent_files` does (not in a skill's folder,
+    nor below a folder named `commands`), each by its absolute
     path's text and with its status (None if it vanished while listed): one system call a file,
     from the folder's listing. The paths stay text: a build with nothing changed needs no more."""
     if not agents_dir.is_dir():
@@ -157,13 +158,22 @@ def find_agent_entries(agents_dir: Path, report: Report) -> list[tuple[str, os.s
             continue  # unreadable: skipped, as os.walk does
         for entry in entries:
             if entry.is_dir(follow_symlinks=False):
-                if not entry.name.startswith("."):
+                if not entry.name.startswith(".") and not _holds_other_components(entry):
                     subfolders.append(entry.path)
             elif _has_agent_name(entry.name) and _is_regular_file(entry):
                 if not entry.is_symlink() or _stays_inside(Path(entry.path), root, report):
                     found.append((entry.path, _status(entry)))
         pending.extend(reversed(subfolders))
     return found
+
+
+SKILL_FILE = "SKILL.md"
+COMMANDS_FOLDER = "commands"
+
+
+def _holds_other_components(folder: os.DirEntry[str]) -> bool:
+    """Tell whether a folder holds a skill (its SKILL.md) or commands, whose files are no agents."""
+    return folder.name == COMMANDS_FOLDER or os.path.isfile(os.path.join(folder.path, SKILL_FILE))
 
 
 def _has_agent_name(name: str) -> bool:

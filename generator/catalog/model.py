@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal, TypeVar
 
+from generator.addresses import file_name, page_url, raw_file_url
 from generator.errors import type_name
 from generator.markdown.headings import Section
 
@@ -114,6 +115,13 @@ class Agent:
     """Frontmatter keys the runtime does not define, kept to show as they were written."""
     linked_files: frozenset[PurePosixPath] = field(default_factory=frozenset)
     """The files below the agents folder that its text links to, agent files or not."""
+    plugin: str = ""
+    """The name of the plugin that holds the agent, in a marketplace; "" in a folder of agent files."""
+
+    @property
+    def file_name(self) -> str:
+        """The name the agent is installed under, without `.md`: its slug without its plugin."""
+        return file_name(self.slug)
 
     @property
     def url(self) -> str:
@@ -145,16 +153,6 @@ class PageLink:
 
     name: str
     url: str
-
-
-def page_url(slug: str) -> str:
-    """Return the path below the site root of the page of the agent with this slug."""
-    return f"agents/{slug}/index.html"
-
-
-def raw_file_url(slug: str) -> str:
-    """Return the path below the site root of the raw file of the agent with this slug."""
-    return f"agents/{slug}.md"
 
 
 def catalog_order(category: str, name: str, slug: str) -> tuple[str, str, str]:
@@ -259,9 +257,9 @@ def _not_a_tool(item: object) -> str:
 def category_from_path(rel_path: PurePosixPath) -> str:
     """Name a category after the folders above a file, without generic ones or number prefixes."""
     words = [
-        _humanize(folder)
+        humanize(folder)
         for folder in rel_path.parent.parts
-        if folder.lower() not in GENERIC_FOLDERS and _humanize(folder)
+        if folder.lower() not in GENERIC_FOLDERS and humanize(folder)
     ]
     return " / ".join(words)
 
@@ -275,7 +273,7 @@ _ACRONYMS = {
 
 
 @functools.lru_cache(maxsize=4096)  # every file of a folder asks again, on every build
-def _humanize(folder: str) -> str:
+def humanize(folder: str) -> str:
     text = re.sub(r"^\d+[-_. ]*", "", folder)
     words = [_ACRONYMS.get(word.lower(), word) for word in re.sub(r"[-_]+", " ", text).split()]
     text = " ".join(words)
@@ -299,7 +297,7 @@ def agent_to_plain(agent: Agent) -> list[Any]:
     return [
         os.fsdecode(agent.path), str(agent.rel_path), agent.slug, agent.name, agent.model,
         [agent.color.tone, agent.color.label, agent.color.hex], None if agent.tools is None else list(agent.tools),
-        agent.category, sorted(str(path) for path in agent.linked_files),
+        agent.category, sorted(str(path) for path in agent.linked_files), agent.plugin,
         json.dumps(rest, ensure_ascii=False, separators=(",", ":")),
     ]
 
@@ -315,11 +313,11 @@ def agent_from_plain(data: list[Any]) -> Agent:
 def agent_from_head(head: list[Any], load_rest: Callable[[], str]) -> Agent:
     """Return the agent whose `agent_to_plain` data is `head` and, read by `load_rest` when first
     asked for, the rest (see `split_agent_plain`)."""
-    path, rel_path, slug, name, model, color, tools, category, linked_files = head
+    path, rel_path, slug, name, model, color, tools, category, linked_files, plugin = head
     return _made(
         Agent, _plain_path=path, _plain_rel_path=rel_path, slug=slug, name=name, model=model,
         color=_made(Color, tone=color[0], label=color[1], hex=color[2]),
-        tools=None if tools is None else tuple(tools), category=category,
+        tools=None if tools is None else tuple(tools), category=category, plugin=plugin,
         _plain_linked_files=linked_files, _load_rest=load_rest,
     )
 

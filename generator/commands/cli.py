@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from generator import __version__
+from generator.catalog.marketplace import is_marketplace
 from generator.config import SITE_URL_VARIABLE, SiteConfig, load_config
 from generator.errors import (
     Finding,
@@ -28,8 +29,9 @@ from generator.errors import (
     relative_path,
 )
 from generator.pipeline.build import BuildResult, build
+from generator.pipeline.components import read_components
 from generator.pipeline.memo import CACHE_DIR_VARIABLE
-from generator.pipeline.read import load_and_check
+from generator.pipeline.read import list_agent_files, load_and_check
 from generator.pipeline.workers import collect_as_usual, collect_rarely
 
 if TYPE_CHECKING:
@@ -95,6 +97,9 @@ def make_parser() -> argparse.ArgumentParser:
     )
     new_parser.add_argument("folder", nargs="?", type=Path, default=Path("."), metavar="DIR",
                             help="where to create it (default: the current folder)")
+    new_parser.add_argument("--marketplace", action="store_true",
+                            help="start a Claude Code plugin marketplace instead: one plugin holding an agent, "
+                                 "a slash command and a skill, with its manifests")
     new_parser.add_argument("-v", "--verbose", action="store_true", help="show debug messages and tracebacks")
     new_parser.set_defaults(run=run_new)
     return parser
@@ -107,13 +112,23 @@ def _add_cache_option(parser: argparse.ArgumentParser, what: str) -> None:
 
 
 def _add_catalog_options(parser: argparse.ArgumentParser, strict_help: str) -> None:
-    parser.add_argument("--agents", type=Path, default=Path("agents"), metavar="DIR",
-                        help="the folder of agent files (default: agents/)")
+    parser.add_argument("--agents", type=Path, default=None, metavar="DIR",
+                        help="the catalog: a folder of agent files, or a marketplace's root (default: the "
+                             "working folder when it holds .claude-plugin/marketplace.json, else agents/)")
     parser.add_argument("--config", type=Path, default=None, metavar="FILE",
-                        help="config file (default: agentpages.yml beside the agents folder)")
+                        help="config file (default: agentpages.yml beside the agents folder, or at the "
+                             "marketplace's root)")
     parser.add_argument("--strict", action="store_true", help=strict_help)
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="show debug messages and tracebacks")
+
+
+def catalog_folder(given: Path | None) -> Path:
+    """Return the catalog `--agents` names; without it, the working folder when it is a
+    marketplace's root, else `agents/`."""
+    if given is not None:
+        return given
+    return Path(".") if is_marketplace(Path(".")) else Path("agents")
 
 
 EXIT_UNWRITTEN = 120
@@ -188,7 +203,7 @@ def run_build(args: argparse.Namespace) -> int:
     """Build the site and print findings and a summary."""
     started = time.perf_counter()
     site_url = args.site_url if args.site_url is not None else os.environ.get(SITE_URL_VARIABLE)
-    config = load_config(args.agents, args.out, args.config, strict=args.strict, site_url=site_url)
+    config = load_config(catalog_folder(args.agents), args.out, args.config, strict=args.strict, site_url=site_url)
     report = Report()
     progress = ProgressBar(sys.stderr)
     try:
@@ -210,15 +225,17 @@ def _cache_dir(args: argparse.Namespace) -> Path | None:
 
 def build_summary(result: BuildResult, seconds: float) -> str:
     """Say in one line what a build did, e.g. `Built 1,000 agents into site in 2.10 s (cache: …)`."""
-    count = len(result.catalog)
+    counted = [(len(result.catalog), "agent"), *((result.components.get(kind, 0), kind)
+                                               for kind in ("plugin", "command", "skill"))]
+    made = ", ".join(f"{count:,} {kind}{'s' if count != 1 else ''}" for count, kind in counted
+                     if count or kind == "agent")
     notes = []
     if result.cache is not None:
         notes.append(f"cache: {result.cache.hits:,} hit, {result.cache.misses:,} miss")
     if result.unchanged:
         notes.append("nothing changed, nothing written")
     notes.append(count_findings(result.report))
-    return (f"Built {count:,} agent{'s' if count != 1 else ''} into {display_path(result.out_dir)} "
-            f"in {seconds:.2f} s ({'; '.join(notes)})")
+    return f"Built {made} into {display_path(result.out_dir)} in {seconds:.2f} s ({'; '.join(notes)})"
 
 
 class ProgressBar:
@@ -254,12 +271,16 @@ class ProgressBar:
 
 def run_check(args: argparse.Namespace) -> int:
     """Check the catalog, print each finding in the chosen format, and exit 1 on failure."""
-    config = load_config(args.agents, Path("site"), args.config, strict=args.strict)
+    config = load_config(catalog_folder(args.agents), Path("site"), args.config, strict=args.strict)
     report = Report()
-    raw_agents = load_and_check(config, report)
+    listing = list_agent_files(config)
+    raw_agents = load_and_check(config, report, listing=listing)
+    components = read_components(config, listing, report)
+    report.findings.sort(key=lambda f: (str(f.path), f.line, f.column))
     print(FORMATTERS[args.format](report.findings), end="")
-    files = len(raw_agents)
-    print(f"Checked {files:,} agent file{'s' if files != 1 else ''}: {count_findings(report)}", file=sys.stderr)
+    counted = [(len(raw_agents), "agent file"), (len(components.commands), "command"), (len(components.skills), "skill")]
+    what = ", ".join(f"{count:,} {name}{'s' if count != 1 else ''}" for count, name in counted if count or name == "agent file")
+    print(f"Checked {what}: {count_findings(report)}", file=sys.stderr)
     failed = report.errors or (args.strict and report.warnings)
     return EXIT_FAILED if failed else EXIT_OK
 
@@ -273,7 +294,7 @@ def run_serve(args: argparse.Namespace) -> int:
     collect_as_usual()  # rebuild after rebuild, for as long as it runs
 
     def read_config() -> SiteConfig:
-        return load_config(args.agents, Path("site"), args.config, strict=args.strict)
+        return load_config(catalog_folder(args.agents), Path("site"), args.config, strict=args.strict)
 
     shown: set[str] = set()
 
@@ -303,7 +324,7 @@ def run_new(args: argparse.Namespace) -> int:
         is_from_local_files,
     )
 
-    written = create_catalog(args.folder)
+    written = create_catalog(args.folder, args.marketplace)
     print(f"Created a catalog in {display_path(args.folder.resolve())}:")
     for path in written:
         print(f"  {path.relative_to(args.folder).as_posix()}")

@@ -29,24 +29,46 @@ _FILES = {
 }
 
 
+# A marketplace's files instead: one plugin holding an agent, a command and a skill.
+_MARKETPLACE_FILES = {
+    ".claude-plugin/marketplace.json": "marketplace/marketplace.json",
+    "plugins/review-kit/.claude-plugin/plugin.json": "marketplace/plugin.json",
+    "plugins/review-kit/README.md": "marketplace/plugin-README.md",
+    "plugins/review-kit/agents/code-reviewer.md": "agents/code-reviewer.md",
+    "plugins/review-kit/commands/review.md": "marketplace/review.md",
+    "plugins/review-kit/skills/review-checklist/SKILL.md": "marketplace/SKILL.md",
+    "plugins/review-kit/skills/review-checklist/references/checklist.md": "marketplace/checklist.md",
+    "agentpages.yml": "agentpages.yml",
+    "README.md": "marketplace/README.md",
+    ".gitignore": "gitignore",
+    WORKFLOW_PATH: "pages.yml",
+}
+
+
 def render_workflow(install_command: str) -> str:
     """Return the GitHub Pages workflow that installs agentpages with `install_command`."""
     return (SCAFFOLD_DIR / "pages.yml").read_text(encoding="utf-8").replace("__INSTALL_COMMAND__", install_command)
 
 
-def scaffold_files(folder: Path) -> dict[str, str]:
-    """Return every file of a new catalog in `folder`, by its path below it."""
+def scaffold_files(folder: Path, marketplace: bool = False) -> dict[str, str]:
+    """Return every file of a new catalog in `folder` (a plugin marketplace with `marketplace`),
+    by its path below it."""
     name = folder.resolve().name or "agents"
     title = " ".join(name.replace("-", " ").replace("_", " ").split()).capitalize() or "Agent catalog"
     files = {}
-    for target, source in _FILES.items():
+    for target, source in (_MARKETPLACE_FILES if marketplace else _FILES).items():
         text = (SCAFFOLD_DIR / source).read_text(encoding="utf-8")
         # In YAML the title is a quoted string, whatever the folder is called.
         title_text = json.dumps(title, ensure_ascii=False) if target == "agentpages.yml" else title
-        files[target] = text.replace("__TITLE__", title_text).replace("__FOLDER__", _url_safe(name))
+        files[target] = (text.replace("__TITLE__", title_text).replace("__FOLDER_KEBAB__", _kebab(name))
+                         .replace("__FOLDER__", _url_safe(name)))
     files[WORKFLOW_PATH] = render_workflow(CATALOG_INSTALL_COMMAND)
     files["requirements.txt"] = install_requirement() + "\n"
     return files
+
+
+def _kebab(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "marketplace"
 
 
 def _url_safe(name: str) -> str:
@@ -80,11 +102,12 @@ def _install_origin() -> dict[str, Any]:
         return {}
 
 
-def create_catalog(folder: Path) -> list[Path]:
-    """Write a new catalog into `folder`; refuse, writing nothing, if any of its files exists."""
+def create_catalog(folder: Path, marketplace: bool = False) -> list[Path]:
+    """Write a new catalog (a plugin marketplace with `marketplace`) into `folder`; refuse,
+    writing nothing, if any of its files exists."""
     if folder.exists() and not folder.is_dir():
         raise UsageError(folder, 1, "exists and is not a folder")
-    files = scaffold_files(folder)
+    files = scaffold_files(folder, marketplace)
     for rel in files:  # a file where a folder must go, or a link out of DIR: refuse before writing
         for parent in (folder / rel).parents:
             if parent == folder or not parent.is_relative_to(folder):

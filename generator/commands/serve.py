@@ -27,6 +27,7 @@ from urllib.parse import unquote, urlsplit
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
+from generator.catalog.marketplace import MARKETPLACE_FILE
 from generator.config import CONFIG_NAME, SiteConfig, builtin_templates_dir
 from generator.errors import SiteError, UsageError
 from generator.pipeline.live import LiveSite, RebuildResult
@@ -166,19 +167,33 @@ def inject_reload_script(html: bytes) -> bytes:
     return html[:position] + RELOAD_TAG + html[position:]
 
 
+_CATALOG_HIDDEN_NAMES = frozenset({".claude-plugin", ".mcp.json"})
+"""Hidden names that hold a plugin's parts; changes in any other hidden folder (`.git`) are not ours."""
+
+
 class _Watcher(FileSystemEventHandler):
     """Marks the site dirty on a file event that matters; a template or config change makes it full."""
 
     def __init__(self, config: SiteConfig, wake: threading.Event) -> None:
         self.agents_dir = config.agents_dir
+        self.out_dir = config.out_dir
         self.template_dirs = [
-            config.theme_dir or config.agents_dir.parent / "templates",
+            config.theme_dir or config.catalog_root / "templates",
             builtin_templates_dir(),
         ]
-        self.config_files = {config.agents_dir.parent / CONFIG_NAME, *([config.config_path] if config.config_path else [])}
+        self.config_files = {config.catalog_root / CONFIG_NAME, *([config.config_path] if config.config_path else []),
+                             *([config.agents_dir / MARKETPLACE_FILE] if config.marketplace else [])}
         self.wake = wake
         self.full = False
         self._lock = threading.Lock()
+
+    def _is_catalog_file(self, path: Path) -> bool:
+        """Tell whether a path may be part of the catalog: below the agents folder, and not in the
+        output folder or a hidden folder (`.git`) but the plugins' own."""
+        if not path.is_relative_to(self.agents_dir) or path.is_relative_to(self.out_dir):
+            return False
+        hidden = [part for part in path.relative_to(self.agents_dir).parts if part.startswith(".")]
+        return all(part in _CATALOG_HIDDEN_NAMES for part in hidden)
 
     def take_full(self) -> bool:
         """Return whether a template or config changed since the last call, and forget it."""
@@ -192,12 +207,12 @@ class _Watcher(FileSystemEventHandler):
         paths = [Path(str(event.src_path)), *([Path(str(event.dest_path))] if getattr(event, "dest_path", "") else [])]
         relevant = False
         for path in paths:
-            if path.is_relative_to(self.agents_dir):
-                relevant = True
-            elif path in self.config_files or any(path.is_relative_to(d) for d in self.template_dirs):
+            if path in self.config_files or any(path.is_relative_to(d) for d in self.template_dirs):
                 relevant = True
                 with self._lock:
                     self.full = True
+            elif self._is_catalog_file(path):
+                relevant = True
         if relevant:  # anything else in the catalog's folder (.git, a built site/) is not ours
             self.wake.set()
 
@@ -270,7 +285,7 @@ def start_server(
 
 def _watched_folders(config: SiteConfig) -> list[tuple[Path, bool]]:
     """Watch the catalog's folder (agents, templates and config, even ones made later) and the theme."""
-    root = config.agents_dir.parent
+    root = config.catalog_root
     folders = [(root, True), (builtin_templates_dir(), True)]
     if config.theme_dir and config.theme_dir.is_dir() and not config.theme_dir.is_relative_to(root):
         folders.append((config.theme_dir, True))

@@ -1,7 +1,7 @@
 """Where a relative link in agent text leads on the site.
 
 On GitHub, `[reviewer](../review/code-reviewer.md)` resolves against the agent file's folder.
-On the site every page lives at `agents/<slug>/index.html`, so the sanitizer rewrites such a
+On the site every agent's page lives in a folder of its own (see `generator.addresses`), so the sanitizer rewrites such a
 link: to another agent file, it leads to that agent's page; to anything else (an image beside
 the file, a placeholder such as `thumbnail_url`) it would be broken, so the link keeps only
 its text and the image shows its alt text, and `check` reports it.
@@ -15,6 +15,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
+
+from generator.addresses import page_url, relative_url
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
@@ -39,6 +41,10 @@ class LinkContext:
     """Every agent file's slug, by its path below the agents folder."""
     linked_files: set[PurePosixPath] = field(default_factory=set)
     """The files below the agents folder that the text links to, found or not."""
+    pages: Mapping[PurePosixPath, str] = field(default_factory=dict)
+    """Pages of files that are no agents (a skill's references), by file: their paths below the site root."""
+    here: str = ""
+    """The path below the site root of the page the text is on; "" for the page of `source`'s agent."""
 
 
 def is_relative_link(href: str) -> bool:
@@ -65,10 +71,13 @@ def resolve_link(href: str, context: LinkContext) -> str | None:
         return None
     context.linked_files.add(target)
     slug = context.slugs.get(target)
-    if slug is None:
+    address = page_url(slug) if slug is not None else context.pages.get(target)
+    if address is None:
         return None
     fragment = urlsplit(href.strip()).fragment
-    return f"../{slug}/index.html" + (f"#{fragment}" if fragment else "")
+    source_slug = context.slugs.get(context.source)
+    here = context.here or page_url(source_slug if source_slug is not None else "_")
+    return relative_url(address, here) + (f"#{fragment}" if fragment else "")
 
 
 def find_links(text: str) -> Iterator[tuple[int, int, str, bool]]:

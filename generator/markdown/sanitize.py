@@ -68,7 +68,11 @@ def _escape_if_unknown(match: re.Match[str]) -> str:
 
 
 def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
-    """Keep task-list checkboxes inert, and headings off the ids the page itself uses."""
+    """Keep task-list checkboxes inert, headings off the ids the page itself uses, and images to
+    the site's own: the Content-Security-Policy blocks any other, so one from another host (a
+    README's badge) shows its alt text instead of a broken image."""
+    if tag == "img" and attribute == "src" and not is_relative_link(value):
+        return None
     if tag == "input" and attribute == "type":
         return "checkbox"
     if attribute == "id" and value in RESERVED_IDS:

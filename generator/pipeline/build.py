@@ -48,6 +48,8 @@ class BuildResult:
     """Nothing had changed since the last build, so nothing was written."""
     changed: list[str] = field(default_factory=list)
     """The files of the site written or removed, by their path below the site root."""
+    components: dict[str, int] = field(default_factory=dict)
+    """How many plugins, commands and skills the site has, by kind."""
 
 
 def build(
@@ -61,7 +63,7 @@ def build(
     changed are replaced, and a build with nothing changed writes nothing at all.
     """
     report = report or Report()
-    output.check_out_dir(config.out_dir, config.agents_dir)
+    output.check_out_dir(config.out_dir, config.agents_dir, may_be_inside=bool(config.marketplace))
     # Without the cache, a scratch one: the same pipeline, letting go of what it stored.
     memo = Memo.open(config, cache_dir) if use_cache else ScratchMemo.open_scratch(config)
     try:
@@ -93,24 +95,31 @@ def run_pipeline(
     site_files = (output.SiteFiles(config.out_dir, record.last_layout(config.out_dir))
                   if record and not private_output else None)
     site_stamp = site_files.stamp() if site_files else PRIVATE_STAMP if private_output else ""
-    inputs = _input_state(config, listing.entries) if record else ""
+    inputs = _input_state(config, [*listing.entries, *listing.other_entries]) if record else ""
     quick = _quick_state(record, config, inputs, site_stamp) if record else ""
     repeated = _repeat_last_result(record, quick, report) if record else None
     if record and repeated is not None:
         _stop_if_strict(config, report)
-        return BuildResult(repeated, report, config.out_dir, record.stats, unchanged=True)
+        return BuildResult(repeated, report, config.out_dir, record.stats, unchanged=True,
+                           components=_last_counts(record))
 
+    from generator.pipeline.components import components_state, read_components
     from generator.pipeline.render import make_manifest, render_site
     from generator.site.plan import SitePlan, plan_pages
 
     # Read and check every agent before writing anything; strict mode stops on any finding.
     raw_agents = load_and_check(config, report, memo, listing, last_good)
+    components = read_components(config, listing, report)
+    counts = components.counts()
+    if record:
+        record.put_value(COUNTS_VALUE, counts)
     _stop_if_strict(config, report)
 
     # Plan: slugs, order, neighbours and dates, before anything is rendered.
-    plans, slugs = plan_pages(raw_agents)
+    plans, slugs = plan_pages(raw_agents, listing.owners)
     dates = read_file_dates([plan.raw.path for plan in plans], config.agents_dir, memo)
-    state = _site_state(record, config, plans, dates) if record else ""
+    parts = components_state(components, listing.other_entries, config.max_file_size) if record else ""
+    state = _site_state(record, config, plans, dates, parts) if record else ""
     unchanged = _unchanged_catalog(record, plans, slugs, f"{state} {site_stamp}") if record else None
     if record and unchanged is not None:
         log.debug("nothing changed since the last build of %s", config.out_dir)
@@ -118,13 +127,13 @@ def run_pipeline(
         layout = site_files.layout() if site_files else None
         record.record_build(quick, report.findings, unchanged, page_keys, f"{state} {site_stamp}",
                             layout=(config.out_dir, layout) if layout is not None else None)
-        return BuildResult(unchanged, report, config.out_dir, record.stats, unchanged=True)
+        return BuildResult(unchanged, report, config.out_dir, record.stats, unchanged=True, components=counts)
 
     # Render every file into the writer, then put in place only what changed.
     last = _trusted_last_site(record, config, site_stamp) if record else None
     writer = output.SiteWriter(config.out_dir, last[0].files if last else None)
     try:
-        rendered = render_site(config, SitePlan(plans, slugs, dates), memo, writer, last, progress)
+        rendered = render_site(config, SitePlan(plans, slugs, dates), memo, writer, last, progress, components)
         with commit_guard or contextlib.nullcontext():
             changed = writer.commit()
     except BaseException:
@@ -140,7 +149,17 @@ def run_pipeline(
                             (make_manifest(config, record, writer, rendered, site_stamp), rendered.search),
                             rendered.entry_changes, (config.out_dir, layout) if layout is not None else None)
     log.debug("built %d agents into %s", len(rendered.catalog.agents), config.out_dir)
-    return BuildResult(rendered.catalog, report, config.out_dir, memo.stats if memo else None, changed=changed)
+    return BuildResult(rendered.catalog, report, config.out_dir, memo.stats if memo else None, changed=changed,
+                       components=counts)
+
+
+COUNTS_VALUE = "component counts"
+"""The memo value holding how many plugins, commands and skills the last build read, by kind."""
+
+
+def _last_counts(memo: Memo) -> dict[str, int]:
+    stored = memo.get_value(COUNTS_VALUE)
+    return {kind: count for kind, count in stored.items() if isinstance(count, int)} if isinstance(stored, dict) else {}
 
 
 def _stop_if_strict(config: SiteConfig, report: Report) -> None:
@@ -200,9 +219,12 @@ def _repeat_last_result(cache: Memo, quick: str, report: Report) -> Catalog | No
     return catalog
 
 
-def _site_state(cache: Memo, config: SiteConfig, plans: list[PagePlan], dates: dict[Path, FileDates]) -> str:
-    """Digest everything the site is made of: every page's key, every file's dates, where it goes."""
-    hasher = hashlib.sha256(f"{cache.fingerprint} {config.out_dir}".encode())
+def _site_state(
+    cache: Memo, config: SiteConfig, plans: list[PagePlan], dates: dict[Path, FileDates], components: str,
+) -> str:
+    """Digest everything the site is made of: every page's key, every file's dates, where it goes,
+    and the commands, skills and plugins (`components`, their digest)."""
+    hasher = hashlib.sha256(f"{cache.fingerprint} {config.out_dir} {components}".encode())
     for plan in plans:
         hasher.update(cache.page_key(plan).encode())
         known = dates.get(plan.raw.path)

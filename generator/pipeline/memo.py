@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from generator.catalog.lint import CheckedFile
 from generator.catalog.load import read_front_matter_again
+from generator.catalog.marketplace import is_marketplace
 from generator.catalog.model import (
     Agent,
     Catalog,
@@ -128,7 +129,7 @@ class Memo:
         cannot be had, or if `cache_dir` lies in the catalog's folder. `serve` keeps a cache of its
         own ("serve"): its pages have no published address, so its keys differ from a build's."""
         folder = cache_folder(config, cache_dir, purpose)
-        if folder.resolve().is_relative_to(catalog_root(config.agents_dir)):
+        if folder.resolve().is_relative_to(repository_root(config.agents_dir)):
             log.warning("the cache folder %s is inside the catalog's repository, where a commit could put a cache "
                         "of its own; every page is rendered afresh (name a folder outside it with --cache-dir)", folder)
             return None
@@ -217,7 +218,7 @@ class Memo:
         raw = plan.raw
         content = raw.digest or digest_parts(["\n".join(raw.front_matter.lines), raw.body or ""])
         key = digest_parts([self.fingerprint, str(raw.path), str(raw.rel_path), content,
-                            repr(plan.previous), repr(plan.next), plan.slug])
+                            repr(plan.previous), repr(plan.next), plan.slug, plan.plugin, plan.plugin_category])
         self._page_keys[id(plan)] = (plan, key)  # the plan is kept, so its id is not reused
         return key
 
@@ -529,14 +530,14 @@ def _checked_file(stored: Plain | None, path: Path | None = None) -> CheckedFile
         return None  # written by another version
 
 
-def catalog_root(agents_dir: Path) -> Path:
+def repository_root(agents_dir: Path) -> Path:
     """Return the top of the repository that holds the agents folder (the nearest folder with a
-    `.git`), or the folder above it outside any repository."""
+    `.git`); outside any repository, a marketplace's root or the folder above the agents folder."""
     agents = agents_dir.resolve()
     for folder in (agents, *agents.parents):
         if (folder / ".git").exists():
             return folder
-    return agents.parent
+    return agents if is_marketplace(agents) else agents.parent
 
 
 def _unpacked_rest(packed: bytes) -> str:

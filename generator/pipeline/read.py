@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,10 +15,17 @@ from generator.catalog.load import (
     RawAgent,
     file_digest,
     find_agent_entries,
-    find_agent_files,
     read_agent,
     read_agent_bytes,
     without_body,
+)
+from generator.catalog.marketplace import (
+    Marketplace,
+    Plugin,
+    is_marketplace,
+    loose_components,
+    plugin_files,
+    read_marketplace,
 )
 from generator.config import SiteConfig
 from generator.errors import Finding, Report
@@ -35,6 +43,16 @@ class AgentListing:
 
     entries: list[tuple[str, str]]
     findings: list[Finding]
+    marketplace: Marketplace | None = None
+    """The marketplace the catalog is, with its plugins; None for a folder of agent files."""
+    other_entries: list[tuple[str, str]] = field(default_factory=list)
+    """The files beside the agent files that the site is made of (manifests, commands, skills,
+    hooks), each with its stamp as `entries` has it."""
+
+    @functools.cached_property
+    def owners(self) -> dict[Path, Plugin]:
+        """The plugin of each agent file of a marketplace, by path."""
+        return self.marketplace.plugin_of_files() if self.marketplace is not None else {}
 
     @functools.cached_property
     def stamps(self) -> dict[Path, str]:
@@ -60,11 +78,9 @@ def load_and_check(
     # Files to parse, by path: each is read again where it is parsed, since holding every file's
     # bytes until all are parsed would take the catalog's size in memory.
     unknown: list[Path] = []
-    if listing is None:
-        listing = AgentListing([(str(path), "") for path in find_agent_files(config.agents_dir, report)], [])
-    else:
-        for finding in listing.findings:
-            report.add(finding)
+    listing = listing or list_agent_files(config)
+    for finding in listing.findings:
+        report.add(finding)
     stamps = listing.stamps
     known_by_stamp = cache.get_files_by_stamp(stamps) if cache else {}
     for path, stamp in stamps.items():
@@ -93,7 +109,7 @@ def load_and_check(
     raw_agents = ([reading.raw for reading in readings if reading.raw is not None] if last_good is None
                   else _keep_last_good(list(stamps), checked_files, last_good, config))
     # Rules that look at other files run afresh every time: those files may have changed.
-    catalog_findings = [*check_duplicate_names(raw_agents),
+    catalog_findings = [*check_duplicate_names(raw_agents, listing.owners),
                         *(f for r in readings if r.raw is not None for f in check_links(r.raw, r.links))]
     for finding in [f for reading in readings for f in reading.findings] + catalog_findings:
         report.add(finding)
@@ -139,16 +155,46 @@ def list_agent_files(config: SiteConfig) -> AgentListing:
 
     A file changed in the last RACY_SECONDS gets "": it may change again unseen.
     """
-    entries = []
     found = Report()
     recent = time.time_ns() - RACY_SECONDS * 1_000_000_000
-    for path, status in find_agent_entries(config.agents_dir, found):
-        if status is None or max(status.st_mtime_ns, status.st_ctime_ns) > recent:
-            entries.append((path, ""))  # vanished while we looked, or racy
-        else:
-            entries.append((path, (f"{status.st_dev} {status.st_ino} {status.st_mode} {status.st_size} "
-                                   f"{status.st_mtime_ns} {status.st_ctime_ns}")))
-    return AgentListing(entries, found.findings)
+    if not is_marketplace(config.agents_dir):
+        entries = [(path, _stamp(status, recent)) for path, status in find_agent_entries(config.agents_dir, found)]
+        commands, skills = loose_components(config.agents_dir)
+        skill_files = [path for skill in skills for path in plugin_files(skill.parent)]
+        return AgentListing(entries, found.findings, other_entries=_stamped([*commands, *skill_files], recent))
+    marketplace = read_marketplace(config.agents_dir, found)
+    outside = [plugin for plugin in marketplace.plugins if plugin.folder is None
+               or not plugin.folder.is_relative_to(config.out_dir.resolve())]
+    marketplace = replace(marketplace, plugins=tuple(outside))  # a plugin in the output folder is none
+    owned = marketplace.plugin_of_files()
+    agents = [path for plugin in marketplace.plugins for path in plugin.agents if owned[path] is plugin]
+    agent_files = set(agents)
+    out = config.out_dir.resolve()
+    others = [path for plugin in marketplace.plugins if plugin.folder is not None
+              for path in plugin_files(plugin.folder, out) if path not in agent_files]
+    declared = [path for plugin in marketplace.plugins for path in (*plugin.commands, *plugin.skills)]
+    return AgentListing(_stamped(agents, recent), found.findings, marketplace,
+                        _stamped(list(dict.fromkeys([*marketplace.inputs(), *declared, *others])), recent))
+
+
+def _stamped(paths: list[Path], recent: int) -> list[tuple[str, str]]:
+    """Return each file's path as text with its stamp (see `list_agent_files`)."""
+    entries = []
+    for path in paths:
+        try:
+            status: os.stat_result | None = os.stat(path)
+        except OSError:
+            status = None
+        entries.append((str(path), _stamp(status, recent)))
+    return entries
+
+
+def _stamp(status: os.stat_result | None, recent: int) -> str:
+    """Describe a file by its status; "" when it vanished while we looked, or changed too recently."""
+    if status is None or max(status.st_mtime_ns, status.st_ctime_ns) > recent:
+        return ""
+    return (f"{status.st_dev} {status.st_ino} {status.st_mode} {status.st_size} "
+            f"{status.st_mtime_ns} {status.st_ctime_ns}")
 
 
 def _keep_last_good(

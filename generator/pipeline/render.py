@@ -12,6 +12,7 @@ decides what is rendered: one code path for a cold build, a warm one and one edi
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -34,7 +35,9 @@ from generator.store.output import SiteWriter
 if TYPE_CHECKING:
     import jinja2
 
+    from generator.pipeline.components import ComponentFile
     from generator.pipeline.pages import PageWriter, Progress, RenderedPage
+    from generator.site.components import Components
     from generator.site.entries import EntryChanges, EntryRenderer
     from generator.site.search import PageTerms, SearchIndex
 
@@ -70,10 +73,11 @@ class _Pages:
 
 def render_site(
     config: SiteConfig, site_plan: SitePlan, memo: Memo | None, writer: SiteWriter,
-    last: tuple[Manifest, SearchIndex] | None, progress: Progress,
+    last: tuple[Manifest, SearchIndex] | None, progress: Progress, components: Components | None = None,
 ) -> RenderedSite:
     """Render every file of the site into `writer`; `last` is what the last build left in the
-    output folder, when the writer trusts it."""
+    output folder, when the writer trusts it; `components` are the commands, skills and plugins."""
+    from generator.site.components import index_entries
     from generator.site.render import make_environment, make_site_context
 
     plans = site_plan.pages
@@ -88,18 +92,40 @@ def render_site(
     writer.add_tree(builtin_templates_dir() / "assets", "assets")
     if config.theme_dir:
         writer.add_tree(config.theme_dir / "assets", "assets")
-    inputs = file_keys(config, catalog, lambda: memo.catalog_key(catalog, repr(config))) if memo else {}
+    listed = index_entries(components)
+    inputs = file_keys(config, catalog, lambda: memo.catalog_key(catalog, repr(config)), listed) if memo else {}
     kept = {path for path, key in inputs.items() if _keep_file(memo, writer, path, key)}
-    for path, content in render_site_files(config, env, catalog, site_plan.dates, entries, kept).items():
+    for path, content in render_site_files(config, env, catalog, site_plan.dates, entries, kept, components).items():
         if isinstance(content, (str, bytes)):
             writer.add(path, content)
         else:
             writer.add_parts(path, content)
     for path in inputs.keys() - kept:  # remember what each was made from
         memo.put_value(f"{SITE_FILE_VALUE} {path}", [inputs[path], writer.versions[path]])  # type: ignore[union-attr]
+    if components:
+        _render_components(config, site_plan, components, memo, writer)
     if memo is not None:
         memo.stats.hits, memo.stats.misses = len(plans) - len(pages.rendered), len(pages.rendered)
     return RenderedSite(catalog, search, entries.changes, {page_url(plan.slug): key for plan, key in zip(plans, keys)})
+
+
+def _render_components(
+    config: SiteConfig, site_plan: SitePlan, components: Components, memo: Memo | None, writer: SiteWriter,
+) -> None:
+    """Put every page of the commands, skills and plugins into the writer: kept where the output
+    folder holds it as made from the same inputs, else rendered."""
+    from generator.pipeline.components import agents_by_plugin, render_component_files
+
+    agents = agents_by_plugin(site_plan.pages)
+    kept = functools.partial(_keep_component, memo, writer)
+    for file, content in render_component_files(config, components, agents, site_plan.slugs, kept):
+        writer.add(file.path, content)
+        if memo is not None:
+            memo.put_value(f"{SITE_FILE_VALUE} {file.path}", [file.key, writer.versions[file.path]])
+
+
+def _keep_component(memo: Memo | None, writer: SiteWriter, file: ComponentFile) -> bool:
+    return _keep_file(memo, writer, file.path, file.key)
 
 
 def _keep_file(memo: Memo | None, writer: SiteWriter, path: str, key: str) -> bool:

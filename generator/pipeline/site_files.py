@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+import hashlib
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,19 +24,21 @@ if TYPE_CHECKING:
     import jinja2
 
     from generator.pipeline.memo import Memo
+    from generator.site.components import Components
     from generator.site.entries import EntryRenderer
     from generator.site.plan import PagePlan
-    from generator.site.render import SiteContext
+    from generator.site.render import IndexEntry, SiteContext
 
 
 def render_site_files(
     config: SiteConfig, env: jinja2.Environment, catalog: Catalog, dates: dict[Path, FileDates],
-    entries: EntryRenderer, kept: Collection[str] = (),
+    entries: EntryRenderer, kept: Collection[str] = (), components: Components | None = None,
 ) -> dict[str, SiteFile]:
     """Render every file of the site but the agent pages, search index and static assets, by path
     below the root; those in `kept` (see `KEYED_FILES`) are not rendered: the output folder holds them.
     The largest (catalog.json, index.html) come in parts, to be written as they are made."""
     from generator.site import publish
+    from generator.site.components import index_entries
     from generator.site.render import (
         make_site_context,
         render_code_css,
@@ -48,14 +51,15 @@ def render_site_files(
     by_slug = entries.render(catalog)
     files: dict[str, SiteFile] = {}
     if INDEX_PAGE not in kept:
-        files[INDEX_PAGE] = render_index(env, site, catalog, by_slug.cards())
+        files[INDEX_PAGE] = render_index(env, site, catalog, by_slug.cards(), index_entries(components))
     if NOT_FOUND_PAGE not in kept:
         files[NOT_FOUND_PAGE] = render_not_found(env, site)
     if CODE_CSS not in kept:
         files[CODE_CSS] = render_code_css()
     if COLOR_CSS not in kept:
         files[COLOR_CSS] = render_color_css(catalog)
-    files.update(publish.render_machine_files(site, catalog, dates, by_slug.catalog_objects(), by_slug.llms_lines()))
+    files.update(publish.render_machine_files(site, catalog, dates, by_slug.catalog_objects(), by_slug.llms_lines(),
+                                              components))
     files[publish.SCHEMA_NAME] = publish.SCHEMA_PATH.read_bytes()
     if config.cname:
         files["CNAME"] = config.cname + "\n"
@@ -64,11 +68,15 @@ def render_site_files(
     return files
 
 
-def file_keys(config: SiteConfig, catalog: Catalog, catalog_key: Callable[[], str]) -> dict[str, str]:
+def file_keys(
+    config: SiteConfig, catalog: Catalog, catalog_key: Callable[[], str], components: Sequence[IndexEntry] = (),
+) -> dict[str, str]:
     """Return, for each file that `render_site_files` can leave out, a digest of what it is made
-    of beside the templates and code (which every memo key starts with)."""
+    of beside the templates and code (which every memo key starts with); `components` are the
+    plugins, commands and skills the index lists."""
     colors = sorted({(agent.color.tone, agent.color.hex) for agent in catalog.agents})
-    return {INDEX_PAGE: catalog_key(), NOT_FOUND_PAGE: repr(config), CODE_CSS: "", COLOR_CSS: repr(colors)}
+    index = catalog_key() + (f" {hashlib.sha256(repr(list(components)).encode()).hexdigest()}" if components else "")
+    return {INDEX_PAGE: index, NOT_FOUND_PAGE: repr(config), CODE_CSS: "", COLOR_CSS: repr(colors)}
 
 
 def make_entry_renderer(

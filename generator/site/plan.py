@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from generator.catalog.history import FileDates
 from generator.catalog.interpret import read_category, read_name
 from generator.catalog.load import RawAgent
+from generator.catalog.marketplace import Plugin, plugin_folder_name
 from generator.catalog.model import PageLink, catalog_order, page_url, slugify
 
 
@@ -16,12 +18,20 @@ def slugs_by_file(raw_agents: list[RawAgent], slugs: dict[Path, str]) -> dict[Pu
     return {raw.rel_path: slugs[raw.path] for raw in raw_agents}
 
 
-def assign_slugs(raw_agents: list[RawAgent]) -> dict[Path, str]:
-    """Give each file a slug from its name (or file stem); a repeat gets `-2`, `-3`…"""
+def assign_slugs(raw_agents: list[RawAgent], owners: Mapping[Path, str] | None = None) -> dict[Path, str]:
+    """Give each file a slug from its name (or file stem); a repeat gets `-2`, `-3`…
+
+    In a marketplace (`owners` names each file's plugin), a slug is `<plugin>/<name>`: two
+    plugins may each hold an agent of one name.
+    """
     taken: set[str] = set()
     slugs: dict[Path, str] = {}
+    owners = owners or {}
     for raw in sorted(raw_agents, key=lambda r: str(r.rel_path)):
         base = _clip_slug(slugify(read_name(raw))) or _clip_slug(slugify(raw.path.stem)) or "agent"
+        plugin = owners.get(raw.path)
+        if plugin is not None:
+            base = f"{plugin_slug(plugin)}/{base}"
         slug, number = base, 1
         while slug in taken:
             number += 1
@@ -29,6 +39,11 @@ def assign_slugs(raw_agents: list[RawAgent]) -> dict[Path, str]:
         taken.add(slug)
         slugs[raw.path] = slug
     return slugs
+
+
+def plugin_slug(name: str) -> str:
+    """Return the folder a plugin's pages live in (see `marketplace.plugin_folder_name`)."""
+    return plugin_folder_name(name)
 
 
 MAX_SLUG_LENGTH = 80
@@ -39,17 +54,25 @@ def _clip_slug(slug: str) -> str:
     return slug[:MAX_SLUG_LENGTH].rstrip("-")
 
 
-def plan_pages(raw_agents: list[RawAgent]) -> tuple[list[PagePlan], dict[PurePosixPath, str]]:
-    """Put the agents in catalog order and give each its slug and neighbours, before any rendering.
+def plan_pages(
+    raw_agents: list[RawAgent], owners: Mapping[Path, Plugin] | None = None,
+) -> tuple[list[PagePlan], dict[PurePosixPath, str]]:
+    """Put the agents in catalog order and give each its slug and neighbours, before any rendering;
+    `owners` is each file's plugin, in a marketplace.
 
     Returns the plans and every file's slug by its path below the agents folder.
     """
-    slugs = assign_slugs(raw_agents)
-    ordered = sorted(raw_agents, key=lambda r: catalog_order(read_category(r), read_name(r), slugs[r.path]))
+    owners = owners or {}
+    names = {path: plugin.name for path, plugin in owners.items()}
+    categories = {path: plugin.category for path, plugin in owners.items()}
+    slugs = assign_slugs(raw_agents, names)
+    ordered = sorted(raw_agents, key=lambda r: catalog_order(read_category(r, categories.get(r.path, "")),
+                                                             read_name(r), slugs[r.path]))
     links = [PageLink(read_name(raw), page_url(slugs[raw.path])) for raw in ordered]
     plans = [
         PagePlan(raw, slugs[raw.path], links[index - 1] if index > 0 else None,
-                 links[index + 1] if index + 1 < len(links) else None)
+                 links[index + 1] if index + 1 < len(links) else None, names.get(raw.path, ""),
+                 categories.get(raw.path, ""))
         for index, raw in enumerate(ordered)
     ]
     return plans, slugs_by_file(raw_agents, slugs)
@@ -63,6 +86,10 @@ class PagePlan:
     slug: str
     previous: PageLink | None
     next: PageLink | None
+    plugin: str = ""
+    """The name of the agent's plugin, in a marketplace."""
+    plugin_category: str = ""
+    """The category of the agent's plugin, in a marketplace."""
 
 
 @dataclass(frozen=True)

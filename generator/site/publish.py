@@ -17,16 +17,28 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from generator import __version__
+from generator.addresses import (
+    component_url,
+    plugin_url,
+    raw_component_url,
+    skill_archive_url,
+)
+from generator.catalog.components import usage_name
 from generator.catalog.history import FileDates
 from generator.markdown.sanitize import remove_control_characters
+from generator.site.plan import plugin_slug
 
 if TYPE_CHECKING:
+    from generator.catalog.components import Command, Skill
+    from generator.catalog.marketplace import Marketplace, Person, Plugin
     from generator.catalog.model import Agent, Catalog, Example
     from generator.markdown.headings import Section
+    from generator.site.components import Components
     from generator.site.render import SiteContext
 
-CATALOG_FORMAT_VERSION = 1
-"""Raised when a field of catalog.json changes meaning or disappears; new fields keep it."""
+CATALOG_FORMAT_VERSION = 2
+"""Raised when a field of catalog.json changes meaning or disappears; new fields keep it. Format 2:
+a slug may hold its plugin (`<plugin>/<name>`), and the file lists plugins, commands and skills."""
 SCHEMA_NAME = "catalog.schema.json"
 SCHEMA_PATH = Path(__file__).resolve().parent / SCHEMA_NAME
 FEED_NAME = "feed.xml"
@@ -40,20 +52,22 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 def render_machine_files(
     site: SiteContext, catalog: Catalog, dates: dict[Any, FileDates], catalog_objects: Iterable[str],
-    llms_lines: Mapping[str, str],
+    llms_lines: Mapping[str, str], components: Components | None = None,
 ) -> dict[str, str | Iterator[str]]:
     """Return every machine-readable file by its path below the site root (the schema is copied as is).
 
     `catalog_objects` are the agents' objects in catalog.json in catalog order, and `llms_lines`
-    their lines in llms.txt by slug (see entries.py). catalog.json comes in parts, as it is made.
+    their lines in llms.txt by slug (see entries.py); `components` are the plugins, commands and
+    skills. catalog.json comes in parts, as it is made.
     """
+    listed = component_data(site, catalog, components)
     files: dict[str, str | Iterator[str]] = {
-        "catalog.json": catalog_json_parts(site, catalog_objects),
-        "llms.txt": render_llms_txt(site, catalog, llms_lines),
+        "catalog.json": catalog_json_parts(site, catalog_objects, listed),
+        "llms.txt": render_llms_txt(site, catalog, llms_lines, listed),
         FEED_NAME: render_feed(site, catalog, dates),
     }
     if site["site_url"]:
-        files["sitemap.xml"] = render_sitemap(site, catalog, dates)
+        files["sitemap.xml"] = render_sitemap(site, catalog, dates, listed)
     if has_robots_txt(site):
         files["robots.txt"] = render_robots_txt(site)
     return files
@@ -77,8 +91,9 @@ def page_address(site: SiteContext, agent: Agent) -> str:
 # -- catalog.json -------------------------------------------------------------------------
 
 
-def catalog_json_parts(site: SiteContext, objects: Iterable[str]) -> Iterator[str]:
-    """Yield catalog.json in parts: the site's fields, then each agent's object from `objects`."""
+def catalog_json_parts(site: SiteContext, objects: Iterable[str], components: dict[str, Any] | None = None) -> Iterator[str]:
+    """Yield catalog.json in parts: the site's fields, each agent's object from `objects`, then the
+    marketplace, its plugins, commands and skills (`components`, see `component_data`)."""
     data = {
         "$schema": site_address(site, SCHEMA_NAME),
         "version": CATALOG_FORMAT_VERSION,
@@ -92,7 +107,8 @@ def catalog_json_parts(site: SiteContext, objects: Iterable[str]) -> Iterator[st
     for text in objects:
         yield separator + text
         separator = ","
-    yield "]}\n"
+    rest = components or {"marketplace": None, "plugins": [], "commands": [], "skills": []}
+    yield "]," + _compact_json(rest)[1:] + "\n"
 
 
 def render_catalog_object(site: SiteContext, agent: Agent, dates: FileDates | None) -> str:
@@ -108,6 +124,8 @@ def _agent_data(site: SiteContext, agent: Agent, dates: FileDates | None) -> dic
     return {
         "name": agent.name,
         "slug": agent.slug,
+        "kind": "agent",
+        "plugin": agent.plugin or None,
         "summary": agent.summary_text,
         "category": agent.category,
         "color": {"tone": agent.color.tone, "label": agent.color.label, "hex": agent.color.hex or None},
@@ -122,6 +140,78 @@ def _agent_data(site: SiteContext, agent: Agent, dates: FileDates | None) -> dic
         "added": _iso(dates.added) if dates else None,
         "updated": _iso(dates.updated) if dates else None,
     }
+
+
+def component_data(site: SiteContext, catalog: Catalog, components: Components | None) -> dict[str, Any]:
+    """Return the marketplace, its plugins, commands and skills as catalog.json lists them."""
+    if components is None:
+        return {"marketplace": None, "plugins": [], "commands": [], "skills": []}
+    marketplace = components.marketplace
+    return {
+        "marketplace": _marketplace_data(site, marketplace) if marketplace else None,
+        "plugins": [_plugin_data(site, catalog, components, plugin) for plugin in marketplace.plugins]
+        if marketplace else [],
+        "commands": [_command_data(site, command, slug, plugin) for command, slug, plugin in components.commands],
+        "skills": [_skill_data(site, skill, slug, plugin) for skill, slug, plugin in components.skills],
+    }
+
+
+def _marketplace_data(site: SiteContext, marketplace: Marketplace) -> dict[str, Any]:
+    return {"name": marketplace.name, "owner": _person_data(marketplace.owner), "description": marketplace.description,
+            "version": marketplace.version or None,
+            "add_command": f"/plugin marketplace add {site['install_source']}" if site["install_source"] else None}
+
+
+def _person_data(person: Person) -> dict[str, Any]:
+    return {"name": person.name, "email": person.email or None, "url": person.url or None}
+
+
+def _plugin_data(site: SiteContext, catalog: Catalog, components: Components, plugin: Plugin) -> dict[str, Any]:
+    parts = components.parts.get(plugin.name)
+    slug = plugin_slug(plugin.name)
+    return {
+        "name": plugin.name, "slug": slug, "kind": "plugin", "description": plugin.description,
+        "version": plugin.version or None, "author": _person_data(plugin.author), "homepage": plugin.homepage or None,
+        "repository": plugin.repository or None, "license": plugin.license or None, "keywords": list(plugin.keywords),
+        "category": plugin.category, "source": plugin.source, "source_url": plugin.source_url or None,
+        "url": _address(site, plugin_url(slug)),
+        "install_command": f"/plugin install {plugin.name}@{site['marketplace']}",
+        "agents": [agent.slug for agent in catalog.agents if agent.plugin == plugin.name],
+        "commands": [slug for _, slug, owner in components.commands if owner == plugin.name],
+        "skills": [slug for _, slug, owner in components.skills if owner == plugin.name],
+        "hooks": [{"event": hook.event, "matcher": hook.matcher, "type": hook.type, "action": hook.action,
+                   "timeout": hook.timeout or None} for hook in (parts.hooks if parts else [])],
+        "mcp_servers": [{"name": server.name, "transport": server.transport, "command": server.command,
+                         "env": list(server.env_names), "headers": list(server.header_names)}
+                        for server in (parts.servers if parts else [])],
+    }
+
+
+def _command_data(site: SiteContext, command: Command, slug: str, plugin: str) -> dict[str, Any]:
+    return {
+        "name": command.name, "slug": slug, "kind": "command", "plugin": plugin or None,
+        "usage": f"/{usage_name(command.name, plugin)}", "description": command.description,
+        "argument_hint": command.argument_hint, "allowed_tools": list(command.allowed_tools),
+        "model": command.model or None, "shell_lines": list(command.shell_lines),
+        "source_path": str(command.rel_path), "url": _address(site, component_url("command", slug)),
+        "raw_url": site_address(site, raw_component_url("command", slug)),
+    }
+
+
+def _skill_data(site: SiteContext, skill: Skill, slug: str, plugin: str) -> dict[str, Any]:
+    return {
+        "name": skill.name, "slug": slug, "kind": "skill", "plugin": plugin or None,
+        "description": skill.description, "allowed_tools": list(skill.allowed_tools),
+        "license": skill.license or None, "version": skill.version or None,
+        "files": [str(file.rel_path) for file in skill.files], "source_path": str(skill.rel_path),
+        "url": _address(site, component_url("skill", slug)),
+        "archive_url": site_address(site, skill_archive_url(slug)),
+    }
+
+
+def _address(site: SiteContext, url: str) -> str:
+    """Return a page's address as `page_address` does: its folder below `site_url`, or its file."""
+    return site["site_url"] + url.removesuffix("index.html") if site["site_url"] else url
 
 
 def _example_data(example: Example) -> dict[str, Any]:
@@ -145,9 +235,12 @@ def _section_data(section: Section) -> dict[str, Any]:
 # -- llms.txt -----------------------------------------------------------------------------
 
 
-def render_llms_txt(site: SiteContext, catalog: Catalog, lines_by_slug: Mapping[str, str]) -> str:
+def render_llms_txt(
+    site: SiteContext, catalog: Catalog, lines_by_slug: Mapping[str, str], components: dict[str, Any] | None = None,
+) -> str:
     """Return llms.txt (llmstxt.org): the agents by category, each line (from `lines_by_slug`)
-    linking an agent's raw file."""
+    linking an agent's raw file; then the plugins, commands and skills (`components`, see
+    `component_data`), each kind under its heading."""
     count = len(catalog.agents)
     about = site["description"] or f"A catalog of {count} AI agent definition{'s' if count != 1 else ''}."
     lines = [f"# {_markdown_text(site['title'])}", "", f"> {_markdown_text(about)}", ""]
@@ -158,7 +251,19 @@ def render_llms_txt(site: SiteContext, catalog: Catalog, lines_by_slug: Mapping[
     for category in catalog.categories:
         lines += ["", f"## {_category_heading(category.name)}", ""]
         lines += [lines_by_slug[agent.slug] for agent in category.agents]
+    for key, heading, link in (("plugins", "Plugins", "url"), ("commands", "Commands", "raw_url"),
+                               ("skills", "Skills", "archive_url")):
+        listed = (components or {}).get(key) or []
+        if listed:
+            lines += ["", f"## {heading}", ""]
+            lines += [_llms_item(item.get("usage") or item["name"], item[link], item["description"]) for item in listed]
     return "\n".join(lines) + "\n"
+
+
+def _llms_item(name: str, address: str, description: str) -> str:
+    summary = _markdown_text(_clip(_one_line(description), LLMS_SUMMARY_LENGTH))
+    link = f"- [{_markdown_text(name)}]({address})"
+    return f"{link}: {summary}" if summary else link
 
 
 def render_llms_line(site: SiteContext, agent: Agent) -> str:
@@ -260,14 +365,20 @@ def _urn(*parts: str) -> str:
 # -- sitemap.xml and robots.txt -------------------------------------------------------------
 
 
-def render_sitemap(site: SiteContext, catalog: Catalog, dates: dict[Any, FileDates]) -> str:
-    """Return sitemap.xml listing the index and every agent page (needs `site_url`)."""
+def render_sitemap(
+    site: SiteContext, catalog: Catalog, dates: dict[Any, FileDates], components: dict[str, Any] | None = None,
+) -> str:
+    """Return sitemap.xml listing the index, every agent page and every page of a plugin,
+    command or skill (`components`, see `component_data`; needs `site_url`)."""
     urlset = ET.Element(f"{{{_SITEMAP}}}urlset")
     newest = max((_updated(dates, a) for a in catalog.agents), default=None)
     _add_url(urlset, site["site_url"], newest)
     for agent in catalog.agents:
         known = dates.get(agent.path)
         _add_url(urlset, page_address(site, agent), known.updated if known else None)
+    for key in ("plugins", "commands", "skills"):
+        for item in (components or {}).get(key) or []:
+            _add_url(urlset, item["url"], None)
     ET.register_namespace("", _SITEMAP)
     ET.indent(urlset)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(urlset, encoding="unicode") + "\n"

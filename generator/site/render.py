@@ -6,7 +6,8 @@ import contextlib
 import traceback
 import urllib.parse
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -15,16 +16,16 @@ from markupsafe import Markup
 from pygments.formatters import HtmlFormatter
 
 from generator import __version__
+from generator.addresses import plugin_url, root_of
 from generator.config import template_dirs
 from generator.errors import SiteError, TemplateError
 from generator.markdown.sanitize import CODE_CSS_CLASS, remove_control_characters
+from generator.site.plan import plugin_slug
 
 if TYPE_CHECKING:
     from generator.catalog.model import Agent, Catalog, PageLink
     from generator.config import SiteConfig
 
-AGENT_ROOT = "../../"
-"""The way back to the site root from `agents/<slug>/index.html`."""
 LIGHT_CODE_STYLE = "default"
 DARK_CODE_STYLE = "monokai"
 
@@ -38,6 +39,10 @@ class SiteContext(TypedDict):
     site_url: str
     """The published address with a trailing slash, or "" when not configured."""
     version: str
+    marketplace: str
+    """The marketplace's name when the catalog is one, else ""."""
+    install_source: str
+    """What `/plugin marketplace add` takes for this marketplace, or "" when unknown."""
 
 
 class FilterOption(TypedDict):
@@ -65,6 +70,10 @@ class IndexContext(TypedDict):
     filters: list[FilterGroup]
     cards: dict[str, Markup]
     """Each agent's card (`_partials/_card.html`) by slug."""
+    sections: list[dict[str, Any]]
+    """The sections of plugins, commands and skills: each a `title` and its `cards`."""
+    kinds: list[tuple[str, int]]
+    """How many components of each kind the catalog has, when it has more kinds than agents."""
 
 
 class AgentContext(TypedDict):
@@ -78,6 +87,8 @@ class AgentContext(TypedDict):
     edit_url: str
     page_url: str
     """The page's absolute address when `site_url` is set, else ""."""
+    plugin_url: str
+    """The link to the page of the agent's plugin, in a marketplace; else ""."""
     raw_url: str
     """The agent file's address: absolute when `site_url` is set, else relative to the page."""
 
@@ -128,17 +139,74 @@ def make_site_context(config: SiteConfig) -> SiteContext:
         repo_url=config.repo_url,
         site_url=site_url,
         version=__version__,
+        marketplace=config.marketplace,
+        install_source=config.install_source,
     )
+
+
+KIND_TITLES = {"agent": "Agents", "plugin": "Plugins", "command": "Commands", "skill": "Skills"}
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """A plugin, command or skill as the index lists it."""
+
+    kind: str
+    slug: str
+    name: str
+    url: str
+    """Its page's path below the site root."""
+    summary: str
+    plugin: str
+    """The name of its plugin ("" outside a marketplace); a plugin's own name for a plugin."""
+
+    @property
+    def section(self) -> str:
+        """The heading of the index section it is listed under."""
+        return KIND_TITLES[self.kind]
+
+
+@dataclass(frozen=True)
+class IndexSection:
+    """A section of the index holding one kind of component, its cards rendered."""
+
+    title: str
+    cards: tuple[str, ...]
+
+
+def render_index_sections(env: jinja2.Environment, entries: list[IndexEntry]) -> list[IndexSection]:
+    """Render the cards of the plugins, commands and skills, a section for each kind that has any."""
+    sections = []
+    for kind in ("plugin", "command", "skill"):
+        cards = tuple(render_template(env, "_partials/_component_card.html", {"entry": entry}).strip()
+                      for entry in entries if entry.kind == kind)
+        if cards:
+            sections.append(IndexSection(KIND_TITLES[kind], cards))
+    return sections
 
 
 def render_index(
     env: jinja2.Environment, site: SiteContext, catalog: Catalog, cards: Mapping[str, str],
+    components: Sequence[IndexEntry] = (),
 ) -> Iterator[str]:
-    """Render the catalog's index page from every agent's card, by slug (see `render_card`), in
-    parts as they are made: at 20,000 agents the page is 16 MB."""
-    context = IndexContext(site=site, root="", catalog=catalog, filters=make_filter_groups(catalog),
-                           cards={slug: Markup(card) for slug, card in cards.items()})
+    """Render the catalog's index page from every agent's card, by slug (see `render_card`), and
+    the cards of the plugins, commands and skills (`components`), in parts as they are made:
+    at 20,000 agents the page is 16 MB."""
+    sections = [{"title": section.title, "cards": [Markup(card) for card in section.cards]}
+                for section in render_index_sections(env, list(components))]
+    context = IndexContext(site=site, root="", catalog=catalog, filters=make_filter_groups(catalog, components),
+                           cards={slug: Markup(card) for slug, card in cards.items()}, sections=sections,
+                           kinds=_kind_counts(catalog, components))
     return render_template_parts(env, "index.html", dict(context))
+
+
+def _kind_counts(catalog: Catalog, components: Sequence[IndexEntry]) -> list[tuple[str, int]]:
+    """Count the components of each kind, agents first; empty for a catalog of agents alone."""
+    if not components:
+        return []
+    counts = Counter(entry.kind for entry in components)
+    kinds = [("agent", len(catalog.agents)), *((kind, counts[kind]) for kind in ("plugin", "command", "skill"))]
+    return [(kind, count) for kind, count in kinds if count]
 
 
 def render_card(env: jinja2.Environment, agent: Agent) -> str:
@@ -156,8 +224,9 @@ def render_not_found(env: jinja2.Environment, site: SiteContext) -> str:
     return render_template(env, "404.html", dict(PageContext(site=site, root=root)))
 
 
-def make_filter_groups(catalog: Catalog) -> list[FilterGroup]:
-    """Count the agents by color, model, category and tool for the index's filter chips."""
+def make_filter_groups(catalog: Catalog, components: Sequence[IndexEntry] = ()) -> list[FilterGroup]:
+    """Count the agents by color, model, category and tool for the index's filter chips, and
+    every component by kind and plugin when there are more kinds than agents."""
     colors: Counter[str] = Counter()
     models: Counter[str] = Counter()
     tools: Counter[str] = Counter()
@@ -173,7 +242,16 @@ def make_filter_groups(catalog: Catalog) -> list[FilterGroup]:
                                           count=len(c.agents)) for c in catalog.categories]),
         FilterGroup(key="tool", label="Tools", options=_options(dict(tools.most_common(MAX_TOOL_CHIPS)))),
     ]
+    if components:
+        kinds = Counter({"agent": len(catalog.agents)}) + Counter(entry.kind for entry in components)
+        plugins = Counter(agent.plugin for agent in catalog.agents if agent.plugin)
+        plugins.update(entry.plugin for entry in components if entry.plugin)
+        groups[:0] = [FilterGroup(key="kind", label="Kind", options=[
+            FilterOption(value=kind, label=label, count=kinds[kind]) for kind, label in KIND_TITLES.items()
+            if kinds[kind]])]
+        groups.append(FilterGroup(key="plugin", label="Plugin", options=_options(dict(plugins))))
     return [group for group in groups if len(group["options"]) > 1]
+
 
 
 def color_value(agent: Agent) -> str:
@@ -199,15 +277,17 @@ def render_agent_page(
     """Render one agent's page, linking the agents before and after it."""
     previous, following = neighbours
     base = site["site_url"]
+    root = root_of(agent.url)
     context = AgentContext(
         site=site,
-        root=AGENT_ROOT,
+        root=root,
         agent=agent,
         previous=previous,
         next=following,
         edit_url=edit_base + str(agent.rel_path) if edit_base else "",
         page_url=base + agent.url.removesuffix("index.html") if base else "",
-        raw_url=base + agent.raw_url if base else AGENT_ROOT + agent.raw_url,
+        raw_url=base + agent.raw_url if base else root + agent.raw_url,
+        plugin_url=f"{root}{plugin_url(plugin_slug(agent.plugin))}" if agent.plugin else "",
     )
     return render_template(env, "agent.html", dict(context), subject=agent.path)
 

@@ -22,10 +22,14 @@ SITE_MARKER_TEXT = "Built by agentpages. Each build may replace or delete any fi
 NOJEKYLL = ".nojekyll"
 
 
-def check_out_dir(out_dir: Path, agents_dir: Path) -> None:
-    """Refuse an output folder that would overwrite the catalog or a folder that is not a site."""
+def check_out_dir(out_dir: Path, agents_dir: Path, may_be_inside: bool = False) -> None:
+    """Refuse an output folder that would overwrite the catalog or a folder that is not a site.
+
+    With `may_be_inside` (a marketplace, whose files are read only where its manifests lead),
+    the output folder may lie inside the catalog's folder, as `site/` at a repository's root does.
+    """
     out, agents = out_dir.resolve(), agents_dir.resolve()
-    if out == agents or agents.is_relative_to(out) or out.is_relative_to(agents):
+    if out == agents or agents.is_relative_to(out) or (out.is_relative_to(agents) and not may_be_inside):
         raise UsageError(out_dir, 1, "the output folder must be outside the agents folder and not contain it")
     if out.exists() and not out.is_dir():
         raise UsageError(out_dir, 1, "the output path exists and is not a folder")

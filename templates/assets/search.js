@@ -17,7 +17,7 @@ const noResults = document.querySelector("[data-no-results]");
 const filtersPanel = document.querySelector("[data-filters]");
 const cardsBySlug = new Map(cards.map((card) => [card.dataset.agent, card]));
 const cardOrder = new Map(cards.map((card, position) => [card, position]));
-const FILTER_KEYS = ["color", "model", "category", "tool"];
+const FILTER_KEYS = ["kind", "plugin", "color", "model", "category", "tool"];
 const MAX_RESULTS = 60; // the best matches are enough to choose from
 const TYPING_PAUSE_MS = 150;
 const INDEX_VERSION = 1;
@@ -40,11 +40,23 @@ function selectedFilters() {
   return filters;
 }
 
+// What a card is filtered by: a plugin's, command's or skill's card has no tools, no color
+// and no model, and a card without a kind is an agent's.
+function cardValues(card, key) {
+  if (key === "tool") return card.dataset.tools ? JSON.parse(card.dataset.tools) : [];
+  if (key === "kind") return [card.dataset.kind || "agent"];
+  return [card.dataset[key] ?? ""];
+}
+
 function matchesFilters(card, filters) {
   return Object.entries(filters).every(([key, values]) => {
-    const own = key === "tool" ? JSON.parse(card.dataset.tools) : [card.dataset[key]];
+    const own = cardValues(card, key);
     return values.some((value) => own.includes(value));
   });
+}
+
+function isComponentCard(card) {
+  return Boolean(card.dataset.kind) && card.dataset.kind !== "agent";
 }
 
 // The search index, once loaded; false when there is none now (opened from disk, where it
@@ -151,11 +163,11 @@ async function searchIndexFor(query) {
 
 // Return the matching cards, best first, and how many matches there were in all.
 async function rankedMatches(query, filters) {
+  const words = query.toLowerCase().split(/\s+/).filter(Boolean);
+  const saysAll = (card) => words.every((word) => card.textContent.toLowerCase().includes(word));
   let found = await searchIndexFor(query);
-  if (found === null) {
-    const words = query.toLowerCase().split(/\s+/).filter(Boolean);
-    found = cards.filter((card) => words.every((word) => card.textContent.toLowerCase().includes(word)));
-  }
+  // The index holds the agents' pages; plugins, commands and skills are found by their cards.
+  found = found === null ? cards.filter(saysAll) : [...found, ...cards.filter((c) => isComponentCard(c) && saysAll(c))];
   const matching = found.filter((card) => matchesFilters(card, filters));
   return { matches: matching.slice(0, MAX_RESULTS), total: matching.length };
 }
@@ -215,7 +227,7 @@ async function apply() {
   const shown = found ? showResults(found.matches) : showCategories(filters);
   const active = query || Object.keys(filters).length;
   const more = found && found.total > shown ? ` (the best of ${found.total} matches)` : "";
-  countLine.textContent = active ? `${shown} of ${cards.length} agents${more}` : "";
+  countLine.textContent = active ? `${shown} of ${cards.length} ${input.dataset.noun || "agents"}${more}` : "";
   noResults.hidden = shown > 0;
 }
 

@@ -1,0 +1,393 @@
+"""The components beside agents, through the pipeline: read and checked with the agents, then
+every page of theirs named to the writer with the key of what it is made of, and rendered
+only when no earlier build left that page in the output folder.
+
+The pages: one per plugin, slash command and skill, one per text file of a skill's folder,
+a command's file as written and a skill's `.zip`. A page's key digests every byte it shows
+and the slugs its links follow, so the keys alone decide what is rendered again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+from generator.addresses import (
+    component_url,
+    plugin_url,
+    raw_component_url,
+    skill_archive_url,
+    skill_file_url,
+)
+from generator.catalog.components import (
+    Command,
+    Hook,
+    Skill,
+    hooks_of,
+    mcp_servers_of,
+    read_at_most,
+    read_command,
+    read_hooks,
+    read_mcp_servers,
+    read_skill,
+    read_small_text,
+    usage_name,
+)
+from generator.catalog.marketplace import Plugin, loose_components
+from generator.catalog.model import slugify
+from generator.catalog.plugin_lint import (
+    check_command,
+    check_hooks,
+    check_marketplace,
+    check_skill,
+)
+from generator.config import SiteConfig
+from generator.errors import Finding, Report
+from generator.site.components import (
+    ComponentGroup,
+    Components,
+    ListedComponent,
+    PluginParts,
+    ShownScript,
+    code_block,
+    file_body,
+    language_of,
+    render_command_page,
+    render_plugin_page,
+    render_skill_file_page,
+    render_skill_page,
+    shows,
+    skill_archive,
+)
+from generator.site.plan import PagePlan, plugin_slug
+from generator.store.cache import digest_parts
+
+if TYPE_CHECKING:
+    import jinja2
+
+    from generator.markdown.links import LinkContext
+    from generator.markdown.markup import MarkdownRenderer
+    from generator.pipeline.read import AgentListing
+    from generator.site.render import SiteContext
+
+_PLUGIN_ROOT_PATH = re.compile(r"\$\{CLAUDE_PLUGIN_ROOT\}/([^\s\"'`;|&<>()]+)")
+
+
+def read_components(config: SiteConfig, listing: AgentListing, report: Report) -> Components:
+    """Read every command, skill, hooks file and MCP server file of the catalog, reporting what
+    cannot be read; give each command and skill its slug."""
+    marketplace = listing.marketplace
+    if marketplace is None:
+        command_files, skill_files = loose_components(config.agents_dir)
+        owned_commands = [(path, "") for path in command_files]
+        owned_skills = [(path, "") for path in skill_files]
+        parts: dict[str, PluginParts] = {}
+    else:
+        owned_commands = [(path, plugin.name) for plugin in marketplace.plugins for path in plugin.commands]
+        owned_skills = [(path, plugin.name) for plugin in marketplace.plugins for path in plugin.skills]
+        parts = {plugin.name: _plugin_parts(plugin, report) for plugin in marketplace.plugins}
+    commands = [(command, plugin) for path, plugin in owned_commands
+                if (command := read_command(path, config.agents_dir, report, config.max_file_size)) is not None]
+    skills = [(skill, plugin) for path, plugin in owned_skills
+              if (skill := read_skill(path, config.agents_dir, report, config.max_file_size)) is not None]
+    for command, _ in commands:
+        _add_all(report, check_command(command))
+    for skill, _ in skills:
+        _add_all(report, check_skill(skill))
+    if marketplace is not None:
+        _add_all(report, check_marketplace(marketplace))
+        _add_all(report, [finding for plugin in marketplace.plugins for path in plugin.hooks
+                          for finding in check_hooks(path)])
+    command_slugs = _slugs([(command.name, plugin) for command, plugin in commands])
+    skill_slugs = _slugs([(skill.folder_name, plugin) for skill, plugin in skills])
+    return Components(
+        marketplace,
+        [(command, slug, plugin) for (command, plugin), slug in zip(commands, command_slugs)],
+        [(skill, slug, plugin) for (skill, plugin), slug in zip(skills, skill_slugs)],
+        parts,
+    )
+
+
+def components_state(components: Components, files: list[tuple[str, str]], max_file_size: int) -> str:
+    """Digest everything the components' pages are made of but the agents they list: what was
+    read of them, and the content of every other file of the listing (`files`, each with its
+    stamp): a plugin's README, the scripts its hooks run. A file too large to read is known by
+    its stamp (its page shows no more than its size)."""
+    parts = [repr(components.marketplace), repr(sorted(components.parts.items()))]
+    for path, stamp in files:
+        data = read_at_most(Path(path), max_file_size)
+        parts.append(f"{path} {_bytes_digest(data) if data is not None else stamp}")
+    parts += [f"{slug} {plugin} {command.digest}" for command, slug, plugin in components.commands]
+    parts += [f"{slug} {plugin} {skill.digest} " + " ".join(f"{file.rel_path}:{_bytes_digest(file.data)}"
+                                                          for file in skill.files)
+              for skill, slug, plugin in components.skills]
+    return digest_parts(parts)
+
+
+def _add_all(report: Report, findings: list[Finding]) -> None:
+    for finding in findings:
+        report.add(finding)
+
+
+def _plugin_parts(plugin: Plugin, report: Report) -> PluginParts:
+    hooks = [hook for path in plugin.hooks for hook in read_hooks(path, report)]
+    hooks += [hook for source, value in plugin.inline_hooks for hook in hooks_of(value, source)]
+    servers = [server for path in plugin.mcp_files for server in read_mcp_servers(path, report)]
+    servers += [server for source, value in plugin.inline_mcp for server in mcp_servers_of(value, source)]
+    return PluginParts(hooks, servers)
+
+
+def _slugs(names: list[tuple[str, str]]) -> list[str]:
+    """Give each (name, plugin) a slug: `<plugin>/<name>`, or `<name>` outside a marketplace; a
+    repeat gets `-2`, `-3`…"""
+    taken: set[str] = set()
+    slugs = []
+    for name, plugin in names:
+        base = slugify(name)[:80].rstrip("-") or "component"
+        base = f"{plugin_slug(plugin)}/{base}" if plugin else base
+        slug, number = base, 1
+        while slug in taken:
+            number += 1
+            slug = f"{base}-{number}"
+        taken.add(slug)
+        slugs.append(slug)
+    return slugs
+
+
+@dataclass(frozen=True)
+class ComponentFile:
+    """One file of the site made from components: where it goes, the key of what it is made of,
+    and how to make it."""
+
+    path: str
+    key: str
+    make: Callable[[], str | bytes]
+
+
+class ComponentPages:
+    """Names every file of the components' pages, with its key, and renders one when asked."""
+
+    def __init__(
+        self, config: SiteConfig, env: jinja2.Environment, site: SiteContext, components: Components,
+        agents: dict[str, tuple[ListedComponent, ...]], slugs: dict[PurePosixPath, str],
+    ) -> None:
+        self.config, self.env, self.site, self.components = config, env, site, components
+        self.agents, self.slugs = agents, slugs
+        self._renderer: MarkdownRenderer | None = None
+        self._file_pages = _file_pages(components)
+        # Links lead to agents' pages and skills' files: any change of those slugs is in every key.
+        self._links_key = _digest(repr(sorted((str(path), slug) for path, slug in slugs.items())),
+                                  repr(sorted((str(path), url) for path, url in self._file_pages.items())))
+
+    def files(self) -> Iterator[ComponentFile]:
+        """Yield every file of the components' pages, in a fixed order."""
+        for command, slug, plugin in self.components.commands:
+            yield from self._command_files(command, slug, plugin)
+        for skill, slug, plugin in self.components.skills:
+            yield from self._skill_files(skill, slug, plugin)
+        if self.components.marketplace is not None:
+            for plugin in self.components.marketplace.plugins:
+                yield self._plugin_file(plugin)
+
+    @property
+    def renderer(self) -> MarkdownRenderer:
+        if self._renderer is None:
+            from generator.markdown.markup import MarkdownRenderer
+
+            self._renderer = MarkdownRenderer()
+        return self._renderer
+
+    def _links(self, source: PurePosixPath, here: str) -> LinkContext:
+        from generator.markdown.links import LinkContext
+
+        return LinkContext(source, self.slugs, pages=self._file_pages, here=here)
+
+    def _command_files(self, command: Command, slug: str, plugin: str) -> Iterator[ComponentFile]:
+        url = component_url("command", slug)
+        key = _digest("command", slug, plugin, command.digest, self._links_key)
+
+        def make() -> str:
+            body = self.renderer.render_page_body(command.body, self._links(command.rel_path, url)).html
+            return render_command_page(self.env, self.site, command, slug, plugin, body, self.config.edit_base)
+
+        yield ComponentFile(url, key, make)
+        yield ComponentFile(raw_component_url("command", slug), _digest("raw", command.digest),
+                            lambda: command.source)
+
+    def _skill_files(self, skill: Skill, slug: str, plugin: str) -> Iterator[ComponentFile]:
+        url = component_url("skill", slug)
+        contents = _digest(skill.digest, *(f"{file.rel_path}\0{file.kind}\0{file.size}\0{file.executable}\0"
+                                           f"{_bytes_digest(file.data)}" for file in skill.files))
+        key = _digest("skill", slug, plugin, contents, self._links_key)
+
+        def make_page() -> str:
+            body = self.renderer.render_page_body(skill.body, self._links(skill.rel_path, url)).html
+            return render_skill_page(self.env, self.site, skill, slug, plugin, body, self.config.edit_base)
+
+        yield ComponentFile(url, key, make_page)
+        yield ComponentFile(skill_archive_url(slug), _digest("zip", contents), lambda: skill_archive(skill, slug))
+        for file in skill.files:
+            if not shows(file):
+                continue
+            file_url = skill_file_url(slug, str(file.rel_path))
+            source = skill.rel_path.parent / file.rel_path
+
+            def make_file(file=file, file_url=file_url, source=source) -> str:  # type: ignore[no-untyped-def]
+                body = file_body(self.renderer, file, self._links(source, file_url))
+                return render_skill_file_page(self.env, self.site, skill, slug, file, body)
+
+            yield ComponentFile(file_url, _digest("skill file", slug, skill.name, str(file.rel_path),
+                                                  _bytes_digest(file.data), self._links_key), make_file)
+
+    def _plugin_file(self, plugin: Plugin) -> ComponentFile:
+        groups = self._groups(plugin)
+        parts = self.components.parts.get(plugin.name, PluginParts())
+        scripts = _hook_scripts(plugin, parts.hooks)
+        shell_lines = [(f"/{usage_name(command.name, plugin.name)}", line) for command, _, owner in self.components.commands
+                       if owner == plugin.name for line in command.shell_lines]
+        readme = _read_readme(plugin, self.config.max_file_size)
+        url = plugin_url(plugin_slug(plugin.name))
+        key = _digest("plugin", repr(plugin), repr(groups), repr(parts), repr(scripts), readme, repr(shell_lines),
+                      self._links_key)
+
+        def make() -> str:
+            readme_html = (self.renderer.render_page_body(readme, self._links(_rel(plugin.readme, self.config), url)).html
+                           if readme and plugin.readme else "")
+            shown = [self._shown_script(name, text) for name, text in scripts]
+            return render_plugin_page(self.env, self.site, plugin, groups, parts.hooks, parts.servers, shown,
+                                      shell_lines, readme_html)
+
+        return ComponentFile(url, key, make)
+
+    def _shown_script(self, name: str, text: str) -> ShownScript:
+        html = self.renderer.render(code_block(text, _script_language(name))).html
+        return ShownScript(name, "script-" + (slugify(name) or "file"), html)
+
+    def _groups(self, plugin: Plugin) -> list[ComponentGroup]:
+        agents = self.agents.get(plugin.name, ())
+        commands = tuple(ListedComponent(f"/{usage_name(command.name, plugin.name)}", component_url("command", slug),
+                                         _clip(command.description))
+                         for command, slug, owner in self.components.commands if owner == plugin.name)
+        skills = tuple(ListedComponent(skill.name, component_url("skill", slug), _clip(skill.description))
+                       for skill, slug, owner in self.components.skills if owner == plugin.name)
+        return [ComponentGroup("agent", "Agents", agents), ComponentGroup("command", "Commands", commands),
+                ComponentGroup("skill", "Skills", skills)]
+
+
+def _file_pages(components: Components) -> dict[PurePosixPath, str]:
+    """The page of each skill, command and shown file of a skill's folder, by its file's path below
+    the catalog's folder: where a relative link to it leads."""
+
+    pages = {skill.rel_path.parent / file.rel_path: skill_file_url(slug, str(file.rel_path))
+             for skill, slug, _ in components.skills for file in skill.files if shows(file)}
+    pages |= {skill.rel_path: component_url("skill", slug) for skill, slug, _ in components.skills}
+    pages |= {command.rel_path: component_url("command", slug) for command, slug, _ in components.commands}
+    return pages
+
+
+def agents_by_plugin(plans: list[PagePlan]) -> dict[str, tuple[ListedComponent, ...]]:
+    """Return each plugin's agents as its page lists them (name, page, summary), in catalog order."""
+    from generator.addresses import page_url
+    from generator.catalog.examples import parse_description
+    from generator.catalog.interpret import read_name
+    from generator.catalog.load import text_field
+
+    found: dict[str, list[ListedComponent]] = {}
+    for plan in plans:
+        if plan.plugin:
+            summary = parse_description(text_field(plan.raw.front_matter.data, "description")).summary
+            found.setdefault(plan.plugin, []).append(ListedComponent(read_name(plan.raw), page_url(plan.slug),
+                                                                     _clip(summary)))
+    return {plugin: tuple(agents) for plugin, agents in found.items()}
+
+
+def render_component_files(
+    config: SiteConfig, components: Components, agents: dict[str, tuple[ListedComponent, ...]],
+    slugs: dict[PurePosixPath, str], keep: Callable[[ComponentFile], bool],
+) -> Iterator[tuple[ComponentFile, str | bytes]]:
+    """Yield every file of the components' pages that `keep` does not keep, with its content:
+    rendered in worker processes when there are many (highlighting a skill's code is slow)."""
+    from generator.pipeline.workers import map_in_workers, worker_count
+    from generator.site.render import make_environment, make_site_context
+
+    pages = ComponentPages(config, make_environment(config), make_site_context(config), components, agents, slugs)
+    wanted = [(number, file) for number, file in enumerate(pages.files()) if not keep(file)]
+    workers = worker_count(len(wanted))
+    if workers <= 1:
+        yield from ((file, file.make()) for _, file in wanted)
+        return
+    contents = map_in_workers(_make_file, [number for number, _ in wanted], workers, _start_component_worker,
+                              (config, components, agents, slugs))
+    with contextlib.closing(contents):
+        yield from ((file, content) for (_, file), content in zip(wanted, contents))
+
+
+_worker_files: list[ComponentFile] = []
+
+
+def _start_component_worker(
+    config: SiteConfig, components: Components, agents: dict[str, tuple[ListedComponent, ...]],
+    slugs: dict[PurePosixPath, str],
+) -> None:
+    from generator.site.render import make_environment, make_site_context
+
+    global _worker_files
+    pages = ComponentPages(config, make_environment(config), make_site_context(config), components, agents, slugs)
+    _worker_files = list(pages.files())
+
+
+def _make_file(number: int) -> str | bytes:
+    return _worker_files[number].make()
+
+
+def _hook_scripts(plugin: Plugin, hooks: list[Hook]) -> list[tuple[str, str]]:
+    """Return each script of the plugin's folder that a hook's command runs
+    (`${CLAUDE_PLUGIN_ROOT}/…`), by its path in the plugin, with its text."""
+    if plugin.folder is None:
+        return []
+    found: dict[str, str] = {}
+    for hook in hooks:
+        for match in _PLUGIN_ROOT_PATH.finditer(hook.action):
+            name = match.group(1).rstrip(".,")
+            path = (plugin.folder / name).resolve()
+            if name in found or not path.is_relative_to(plugin.folder.resolve()) or not path.is_file():
+                continue
+            text = _small_text(path)
+            if text is not None:
+                found[name] = text
+    return sorted(found.items())
+
+
+def _small_text(path: Path, limit: int = 256 * 1024) -> str | None:
+    return read_small_text(path, limit)
+
+
+def _read_readme(plugin: Plugin, max_file_size: int) -> str:
+    return (read_small_text(plugin.readme, max_file_size) or "") if plugin.readme is not None else ""
+
+
+def _rel(path: Path | None, config: SiteConfig) -> PurePosixPath:
+    assert path is not None
+    return PurePosixPath(path.resolve().relative_to(config.agents_dir.resolve()).as_posix())
+
+
+def _script_language(name: str) -> str:
+    return language_of(name.rpartition("/")[2])
+
+
+def _clip(text: str, length: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= length else text[: length - 1].rstrip() + "…"
+
+
+def _bytes_digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _digest(*parts: str) -> str:
+    return digest_parts(list(parts))

@@ -1,0 +1,454 @@
+"""Plugin marketplaces as published: built from the repository's root with no options, a page for
+every component the runtime would load and for nothing else, and what each plugin runs shown
+on its page. The expected components are counted here from the layout rules of the runtime
+(FORMATS.md), not by agentpages' own discovery."""
+
+from __future__ import annotations
+
+import contextlib
+import filecmp
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import SHARED, parse_html, serve_folder, text_of
+from linkcheck import crawl_http, serve_under
+
+from generator.catalog.marketplace import read_marketplace
+from generator.commands.cli import main
+from generator.errors import Report, SiteError
+
+MARKETPLACES = SHARED / "marketplaces"
+WSHOBSON = MARKETPLACES / "wshobson__agents"
+VOLTAGENT = MARKETPLACES / "VoltAgent__awesome-claude-code-subagents"
+SKIPPED = {"readme.md", "license.md", "contributing.md", "changelog.md"}
+
+
+@contextlib.contextmanager
+def working_folder(folder: Path) -> Iterator[None]:
+    before = Path.cwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+def copy_of(source: Path, tmp: Path) -> Path:
+    if not source.is_dir():
+        pytest.skip(f"{source} is not here")
+    root = tmp / source.name
+    shutil.copytree(source, root, symlinks=True)
+    return root
+
+
+def build_at_root(root: Path, *options: str) -> int:
+    """Run `agentpages build` in the repository's root, as a user would."""
+    with working_folder(root):
+        return main(["build", *options])
+
+
+@pytest.fixture(scope="module")
+def wshobson(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = copy_of(WSHOBSON, tmp_path_factory.mktemp("wshobson"))
+    cache = tmp_path_factory.mktemp("cache")
+    # Published as a project page: its 404 page's links start at the sub-path.
+    assert build_at_root(root, "--cache-dir", str(cache), "--site-url", "https://example.github.io/agents/") == 0
+    return root
+
+
+def listed_plugins(root: Path) -> list[tuple[dict, Path | None]]:
+    """Each entry of marketplace.json with its folder (None for a source elsewhere)."""
+    manifest = json.loads((root / ".claude-plugin" / "marketplace.json").read_text(encoding="utf-8"))
+    return [(entry, root / entry["source"] if isinstance(entry["source"], str) else None)
+            for entry in manifest["plugins"]]
+
+
+def markdown_below(folder: Path) -> list[Path]:
+    return [path for path in folder.rglob("*.md") if path.name.lower() not in SKIPPED
+            and not any(part.startswith(".") for part in path.relative_to(folder).parts)] if folder.is_dir() else []
+
+
+def expected_components(root: Path) -> dict[str, int]:
+    """Count what the runtime loads: each plugin's agents/ and commands/ Markdown, skills/*/SKILL.md,
+    and the agent files its plugin.json lists."""
+    counts = {"plugin": 0, "agent": 0, "command": 0, "skill": 0}
+    for _, folder in listed_plugins(root):
+        counts["plugin"] += 1
+        if folder is None:
+            continue
+        manifest = folder / ".claude-plugin" / "plugin.json"
+        declared = json.loads(manifest.read_text(encoding="utf-8")) if manifest.is_file() else {}
+        agents = set(markdown_below(folder / "agents"))
+        for path in [declared["agents"]] if isinstance(declared.get("agents"), str) else declared.get("agents", []):
+            agents |= set(markdown_below(folder / path)) if (folder / path).is_dir() else {folder / path}
+        counts["agent"] += len({path.resolve() for path in agents})
+        counts["command"] += len(markdown_below(folder / "commands"))
+        counts["skill"] += len(list((folder / "skills").glob("*/SKILL.md")))
+    return counts
+
+
+def test_every_component_the_runtime_loads_has_one_page_and_nothing_else_does(wshobson: Path) -> None:
+    site = wshobson / "site"
+    expected = expected_components(wshobson)
+    assert expected == {"plugin": 92, "agent": 202, "command": 105, "skill": 181}  # as FORMATS.md measured
+    assert len(list(site.glob("plugins/*/index.html"))) == expected["plugin"]
+    assert len(list(site.glob("plugins/*/agents/*/index.html"))) == expected["agent"]
+    assert len(list(site.glob("plugins/*/commands/*/index.html"))) == expected["command"]
+    assert len(list(site.glob("plugins/*/skills/*/index.html"))) == expected["skill"]
+    assert not (site / "agents").exists(), "a marketplace has no pages outside its plugins"
+    assert not (site / "docs").exists() and not (site / "tools").exists()
+    index = parse_html(site / "index.html")
+    assert text_of(index.find(".//p[@class='count']")) == "202 agents, 92 plugins, 105 commands, 181 skills"
+
+
+def test_the_default_site_folder_inside_the_root_is_never_read(wshobson: Path) -> None:
+    # A second build reads the site/ of the first beside the components: nothing of it becomes a page.
+    assert build_at_root(wshobson, "--site-url", "https://example.github.io/agents/") == 0
+    assert not (wshobson / "site" / "site").exists()
+    assert len(list((wshobson / "site").glob("plugins/*/agents/*/index.html"))) == 202
+
+
+def test_skill_references_are_part_of_their_skill_and_get_no_finding(
+    wshobson: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    with working_folder(wshobson):
+        main(["check"])
+    findings = capsys.readouterr().out.splitlines()
+    in_skills = [line for line in findings if "/skills/" in line]
+    assert all(line.split(":", 1)[0].endswith("/SKILL.md") for line in in_skills), "only a skill's SKILL.md is checked"
+    assert not any("/references/" in line or "no frontmatter" in line for line in findings)
+    references = [path for path in wshobson.glob("plugins/*/skills/*/references/*.md")]
+    assert len(references) > 100
+    reference = references[0]
+    plugin, _, skill = reference.relative_to(wshobson / "plugins").parts[:3]
+    shown = wshobson / "site" / "plugins" / plugin / "skills" / skill / "files" / "references" / f"{reference.name}.html"
+    assert shown.is_file(), "a skill's reference is readable on the site, as a file of its skill"
+
+
+def test_every_hook_command_is_shown_on_its_plugin_page(wshobson: Path) -> None:
+    hook_files = sorted(wshobson.glob("plugins/*/hooks/hooks.json"))
+    assert hook_files
+    for hooks_file in hook_files:
+        plugin = hooks_file.parent.parent.name
+        page = text_of(parse_html(wshobson / "site" / "plugins" / plugin / "index.html"))
+        for groups in json.loads(hooks_file.read_text(encoding="utf-8"))["hooks"].values():
+            for group in groups:
+                for hook in group["hooks"]:
+                    assert " ".join(hook["command"].split()) in page
+
+
+def test_command_pages_give_the_usage_line_and_the_plugin_install_lines(wshobson: Path) -> None:
+    page = parse_html(wshobson / "site" / "plugins" / "protect-mcp" / "commands" / "audit-chain" / "index.html")
+    commands = [text_of(code) for code in page.iter("code") if code.get("data-install-command") is not None]
+    assert commands[0].startswith("/protect-mcp:audit-chain")
+    assert "/plugin install protect-mcp@claude-code-workflows" in commands
+    assert any(line.startswith("mkdir -p .claude/commands") for line in commands)
+
+
+def test_a_skill_downloads_as_a_zip_of_its_folder(wshobson: Path) -> None:
+    import zipfile
+
+    skill_md = next(iter(sorted(wshobson.glob("plugins/*/skills/*/SKILL.md"))))
+    plugin, _, skill = skill_md.relative_to(wshobson / "plugins").parts[:3]
+    archive = wshobson / "site" / "plugins" / plugin / "skills" / f"{skill}.zip"
+    with zipfile.ZipFile(archive) as opened:
+        names = opened.namelist()
+        assert f"{skill}/SKILL.md" in names
+        assert opened.read(f"{skill}/SKILL.md") == skill_md.read_bytes()
+    folder_files = {str(path.relative_to(skill_md.parent)) for path in skill_md.parent.rglob("*") if path.is_file()}
+    assert {name.removeprefix(f"{skill}/") for name in names} == folder_files
+
+
+def test_links_hold_under_a_project_sub_path(wshobson: Path) -> None:
+    with serve_under(wshobson / "site", "/agents/") as base:
+        crawled = crawl_http(base)
+    assert [broken for broken in crawled.broken] == []
+    assert len(crawled.visited) > 600
+
+
+def test_an_edit_build_equals_a_cold_build(tmp_path: Path) -> None:
+    root = copy_of(WSHOBSON, tmp_path)
+    cache = tmp_path / "cache"
+    assert build_at_root(root, "--cache-dir", str(cache)) == 0
+    reference = next(iter(sorted(root.glob("plugins/*/skills/*/references/*.md"))))
+    reference.write_text(reference.read_text(encoding="utf-8") + "\nA line added.\n", encoding="utf-8")
+    hooks = next(iter(sorted(root.glob("plugins/*/hooks/hooks.json"))))
+    hooks.write_text(hooks.read_text(encoding="utf-8").replace("npx", "npx --yes", 1), encoding="utf-8")
+    command = next(iter(sorted(root.glob("plugins/*/commands/*.md"))))
+    command.unlink()
+    assert build_at_root(root, "--cache-dir", str(cache)) == 0
+    assert build_at_root(root, "--no-cache", "--out", str(tmp_path / "cold")) == 0
+    assert_same_tree(root / "site", tmp_path / "cold")
+
+
+def assert_same_tree(left: Path, right: Path) -> None:
+    left_files = sorted(str(path.relative_to(left)) for path in left.rglob("*") if path.is_file())
+    right_files = sorted(str(path.relative_to(right)) for path in right.rglob("*") if path.is_file())
+    assert left_files == right_files
+    _, mismatch, errors = filecmp.cmpfiles(left, right, left_files, shallow=False)
+    assert mismatch == [] and errors == []
+
+
+def test_plugins_that_list_their_agents_publish_those_alone(tmp_path: Path) -> None:
+    root = copy_of(VOLTAGENT, tmp_path)
+    assert build_at_root(root) == 0
+    site = root / "site"
+    assert expected_components(root)["agent"] == 157
+    assert len(list(site.glob("plugins/*/agents/*/index.html"))) == 157
+    listed = {(root / entry["source"] / path).resolve()
+              for entry, folder in listed_plugins(root) if folder is not None
+              for path in json.loads((folder / ".claude-plugin" / "plugin.json").read_text())["agents"]}
+    unlisted = [path for path in root.glob("categories/*/*.md")
+                if path.name.lower() not in SKIPPED and path.resolve() not in listed]
+    assert len(unlisted) == 1
+    assert not any(site.glob(f"plugins/*/agents/{unlisted[0].stem}/index.html"))
+
+
+# -- discovery, on small marketplaces -----------------------------------------------------
+
+
+def write_marketplace(root: Path, manifest: str, files: dict[str, str] | None = None) -> Path:
+    (root / ".claude-plugin").mkdir(parents=True)
+    (root / ".claude-plugin" / "marketplace.json").write_text(manifest, encoding="utf-8")
+    for name, text in (files or {}).items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+def test_invalid_marketplace_json_names_line_and_column(tmp_path: Path) -> None:
+    root = write_marketplace(tmp_path / "m", '{\n  "name": "x",\n  "plugins": [,]\n}\n')
+    with pytest.raises(SiteError) as raised:
+        read_marketplace(root, Report())
+    assert raised.value.line == 3
+    assert "column 15" in raised.value.message and "not valid JSON" in raised.value.message
+
+
+def test_entries_without_a_name_or_with_a_missing_source_are_reported_where_they_are(tmp_path: Path) -> None:
+    manifest = '{\n  "name": "m",\n  "plugins": [\n    {"source": "./a"},\n    {"name": "b", "source": "./nowhere"}\n  ]\n}\n'
+    root = write_marketplace(tmp_path / "m", manifest)
+    report = Report()
+    marketplace = read_marketplace(root, report)
+    assert marketplace.plugins == ()
+    found = {(finding.rule, finding.line, finding.column) for finding in report.findings}
+    assert found == {("plugin-name", 4, 5), ("plugin-source", 5, 29)}
+
+
+def test_a_source_elsewhere_is_listed_with_its_address_and_not_fetched(tmp_path: Path) -> None:
+    manifest = json.dumps({"name": "m", "plugins": [
+        {"name": "far", "source": {"source": "github", "repo": "someone/far"}, "description": "Far away"}]})
+    marketplace = read_marketplace(write_marketplace(tmp_path / "m", manifest), Report())
+    (plugin,) = marketplace.plugins
+    assert (plugin.folder, plugin.source_url, plugin.description) == (None, "https://github.com/someone/far", "Far away")
+
+
+def test_components_come_from_the_default_folders_and_the_declared_paths(tmp_path: Path) -> None:
+    manifest = json.dumps({"name": "m", "plugins": [
+        {"name": "p", "source": "./p", "strict": False, "commands": ["./extra/run.md"],
+         "hooks": {"hooks": {"Stop": [{"hooks": [{"type": "command", "command": "echo done"}]}]}}}]})
+    root = write_marketplace(tmp_path / "m", manifest, {
+        "p/agents/a.md": "---\nname: a\ndescription: A\n---\nBody\n",
+        "p/agents/README.md": "not an agent",
+        "p/commands/sub/c.md": "Do it\n",
+        "p/extra/run.md": "Run\n",
+        "p/skills/s/SKILL.md": "---\nname: s\ndescription: S\n---\nUse it\n",
+        "p/skills/s/references/r.md": "A reference\n",
+        "p/docs/guide.md": "Not a component\n",
+        "outside.md": "Not a component\n",
+    })
+    (plugin,) = read_marketplace(root, Report()).plugins
+    below = root.resolve() / "p"
+    assert plugin.agents == (below / "agents/a.md",)
+    assert plugin.commands == (below / "commands/sub/c.md", below / "extra/run.md")
+    assert plugin.skills == (below / "skills/s/SKILL.md",)
+    assert len(plugin.inline_hooks) == 1
+
+
+def test_a_declared_path_that_leaves_the_plugin_is_not_read(tmp_path: Path) -> None:
+    manifest = json.dumps({"name": "m", "plugins": [{"name": "p", "source": "./p", "agents": ["../secret.md"]}]})
+    root = write_marketplace(tmp_path / "m", manifest, {"p/agents/a.md": "---\nname: a\n---\n", "secret.md": "x"})
+    (plugin,) = read_marketplace(root, Report()).plugins
+    assert [path.name for path in plugin.agents] == ["a.md"]
+
+
+SHOWN = "[...document.querySelectorAll('.category [data-agent]:not([hidden])')]"
+
+
+def test_kind_and_plugin_filters_narrow_and_combine_in_the_browser(browser, wshobson: Path) -> None:
+    with serve_folder(wshobson / "site") as base:
+        page = browser.new_page()
+        try:
+            page.goto(base + "index.html?kind=command")
+            page.wait_for_function(f"() => {SHOWN}.length === 105")
+            page.goto(base + "index.html?kind=command&kind=skill&plugin=protect-mcp")
+            page.wait_for_function(f"() => {SHOWN}.length === 3")
+            shown = page.eval_on_selector_all(".category [data-agent]:not([hidden])",
+                                              "cards => cards.map((card) => card.dataset.kind).sort()")
+            assert shown == ["command", "command", "skill"]
+            page.fill("[data-search-input]", "receipt chain")
+            page.wait_for_function("() => document.querySelector('[data-results]').children.length > 0")
+            found = page.eval_on_selector_all("[data-results] [data-agent]", "cards => cards.map((c) => c.dataset.kind)")
+            assert found and set(found) <= {"command", "skill"}
+        finally:
+            page.close()
+
+
+# -- check: manifests, skills, commands, hooks ----------------------------------------------
+
+
+def findings_of_check(root: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
+    with working_folder(root):
+        code = main(["check"])
+    return code, capsys.readouterr().out.splitlines()
+
+
+def test_check_names_each_manifest_problem_where_it_is(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    manifest = ('{\n  "name": "My Market",\n  "plugins": [\n'
+                '    {"name": "good", "source": "./plugins/good", "version": "1.0"},\n'
+                '    {"name": "other", "source": "./plugins/other"},\n'
+                '    {"name": "good", "source": "./plugins/other"}\n  ]\n}\n')
+    root = write_marketplace(tmp_path / "m", manifest, {
+        "plugins/good/.claude-plugin/plugin.json": '{"name": "good", "version": "1.0.0"}',
+        "plugins/other/.claude-plugin/plugin.json": '{"version": "2"}',
+        "plugins/forgotten/.claude-plugin/plugin.json": '{"name": "forgotten"}',
+    })
+    code, lines = findings_of_check(root, capsys)
+    assert code == 1
+    assert ".claude-plugin/marketplace.json:2:11: warning: the marketplace's name 'My Market' is not kebab-case" in "\n".join(lines)
+    rules = sorted(line.rsplit("[", 1)[1].rstrip("]") for line in lines)
+    assert rules == ["marketplace-name", "plugin-name", "plugin-name-repeated", "plugin-not-listed",
+                     "plugin-version", "plugin-version"]
+    assert any("plugins/other/.claude-plugin/plugin.json:1:1: error: plugin.json has no 'name'" in line for line in lines)
+
+
+def test_check_holds_skills_commands_and_hooks_to_the_runtime(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    hooks = {"hooks": {
+        "pretooluse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": "echo hi"}]}],
+        "TaskCompleted": [{"hooks": [{"type": "command", "command": "echo done"}]}],
+        "PostToolUse": [{"matcher": "Edit|(", "hooks": [{"type": "command"}]}],
+    }}
+    root = write_marketplace(tmp_path / "m", json.dumps({"name": "m", "plugins": [{"name": "p", "source": "./p"}]}), {
+        "p/.claude-plugin/plugin.json": '{"name": "p"}',
+        "p/skills/tidy/SKILL.md": "---\nname: tidy-up\n---\nTidy.\n",
+        "p/skills/ok/SKILL.md": "---\nname: ok\ndescription: Works.\n---\nFine.\n",
+        "p/skills/ok/references/notes.md": "No frontmatter at all, as references are.\n",
+        "p/commands/run.md": "---\ndescripton: Runs\nallowed-tools: Bash(git status:*, Read\n---\nRun it.\n",
+        "p/hooks/hooks.json": json.dumps(hooks, indent=2),
+    })
+    _, lines = findings_of_check(root, capsys)
+    text = "\n".join(lines)
+    assert "p/skills/tidy/SKILL.md:2:1: warning: the skill is named 'tidy-up' but its folder is 'tidy'" in text
+    assert "p/skills/tidy/SKILL.md:1:1: error: this skill has no 'description'" in text
+    assert "p/commands/run.md:2:1: warning: unknown key 'descripton': did you mean 'description'?" in text
+    assert "p/commands/run.md:3:1: error: 'Bash(git status:*, Read' is not a tool pattern" in text
+    assert "hook event 'pretooluse' is not one the runtime knows; did you mean 'PreToolUse'?" in text
+    assert "TaskCompleted" not in text, "an event the runtime added since is not an error"
+    assert "matcher 'Edit|(' is not a tool-name pattern" in text
+    assert "a 'command' hook of 'PostToolUse' has no 'command'" in text
+    assert "references" not in text and "/ok/" not in text
+
+
+def test_catalog_json_lists_every_kind_and_follows_its_schema(wshobson: Path) -> None:
+    import jsonschema
+
+    site = wshobson / "site"
+    catalog = json.loads((site / "catalog.json").read_text(encoding="utf-8"))
+    schema = json.loads((site / "catalog.schema.json").read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(catalog)
+    assert catalog["version"] == 2
+    assert (len(catalog["agents"]), len(catalog["plugins"]), len(catalog["commands"]), len(catalog["skills"])) == (
+        202, 92, 105, 181)
+    assert catalog["marketplace"]["name"] == "claude-code-workflows"
+    protect = next(plugin for plugin in catalog["plugins"] if plugin["name"] == "protect-mcp")
+    assert protect["install_command"] == "/plugin install protect-mcp@claude-code-workflows"
+    assert len(protect["hooks"]) == 2 and protect["commands"] and protect["agents"]
+    llms = (site / "llms.txt").read_text(encoding="utf-8")
+    assert "\n## Plugins\n" in llms and "\n## Commands\n" in llms and "\n## Skills\n" in llms
+
+
+def small_marketplace(root: Path) -> Path:
+    hooks = {"hooks": {"Stop": [{"hooks": [{"type": "command", "command": "${CLAUDE_PLUGIN_ROOT}/scripts/check.sh"}]}]}}
+    return write_marketplace(root, json.dumps({"name": "m", "plugins": [
+        {"name": "alpha", "source": "./plugins/alpha"}, {"name": "beta", "source": "./plugins/beta"}]}), {
+        "plugins/alpha/.claude-plugin/plugin.json": json.dumps({"name": "alpha", "description": "Alpha"}),
+        "plugins/alpha/README.md": "# Alpha\n\nSee [the skill](skills/sk/SKILL.md).\n",
+        "plugins/alpha/agents/a.md": "---\nname: a\ndescription: Agent A\n---\n## Role\nAsk [b](../../beta/agents/b.md).\n",
+        "plugins/alpha/commands/run.md": "---\ndescription: Run it\n---\nRun !`git status`\n",
+        "plugins/alpha/skills/sk/SKILL.md": "---\nname: sk\ndescription: Skill\n---\nRead [guide](references/guide.md).\n",
+        "plugins/alpha/skills/sk/references/guide.md": "# Guide\n",
+        "plugins/alpha/hooks/hooks.json": json.dumps(hooks),
+        "plugins/alpha/scripts/check.sh": "echo one\n",
+        "plugins/beta/.claude-plugin/plugin.json": json.dumps({"name": "beta"}),
+        "plugins/beta/agents/b.md": "---\nname: b\ndescription: Agent B\n---\n## Role\nB.\n",
+    })
+
+
+@pytest.mark.parametrize("edit", [
+    lambda root: (root / "plugins/alpha/README.md").write_text("# Alpha\n\nChanged.\n"),
+    lambda root: (root / "plugins/alpha/scripts/check.sh").write_text("echo two\n"),
+    lambda root: (root / "plugins/alpha/scripts/check.sh").unlink(),
+    lambda root: (root / "plugins/alpha/skills/sk/notes.txt").write_text("a new file\n"),
+    lambda root: (root / "plugins/beta/agents/b.md").write_text("---\nname: bee\ndescription: B\n---\nB.\n"),
+    lambda root: (root / "plugins/alpha/.claude-plugin/plugin.json").write_text('{"name": "alpha", "version": "2.0.0"}'),
+], ids=["readme", "hook-script", "hook-script-gone", "skill-file-added", "agent-renamed", "plugin-json"])
+def test_after_any_edit_a_warm_build_equals_a_cold_one(tmp_path: Path, edit) -> None:
+    root = small_marketplace(tmp_path / "m")
+    cache = tmp_path / "cache"
+    assert build_at_root(root, "--cache-dir", str(cache)) == 0
+    edit(root)
+    assert build_at_root(root, "--cache-dir", str(cache)) == 0
+    assert build_at_root(root, "--no-cache", "--out", str(tmp_path / "cold")) == 0
+    assert_same_tree(root / "site", tmp_path / "cold")
+
+
+def test_links_lead_between_plugins_and_to_skills_and_their_files(tmp_path: Path) -> None:
+    root = small_marketplace(tmp_path / "m")
+    assert build_at_root(root) == 0
+    site = root / "site" / "plugins"
+    hrefs = lambda page: [a.get("href") for a in parse_html(page).iter("a")]  # noqa: E731
+    assert "../../../../plugins/beta/agents/b/index.html" in hrefs(site / "alpha/agents/a/index.html")
+    assert "skills/sk/index.html" in hrefs(site / "alpha/index.html")
+    assert "files/references/guide.md.html" in hrefs(site / "alpha/skills/sk/index.html")
+    page = text_of(parse_html(site / "alpha/index.html"))
+    assert "echo one" in page, "a hook's script is shown on its plugin's page"
+    assert "git status" in page, "a command's shell lines are shown on its plugin's page"
+
+
+def test_files_linked_from_outside_the_repository_are_never_read(tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    (secret / "plugin.json").write_text('{"name": "p", "description": "SECRET-MANIFEST"}')
+    (secret / "README.md").write_text("SECRET-README")
+    (secret / "hooks.json").write_text('{"hooks": {"Stop": [{"hooks": [{"type": "command", "command": "SECRET-HOOK"}]}]}}')
+    (secret / "skills").mkdir()
+    (secret / "skills" / "s").mkdir()
+    (secret / "skills" / "s" / "SKILL.md").write_text("---\nname: s\ndescription: SECRET-SKILL\n---\n")
+    root = write_marketplace(tmp_path / "m", json.dumps({"name": "m", "plugins": [{"name": "p", "source": "./p"}]}),
+                             {"p/agents/a.md": "---\nname: a\ndescription: A\n---\nA.\n"})
+    (root / "p" / ".claude-plugin").mkdir()
+    (root / "p" / ".claude-plugin" / "plugin.json").symlink_to(secret / "plugin.json")
+    (root / "p" / "README.md").symlink_to(secret / "README.md")
+    (root / "p" / "hooks").mkdir()
+    (root / "p" / "hooks" / "hooks.json").symlink_to(secret / "hooks.json")
+    (root / "p" / "skills").symlink_to(secret / "skills")
+    assert build_at_root(root) == 0
+    published = "".join(path.read_text(errors="replace") for path in (root / "site").rglob("*") if path.is_file()
+                        and path.suffix in (".html", ".json", ".txt"))
+    assert "SECRET" not in published
+
+
+def test_install_lines_use_names_safe_in_a_shell(tmp_path: Path) -> None:
+    root = write_marketplace(tmp_path / "m", json.dumps({"name": "m", "plugins": [{"name": "p", "source": "./p"}]}), {
+        "p/commands/$(touch pwned).md": "Do it\n",
+        "p/skills/x;id/SKILL.md": "---\nname: x\ndescription: X\n---\nX.\n",
+    })
+    assert build_at_root(root) == 0
+    lines = [text_of(code) for page in (root / "site").rglob("index.html") for code in parse_html(page).iter("code")
+             if code.get("data-install-command") is not None]
+    shell = [line for line in lines if "curl" in line]
+    assert len(shell) == 2 and not any("$(" in line or ";id" in line for line in shell)
