@@ -15,6 +15,7 @@ A folder without a marketplace is a folder of agent files, except that a folder 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -116,7 +117,7 @@ def plugin_files(folder: Path, skip: Path | None = None) -> list[Path]:
     for current, folders, files in os.walk(folder):
         folders[:] = sorted(name for name in folders if (not name.startswith(".") or name == ".claude-plugin")
                             and not os.path.islink(os.path.join(current, name))
-                            and (skip is None or Path(current, name).resolve() != skip))
+                            and (skip is None or os.path.join(current, name) != str(skip)))
         found += [Path(current, name) for name in sorted(files) if not name.startswith(".") or name == MCP_FILE]
     return found
 
@@ -126,6 +127,7 @@ def loose_components(root: Path) -> tuple[list[Path], list[Path]]:
     a folder of agent files, sorted, skipping hidden folders and links."""
     commands: list[Path] = []
     skills: list[Path] = []
+    root = root.resolve()
     for current, folders, files in os.walk(root):
         folders[:] = sorted(name for name in folders if not name.startswith(".")
                             and not os.path.islink(os.path.join(current, name)))
@@ -169,17 +171,18 @@ def read_marketplace(root: Path, report: Report) -> Marketplace:
     metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
     plugin_root = _text(metadata.get("pluginRoot"))
     plugins: list[Plugin] = []
-    folders: dict[str, str] = {}
+    folders: dict[str, str] = {}  # the plugin that has each folder of pages, by folder
     for number, entry in enumerate(entries):
         plugin = _read_entry(root, plugin_root, entry, document, number, report)
         if plugin is None:
             continue
-        taken = folders.setdefault(plugin_folder_name(plugin.name), plugin.name)
-        if taken != plugin.name or any(other.name == plugin.name for other in plugins):
+        folder = plugin_folder_name(plugin.name)
+        if folder in folders:
             report.add(document.finding_at_item("plugins", number, "error", f"plugin '{plugin.name}' would have the "
-                                                f"pages of plugin '{taken}': give it a name of its own",
+                                                f"pages of plugin '{folders[folder]}': give it a name of its own",
                                                 "plugin-name-repeated"))
             continue
+        folders[folder] = plugin.name
         plugins.append(plugin)
     return Marketplace(root, manifest_path, _text(data.get("name")) or root.name, _person(data.get("owner")),
                        _text(metadata.get("description")) or _text(data.get("description")),
@@ -319,12 +322,36 @@ def _skills_in(folder: Path, root: Path) -> list[Path]:
 
 
 def _inside(root: Path, path: Path) -> Path | None:
-    """Return `path` (links resolved) when it lies inside `root`, else None."""
+    """Return `path` when it lies inside `root` (through links, resolved), else None.
+
+    A path written below `root` with no link on the way is inside as it is: a look at each
+    part below `root`, not the whole path resolved (a marketplace has thousands of files).
+    """
     try:
+        parts = path.relative_to(root).parts
+    except ValueError:
+        parts = None
+    try:
+        if parts is not None and ".." not in parts and not _link_on_the_way(str(root), parts):
+            return path
         resolved = path.resolve()
-        return resolved if resolved.is_relative_to(root.resolve()) else None
+        return resolved if resolved.is_relative_to(_real_path(str(root))) else None
     except (OSError, RuntimeError, ValueError):  # a loop of links, or a NUL in a manifest's path
         return None
+
+
+def _link_on_the_way(root: str, parts: tuple[str, ...]) -> bool:
+    current = root
+    for part in parts:
+        current = os.path.join(current, part)
+        if os.path.islink(current):
+            return True
+    return False
+
+
+@functools.lru_cache(maxsize=256)
+def _real_path(folder: str) -> Path:
+    return Path(folder).resolve()
 
 
 def _file_inside(root: Path, path: Path) -> bool:

@@ -248,8 +248,9 @@ class ComponentPages:
         groups = self._groups(plugin)
         parts = self.components.parts.get(plugin.name, PluginParts())
         scripts = _hook_scripts(plugin, parts.hooks)
-        shell_lines = [(f"/{usage_name(command.name, plugin.name)}", line) for command, _, owner in self.components.commands
-                       if owner == plugin.name for line in command.shell_lines]
+        shell_lines = [(f"/{usage_name(command.name, plugin.name)}", line)
+                       for command, _ in self.components.commands_by_plugin.get(plugin.name, [])
+                       for line in command.shell_lines]
         readme = _read_readme(plugin, self.config.max_file_size)
         url = plugin_url(plugin_slug(plugin.name))
         key = _digest("plugin", repr(plugin), repr(groups), repr(parts), repr(scripts), readme, repr(shell_lines),
@@ -272,9 +273,9 @@ class ComponentPages:
         agents = self.agents.get(plugin.name, ())
         commands = tuple(ListedComponent(f"/{usage_name(command.name, plugin.name)}", component_url("command", slug),
                                          _clip(command.description))
-                         for command, slug, owner in self.components.commands if owner == plugin.name)
+                         for command, slug in self.components.commands_by_plugin.get(plugin.name, []))
         skills = tuple(ListedComponent(skill.name, component_url("skill", slug), _clip(skill.description))
-                       for skill, slug, owner in self.components.skills if owner == plugin.name)
+                       for skill, slug in self.components.skills_by_plugin.get(plugin.name, []))
         return [ComponentGroup("agent", "Agents", agents), ComponentGroup("command", "Commands", commands),
                 ComponentGroup("skill", "Skills", skills)]
 

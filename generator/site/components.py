@@ -3,6 +3,7 @@ the files of its folder and its `.zip`), as strings and bytes."""
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import zipfile
@@ -58,6 +59,22 @@ class Components:
 
     def __len__(self) -> int:
         return sum(self.counts().values())
+
+    @functools.cached_property
+    def commands_by_plugin(self) -> dict[str, list[tuple[Command, str]]]:
+        """Each plugin's commands with their slugs, by plugin name."""
+        grouped: dict[str, list[tuple[Command, str]]] = {}
+        for command, slug, plugin in self.commands:
+            grouped.setdefault(plugin, []).append((command, slug))
+        return grouped
+
+    @functools.cached_property
+    def skills_by_plugin(self) -> dict[str, list[tuple[Skill, str]]]:
+        """Each plugin's skills with their slugs, by plugin name."""
+        grouped: dict[str, list[tuple[Skill, str]]] = {}
+        for skill, slug, plugin in self.skills:
+            grouped.setdefault(plugin, []).append((skill, slug))
+        return grouped
 
     def counts(self) -> dict[str, int]:
         """How many plugins, commands and skills there are, by kind."""

@@ -147,10 +147,13 @@ def component_data(site: SiteContext, catalog: Catalog, components: Components |
     if components is None:
         return {"marketplace": None, "plugins": [], "commands": [], "skills": []}
     marketplace = components.marketplace
+    agents_by_plugin: dict[str, list[str]] = {}
+    for agent in catalog.agents:
+        agents_by_plugin.setdefault(agent.plugin, []).append(agent.slug)
     return {
         "marketplace": _marketplace_data(site, marketplace) if marketplace else None,
-        "plugins": [_plugin_data(site, catalog, components, plugin) for plugin in marketplace.plugins]
-        if marketplace else [],
+        "plugins": [_plugin_data(site, agents_by_plugin.get(plugin.name, []), components, plugin)
+                    for plugin in marketplace.plugins] if marketplace else [],
         "commands": [_command_data(site, command, slug, plugin) for command, slug, plugin in components.commands],
         "skills": [_skill_data(site, skill, slug, plugin) for skill, slug, plugin in components.skills],
     }
@@ -166,7 +169,7 @@ def _person_data(person: Person) -> dict[str, Any]:
     return {"name": person.name, "email": person.email or None, "url": person.url or None}
 
 
-def _plugin_data(site: SiteContext, catalog: Catalog, components: Components, plugin: Plugin) -> dict[str, Any]:
+def _plugin_data(site: SiteContext, agents: list[str], components: Components, plugin: Plugin) -> dict[str, Any]:
     parts = components.parts.get(plugin.name)
     slug = plugin_slug(plugin.name)
     return {
@@ -176,9 +179,9 @@ def _plugin_data(site: SiteContext, catalog: Catalog, components: Components, pl
         "category": plugin.category, "source": plugin.source, "source_url": plugin.source_url or None,
         "url": _address(site, plugin_url(slug)),
         "install_command": f"/plugin install {plugin.name}@{site['marketplace']}",
-        "agents": [agent.slug for agent in catalog.agents if agent.plugin == plugin.name],
-        "commands": [slug for _, slug, owner in components.commands if owner == plugin.name],
-        "skills": [slug for _, slug, owner in components.skills if owner == plugin.name],
+        "agents": agents,
+        "commands": [slug for _, slug in components.commands_by_plugin.get(plugin.name, [])],
+        "skills": [slug for _, slug in components.skills_by_plugin.get(plugin.name, [])],
         "hooks": [{"event": hook.event, "matcher": hook.matcher, "type": hook.type, "action": hook.action,
                    "timeout": hook.timeout or None} for hook in (parts.hooks if parts else [])],
         "mcp_servers": [{"name": server.name, "transport": server.transport, "command": server.command,
