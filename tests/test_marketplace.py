@@ -410,7 +410,10 @@ def test_links_lead_between_plugins_and_to_skills_and_their_files(tmp_path: Path
     root = small_marketplace(tmp_path / "m")
     assert build_at_root(root) == 0
     site = root / "site" / "plugins"
-    hrefs = lambda page: [a.get("href") for a in parse_html(page).iter("a")]  # noqa: E731
+
+    def hrefs(page: Path) -> list[str | None]:
+        return [a.get("href") for a in parse_html(page).iter("a")]
+
     assert "../../../../plugins/beta/agents/b/index.html" in hrefs(site / "alpha/agents/a/index.html")
     assert "skills/sk/index.html" in hrefs(site / "alpha/index.html")
     assert "files/references/guide.md.html" in hrefs(site / "alpha/skills/sk/index.html")
