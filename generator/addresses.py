@@ -63,6 +63,16 @@ def raw_component_url(kind: str, slug: str) -> str:
     return f"{component_folder(kind, slug)}.md"
 
 
+PAGE_MARK = "/"
+"""Starts a link target that is a page's path below the site root, not an agent's slug (see `target_url`)."""
+
+
+def target_url(target: str) -> str:
+    """Return the path below the site root a link target leads to: an agent's slug names its
+    page; a skill's, a command's or a skill file's page is written as `/` and its path."""
+    return target[len(PAGE_MARK):] if target.startswith(PAGE_MARK) else page_url(target)
+
+
 def plugin_url(slug: str) -> str:
     """Return the path below the site root of the page of the plugin whose folder is `slug`."""
     return f"plugins/{slug}/{INDEX}"

@@ -377,7 +377,9 @@ def small_marketplace(root: Path) -> Path:
         {"name": "alpha", "source": "./plugins/alpha"}, {"name": "beta", "source": "./plugins/beta"}]}), {
         "plugins/alpha/.claude-plugin/plugin.json": json.dumps({"name": "alpha", "description": "Alpha"}),
         "plugins/alpha/README.md": "# Alpha\n\nSee [the skill](skills/sk/SKILL.md).\n",
-        "plugins/alpha/agents/a.md": "---\nname: a\ndescription: Agent A\n---\n## Role\nAsk [b](../../beta/agents/b.md).\n",
+        "plugins/alpha/agents/a.md": "---\nname: a\ndescription: Agent A\n---\n## Role\nAsk [b](../../beta/agents/b.md), "
+                                     "use [sk](../skills/sk/SKILL.md), read [guide](../skills/sk/references/guide.md), "
+                                     "[run](../commands/run.md).\n",
         "plugins/alpha/commands/run.md": "---\ndescription: Run it\n---\nRun !`git status`\n",
         "plugins/alpha/skills/sk/SKILL.md": "---\nname: sk\ndescription: Skill\n---\nRead [guide](references/guide.md).\n",
         "plugins/alpha/skills/sk/references/guide.md": "# Guide\n",
@@ -395,7 +397,9 @@ def small_marketplace(root: Path) -> Path:
     lambda root: (root / "plugins/alpha/skills/sk/notes.txt").write_text("a new file\n"),
     lambda root: (root / "plugins/beta/agents/b.md").write_text("---\nname: bee\ndescription: B\n---\nB.\n"),
     lambda root: (root / "plugins/alpha/.claude-plugin/plugin.json").write_text('{"name": "alpha", "version": "2.0.0"}'),
-], ids=["readme", "hook-script", "hook-script-gone", "skill-file-added", "agent-renamed", "plugin-json"])
+    lambda root: (root / "plugins/alpha/commands/run.md").rename(root / "plugins/alpha/commands/go.md"),
+], ids=["readme", "hook-script", "hook-script-gone", "skill-file-added", "agent-renamed", "plugin-json",
+        "command-renamed"])
 def test_after_any_edit_a_warm_build_equals_a_cold_one(tmp_path: Path, edit) -> None:
     root = small_marketplace(tmp_path / "m")
     cache = tmp_path / "cache"
@@ -414,7 +418,10 @@ def test_links_lead_between_plugins_and_to_skills_and_their_files(tmp_path: Path
     def hrefs(page: Path) -> list[str | None]:
         return [a.get("href") for a in parse_html(page).iter("a")]
 
-    assert "../../../../plugins/beta/agents/b/index.html" in hrefs(site / "alpha/agents/a/index.html")
+    agent_links = hrefs(site / "alpha/agents/a/index.html")
+    assert "../../../../plugins/beta/agents/b/index.html" in agent_links
+    assert {"../../skills/sk/index.html", "../../skills/sk/files/references/guide.md.html",
+            "../../commands/run/index.html"} <= set(agent_links)
     assert "skills/sk/index.html" in hrefs(site / "alpha/index.html")
     assert "files/references/guide.md.html" in hrefs(site / "alpha/skills/sk/index.html")
     page = text_of(parse_html(site / "alpha/index.html"))

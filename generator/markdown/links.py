@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
 
-from generator.addresses import page_url, relative_url
+from generator.addresses import page_url, relative_url, target_url
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
@@ -38,7 +38,8 @@ class LinkContext:
     source: PurePosixPath
     """The file's path below the agents folder."""
     slugs: Mapping[PurePosixPath, str]
-    """Every agent file's slug, by its path below the agents folder."""
+    """Every agent file's slug, by its path below the agents folder, and every other page a link
+    may lead to, as `/<path below the site root>` (see `generator.addresses.target_url`)."""
     linked_files: set[PurePosixPath] = field(default_factory=set)
     """The files below the agents folder that the text links to, found or not."""
     pages: Mapping[PurePosixPath, str] = field(default_factory=dict)
@@ -71,7 +72,7 @@ def resolve_link(href: str, context: LinkContext) -> str | None:
         return None
     context.linked_files.add(target)
     slug = context.slugs.get(target)
-    address = page_url(slug) if slug is not None else context.pages.get(target)
+    address = target_url(slug) if slug is not None else context.pages.get(target)
     if address is None:
         return None
     fragment = urlsplit(href.strip()).fragment

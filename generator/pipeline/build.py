@@ -103,7 +103,7 @@ def run_pipeline(
         return BuildResult(repeated, report, config.out_dir, record.stats, unchanged=True,
                            components=_last_counts(record))
 
-    from generator.pipeline.components import components_state, read_components
+    from generator.pipeline.components import components_state, link_targets, read_components
     from generator.pipeline.render import make_manifest, render_site
     from generator.site.plan import SitePlan, plan_pages
 
@@ -117,6 +117,7 @@ def run_pipeline(
 
     # Plan: slugs, order, neighbours and dates, before anything is rendered.
     plans, slugs = plan_pages(raw_agents, listing.owners)
+    slugs = {**link_targets(components), **slugs}  # links from agents may lead to skills and commands
     dates = read_file_dates([plan.raw.path for plan in plans], config.agents_dir, memo)
     parts = components_state(components, listing.other_entries, config.max_file_size) if record else ""
     state = _site_state(record, config, plans, dates, parts) if record else ""

@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from generator.addresses import (
+    PAGE_MARK,
     component_url,
     plugin_url,
     raw_component_url,
@@ -278,6 +279,12 @@ class ComponentPages:
                        for skill, slug in self.components.skills_by_plugin.get(plugin.name, []))
         return [ComponentGroup("agent", "Agents", agents), ComponentGroup("command", "Commands", commands),
                 ComponentGroup("skill", "Skills", skills)]
+
+
+def link_targets(components: Components) -> dict[PurePosixPath, str]:
+    """Return the page of each skill, command and shown file of a skill's folder as a link target
+    (see `addresses.target_url`), by its file's path below the catalog's folder."""
+    return {path: PAGE_MARK + url for path, url in _file_pages(components).items()}
 
 
 def _file_pages(components: Components) -> dict[PurePosixPath, str]:

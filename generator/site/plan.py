@@ -99,6 +99,7 @@ class SitePlan:
     pages: list[PagePlan]
     """Each agent page, in catalog order."""
     slugs: dict[PurePosixPath, str]
-    """Every agent file's slug, by its path below the agents folder."""
+    """Every agent file's slug, by its path below the agents folder, and the page of every other
+    file a link may lead to (see `generator.addresses.target_url`)."""
     dates: dict[Path, FileDates]
     """When each agent file was added and last changed."""
