@@ -103,7 +103,11 @@ def run_pipeline(
         return BuildResult(repeated, report, config.out_dir, record.stats, unchanged=True,
                            components=_last_counts(record))
 
-    from generator.pipeline.components import components_state, link_targets, read_components
+    from generator.pipeline.components import (
+        components_state,
+        link_targets,
+        read_components,
+    )
     from generator.pipeline.render import make_manifest, render_site
     from generator.site.plan import SitePlan, plan_pages
 
