@@ -11,8 +11,8 @@ import yaml
 
 from generator.catalog.lint import RUNTIME_TOOLS, LintSettings
 from generator.catalog.load import DEFAULT_MAX_FILE_SIZE
-from generator.catalog.marketplace import MARKETPLACE_FILE, is_marketplace, read_json
-from generator.errors import ConfigError, UsageError, type_name
+from generator.catalog.marketplace import MARKETPLACE_FILE, PLUGIN_FILE, is_marketplace, read_json
+from generator.errors import ConfigError, SiteError, UsageError, type_name
 
 CONFIG_NAME = "agentpages.yml"
 DEFAULT_TITLE = "Agent catalog"
@@ -102,9 +102,12 @@ def load_config(
     """
     config = _read_config(agents_dir, out_dir, config_path, strict)
     if is_marketplace(config.agents_dir):
-        name = read_marketplace_name(config.agents_dir)
-        config = replace(config, marketplace=name,
-                         install_source=install_source(config.repo_url, config.agents_dir))
+        manifest = read_marketplace_summary(config.agents_dir)
+        config = replace(
+            config, marketplace=manifest.name,
+            install_source=install_source(config.repo_url, config.agents_dir, manifest.repositories),
+            title=manifest.name if config.title == DEFAULT_TITLE else config.title,
+            description=config.description or manifest.description)
     if site_url:
         if not site_url.startswith(("https://", "http://")):
             raise UsageError(None, 0, f"the site URL must start with https:// or http://, not '{site_url}'")
@@ -156,12 +159,51 @@ def catalog_root(agents_dir: Path) -> Path:
     return agents_dir if is_marketplace(agents_dir) else agents_dir.parent
 
 
-def read_marketplace_name(root: Path) -> str:
-    """Return the `name` of the marketplace at `root` (its folder's name when it has none); SiteError
-    with line and column when its manifest is not JSON."""
+@dataclass(frozen=True)
+class MarketplaceSummary:
+    """What the site's settings take from a marketplace's manifest."""
+
+    name: str
+    description: str
+    repositories: tuple[str, ...]
+    """The `repository` of each plugin entry (and its plugin.json) that names one."""
+
+
+def read_marketplace_summary(root: Path) -> MarketplaceSummary:
+    """Read the name, description and plugins' repositories of the marketplace at `root` (its
+    folder's name when it has none); SiteError with line and column when its manifest is not JSON."""
     data = read_json(root / MARKETPLACE_FILE).value
-    name = data.get("name") if isinstance(data, dict) else None
-    return name.strip() if isinstance(name, str) and name.strip() else root.name
+    data = data if isinstance(data, dict) else {}
+    name = data.get("name")
+    metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    description = metadata.get("description") or data.get("description")
+    repositories = []
+    for entry in data.get("plugins") if isinstance(data.get("plugins"), list) else []:
+        if isinstance(entry, dict):
+            repositories += [_repository_of(entry), _repository_of(_plugin_manifest(root, entry.get("source")))]
+    return MarketplaceSummary(name.strip() if isinstance(name, str) and name.strip() else root.name,
+                              description.strip() if isinstance(description, str) else "",
+                              tuple(repository for repository in repositories if repository))
+
+
+def _repository_of(fields: dict[str, Any]) -> str:
+    value = fields.get("repository")
+    value = value.get("url") if isinstance(value, dict) else value
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _plugin_manifest(root: Path, source: object) -> dict[str, Any]:
+    """Return a plugin's plugin.json as data, {} when it has none inside the repository or it is not JSON."""
+    if not isinstance(source, str):
+        return {}
+    path = root / source / PLUGIN_FILE
+    try:
+        if not path.resolve().is_relative_to(root.resolve()) or not path.is_file():
+            return {}
+        data = read_json(path).value
+    except (SiteError, OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 _GITHUB_REMOTE = re.compile(r"^(?:https://github\.com/|git@github\.com:|ssh://git@github\.com/)"
@@ -169,10 +211,12 @@ _GITHUB_REMOTE = re.compile(r"^(?:https://github\.com/|git@github\.com:|ssh://gi
 _REMOTE_URL = re.compile(r'^\s*\[remote "origin"\]\s*$(?P<body>(?:\n(?!\s*\[).*)*)', re.MULTILINE)
 
 
-def install_source(repo_url: str, root: Path) -> str:
+def install_source(repo_url: str, root: Path, repositories: tuple[str, ...] = ()) -> str:
     """Return what `/plugin marketplace add` takes for this repository: `owner/repo` for GitHub
-    (from `repo_url`, else the git remote `origin`), else `repo_url`, else ""."""
-    for url in (repo_url, _origin_url(root)):
+    (from `repo_url`, else the git remote `origin`, else the one repository every plugin that
+    names one names), else `repo_url`, else ""."""
+    agreed = repositories[0] if repositories and len(set(repositories)) == 1 else ""
+    for url in (repo_url, _origin_url(root), agreed):
         match = _GITHUB_REMOTE.match(url.strip())
         if match:
             return match.group("repo")

@@ -141,6 +141,27 @@ class SiteError(Exception):
         return f"{display_path(self.path)}:{self.line}: error: {self.message}"
 
 
+class FileError(SiteError):
+    """A file the build cannot go without cannot be read (a marketplace's manifest): said as a
+    finding is, with its column and rule, so `check` can report it in any format."""
+
+    def __init__(self, path: Path, line: int, message: str, column: int = 1, rule: str = "") -> None:
+        super().__init__(path, line, message)
+        self.column = column
+        self.rule = rule
+
+    def __reduce__(self) -> tuple[type[FileError], tuple[Path, int, str, int, str]]:  # type: ignore[override]
+        assert self.path is not None
+        return (type(self), (self.path, self.line, self.message, self.column, self.rule))
+
+    def as_finding(self) -> Finding:
+        assert self.path is not None
+        return Finding(self.path, self.line, "error", self.message, self.rule, self.column)
+
+    def __str__(self) -> str:
+        return self.as_finding().with_column()
+
+
 class UsageError(SiteError):
     """The command line names something that is not there; the CLI exits 2."""
 

@@ -225,8 +225,21 @@ def test_invalid_marketplace_json_names_line_and_column(tmp_path: Path) -> None:
     root = write_marketplace(tmp_path / "m", '{\n  "name": "x",\n  "plugins": [,]\n}\n')
     with pytest.raises(SiteError) as raised:
         read_marketplace(root, Report())
-    assert raised.value.line == 3
-    assert "column 15" in raised.value.message and "not valid JSON" in raised.value.message
+    assert (raised.value.line, raised.value.column) == (3, 15)  # type: ignore[attr-defined]
+    assert "not valid JSON" in raised.value.message
+
+
+def test_check_reports_a_broken_marketplace_json_in_every_format(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    root = write_marketplace(tmp_path / "m", '{\n  "name": "x",\n  "plugins": [,]\n}\n')
+    with working_folder(root):
+        assert main(["check", "--format", "github"]) == 1
+        github = capsys.readouterr().out
+        assert main(["check", "--format", "json"]) == 1
+        found = json.loads(capsys.readouterr().out)
+    assert github.startswith("::error file=.claude-plugin/marketplace.json,line=3,col=15")
+    assert [(item["line"], item["column"], item["rule"]) for item in found] == [(3, 15, "invalid-json")]
 
 
 def test_entries_without_a_name_or_with_a_missing_source_are_reported_where_they_are(tmp_path: Path) -> None:
@@ -321,7 +334,7 @@ def test_check_names_each_manifest_problem_where_it_is(tmp_path: Path, capsys: p
     assert code == 1
     assert ".claude-plugin/marketplace.json:2:11: warning: the marketplace's name 'My Market' is not kebab-case" in "\n".join(lines)
     rules = sorted(line.rsplit("[", 1)[1].rstrip("]") for line in lines)
-    assert rules == ["marketplace-name", "plugin-name", "plugin-name-repeated", "plugin-not-listed",
+    assert rules == ["install-source", "marketplace-name", "plugin-name", "plugin-name-repeated", "plugin-not-listed",
                      "plugin-version", "plugin-version"]
     assert any("plugins/other/.claude-plugin/plugin.json:1:1: error: plugin.json has no 'name'" in line for line in lines)
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from generator.catalog.load import COMMANDS_FOLDER, SKILL_FILE
 from generator.catalog.model import slugify
-from generator.errors import Finding, Report, SiteError
+from generator.errors import FileError, Finding, Report, SiteError
 
 MARKETPLACE_FILE = ".claude-plugin/marketplace.json"
 PLUGIN_FILE = ".claude-plugin/plugin.json"
@@ -204,8 +204,13 @@ def _read_entry(
                                             "add one, in kebab-case", "plugin-name"))
         return None
     source = entry.get("source")
-    if not isinstance(source, str):
+    if isinstance(source, dict):
         return _plugin_kept_elsewhere(name, source, entry)
+    if not isinstance(source, str):
+        report.add(document.finding_at_item("plugins", number, "error", f"plugin '{name}' has no 'source': write "
+                                            "\"./plugins/<name>\", or an object such as {\"source\": \"github\", "
+                                            "\"repo\": \"owner/repo\"}", "plugin-source"))
+        return None
     folder = _inside(root, root / plugin_root / source if plugin_root and not source.startswith("./")
                      else root / source)
     if folder is None or not folder.is_dir():
@@ -437,7 +442,7 @@ def read_json(path: Path, report: Report | None = None) -> JsonDocument:
         problem = (1, 1, f"cannot be read: {error}")
     line, column, message = problem
     if report is None:
-        raise SiteError(path, line, f"column {column}: {message}")
+        raise FileError(path, line, message, column, "invalid-json")
     report.add(Finding(path, line, "error", message, "invalid-json", column))
     return JsonDocument(path, "", {})
 

@@ -18,6 +18,7 @@ from generator import __version__
 from generator.catalog.marketplace import is_marketplace
 from generator.config import SITE_URL_VARIABLE, SiteConfig, load_config
 from generator.errors import (
+    FileError,
     Finding,
     Report,
     SiteError,
@@ -271,6 +272,15 @@ class ProgressBar:
 
 def run_check(args: argparse.Namespace) -> int:
     """Check the catalog, print each finding in the chosen format, and exit 1 on failure."""
+    try:
+        return _check(args)
+    except FileError as error:  # a manifest that is not JSON: a finding like any other
+        print(FORMATTERS[args.format]([error.as_finding()]), end="")
+        print("Checked nothing: 1 error", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _check(args: argparse.Namespace) -> int:
     config = load_config(catalog_folder(args.agents), Path("site"), args.config, strict=args.strict)
     report = Report()
     listing = list_agent_files(config)

@@ -38,7 +38,7 @@ _MARKETPLACE_FILES = {
     "plugins/review-kit/commands/review.md": "marketplace/review.md",
     "plugins/review-kit/skills/review-checklist/SKILL.md": "marketplace/SKILL.md",
     "plugins/review-kit/skills/review-checklist/references/checklist.md": "marketplace/checklist.md",
-    "agentpages.yml": "agentpages.yml",
+    "agentpages.yml": "marketplace/agentpages.yml",
     "README.md": "marketplace/README.md",
     ".gitignore": "gitignore",
     WORKFLOW_PATH: "pages.yml",

@@ -102,6 +102,10 @@ def read_components(config: SiteConfig, listing: AgentListing, report: Report) -
         _add_all(report, check_skill(skill))
     if marketplace is not None:
         _add_all(report, check_marketplace(marketplace))
+        if not config.install_source:
+            report.add(Finding(marketplace.manifest, 1, "warning", "the install lines cannot name this marketplace's "
+                               "repository, so they show OWNER/REPO: set repo_url in agentpages.yml (or give the "
+                               "repository an origin remote on GitHub)", "install-source"))
         _add_all(report, [finding for plugin in marketplace.plugins for path in plugin.hooks
                           for finding in check_hooks(path)])
     command_slugs = _slugs([(command.name, plugin) for command, plugin in commands])

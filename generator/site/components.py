@@ -176,8 +176,8 @@ def shows(file: SkillFile) -> bool:
 
 def file_body(renderer: MarkdownRenderer, file: SkillFile, links: LinkContext | None) -> str:
     """Render a skill's file: Markdown as a page, any other text highlighted as code."""
-    if file.kind == "markdown":
-        return renderer.render(file.text, top_level=1, links=links).html
+    if file.kind == "markdown":  # below the page's own h1, the file's name
+        return renderer.render_page_body(file.text, links).html
     return renderer.render(code_block(file.text, language_of(file.rel_path.name))).html
 
 
