@@ -11,7 +11,12 @@ import yaml
 
 from generator.catalog.lint import RUNTIME_TOOLS, LintSettings
 from generator.catalog.load import DEFAULT_MAX_FILE_SIZE
-from generator.catalog.marketplace import MARKETPLACE_FILE, PLUGIN_FILE, is_marketplace, read_json
+from generator.catalog.marketplace import (
+    MARKETPLACE_FILE,
+    PLUGIN_FILE,
+    is_marketplace,
+    read_json,
+)
 from generator.errors import ConfigError, SiteError, UsageError, type_name
 
 CONFIG_NAME = "agentpages.yml"
