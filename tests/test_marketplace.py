@@ -283,10 +283,15 @@ def test_components_come_from_the_default_folders_and_the_declared_paths(tmp_pat
 
 
 def test_a_declared_path_that_leaves_the_plugin_is_not_read(tmp_path: Path) -> None:
-    manifest = json.dumps({"name": "m", "plugins": [{"name": "p", "source": "./p", "agents": ["../secret.md"]}]})
+    manifest = json.dumps({"name": "m", "plugins": [
+        {"name": "p", "source": "./p", "agents": ["../secret.md", "./missing.md"]}]}, indent=1)
     root = write_marketplace(tmp_path / "m", manifest, {"p/agents/a.md": "---\nname: a\n---\n", "secret.md": "x"})
-    (plugin,) = read_marketplace(root, Report()).plugins
+    report = Report()
+    (plugin,) = read_marketplace(root, report).plugins
     assert [path.name for path in plugin.agents] == ["a.md"]
+    said = [(finding.rule, finding.line, finding.message.split(":")[0]) for finding in report.findings]
+    assert said == [("plugin-path", 8, "'../secret.md' leads out of the plugin's folder, so it is not read"),
+                    ("plugin-path", 9, "'./missing.md' is not there")]
 
 
 SHOWN = "[...document.querySelectorAll('.category [data-agent]:not([hidden])')]"

@@ -219,12 +219,14 @@ def _read_entry(
         return None
     manifest = folder / PLUGIN_FILE
     declared: dict[str, Any] = {}
+    declarations: list[tuple[JsonDocument, dict[str, Any]]] = [(document, entry)]
     if _file_inside(folder, manifest):
         plugin_document = read_json(manifest, report)
         declared = plugin_document.value if isinstance(plugin_document.value, dict) else {}
+        declarations.insert(0, (plugin_document, declared))
     else:
         manifest = None  # type: ignore[assignment]
-    return _plugin(name, folder, source, {**entry, **declared}, [declared, entry], manifest)
+    return _plugin(name, folder, source, {**entry, **declared}, declarations, manifest, report=report)
 
 
 def _plugin_kept_elsewhere(name: str, source: object, entry: dict[str, Any]) -> Plugin:
@@ -240,13 +242,15 @@ def _plugin_kept_elsewhere(name: str, source: object, entry: dict[str, Any]) -> 
 
 
 def _plugin(
-    name: str, folder: Path | None, source: str, fields: dict[str, Any], declarations: list[dict[str, Any]],
-    manifest: Path | None, source_url: str = "",
+    name: str, folder: Path | None, source: str, fields: dict[str, Any],
+    declarations: list[tuple[JsonDocument, dict[str, Any]]], manifest: Path | None, source_url: str = "",
+    report: Report | None = None,
 ) -> Plugin:
     """Return a plugin from its merged fields (plugin.json over the marketplace entry), finding its
-    components in the default folders and in the paths each declaration names."""
+    components in the default folders and in the paths each declaration (a manifest and its
+    fields) names; a declared path that is not there is reported."""
     keywords = fields.get("keywords")
-    components = _components(folder, declarations) if folder is not None else {}
+    components = _components(folder, declarations, report or Report()) if folder is not None else {}
     readme = folder / "README.md" if folder is not None and _file_inside(folder, folder / "README.md") else None
     return Plugin(
         name=name, folder=folder, source=source, source_url=source_url,
@@ -258,7 +262,9 @@ def _plugin(
     )
 
 
-def _components(folder: Path, declarations: list[dict[str, Any]]) -> dict[str, Any]:
+def _components(
+    folder: Path, declarations: list[tuple[JsonDocument, dict[str, Any]]], report: Report,
+) -> dict[str, Any]:
     """Find a plugin's components: the default folders first, then the declared paths, each once."""
     agents = _markdown_files(folder / "agents", folder)
     commands = _markdown_files(folder / "commands", folder)
@@ -268,36 +274,43 @@ def _components(folder: Path, declarations: list[dict[str, Any]]) -> dict[str, A
     inline_hooks: list[tuple[Path, Any]] = []
     inline_mcp: list[tuple[Path, Any]] = []
     manifest = folder / PLUGIN_FILE
-    for declared in declarations:
-        for path in _declared_paths(folder, declared.get("agents")):
+    for document, declared in declarations:
+        found = functools.partial(_declared_paths, folder, document=document, report=report)
+        for path in found(declared.get("agents")):
             agents += [path] if path.is_file() else _markdown_files(path, folder)
-        for path in _declared_paths(folder, declared.get("commands")):
+        for path in found(declared.get("commands")):
             commands += [path] if path.is_file() else _markdown_files(path, folder)
-        for path in _declared_paths(folder, declared.get("skills")):
+        for path in found(declared.get("skills")):
             skills += [path / SKILL_FILE] if _file_inside(folder, path / SKILL_FILE) else _skills_in(path, folder)
         hooks_value = declared.get("hooks")
         if isinstance(hooks_value, dict):
             inline_hooks.append((manifest, hooks_value))
         else:
-            hooks += [path for path in _declared_paths(folder, hooks_value) if path.is_file()]
+            hooks += [path for path in found(hooks_value) if path.is_file()]
         mcp_value = declared.get("mcpServers")
         if isinstance(mcp_value, dict):
             inline_mcp.append((manifest, mcp_value))
         else:
-            mcp_files += [path for path in _declared_paths(folder, mcp_value) if path.is_file()]
+            mcp_files += [path for path in found(mcp_value) if path.is_file()]
     return {
         "agents": _once(agents), "commands": _once(commands), "skills": _once(skills), "hooks": _once(hooks),
         "mcp_files": _once(mcp_files), "inline_hooks": tuple(inline_hooks), "inline_mcp": tuple(inline_mcp),
     }
 
 
-def _declared_paths(folder: Path, value: object) -> Iterator[Path]:
-    """Yield each path a manifest names (a text or a list of texts), when it stays inside the plugin."""
+def _declared_paths(folder: Path, value: object, document: JsonDocument, report: Report) -> Iterator[Path]:
+    """Yield each path a manifest names (a text or a list of texts) when it is there, inside the
+    plugin's folder; report any other where the manifest names it."""
     for text in [value] if isinstance(value, str) else value if isinstance(value, list) else []:
-        if isinstance(text, str) and text.strip():
-            path = _inside(folder, folder / text.strip())
-            if path is not None and path.exists():
-                yield path
+        if not isinstance(text, str) or not text.strip():
+            continue
+        path = _inside(folder, folder / text.strip())
+        if path is not None and path.exists():
+            yield path
+            continue
+        why = "is not there" if path is not None else "leads out of the plugin's folder, so it is not read"
+        report.add(document.finding_of_value(text, "warning", f"'{text.strip()}' {why}: name a file or folder "
+                                             "of the plugin, relative to it (\"./agents/x.md\")", "plugin-path"))
 
 
 def _markdown_files(folder: Path, root: Path) -> list[Path]:
