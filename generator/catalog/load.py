@@ -22,7 +22,8 @@ from generator.markdown.sanitize import remove_control_characters
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_FILE_SIZE = 1024 * 1024
-_SKIPPED_NAMES = frozenset({"readme.md", "license.md", "contributing.md", "changelog.md"})
+SKIPPED_NAMES = frozenset({"readme.md", "license.md", "contributing.md", "changelog.md"})
+"""Markdown files a folder of agents holds that are no agents."""
 
 
 @dataclass(frozen=True)
@@ -177,7 +178,7 @@ def _holds_other_components(folder: os.DirEntry[str]) -> bool:
 
 
 def _has_agent_name(name: str) -> bool:
-    return name.endswith(".md") and not name.startswith(".") and name.lower() not in _SKIPPED_NAMES
+    return name.endswith(".md") and not name.startswith(".") and name.lower() not in SKIPPED_NAMES
 
 
 def _is_regular_file(entry: os.DirEntry[str]) -> bool:

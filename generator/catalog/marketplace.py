@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator.catalog.load import COMMANDS_FOLDER, SKILL_FILE
+from generator.catalog.load import COMMANDS_FOLDER, SKILL_FILE, SKIPPED_NAMES
 from generator.catalog.model import slugify
 from generator.errors import FileError, Finding, Report, SiteError
 
@@ -34,7 +34,6 @@ HOOKS_FILE = "hooks/hooks.json"
 MCP_FILE = ".mcp.json"
 MAX_MANIFEST_SIZE = 1024 * 1024
 """A manifest larger than this is refused: it is a list of plugins, not a data file."""
-_SKIPPED_NAMES = frozenset({"readme.md", "license.md", "contributing.md", "changelog.md"})
 
 
 @dataclass(frozen=True)
@@ -324,7 +323,7 @@ def _markdown_files(folder: Path, root: Path) -> list[Path]:
                             and not os.path.islink(os.path.join(current, name)))
         for name in sorted(files):
             path = Path(current, name)
-            if name.endswith(".md") and not name.startswith(".") and name.lower() not in _SKIPPED_NAMES \
+            if name.endswith(".md") and not name.startswith(".") and name.lower() not in SKIPPED_NAMES \
                     and _file_inside(root, path):
                 found.append(path)
     return found

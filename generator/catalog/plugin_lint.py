@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.catalog.components import Command, Skill
+from generator.catalog.load import SKIPPED_NAMES
 from generator.catalog.marketplace import (
     MARKETPLACE_FILE,
     PLUGIN_FILE,
@@ -111,11 +112,9 @@ def _check_unlisted_agents(manifest: Path, agents: tuple[Path, ...]) -> list[Fin
     return [Finding(path, 1, "warning", f"this file is beside the agents {PLUGIN_FILE} lists, but not listed: "
                     "add it to 'agents' there, or move it out of the plugin's folder", "agent-not-listed")
             for parent in sorted(folders) for path in sorted(parent.glob("*.md"))
-            if path.resolve() not in known and path.name.lower() not in _NOT_AGENTS
+            if path.resolve() not in known and path.name.lower() not in SKIPPED_NAMES
             and path.resolve().is_relative_to(folder.resolve())]
 
-
-_NOT_AGENTS = frozenset({"readme.md", "license.md", "contributing.md", "changelog.md"})
 
 
 def _check_unlisted_plugins(marketplace: Marketplace) -> list[Finding]:

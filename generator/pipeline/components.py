@@ -10,7 +10,6 @@ and the slugs its links follow, so the keys alone decide what is rendered again.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from generator.catalog.components import (
     read_small_text,
     usage_name,
 )
+from generator.catalog.load import file_digest
 from generator.catalog.marketplace import Plugin, loose_components
 from generator.catalog.model import slugify
 from generator.catalog.plugin_lint import (
@@ -65,7 +65,7 @@ from generator.site.components import (
     shows,
     skill_archive,
 )
-from generator.site.plan import PagePlan, plugin_slug
+from generator.site.plan import PagePlan, name_slug, plugin_slug, unique_slug
 from generator.store.cache import digest_parts
 
 if TYPE_CHECKING:
@@ -76,6 +76,8 @@ if TYPE_CHECKING:
     from generator.pipeline.read import AgentListing
     from generator.site.render import SiteContext
 
+MAX_SCRIPT_SIZE = 256 * 1024
+"""A script a hook runs is shown up to this size."""
 _PLUGIN_ROOT_PATH = re.compile(r"\$\{CLAUDE_PLUGIN_ROOT\}/([^\s\"'`;|&<>()]+)")
 
 
@@ -126,9 +128,9 @@ def components_state(components: Components, files: list[tuple[str, str]], max_f
     parts = [repr(components.marketplace), repr(sorted(components.parts.items()))]
     for path, stamp in files:
         data = read_at_most(Path(path), max_file_size)
-        parts.append(f"{path} {_bytes_digest(data) if data is not None else stamp}")
+        parts.append(f"{path} {file_digest(data) if data is not None else stamp}")
     parts += [f"{slug} {plugin} {command.digest}" for command, slug, plugin in components.commands]
-    parts += [f"{slug} {plugin} {skill.digest} " + " ".join(f"{file.rel_path}:{_bytes_digest(file.data)}"
+    parts += [f"{slug} {plugin} {skill.digest} " + " ".join(f"{file.rel_path}:{file_digest(file.data)}"
                                                           for file in skill.files)
               for skill, slug, plugin in components.skills]
     return digest_parts(parts)
@@ -153,14 +155,8 @@ def _slugs(names: list[tuple[str, str]]) -> list[str]:
     taken: set[str] = set()
     slugs = []
     for name, plugin in names:
-        base = slugify(name)[:80].rstrip("-") or "component"
-        base = f"{plugin_slug(plugin)}/{base}" if plugin else base
-        slug, number = base, 1
-        while slug in taken:
-            number += 1
-            slug = f"{base}-{number}"
-        taken.add(slug)
-        slugs.append(slug)
+        base = name_slug(name) or "component"
+        slugs.append(unique_slug(f"{plugin_slug(plugin)}/{base}" if plugin else base, taken))
     return slugs
 
 
@@ -227,7 +223,7 @@ class ComponentPages:
     def _skill_files(self, skill: Skill, slug: str, plugin: str) -> Iterator[ComponentFile]:
         url = component_url("skill", slug)
         contents = _digest(skill.digest, *(f"{file.rel_path}\0{file.kind}\0{file.size}\0{file.executable}\0"
-                                           f"{_bytes_digest(file.data)}" for file in skill.files))
+                                           f"{file_digest(file.data)}" for file in skill.files))
         key = _digest("skill", slug, plugin, contents, self._links_key)
 
         def make_page() -> str:
@@ -247,7 +243,7 @@ class ComponentPages:
                 return render_skill_file_page(self.env, self.site, skill, slug, file, body)
 
             yield ComponentFile(file_url, _digest("skill file", slug, skill.name, str(file.rel_path),
-                                                  _bytes_digest(file.data), self._links_key), make_file)
+                                                  file_digest(file.data), self._links_key), make_file)
 
     def _plugin_file(self, plugin: Plugin) -> ComponentFile:
         groups = self._groups(plugin)
@@ -271,7 +267,7 @@ class ComponentPages:
         return ComponentFile(url, key, make)
 
     def _shown_script(self, name: str, text: str) -> ShownScript:
-        html = self.renderer.render(code_block(text, _script_language(name))).html
+        html = self.renderer.render(code_block(text, language_of(name.rpartition("/")[2]))).html
         return ShownScript(name, "script-" + (slugify(name) or "file"), html)
 
     def _groups(self, plugin: Plugin) -> list[ComponentGroup]:
@@ -319,15 +315,15 @@ def agents_by_plugin(plans: list[PagePlan]) -> dict[str, tuple[ListedComponent, 
 
 
 def render_component_files(
-    config: SiteConfig, components: Components, agents: dict[str, tuple[ListedComponent, ...]],
+    config: SiteConfig, env: jinja2.Environment, components: Components, agents: dict[str, tuple[ListedComponent, ...]],
     slugs: dict[PurePosixPath, str], keep: Callable[[ComponentFile], bool],
 ) -> Iterator[tuple[ComponentFile, str | bytes]]:
     """Yield every file of the components' pages that `keep` does not keep, with its content:
     rendered in worker processes when there are many (highlighting a skill's code is slow)."""
     from generator.pipeline.workers import map_in_workers, worker_count
-    from generator.site.render import make_environment, make_site_context
+    from generator.site.render import make_site_context
 
-    pages = ComponentPages(config, make_environment(config), make_site_context(config), components, agents, slugs)
+    pages = ComponentPages(config, env, make_site_context(config), components, agents, slugs)
     wanted = [(number, file) for number, file in enumerate(pages.files()) if not keep(file)]
     workers = worker_count(len(wanted))
     if workers <= 1:
@@ -369,14 +365,10 @@ def _hook_scripts(plugin: Plugin, hooks: list[Hook]) -> list[tuple[str, str]]:
             path = (plugin.folder / name).resolve()
             if name in found or not path.is_relative_to(plugin.folder.resolve()) or not path.is_file():
                 continue
-            text = _small_text(path)
+            text = read_small_text(path, MAX_SCRIPT_SIZE)
             if text is not None:
                 found[name] = text
     return sorted(found.items())
-
-
-def _small_text(path: Path, limit: int = 256 * 1024) -> str | None:
-    return read_small_text(path, limit)
 
 
 def _read_readme(plugin: Plugin, max_file_size: int) -> str:
@@ -388,17 +380,9 @@ def _rel(path: Path | None, config: SiteConfig) -> PurePosixPath:
     return PurePosixPath(path.resolve().relative_to(config.agents_dir.resolve()).as_posix())
 
 
-def _script_language(name: str) -> str:
-    return language_of(name.rpartition("/")[2])
-
-
 def _clip(text: str, length: int = 160) -> str:
     text = " ".join(text.split())
     return text if len(text) <= length else text[: length - 1].rstrip() + "…"
-
-
-def _bytes_digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def _digest(*parts: str) -> str:

@@ -103,14 +103,15 @@ def render_site(
     for path in inputs.keys() - kept:  # remember what each was made from
         memo.put_value(f"{SITE_FILE_VALUE} {path}", [inputs[path], writer.versions[path]])  # type: ignore[union-attr]
     if components:
-        _render_components(config, site_plan, components, memo, writer)
+        _render_components(config, env, site_plan, components, memo, writer)
     if memo is not None:
         memo.stats.hits, memo.stats.misses = len(plans) - len(pages.rendered), len(pages.rendered)
     return RenderedSite(catalog, search, entries.changes, {page_url(plan.slug): key for plan, key in zip(plans, keys)})
 
 
 def _render_components(
-    config: SiteConfig, site_plan: SitePlan, components: Components, memo: Memo | None, writer: SiteWriter,
+    config: SiteConfig, env: jinja2.Environment, site_plan: SitePlan, components: Components, memo: Memo | None,
+    writer: SiteWriter,
 ) -> None:
     """Put every page of the commands, skills and plugins into the writer: kept where the output
     folder holds it as made from the same inputs, else rendered."""
@@ -118,7 +119,7 @@ def _render_components(
 
     agents = agents_by_plugin(site_plan.pages)
     kept = functools.partial(_keep_component, memo, writer)
-    for file, content in render_component_files(config, components, agents, site_plan.slugs, kept):
+    for file, content in render_component_files(config, env, components, agents, site_plan.slugs, kept):
         writer.add(file.path, content)
         if memo is not None:
             memo.put_value(f"{SITE_FILE_VALUE} {file.path}", [file.key, writer.versions[file.path]])

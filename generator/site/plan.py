@@ -30,15 +30,23 @@ def assign_slugs(raw_agents: list[RawAgent], owners: Mapping[Path, str] | None =
     for raw in sorted(raw_agents, key=lambda r: str(r.rel_path)):
         base = _clip_slug(slugify(read_name(raw))) or _clip_slug(slugify(raw.path.stem)) or "agent"
         plugin = owners.get(raw.path)
-        if plugin is not None:
-            base = f"{plugin_slug(plugin)}/{base}"
-        slug, number = base, 1
-        while slug in taken:
-            number += 1
-            slug = f"{base}-{number}"
-        taken.add(slug)
-        slugs[raw.path] = slug
+        slugs[raw.path] = unique_slug(base if plugin is None else f"{plugin_slug(plugin)}/{base}", taken)
     return slugs
+
+
+def unique_slug(base: str, taken: set[str]) -> str:
+    """Return `base`, or `base-2`, `base-3`… when it is taken, and take it."""
+    slug, number = base, 1
+    while slug in taken:
+        number += 1
+        slug = f"{base}-{number}"
+    taken.add(slug)
+    return slug
+
+
+def name_slug(name: str) -> str:
+    """Return a name made into a slug, clipped to the length a folder's name may have ("" for none)."""
+    return _clip_slug(slugify(name))
 
 
 def plugin_slug(name: str) -> str:

@@ -83,9 +83,7 @@ def page_address(site: SiteContext, agent: Agent) -> str:
 
     The file form also works opened from disk, where a folder does not lead to its index.html.
     """
-    if site["site_url"]:
-        return site["site_url"] + agent.url.removesuffix("index.html")
-    return agent.url
+    return _address(site, agent.url)
 
 
 # -- catalog.json -------------------------------------------------------------------------
@@ -213,7 +211,7 @@ def _skill_data(site: SiteContext, skill: Skill, slug: str, plugin: str) -> dict
 
 
 def _address(site: SiteContext, url: str) -> str:
-    """Return a page's address as `page_address` does: its folder below `site_url`, or its file."""
+    """Return a page's address: its folder below `site_url`, or its file relative to the root."""
     return site["site_url"] + url.removesuffix("index.html") if site["site_url"] else url
 
 
@@ -271,9 +269,7 @@ def _llms_item(name: str, address: str, description: str) -> str:
 
 def render_llms_line(site: SiteContext, agent: Agent) -> str:
     """Return an agent's line in llms.txt: its name linking its raw file, and its summary."""
-    summary = _markdown_text(_clip(_one_line(agent.summary_text), LLMS_SUMMARY_LENGTH))
-    link = f"- [{_markdown_text(agent.name)}]({site_address(site, agent.raw_url)})"
-    return f"{link}: {summary}" if summary else link
+    return _llms_item(agent.name, site_address(site, agent.raw_url), agent.summary_text)
 
 
 def _category_heading(name: str) -> str:
