@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -17,6 +18,7 @@ from generator.catalog.marketplace import (
     is_marketplace,
     read_json,
 )
+from generator.catalog.selection import Selection, compile_patterns
 from generator.errors import ConfigError, SiteError, UsageError, type_name
 
 CONFIG_NAME = "agentpages.yml"
@@ -36,8 +38,11 @@ CONFIG_KEYS: dict[str, type] = {
     "max_file_size": int,
     "known_tools": list,
     "extra_tools": list,
+    "include": list,
+    "exclude": list,
 }
 _LIST_OF_TEXT_KEYS = ("known_tools", "extra_tools")
+_PATTERN_KEYS = ("include", "exclude")
 _URL_KEYS = ("site_url", "repo_url")
 _HOST_NAME = re.compile(r"^(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
 SITE_URL_VARIABLE = "AGENTPAGES_SITE_URL"
@@ -68,6 +73,10 @@ class SiteConfig:
     """The tools `check` accepts; replaces the runtime's list."""
     extra_tools: list[str] = field(default_factory=list)
     """Tools `check` accepts besides `known_tools`."""
+    include: tuple[str, ...] = ()
+    """Gitignore-style patterns, relative to `agents_dir`: when given, only the component files they match are read."""
+    exclude: tuple[str, ...] = ()
+    """Gitignore-style patterns, relative to `agents_dir`, of files never read."""
     marketplace: str = ""
     """The marketplace's name when the catalog is one (`agents_dir` is its root), else ""."""
     install_source: str = ""
@@ -78,6 +87,11 @@ class SiteConfig:
         """Return the folder that holds the config file, the theme and the catalog's repository:
         a marketplace's root, or the folder above the agents folder."""
         return self.agents_dir if self.marketplace else self.agents_dir.parent
+
+    @functools.cached_property
+    def selection(self) -> Selection:
+        """Return which files of the catalog folder the site is made of, by `include` and `exclude`."""
+        return Selection(self.agents_dir, self.include, self.exclude)
 
     @property
     def lint_settings(self) -> LintSettings:
@@ -274,6 +288,18 @@ def read_config_file(path: Path) -> dict[str, Any]:
     return {key: value for key, value in settings.items() if value is not None}
 
 
+def _patterns(path: Path, line: int, key: str, value: list[Any]) -> tuple[str, ...]:
+    """Return a list of gitignore-style patterns as given, each checked; ConfigError naming the bad one."""
+    if not all(isinstance(item, str) and item.strip() for item in value):
+        raise ConfigError(path, line, f"'{key}' must be a list of patterns such as 'docs/' or '*.draft.md'")
+    for item in value:
+        try:
+            compile_patterns([item])
+        except ValueError:
+            raise ConfigError(path, line, f"'{key}' holds '{item}', which is no gitignore pattern") from None
+    return tuple(value)
+
+
 def _read_setting(path: Path, key_node: yaml.Node, value_node: yaml.Node) -> tuple[str, Any]:
     line = key_node.start_mark.line + 1
     if not isinstance(key_node, yaml.ScalarNode):
@@ -290,6 +316,8 @@ def _read_setting(path: Path, key_node: yaml.Node, value_node: yaml.Node) -> tup
         raise ConfigError(path, line, f"'{key}' must be a {type_name(expected)}, not a {type_name(value)}")
     if key in _LIST_OF_TEXT_KEYS and not all(isinstance(item, str) for item in value):
         raise ConfigError(path, line, f"'{key}' must be a list of tool names")
+    if key in _PATTERN_KEYS:
+        return key, _patterns(path, line, key, value)
     if key == "max_file_size" and (isinstance(value, bool) or value < 1):
         raise ConfigError(path, line, "'max_file_size' must be a number of bytes above 0")
     if key in _URL_KEYS and value and not value.startswith(("https://", "http://")):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -147,8 +148,11 @@ def read_command(path: Path, root: Path, report: Report, max_file_size: int = DE
     )
 
 
-def read_skill(path: Path, root: Path, report: Report, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> Skill | None:
-    """Read a skill's SKILL.md and list the files of its folder (see `list_skill_files`)."""
+def read_skill(
+    path: Path, root: Path, report: Report, max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+    shown: Callable[[Path], bool] = lambda _: True,
+) -> Skill | None:
+    """Read a skill's SKILL.md and list the files of its folder that are `shown` (see `list_skill_files`)."""
     data, text = _read_text(path, report, max_file_size)
     if data is None or text is None:
         return None
@@ -159,14 +163,17 @@ def read_skill(path: Path, root: Path, report: Report, max_file_size: int = DEFA
         folder_name=path.parent.name, description=text_field(fields, "description"),
         allowed_tools=tool_list(fields.get("allowed-tools")), license=text_field(fields, "license"),
         version=text_field(fields, "version"), body=split.body, body_line=split.body_line,
-        files=list_skill_files(path.parent, max_file_size), digest=file_digest(data), source=data,
+        files=list_skill_files(path.parent, max_file_size, shown), digest=file_digest(data), source=data,
         key_lines=split.front_matter.key_lines, raw_fields=fields,
     )
 
 
-def list_skill_files(folder: Path, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> tuple[SkillFile, ...]:
-    """List the files of a skill's folder but its SKILL.md, sorted: no hidden names, no links that
-    lead out of the folder, no FIFOs; a file over `max_file_size` is listed without its bytes."""
+def list_skill_files(
+    folder: Path, max_file_size: int = DEFAULT_MAX_FILE_SIZE, shown: Callable[[Path], bool] = lambda _: True,
+) -> tuple[SkillFile, ...]:
+    """List the files of a skill's folder but its SKILL.md that are `shown`, sorted: no hidden
+    names, no links that lead out of the folder, no FIFOs; a file over `max_file_size` is listed
+    without its bytes."""
     root = folder.resolve()
     found: list[SkillFile] = []
     for current, folders, files in os.walk(folder):
@@ -175,7 +182,8 @@ def list_skill_files(folder: Path, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -
         for name in sorted(files):
             path = Path(current, name)
             rel = PurePosixPath(path.relative_to(folder).as_posix())
-            if name.startswith(".") or str(rel) == SKILL_FILE or not _stays_inside(path, root) or not path.is_file():
+            if (name.startswith(".") or str(rel) == SKILL_FILE or not shown(path) or not _stays_inside(path, root)
+                    or not path.is_file()):
                 continue
             found.append(_skill_file(path, rel, max_file_size))
             if len(found) >= MAX_SKILL_FILES:

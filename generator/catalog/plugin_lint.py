@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +46,9 @@ def _document(path: Path) -> JsonDocument:
         return JsonDocument(path, "", {})
 
 
-def check_marketplace(marketplace: Marketplace) -> list[Finding]:
+def check_marketplace(marketplace: Marketplace, selected: Callable[[Path], bool] = lambda _: True) -> list[Finding]:
     """Check the marketplace's manifest and every plugin's: names, versions, sources, and plugins
-    or component files that the manifests leave out."""
+    or component files that the manifests leave out (unless the config leaves them out: not `selected`)."""
     document = _document(marketplace.manifest)
     data = document.value if isinstance(document.value, dict) else {}
     findings = _check_names_and_versions(document, data.get("plugins") or [], "plugins")
@@ -61,8 +62,8 @@ def check_marketplace(marketplace: Marketplace) -> list[Finding]:
     for plugin in marketplace.plugins:
         if plugin.manifest is not None:
             findings += _check_plugin_manifest(plugin.manifest)
-            findings += _check_unlisted_agents(plugin.manifest, plugin.agents)
-    findings += _check_unlisted_plugins(marketplace)
+            findings += _check_unlisted_agents(plugin.manifest, plugin.agents, selected)
+    findings += _check_unlisted_plugins(marketplace, selected)
     return findings
 
 
@@ -100,7 +101,7 @@ def _check_plugin_manifest(path: Path) -> list[Finding]:
     return findings
 
 
-def _check_unlisted_agents(manifest: Path, agents: tuple[Path, ...]) -> list[Finding]:
+def _check_unlisted_agents(manifest: Path, agents: tuple[Path, ...], selected: Callable[[Path], bool]) -> list[Finding]:
     """A plugin.json that lists its agent files, and a Markdown file beside them it leaves out."""
     data = _document(manifest).value
     listed = data.get("agents") if isinstance(data, dict) else None
@@ -113,18 +114,19 @@ def _check_unlisted_agents(manifest: Path, agents: tuple[Path, ...]) -> list[Fin
                     "add it to 'agents' there, or move it out of the plugin's folder", "agent-not-listed")
             for parent in sorted(folders) for path in sorted(parent.glob("*.md"))
             if path.resolve() not in known and path.name.lower() not in SKIPPED_NAMES
-            and path.resolve().is_relative_to(folder.resolve())]
+            and path.resolve().is_relative_to(folder.resolve()) and selected(path)]
 
 
 
-def _check_unlisted_plugins(marketplace: Marketplace) -> list[Finding]:
+def _check_unlisted_plugins(marketplace: Marketplace, selected: Callable[[Path], bool]) -> list[Finding]:
     """A folder beside the listed plugins that holds a plugin.json but is not in `plugins[]`."""
     folders = {plugin.folder.resolve() for plugin in marketplace.plugins if plugin.folder is not None}
     parents = {folder.parent for folder in folders}
     findings = []
     for parent in sorted(parents):
         for manifest in sorted(parent.glob(f"*/{PLUGIN_FILE}")):
-            if manifest.parent.parent.resolve() not in folders and manifest.parent.parent != marketplace.root:
+            if (manifest.parent.parent.resolve() not in folders and manifest.parent.parent != marketplace.root
+                    and selected(manifest)):
                 findings.append(Finding(manifest, 1, "warning", f"this plugin is not listed in {MARKETPLACE_FILE}, "
                                         "so no one can install it: add it to 'plugins'", "plugin-not-listed"))
     return findings

@@ -39,7 +39,7 @@ from generator.catalog.components import (
     usage_name,
 )
 from generator.catalog.load import file_digest
-from generator.catalog.marketplace import Plugin, loose_components
+from generator.catalog.marketplace import Plugin
 from generator.catalog.model import slugify
 from generator.catalog.plugin_lint import (
     check_command,
@@ -86,9 +86,8 @@ def read_components(config: SiteConfig, listing: AgentListing, report: Report) -
     cannot be read; give each command and skill its slug."""
     marketplace = listing.marketplace
     if marketplace is None:
-        command_files, skill_files = loose_components(config.agents_dir)
-        owned_commands = [(path, "") for path in command_files]
-        owned_skills = [(path, "") for path in skill_files]
+        owned_commands = [(path, "") for path in listing.loose_commands]
+        owned_skills = [(path, "") for path in listing.loose_skills]
         parts: dict[str, PluginParts] = {}
     else:
         owned_commands = [(path, plugin.name) for plugin in marketplace.plugins for path in plugin.commands]
@@ -97,13 +96,14 @@ def read_components(config: SiteConfig, listing: AgentListing, report: Report) -
     commands = [(command, plugin) for path, plugin in owned_commands
                 if (command := read_command(path, config.agents_dir, report, config.max_file_size)) is not None]
     skills = [(skill, plugin) for path, plugin in owned_skills
-              if (skill := read_skill(path, config.agents_dir, report, config.max_file_size)) is not None]
+              if (skill := read_skill(path, config.agents_dir, report, config.max_file_size,
+                                               config.selection.shows)) is not None]
     for command, _ in commands:
         _add_all(report, check_command(command))
     for skill, _ in skills:
         _add_all(report, check_skill(skill))
     if marketplace is not None:
-        _add_all(report, check_marketplace(marketplace))
+        _add_all(report, check_marketplace(marketplace, config.selection.keeps))
         if not config.install_source:
             report.add(Finding(marketplace.manifest, 1, "warning", "the install lines cannot name this marketplace's "
                                "repository, so they show OWNER/REPO: set repo_url in agentpages.yml (or give the "

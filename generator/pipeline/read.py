@@ -27,6 +27,7 @@ from generator.catalog.marketplace import (
     plugin_files,
     read_marketplace,
 )
+from generator.catalog.selection import Selection
 from generator.config import SiteConfig
 from generator.errors import Finding, Report
 from generator.pipeline.memo import Memo
@@ -48,6 +49,10 @@ class AgentListing:
     other_entries: list[tuple[str, str]] = field(default_factory=list)
     """The files beside the agent files that the site is made of (manifests, commands, skills,
     hooks), each with its stamp as `entries` has it."""
+    loose_commands: tuple[Path, ...] = ()
+    """The command files of a catalog that is no marketplace (a marketplace's are its plugins')."""
+    loose_skills: tuple[Path, ...] = ()
+    """The SKILL.md of each skill of a catalog that is no marketplace."""
 
     @functools.cached_property
     def owners(self) -> dict[Path, Plugin]:
@@ -157,13 +162,16 @@ def list_agent_files(config: SiteConfig) -> AgentListing:
     """
     found = Report()
     recent = time.time_ns() - RACY_SECONDS * 1_000_000_000
+    selection = config.selection
     if not is_marketplace(config.agents_dir):
-        entries = [(path, _stamp(status, recent)) for path, status in find_agent_entries(config.agents_dir, found)]
-        commands, skills = loose_components(config.agents_dir)
-        skill_files = [path for skill in skills for path in plugin_files(skill.parent)]
-        return AgentListing(entries, found.findings, other_entries=_stamped([*commands, *skill_files], recent))
+        entries = [(path, _stamp(status, recent)) for path, status in find_agent_entries(config.agents_dir, found)
+                   if selection.keeps(path)]
+        commands, skills = (tuple(filter(selection.keeps, paths)) for paths in loose_components(config.agents_dir))
+        skill_files = [path for skill in skills for path in plugin_files(skill.parent) if selection.shows(path)]
+        return AgentListing(entries, found.findings, other_entries=_stamped([*commands, *skill_files], recent),
+                            loose_commands=commands, loose_skills=skills)
     marketplace = read_marketplace(config.agents_dir, found)
-    outside = [plugin for plugin in marketplace.plugins if plugin.folder is None
+    outside = [_selected(plugin, selection) for plugin in marketplace.plugins if plugin.folder is None
                or not plugin.folder.is_relative_to(config.out_dir.resolve())]
     marketplace = replace(marketplace, plugins=tuple(outside))  # a plugin in the output folder is none
     owned = marketplace.plugin_of_files()
@@ -171,10 +179,19 @@ def list_agent_files(config: SiteConfig) -> AgentListing:
     agent_files = set(agents)
     out = config.out_dir.resolve()
     others = [path for plugin in marketplace.plugins if plugin.folder is not None
-              for path in plugin_files(plugin.folder, out) if path not in agent_files]
+              for path in plugin_files(plugin.folder, out) if path not in agent_files and selection.shows(path)]
     declared = [path for plugin in marketplace.plugins for path in (*plugin.commands, *plugin.skills)]
     return AgentListing(_stamped(agents, recent), found.findings, marketplace,
                         _stamped(list(dict.fromkeys([*marketplace.inputs(), *declared, *others])), recent))
+
+
+def _selected(plugin: Plugin, selection: Selection) -> Plugin:
+    """Return the plugin with only the components `include` and `exclude` keep."""
+    if not selection.narrows:
+        return plugin
+    return replace(plugin, agents=tuple(filter(selection.keeps, plugin.agents)),
+                   commands=tuple(filter(selection.keeps, plugin.commands)),
+                   skills=tuple(filter(selection.keeps, plugin.skills)))
 
 
 def _stamped(paths: list[Path], recent: int) -> list[tuple[str, str]]:
