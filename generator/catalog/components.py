@@ -7,6 +7,7 @@ Nothing here renders: text in, dataclasses out.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from generator.catalog.load import (
     text_field,
 )
 from generator.catalog.marketplace import read_json
+from generator.catalog.mentions import find_mentions
 from generator.errors import Finding, Report
 from generator.markdown.sanitize import remove_control_characters
 
@@ -56,6 +58,11 @@ class Command:
     """1-based line of each frontmatter key in the file."""
     raw_fields: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     """The frontmatter as read."""
+
+    @functools.cached_property
+    def mentions(self) -> tuple[str, ...]:
+        """The components its description and prompt name (see `find_mentions`)."""
+        return find_mentions(f"{self.description}\n{self.body}")
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,11 @@ class Skill:
     source: bytes
     key_lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
     raw_fields: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @functools.cached_property
+    def mentions(self) -> tuple[str, ...]:
+        """The components its description and instructions name (see `find_mentions`)."""
+        return find_mentions(f"{self.description}\n{self.body}")
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from generator.catalog.frontmatter import (
     front_matter_to_plain,
     split_front_matter,
 )
+from generator.catalog.mentions import find_mentions
 from generator.errors import Finding, Report, SiteError, UsageError
 from generator.markdown.sanitize import remove_control_characters
 
@@ -73,6 +74,8 @@ class RawAgent:
     source: bytes | None = None
     """The file's bytes as checked, when the reading keeps them: `serve` keeps each file's last
     good reading so, to render its page again after the file broke."""
+    mentions: tuple[str, ...] = ()
+    """The components its text names (see `generator.catalog.mentions`)."""
     outline: Outline = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -106,30 +109,40 @@ class RawAgent:
 def raw_agent_to_plain(raw: RawAgent) -> list[Any]:
     """Return a reading without its body as JSON-ready data (`raw_agent_from_plain` reads it back)."""
     assert raw.body is None, "the cache keeps readings without their bodies"
-    return [os.fsdecode(raw.path), str(raw.rel_path), front_matter_to_plain(raw.front_matter), raw.body_line, raw.digest]
+    return [os.fsdecode(raw.path), str(raw.rel_path), front_matter_to_plain(raw.front_matter), raw.body_line, raw.digest,
+            list(raw.mentions)]
 
 
 def raw_agent_from_plain(data: list[Any], known: Path | None = None) -> RawAgent:
     """Return the reading `raw_agent_to_plain` described; `known` is the file's path if at hand."""
-    path, rel_path, front_matter, body_line, digest = data
-    return RawAgent(known if known is not None and os.fsdecode(known) == path else Path(path), PurePosixPath(rel_path), front_matter_from_plain(front_matter), None, body_line, digest)
+    path, rel_path, front_matter, body_line, digest, mentions = data
+    return RawAgent(known if known is not None and os.fsdecode(known) == path else Path(path), PurePosixPath(rel_path),
+                    front_matter_from_plain(front_matter), None, body_line, digest, mentions=_texts(mentions))
+
+
+def _texts(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise TypeError("not a list of text")
+    return tuple(value)
 
 
 def raw_agent_head_to_plain(raw: RawAgent) -> list[Any]:
     """Return what `raw_agent_from_head` needs of a reading: all of it but its frontmatter."""
-    return [os.fsdecode(raw.path), str(raw.rel_path), raw.body_line, raw.digest, raw.outline.name, raw.outline.category]
+    return [os.fsdecode(raw.path), str(raw.rel_path), raw.body_line, raw.digest, raw.outline.name, raw.outline.category,
+            list(raw.mentions)]
 
 
 def raw_agent_from_head(data: list[Any], load_front_matter: Callable[[], FrontMatter], known: Path | None = None) -> RawAgent:
     """Return the reading `raw_agent_head_to_plain` described, whose frontmatter `load_front_matter`
     gives when first asked for; `known` is the file's path if at hand."""
-    path, rel_path, body_line, digest, name, category = data
+    path, rel_path, body_line, digest, name, category, mentions = data
     if not all(isinstance(text, str) for text in (path, rel_path, digest, name, category)) or not isinstance(body_line, int):
         raise TypeError("not the head of a reading")
     raw = RawAgent.__new__(RawAgent)
     raw.__dict__.update(
         path=known if known is not None and os.fsdecode(known) == path else Path(path), rel_path=PurePosixPath(rel_path),
-        body=None, body_line=body_line, digest=digest, source=None, outline=Outline(name, category),
+        body=None, body_line=body_line, digest=digest, source=None, mentions=_texts(mentions),
+        outline=Outline(name, category),
         _load_front_matter=load_front_matter,
     )
     return raw
@@ -218,7 +231,8 @@ def read_agent(
         return None
     split = split_front_matter(text)
     rel_path = PurePosixPath(path.relative_to(agents_dir.resolve()).as_posix())
-    return RawAgent(path, rel_path, split.front_matter, split.body, split.body_line, file_digest(data))
+    return RawAgent(path, rel_path, split.front_matter, split.body, split.body_line, file_digest(data),
+                    mentions=find_mentions(text))
 
 
 def read_front_matter_again(path: Path, digest: str) -> FrontMatter:

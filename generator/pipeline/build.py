@@ -106,10 +106,13 @@ def run_pipeline(
     from generator.pipeline.components import (
         components_state,
         link_targets,
+        mentioners,
         read_components,
+        with_relations,
     )
     from generator.pipeline.render import make_manifest, render_site
     from generator.site.plan import SitePlan, plan_pages
+    from generator.site.relations import relate
 
     # Read and check every agent before writing anything; strict mode stops on any finding.
     raw_agents = load_and_check(config, report, memo, listing, last_good)
@@ -121,6 +124,8 @@ def run_pipeline(
 
     # Plan: slugs, order, neighbours and dates, before anything is rendered.
     plans, slugs = plan_pages(raw_agents, listing.owners)
+    relations = relate(mentioners(plans, components))
+    plans = with_relations(plans, relations)
     slugs = {**link_targets(components), **slugs}  # links from agents may lead to skills and commands
     dates = read_file_dates([plan.raw.path for plan in plans], config.agents_dir, memo)
     parts = components_state(components, listing.other_entries, config.max_file_size) if record else ""
@@ -138,7 +143,8 @@ def run_pipeline(
     last = _trusted_last_site(record, config, site_stamp) if record else None
     writer = output.SiteWriter(config.out_dir, last[0].files if last else None)
     try:
-        rendered = render_site(config, SitePlan(plans, slugs, dates), memo, writer, last, progress, components)
+        rendered = render_site(config, SitePlan(plans, slugs, dates, relations), memo, writer, last, progress,
+                               components)
         with commit_guard or contextlib.nullcontext():
             changed = writer.commit()
     except BaseException:

@@ -66,6 +66,7 @@ from generator.site.components import (
     skill_archive,
 )
 from generator.site.plan import PagePlan, name_slug, plugin_slug, unique_slug
+from generator.site.relations import NO_RELATIONS, Mentioner, PageRelations, Related
 from generator.store.cache import digest_parts
 
 if TYPE_CHECKING:
@@ -176,9 +177,10 @@ class ComponentPages:
     def __init__(
         self, config: SiteConfig, env: jinja2.Environment, site: SiteContext, components: Components,
         agents: dict[str, tuple[ListedComponent, ...]], slugs: dict[PurePosixPath, str],
+        relations: dict[str, PageRelations],
     ) -> None:
         self.config, self.env, self.site, self.components = config, env, site, components
-        self.agents, self.slugs = agents, slugs
+        self.agents, self.slugs, self.relations = agents, slugs, relations
         self._renderer: MarkdownRenderer | None = None
         self._file_pages = _file_pages(components)
         # Links lead to agents' pages and skills' files: any change of those slugs is in every key.
@@ -210,11 +212,13 @@ class ComponentPages:
 
     def _command_files(self, command: Command, slug: str, plugin: str) -> Iterator[ComponentFile]:
         url = component_url("command", slug)
-        key = _digest("command", slug, plugin, command.digest, self._links_key)
+        relations = self.relations.get(url, NO_RELATIONS)
+        key = _digest("command", slug, plugin, command.digest, self._links_key, repr(relations))
 
         def make() -> str:
             body = self.renderer.render_page_body(command.body, self._links(command.rel_path, url)).html
-            return render_command_page(self.env, self.site, command, slug, plugin, body, self.config.edit_base)
+            return render_command_page(self.env, self.site, command, slug, plugin, body, self.config.edit_base,
+                                       relations)
 
         yield ComponentFile(url, key, make)
         yield ComponentFile(raw_component_url("command", slug), _digest("raw", command.digest),
@@ -224,11 +228,12 @@ class ComponentPages:
         url = component_url("skill", slug)
         contents = _digest(skill.digest, *(f"{file.rel_path}\0{file.kind}\0{file.size}\0{file.executable}\0"
                                            f"{file_digest(file.data)}" for file in skill.files))
-        key = _digest("skill", slug, plugin, contents, self._links_key)
+        relations = self.relations.get(url, NO_RELATIONS)
+        key = _digest("skill", slug, plugin, contents, self._links_key, repr(relations))
 
         def make_page() -> str:
             body = self.renderer.render_page_body(skill.body, self._links(skill.rel_path, url)).html
-            return render_skill_page(self.env, self.site, skill, slug, plugin, body, self.config.edit_base)
+            return render_skill_page(self.env, self.site, skill, slug, plugin, body, self.config.edit_base, relations)
 
         yield ComponentFile(url, key, make_page)
         yield ComponentFile(skill_archive_url(slug), _digest("zip", contents), lambda: skill_archive(skill, slug))
@@ -314,23 +319,56 @@ def agents_by_plugin(plans: list[PagePlan]) -> dict[str, tuple[ListedComponent, 
     return {plugin: tuple(agents) for plugin, agents in found.items()}
 
 
+def mentioners(plans: list[PagePlan], components: Components) -> list[Mentioner]:
+    """Return every agent, command and skill as something that names others and may be named."""
+    from generator.addresses import page_url
+    from generator.catalog.interpret import read_name
+
+    found = []
+    for plan in plans:
+        name = read_name(plan.raw)
+        found.append(Mentioner("agent", _names(name, plan.raw.path.stem), plan.plugin,
+                               Related("agent", name, page_url(plan.slug)), plan.raw.mentions))
+    for command, slug, plugin in components.commands:
+        page = Related("command", f"/{usage_name(command.name, plugin)}", component_url("command", slug))
+        found.append(Mentioner("command", _names(command.name), plugin, page, command.mentions))
+    for skill, slug, plugin in components.skills:
+        page = Related("skill", skill.name, component_url("skill", slug))
+        found.append(Mentioner("skill", _names(skill.name, skill.folder_name), plugin, page, skill.mentions))
+    return found
+
+
+def _names(*names: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(name.lower() for name in names if name))
+
+
+def with_relations(plans: list[PagePlan], relations: dict[str, PageRelations]) -> list[PagePlan]:
+    """Return the plans, each agent's with the components it names and those naming it."""
+    from dataclasses import replace
+
+    from generator.addresses import page_url
+
+    return [replace(plan, relations=relations[url]) if (url := page_url(plan.slug)) in relations else plan
+            for plan in plans]
+
+
 def render_component_files(
     config: SiteConfig, env: jinja2.Environment, components: Components, agents: dict[str, tuple[ListedComponent, ...]],
-    slugs: dict[PurePosixPath, str], keep: Callable[[ComponentFile], bool],
+    slugs: dict[PurePosixPath, str], relations: dict[str, PageRelations], keep: Callable[[ComponentFile], bool],
 ) -> Iterator[tuple[ComponentFile, str | bytes]]:
     """Yield every file of the components' pages that `keep` does not keep, with its content:
     rendered in worker processes when there are many (highlighting a skill's code is slow)."""
     from generator.pipeline.workers import map_in_workers, worker_count
     from generator.site.render import make_site_context
 
-    pages = ComponentPages(config, env, make_site_context(config), components, agents, slugs)
+    pages = ComponentPages(config, env, make_site_context(config), components, agents, slugs, relations)
     wanted = [(number, file) for number, file in enumerate(pages.files()) if not keep(file)]
     workers = worker_count(len(wanted))
     if workers <= 1:
         yield from ((file, file.make()) for _, file in wanted)
         return
     contents = map_in_workers(_make_file, [number for number, _ in wanted], workers, _start_component_worker,
-                              (config, components, agents, slugs))
+                              (config, components, agents, slugs, relations))
     with contextlib.closing(contents):
         yield from ((file, content) for (_, file), content in zip(wanted, contents))
 
@@ -340,12 +378,13 @@ _worker_files: list[ComponentFile] = []
 
 def _start_component_worker(
     config: SiteConfig, components: Components, agents: dict[str, tuple[ListedComponent, ...]],
-    slugs: dict[PurePosixPath, str],
+    slugs: dict[PurePosixPath, str], relations: dict[str, PageRelations],
 ) -> None:
     from generator.site.render import make_environment, make_site_context
 
     global _worker_files
-    pages = ComponentPages(config, make_environment(config), make_site_context(config), components, agents, slugs)
+    pages = ComponentPages(config, make_environment(config), make_site_context(config), components, agents, slugs,
+                           relations)
     _worker_files = list(pages.files())
 
 

@@ -57,7 +57,8 @@ class PageWriter:
         raw, source = read_again(plan.raw, self.config.max_file_size)
         try:
             agent = make_agent(raw, self.slugs, self.renderer, plan.plugin, plan.plugin_category)
-            page = render_agent_page(self.env, self.site, agent, (plan.previous, plan.next), self.config.edit_base)
+            page = render_agent_page(self.env, self.site, agent, (plan.previous, plan.next), self.config.edit_base,
+                                     plan.relations)
         except SiteError:
             raise
         except Exception as exc:  # a bug of ours; name the file that showed it

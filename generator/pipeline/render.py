@@ -119,7 +119,8 @@ def _render_components(
 
     agents = agents_by_plugin(site_plan.pages)
     kept = functools.partial(_keep_component, memo, writer)
-    for file, content in render_component_files(config, env, components, agents, site_plan.slugs, kept):
+    for file, content in render_component_files(config, env, components, agents, site_plan.slugs,
+                                                site_plan.relations, kept):
         writer.add(file.path, content)
         if memo is not None:
             memo.put_value(f"{SITE_FILE_VALUE} {file.path}", [file.key, writer.versions[file.path]])

@@ -22,6 +22,7 @@ from generator.addresses import (
 )
 from generator.catalog.components import usage_name
 from generator.site.plan import plugin_slug
+from generator.site.relations import NO_RELATIONS, PageRelations
 from generator.site.render import IndexEntry, render_template
 
 if TYPE_CHECKING:
@@ -128,7 +129,7 @@ class ShownScript:
 
 def render_command_page(
     env: jinja2.Environment, site: SiteContext, command: Command, slug: str, plugin: str, body_html: str,
-    edit_base: str,
+    edit_base: str, relations: PageRelations = NO_RELATIONS,
 ) -> str:
     """Render a slash command's page: its usage line, fields, shell lines and prompt."""
     url = component_url("command", slug)
@@ -138,12 +139,13 @@ def render_command_page(
         **_component_context(site, root, plugin), "command": command, "usage_name": usage_name(command.name, plugin),
         "body_html": body_html, "raw_path": raw_path, "install_name": file_name(slug),
         "raw_url": (site["site_url"] or root) + raw_path,
-        "edit_url": edit_base + str(command.rel_path) if edit_base else "",
+        "edit_url": edit_base + str(command.rel_path) if edit_base else "", "relations": relations,
     }, subject=command.path)
 
 
 def render_skill_page(
     env: jinja2.Environment, site: SiteContext, skill: Skill, slug: str, plugin: str, body_html: str, edit_base: str,
+    relations: PageRelations = NO_RELATIONS,
 ) -> str:
     """Render a skill's page: its fields, the files of its folder, its archive and its instructions."""
     url = component_url("skill", slug)
@@ -154,7 +156,7 @@ def render_skill_page(
     return render_template(env, "skill.html", {
         **_component_context(site, root, plugin), "skill": skill, "files": files, "body_html": body_html,
         "archive_path": archive, "archive_url": (site["site_url"] or root) + archive, "install_name": file_name(slug),
-        "edit_url": edit_base + str(skill.rel_path) if edit_base else "",
+        "edit_url": edit_base + str(skill.rel_path) if edit_base else "", "relations": relations,
     }, subject=skill.path)
 
 

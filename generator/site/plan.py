@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from generator.catalog.history import FileDates
@@ -11,6 +11,7 @@ from generator.catalog.interpret import read_category, read_name
 from generator.catalog.load import RawAgent
 from generator.catalog.marketplace import Plugin, plugin_folder_name
 from generator.catalog.model import PageLink, catalog_order, page_url, slugify
+from generator.site.relations import NO_RELATIONS, PageRelations
 
 
 def slugs_by_file(raw_agents: list[RawAgent], slugs: dict[Path, str]) -> dict[PurePosixPath, str]:
@@ -98,6 +99,8 @@ class PagePlan:
     """The name of the agent's plugin, in a marketplace."""
     plugin_category: str = ""
     """The category of the agent's plugin, in a marketplace."""
+    relations: PageRelations = NO_RELATIONS
+    """The components the agent names, and those that name it."""
 
 
 @dataclass(frozen=True)
@@ -111,3 +114,5 @@ class SitePlan:
     file a link may lead to (see `generator.addresses.target_url`)."""
     dates: dict[Path, FileDates]
     """When each agent file was added and last changed."""
+    relations: dict[str, PageRelations] = field(default_factory=dict)
+    """What each page that has any lists as the components it names and those naming it, by page."""

@@ -21,6 +21,7 @@ from generator.config import template_dirs
 from generator.errors import SiteError, TemplateError
 from generator.markdown.sanitize import CODE_CSS_CLASS, remove_control_characters
 from generator.site.plan import plugin_slug
+from generator.site.relations import NO_RELATIONS, PageRelations
 
 if TYPE_CHECKING:
     from generator.catalog.model import Agent, Catalog, PageLink
@@ -91,6 +92,8 @@ class AgentContext(TypedDict):
     """The link to the page of the agent's plugin, in a marketplace; else ""."""
     raw_url: str
     """The agent file's address: absolute when `site_url` is set, else relative to the page."""
+    relations: PageRelations
+    """The components the agent names, and those that name it."""
 
 
 class PageContext(TypedDict):
@@ -273,8 +276,10 @@ def render_agent_page(
     agent: Agent,
     neighbours: tuple[PageLink | None, PageLink | None],
     edit_base: str,
+    relations: PageRelations = NO_RELATIONS,
 ) -> str:
-    """Render one agent's page, linking the agents before and after it."""
+    """Render one agent's page, linking the agents before and after it and the components it
+    names or is named by."""
     previous, following = neighbours
     base = site["site_url"]
     root = root_of(agent.url)
@@ -288,6 +293,7 @@ def render_agent_page(
         page_url=base + agent.url.removesuffix("index.html") if base else "",
         raw_url=base + agent.raw_url if base else root + agent.raw_url,
         plugin_url=f"{root}{plugin_url(plugin_slug(agent.plugin))}" if agent.plugin else "",
+        relations=relations,
     )
     return render_template(env, "agent.html", dict(context), subject=agent.path)
 
