@@ -119,7 +119,7 @@ def test_skill_references_are_part_of_their_skill_and_get_no_finding(
         main(["check"])
     findings = capsys.readouterr().out.splitlines()
     in_skills = [line for line in findings if "/skills/" in line]
-    assert all(line.split(":", 1)[0].endswith("/SKILL.md") for line in in_skills), "only a skill's SKILL.md is checked"
+    assert all(line.split(":", 1)[0].endswith("/SKILL.md") for line in in_skills), "references' links hold"
     assert not any("/references/" in line or "no frontmatter" in line for line in findings)
     references = [path for path in wshobson.glob("plugins/*/skills/*/references/*.md")]
     assert len(references) > 100
@@ -480,3 +480,42 @@ def test_install_lines_use_names_safe_in_a_shell(tmp_path: Path) -> None:
              if code.get("data-install-command") is not None]
     shell = [line for line in lines if "curl" in line]
     assert len(shell) == 2 and not any("$(" in line or ";id" in line for line in shell)
+
+
+def test_check_finds_broken_links_missing_scripts_and_addresses_that_are_not_web_ones(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    hooks = {"hooks": {"PostToolUse": [{"matcher": "Edit", "hooks": [
+        {"type": "command", "command": "${CLAUDE_PLUGIN_ROOT}/scripts/format.sh"},
+        {"type": "command", "command": "bash ${CLAUDE_PLUGIN_ROOT}/scripts/gone.sh --fast"},
+    ]}]}}
+    manifest = json.dumps({"name": "m", "plugins": [{"name": "p", "source": "./p"}, {"name": "q", "source": "./q"}]})
+    root = write_marketplace(tmp_path / "m", manifest, {
+        "p/.claude-plugin/plugin.json": json.dumps({"name": "p", "homepage": "javascript:alert(1)"}, indent=2),
+        "p/README.md": "# P\n\nSee [q](../q/) and [the guide](../docs/guide.md).\n",
+        "p/hooks/hooks.json": json.dumps(hooks, indent=2),
+        "p/scripts/format.sh": "#!/bin/sh\nprettier --write .\n",
+        "p/commands/run.md": "---\ndescription: Runs.\n---\nFirst read [the notes](notes.md).\n",
+        "p/skills/pdf/SKILL.md": "---\nname: pdf\ndescription: PDFs.\n---\nSee [forms](references/forms.md) "
+                                 "and [tables](reference/tables.md).\n",
+        "p/skills/pdf/references/forms.md": "# Forms\n\nBack to [more](references/more.md) and [x](nowhere.md).\n",
+        "p/skills/pdf/references/more.md": "# More\n",
+        "q/.claude-plugin/plugin.json": '{"name": "q"}',
+    })
+    _, lines = findings_of_check(root, capsys)
+    text = "\n".join(lines)
+    broken = sorted(line.split(": warning")[0] for line in lines if line.endswith("[broken-link]"))
+    assert broken == ["p/README.md:3:32", "p/commands/run.md:4:24", "p/skills/pdf/SKILL.md:5:47",
+                      "p/skills/pdf/references/forms.md:3:44"], text
+    assert "'${CLAUDE_PLUGIN_ROOT}/scripts/gone.sh', which is not in the plugin's folder" in text
+    assert "format.sh" not in text
+    assert "p/hooks/hooks.json:13:24: warning: the hook runs '${CLAUDE_PLUGIN_ROOT}/scripts/gone.sh'" in text
+    assert "p/.claude-plugin/plugin.json:3:15: warning: 'homepage' is not a web address" in text
+
+    # The links that hold lead where they should: a plugin's folder to its page, a reference's
+    # link written from the skill's folder to that file's page.
+    assert build_at_root(root) == 0
+    readme_links = [link.get("href") for link in parse_html(root / "site" / "plugins" / "p" / "index.html").iter("a")]
+    assert "../q/index.html" in readme_links
+    forms = parse_html(root / "site" / "plugins" / "p" / "skills" / "pdf" / "files" / "references" / "forms.md.html")
+    assert any(link.get("href", "").endswith("more.md.html") for link in forms.iter("a"))

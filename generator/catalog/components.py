@@ -123,6 +123,14 @@ class Hook:
     """The hooks.json (or manifest) it is written in."""
 
 
+_PLUGIN_ROOT_PATH = re.compile(r"\$\{CLAUDE_PLUGIN_ROOT\}/([^\s\"'`;|&<>()]+)")
+
+
+def plugin_root_paths(action: str) -> list[str]:
+    """Return the paths in the plugin's folder that a hook's command names (`${CLAUDE_PLUGIN_ROOT}/…`)."""
+    return list(dict.fromkeys(match.group(1).rstrip(".,") for match in _PLUGIN_ROOT_PATH.finditer(action)))
+
+
 @dataclass(frozen=True)
 class McpServer:
     """An MCP server a plugin starts or connects to; the names of its settings, never their values."""

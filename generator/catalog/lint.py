@@ -395,13 +395,21 @@ def check_links(raw: RawAgent, found: list[RelativeLink] | None = None) -> Itera
         path = target_path(target, raw.rel_path)
         if path is not None and is_agent_file(agents_dir.joinpath(*path.parts)):
             continue
-        if is_image:
-            message = (f"image '{_clip(target)}' is not published with the site, so the page shows its alt "
-                       "text instead: describe it in words, or make it a link to a full https:// address")
-        else:
-            message = (f"link '{_clip(target)}' leads to no agent file of this catalog, so the page shows only "
-                       "its text: link another agent's .md file, or write a full https:// address")
-        yield make_finding("broken-link", raw.path, line, column, message)
+        yield broken_link(raw.path, line, column, target, is_image)
+
+
+def broken_link(
+    path: Path, line: int, column: int, target: str, is_image: bool,
+    leads_to: str = "no agent file of this catalog", fix: str = "link another agent's .md file",
+) -> Finding:
+    """Say that a relative link or image leads nowhere on the site, and what to do instead."""
+    if is_image:
+        message = (f"image '{_clip(target)}' is not published with the site, so the page shows its alt "
+                   "text instead: describe it in words, or make it a link to a full https:// address")
+    else:
+        message = (f"link '{_clip(target)}' leads to {leads_to}, so the page shows only its text: {fix}, "
+                   "or write a full https:// address")
+    return make_finding("broken-link", path, line, column, message)
 
 
 def check_render_size(raw: RawAgent) -> Iterator[Finding]:

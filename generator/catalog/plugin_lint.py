@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Container
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-from generator.catalog.components import Command, Skill
+from generator.catalog.components import Command, Hook, Skill, plugin_root_paths
+from generator.catalog.lint import broken_link
 from generator.catalog.load import SKIPPED_NAMES
 from generator.catalog.marketplace import (
     MARKETPLACE_FILE,
@@ -23,6 +24,7 @@ from generator.catalog.marketplace import (
     read_json,
 )
 from generator.errors import Finding, SiteError
+from generator.markdown.links import find_links, is_relative_link, target_path
 
 KEBAB_CASE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
@@ -78,6 +80,19 @@ def _check_names_and_versions(document: JsonDocument, entries: list[Any], key: s
                                                       "lower-case letters, digits and hyphens", "plugin-name"))
         if version is not None and not (isinstance(version, str) and SEMVER.match(version)):
             findings.append(_version_finding(document, version))
+        findings += _check_addresses(document, entry)
+    return findings
+
+
+def _check_addresses(document: JsonDocument, entry: dict[str, Any]) -> list[Finding]:
+    """A `homepage` or `repository` that is no web address, which the plugin's page leaves out."""
+    findings = []
+    for key in ("homepage", "repository"):
+        value = entry.get(key)
+        value = value.get("url") if isinstance(value, dict) else value
+        if isinstance(value, str) and value.strip() and not value.strip().startswith(("https://", "http://")):
+            findings.append(document.finding_of_value(value, "warning", f"'{key}' is not a web address, so the "
+                                                      "plugin's page leaves it out: write https://…", "plugin-url"))
     return findings
 
 
@@ -176,6 +191,22 @@ def check_command(command: Command) -> list[Finding]:
     return findings
 
 
+def check_hook_scripts(folder: Path, hooks: list[Hook]) -> list[Finding]:
+    """Every `${CLAUDE_PLUGIN_ROOT}/…` file a hook's command runs is in the plugin's folder."""
+    findings = []
+    root = folder.resolve()
+    for hook in hooks:
+        for name in plugin_root_paths(hook.action):
+            path = (folder / name).resolve()
+            if path.is_relative_to(root) and path.is_file():
+                continue
+            why = "is not in the plugin's folder" if path.is_relative_to(root) else "leads out of the plugin's folder"
+            findings.append(_document(hook.source).finding_of_value(
+                hook.action, "warning", f"the hook runs '${{CLAUDE_PLUGIN_ROOT}}/{name}', which {why}: the hook "
+                "fails when it runs; add the file or fix the path", "hook-script"))
+    return findings
+
+
 def check_hooks(path: Path) -> list[Finding]:
     """Check a hooks.json: event names that nearly match known ones, hooks without what their type
     needs, and matchers that cannot be a tool pattern."""
@@ -240,3 +271,22 @@ def _is_pattern(matcher: str) -> bool:
     except re.error:
         return False
     return True
+
+
+def check_links_of(
+    path: Path, rel_path: PurePosixPath, text: str, first_line: int, targets: Container[PurePosixPath],
+    also_from: PurePosixPath | None = None,
+) -> list[Finding]:
+    """Relative links and images in a command, skill, skill's file or README lead to a page of
+    the site (`targets`: files below the catalog's folder that have one), from the file itself
+    or else from `also_from` (as links in a skill's references may start from its folder)."""
+    findings = []
+    for index, column, target, is_image in find_links(text):
+        if not is_relative_link(target):
+            continue
+        starts = (rel_path,) if also_from is None else (rel_path, also_from)
+        if any(target_path(target, start) in targets for start in starts):
+            continue
+        findings.append(broken_link(path, first_line + index, column, target, is_image,
+                                    "no page of this site", "link a file of an agent, command, skill or plugin"))
+    return findings

@@ -285,7 +285,7 @@ def _check(args: argparse.Namespace) -> int:
     report = Report()
     listing = list_agent_files(config)
     raw_agents = load_and_check(config, report, listing=listing)
-    components = read_components(config, listing, report)
+    components = read_components(config, listing, report, [raw.rel_path for raw in raw_agents])
     report.findings.sort(key=lambda f: (str(f.path), f.line, f.column))
     print(FORMATTERS[args.format](report.findings), end="")
     counted = [(len(raw_agents), "agent file"), (len(components.commands), "command"), (len(components.skills), "skill")]

@@ -46,6 +46,9 @@ class LinkContext:
     """Pages of files that are no agents (a skill's references), by file: their paths below the site root."""
     here: str = ""
     """The path below the site root of the page the text is on; "" for the page of `source`'s agent."""
+    also_from: PurePosixPath | None = None
+    """A second file relative links may start from, when they lead nowhere from `source`: a
+    skill's SKILL.md, since its references' links are often written from the skill's folder."""
 
 
 def is_relative_link(href: str) -> bool:
@@ -67,18 +70,25 @@ def target_path(href: str, source: PurePosixPath) -> PurePosixPath | None:
 
 def resolve_link(href: str, context: LinkContext) -> str | None:
     """Return a relative link's address on an agent page, or None when it leads to no agent."""
-    target = target_path(href, context.source)
-    if target is None:
-        return None
-    context.linked_files.add(target)
-    slug = context.slugs.get(target)
-    address = target_url(slug) if slug is not None else context.pages.get(target)
+    address = _address_from(href, context.source, context)
+    if address is None and context.also_from is not None:
+        address = _address_from(href, context.also_from, context)
     if address is None:
         return None
     fragment = urlsplit(href.strip()).fragment
     source_slug = context.slugs.get(context.source)
     here = context.here or page_url(source_slug if source_slug is not None else "_")
     return relative_url(address, here) + (f"#{fragment}" if fragment else "")
+
+
+def _address_from(href: str, source: PurePosixPath, context: LinkContext) -> str | None:
+    """Return the page a link from `source` leads to, as a path below the site root, or None."""
+    target = target_path(href, source)
+    if target is None:
+        return None
+    context.linked_files.add(target)
+    slug = context.slugs.get(target)
+    return target_url(slug) if slug is not None else context.pages.get(target)
 
 
 def find_links(text: str) -> Iterator[tuple[int, int, str, bool]]:

@@ -10,8 +10,7 @@ and the slugs its links follow, so the keys alone decide what is rendered again.
 from __future__ import annotations
 
 import contextlib
-import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -30,6 +29,7 @@ from generator.catalog.components import (
     Skill,
     hooks_of,
     mcp_servers_of,
+    plugin_root_paths,
     read_at_most,
     read_command,
     read_hooks,
@@ -43,7 +43,9 @@ from generator.catalog.marketplace import Plugin
 from generator.catalog.model import slugify
 from generator.catalog.plugin_lint import (
     check_command,
+    check_hook_scripts,
     check_hooks,
+    check_links_of,
     check_marketplace,
     check_skill,
 )
@@ -79,12 +81,14 @@ if TYPE_CHECKING:
 
 MAX_SCRIPT_SIZE = 256 * 1024
 """A script a hook runs is shown up to this size."""
-_PLUGIN_ROOT_PATH = re.compile(r"\$\{CLAUDE_PLUGIN_ROOT\}/([^\s\"'`;|&<>()]+)")
 
 
-def read_components(config: SiteConfig, listing: AgentListing, report: Report) -> Components:
+def read_components(
+    config: SiteConfig, listing: AgentListing, report: Report, agent_files: Collection[PurePosixPath] = (),
+) -> Components:
     """Read every command, skill, hooks file and MCP server file of the catalog, reporting what
-    cannot be read; give each command and skill its slug."""
+    cannot be read and links that lead to no page (`agent_files` are the agents' files below
+    the catalog's folder); give each command and skill its slug."""
     marketplace = listing.marketplace
     if marketplace is None:
         owned_commands = [(path, "") for path in listing.loose_commands]
@@ -111,14 +115,38 @@ def read_components(config: SiteConfig, listing: AgentListing, report: Report) -
                                "repository an origin remote on GitHub)", "install-source"))
         _add_all(report, [finding for plugin in marketplace.plugins for path in plugin.hooks
                           for finding in check_hooks(path)])
+        _add_all(report, [finding for plugin in marketplace.plugins if plugin.folder is not None
+                          for finding in check_hook_scripts(plugin.folder, parts[plugin.name].hooks)])
     command_slugs = _slugs([(command.name, plugin) for command, plugin in commands])
     skill_slugs = _slugs([(skill.folder_name, plugin) for skill, plugin in skills])
-    return Components(
+    components = Components(
         marketplace,
         [(command, slug, plugin) for (command, plugin), slug in zip(commands, command_slugs)],
         [(skill, slug, plugin) for (skill, plugin), slug in zip(skills, skill_slugs)],
         parts,
     )
+    _add_all(report, _broken_links(components, {*agent_files, *_file_pages(components)}, config.max_file_size))
+    return components
+
+
+def _broken_links(components: Components, targets: set[PurePosixPath], max_file_size: int) -> list[Finding]:
+    """Every relative link of a command, skill, skill's Markdown file or plugin README that leads
+    to no page of the site."""
+    findings = []
+    for command, _, _ in components.commands:
+        findings += check_links_of(command.path, command.rel_path, command.body, command.body_line, targets)
+    for skill, _, _ in components.skills:
+        findings += check_links_of(skill.path, skill.rel_path, skill.body, skill.body_line, targets)
+        for file in skill.files:
+            if file.kind == "markdown":
+                rel = skill.rel_path.parent / file.rel_path
+                findings += check_links_of(skill.path.parent.joinpath(*file.rel_path.parts), rel, file.text, 1,
+                                           targets, skill.rel_path)
+    for plugin in components.marketplace.plugins if components.marketplace is not None else ():
+        rel = _below_root(plugin.readme, components.marketplace.root)  # type: ignore[union-attr]
+        if plugin.readme is not None and rel is not None:
+            findings += check_links_of(plugin.readme, rel, _read_readme(plugin, max_file_size), 1, targets)
+    return findings
 
 
 def components_state(components: Components, files: list[tuple[str, str]], max_file_size: int) -> str:
@@ -205,10 +233,10 @@ class ComponentPages:
             self._renderer = MarkdownRenderer()
         return self._renderer
 
-    def _links(self, source: PurePosixPath, here: str) -> LinkContext:
+    def _links(self, source: PurePosixPath, here: str, also_from: PurePosixPath | None = None) -> LinkContext:
         from generator.markdown.links import LinkContext
 
-        return LinkContext(source, self.slugs, pages=self._file_pages, here=here)
+        return LinkContext(source, self.slugs, pages=self._file_pages, here=here, also_from=also_from)
 
     def _command_files(self, command: Command, slug: str, plugin: str) -> Iterator[ComponentFile]:
         url = component_url("command", slug)
@@ -244,7 +272,7 @@ class ComponentPages:
             source = skill.rel_path.parent / file.rel_path
 
             def make_file(file=file, file_url=file_url, source=source) -> str:  # type: ignore[no-untyped-def]
-                body = file_body(self.renderer, file, self._links(source, file_url))
+                body = file_body(self.renderer, file, self._links(source, file_url, skill.rel_path))
                 return render_skill_file_page(self.env, self.site, skill, slug, file, body)
 
             yield ComponentFile(file_url, _digest("skill file", slug, skill.name, str(file.rel_path),
@@ -299,8 +327,24 @@ def _file_pages(components: Components) -> dict[PurePosixPath, str]:
     pages = {skill.rel_path.parent / file.rel_path: skill_file_url(slug, str(file.rel_path))
              for skill, slug, _ in components.skills for file in skill.files if shows(file)}
     pages |= {skill.rel_path: component_url("skill", slug) for skill, slug, _ in components.skills}
+    pages |= {skill.rel_path.parent: component_url("skill", slug) for skill, slug, _ in components.skills}
     pages |= {command.rel_path: component_url("command", slug) for command, slug, _ in components.commands}
+    if components.marketplace is not None:
+        for plugin in components.marketplace.plugins:
+            url = plugin_url(plugin_slug(plugin.name))
+            for path in (plugin.folder, plugin.readme):
+                rel = _below_root(path, components.marketplace.root)
+                if rel is not None:
+                    pages.setdefault(rel, url)  # a plugin's folder or README: its page
     return pages
+
+
+def _below_root(path: Path | None, root: Path) -> PurePosixPath | None:
+    """Return a path below the catalog's root, or None when there is none or it is elsewhere."""
+    if path is None:
+        return None
+    resolved = path.resolve()
+    return PurePosixPath(resolved.relative_to(root).as_posix()) if resolved.is_relative_to(root) else None
 
 
 def agents_by_plugin(plans: list[PagePlan]) -> dict[str, tuple[ListedComponent, ...]]:
@@ -399,8 +443,7 @@ def _hook_scripts(plugin: Plugin, hooks: list[Hook]) -> list[tuple[str, str]]:
         return []
     found: dict[str, str] = {}
     for hook in hooks:
-        for match in _PLUGIN_ROOT_PATH.finditer(hook.action):
-            name = match.group(1).rstrip(".,")
+        for name in plugin_root_paths(hook.action):
             path = (plugin.folder / name).resolve()
             if name in found or not path.is_relative_to(plugin.folder.resolve()) or not path.is_file():
                 continue
