@@ -303,6 +303,23 @@ def test_kind_and_plugin_filters_narrow_and_combine_in_the_browser(browser, wsho
         try:
             page.goto(base + "index.html?kind=command")
             page.wait_for_function(f"() => {SHOWN}.length === 105")
+            # Each plugin chip counts the commands it would show; a plugin without any says 0.
+            commands = sum(len(markdown_below(folder / "commands")) for _, folder in listed_plugins(wshobson)
+                           if folder is not None and folder.name == "agent-teams")
+            count = page.text_content("[data-filter='plugin'][data-value='agent-teams'] [data-chip-count]")
+            assert (count, commands) == (str(commands), 7)
+            assert page.text_content("[data-filter='kind'][data-value='agent'] [data-chip-count]") == "202"
+            assert page.text_content("[data-filter='model'][data-value='sonnet'] [data-chip-count]") == "0"
+            # 92 plugin chips fold to the largest 12 and a button that unfolds the rest.
+            extra = "[data-filter='plugin'][data-value='pensyve']"
+            assert not page.is_visible(extra)
+            more = page.locator("[data-filter='plugin'] ~ [data-facet-more]")
+            assert more.get_attribute("aria-expanded") == "false"
+            more.click()
+            assert page.is_visible(extra) and more.get_attribute("aria-expanded") == "true"
+            page.goto(base + "index.html?plugin=pensyve")
+            page.wait_for_function(f"() => {SHOWN}.length === 1")
+            assert page.is_visible(extra), "a chosen chip shows while its group is folded"
             page.goto(base + "index.html?kind=command&kind=skill&plugin=protect-mcp")
             page.wait_for_function(f"() => {SHOWN}.length === 3")
             shown = page.eval_on_selector_all(".category [data-agent]:not([hidden])",

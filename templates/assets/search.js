@@ -42,10 +42,36 @@ function selectedFilters() {
 
 // What a card is filtered by: a plugin's, command's or skill's card has no tools, no color
 // and no model, and a card without a kind is an agent's.
-function cardValues(card, key) {
+function readValues(card, key) {
   if (key === "tool") return card.dataset.tools ? JSON.parse(card.dataset.tools) : [];
   if (key === "kind") return [card.dataset.kind || "agent"];
   return [card.dataset[key] ?? ""];
+}
+
+const valuesOf = new Map(); // card → its values by filter key, read once
+function cardValues(card, key) {
+  let known = valuesOf.get(card);
+  if (!known) valuesOf.set(card, (known = {}));
+  return (known[key] ||= readValues(card, key));
+}
+
+// Each chip counts the cards it would show with the other groups' filters as they are (its own
+// group's choices are alternatives, so they do not narrow its count): one pass over the cards.
+function updateCounts(filters) {
+  const keys = Object.keys(filters);
+  const counts = new Map();
+  for (const card of cards) {
+    const failing = keys.filter((key) => !filters[key].some((value) => cardValues(card, key).includes(value)));
+    if (failing.length > 1) continue;
+    for (const key of failing.length ? failing : FILTER_KEYS) {
+      for (const value of cardValues(card, key)) counts.set(`${key}\0${value}`, (counts.get(`${key}\0${value}`) || 0) + 1);
+    }
+  }
+  for (const chip of chips) {
+    const count = counts.get(`${chip.dataset.filter}\0${chip.dataset.value}`) || 0;
+    chip.querySelector("[data-chip-count]").textContent = String(count);
+    chip.classList.toggle("chip-empty", count === 0);
+  }
 }
 
 function matchesFilters(card, filters) {
@@ -225,6 +251,7 @@ async function apply() {
   const found = query ? await rankedMatches(query, filters) : null;
   if (ticket !== latestQuery) return; // a newer change is already on its way
   const shown = found ? showResults(found.matches) : showCategories(filters);
+  updateCounts(filters);
   const active = query || Object.keys(filters).length;
   const more = found && found.total > shown ? ` (the best of ${found.total} matches)` : "";
   countLine.textContent = active ? `${shown} of ${cards.length} ${input.dataset.noun || "agents"}${more}` : "";
@@ -259,6 +286,14 @@ for (const chip of chips) {
   });
 }
 document.querySelector("[data-clear]").addEventListener("click", clearAll);
+for (const more of document.querySelectorAll("[data-facet-more]")) {
+  more.addEventListener("click", () => {
+    const group = more.closest("fieldset");
+    const folded = group.toggleAttribute("data-folded");
+    more.setAttribute("aria-expanded", String(!folded));
+    more.textContent = folded ? more.dataset.moreLabel : more.dataset.lessLabel;
+  });
+}
 addEventListener("keydown", (event) => {
   const typing = event.target.closest("input, textarea, select, [contenteditable]");
   if (event.key === "/" && !typing && !event.ctrlKey && !event.metaKey && !event.altKey) {
