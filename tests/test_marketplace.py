@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import SHARED, parse_html, serve_folder, text_of
 from linkcheck import crawl_http, serve_under
+from lxml.etree import parse as etree_parse
 
 from generator.catalog.marketplace import read_marketplace
 from generator.commands.cli import main
@@ -536,3 +537,30 @@ def test_check_finds_broken_links_missing_scripts_and_addresses_that_are_not_web
     assert "../q/index.html" in readme_links
     forms = parse_html(root / "site" / "plugins" / "p" / "skills" / "pdf" / "files" / "references" / "forms.md.html")
     assert any(link.get("href", "").endswith("more.md.html") for link in forms.iter("a"))
+
+
+def test_the_feed_lists_commands_and_skills_beside_agents_newest_first(tmp_path: Path) -> None:
+    manifest = json.dumps({"name": "m", "owner": {"name": "M"}, "plugins": [{"name": "p", "source": "./p"}]})
+    root = write_marketplace(tmp_path / "m", manifest, {
+        "p/.claude-plugin/plugin.json": '{"name": "p"}',
+        "p/agents/helper.md": "---\nname: helper\ndescription: Helps.\n---\n\n## Role\n\nHelps.\n",
+        "p/commands/ship.md": "---\ndescription: Ships it.\n---\nShip.\n",
+        "p/skills/pdf/SKILL.md": "---\nname: pdf\ndescription: Reads PDFs.\n---\nRead.\n",
+        "agentpages.yml": "repo_url: https://github.com/m/m\nsite_url: https://m.example/\n",
+    })
+    for age, name in enumerate(["p/commands/ship.md", "p/skills/pdf/SKILL.md", "p/agents/helper.md"]):
+        os.utime(root / name, (1_700_000_000 - age * 86_400, 1_700_000_000 - age * 86_400))
+    assert build_at_root(root) == 0
+    atom = "{http://www.w3.org/2005/Atom}"
+    feed = etree_parse(root / "site" / "feed.xml")
+    entries = [(entry.findtext(f"{atom}title"), entry.find(f"{atom}link").get("href"))
+               for entry in feed.iter(f"{atom}entry")]
+    assert entries == [("/p:ship", "https://m.example/plugins/p/commands/ship/"),
+                       ("pdf", "https://m.example/plugins/p/skills/pdf/"),
+                       ("helper", "https://m.example/plugins/p/agents/helper/")]
+
+    # A command touched later moves up in a warm build.
+    os.utime(root / "p/agents/helper.md", (1_700_100_000, 1_700_100_000))
+    assert build_at_root(root) == 0
+    feed = etree_parse(root / "site" / "feed.xml")
+    assert [entry.findtext(f"{atom}title") for entry in feed.iter(f"{atom}entry")] == ["helper", "/p:ship", "pdf"]

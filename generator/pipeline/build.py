@@ -127,8 +127,10 @@ def run_pipeline(
     relations = relate(mentioners(plans, components))
     plans = with_relations(plans, relations)
     slugs = {**link_targets(components), **slugs}  # links from agents may lead to skills and commands
-    dates = read_file_dates([plan.raw.path for plan in plans], config.agents_dir, memo)
-    parts = components_state(components, listing.other_entries, config.max_file_size) if record else ""
+    dated = components.dated_files()  # the feed lists commands and skills too
+    dates = read_file_dates([plan.raw.path for plan in plans] + dated, config.agents_dir, memo)
+    parts = (components_state(components, listing.other_entries, config.max_file_size) + " "
+             + _dates_state(dates, dated)) if record else ""
     state = _site_state(record, config, plans, dates, parts) if record else ""
     unchanged = _unchanged_catalog(record, plans, slugs, f"{state} {site_stamp}") if record else None
     if record and unchanged is not None:
@@ -228,6 +230,13 @@ def _repeat_last_result(cache: Memo, quick: str, report: Report) -> Catalog | No
         report.add(finding)
     cache.stats.hits = len(catalog)
     return catalog
+
+
+def _dates_state(dates: dict[Path, FileDates], paths: list[Path]) -> str:
+    """Digest when each of `paths` was added and last changed."""
+    known = [(str(path), dates.get(path)) for path in paths]
+    return hashlib.sha256(repr([(path, (day.added.timestamp(), day.updated.timestamp()) if day else None)
+                                for path, day in known]).encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def _site_state(

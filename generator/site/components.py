@@ -26,6 +26,8 @@ from generator.site.relations import NO_RELATIONS, PageRelations
 from generator.site.render import IndexEntry, render_template
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import jinja2
 
     from generator.catalog.components import Command, Hook, McpServer, Skill, SkillFile
@@ -76,6 +78,10 @@ class Components:
         for skill, slug, plugin in self.skills:
             grouped.setdefault(plugin, []).append((skill, slug))
         return grouped
+
+    def dated_files(self) -> list[Path]:
+        """The file each command and skill is dated by (a skill by its SKILL.md)."""
+        return [command.path for command, _, _ in self.commands] + [skill.path for skill, _, _ in self.skills]
 
     def counts(self) -> dict[str, int]:
         """How many plugins, commands and skills there are, by kind."""

@@ -11,6 +11,7 @@ import re
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -64,10 +65,10 @@ def render_machine_files(
     files: dict[str, str | Iterator[str]] = {
         "catalog.json": catalog_json_parts(site, catalog_objects, listed),
         "llms.txt": render_llms_txt(site, catalog, llms_lines, listed),
-        FEED_NAME: render_feed(site, catalog, dates),
+        FEED_NAME: render_feed(site, catalog, dates, components),
     }
     if site["site_url"]:
-        files["sitemap.xml"] = render_sitemap(site, catalog, dates, listed)
+        files["sitemap.xml"] = render_sitemap(site, catalog, dates, listed, components)
     if has_robots_txt(site):
         files["robots.txt"] = render_robots_txt(site)
     return files
@@ -303,11 +304,40 @@ def _clip(text: str, length: int) -> str:
 # -- feed.xml -----------------------------------------------------------------------------
 
 
-def render_feed(site: SiteContext, catalog: Catalog, dates: dict[Any, FileDates]) -> str:
-    """Return an Atom feed of the most recently added or changed agents, newest first."""
-    recent = sorted(
-        catalog.agents, key=lambda a: (-_updated(dates, a).timestamp(), a.name.casefold(), a.slug)
-    )[:FEED_LIMIT]
+@dataclass(frozen=True)
+class FeedItem:
+    """A page as the feed lists it: an agent's, a command's or a skill's."""
+
+    title: str
+    url: str
+    """Its page's path below the site root."""
+    key: str
+    """What tells it from others of its title: its kind and slug."""
+    summary: str
+    category: str
+    dates: FileDates | None
+
+
+def feed_items(catalog: Catalog, dates: Mapping[Any, FileDates], components: Components | None = None) -> list[FeedItem]:
+    """Return every agent, command and skill as the feed would list it, dated by its file."""
+    items = [FeedItem(agent.name, agent.url, agent.slug, agent.summary_text, agent.category, dates.get(agent.path))
+             for agent in catalog.agents]
+    if components is not None:
+        items += [FeedItem(f"/{usage_name(command.name, plugin)}", component_url("command", slug), f"command {slug}",
+                           command.description, "Commands", dates.get(command.path))
+                  for command, slug, plugin in components.commands]
+        items += [FeedItem(skill.name, component_url("skill", slug), f"skill {slug}", skill.description, "Skills",
+                           dates.get(skill.path))
+                  for skill, slug, _ in components.skills]
+    return items
+
+
+def render_feed(
+    site: SiteContext, catalog: Catalog, dates: Mapping[Any, FileDates], components: Components | None = None,
+) -> str:
+    """Return an Atom feed of the most recently added or changed agents, commands and skills, newest first."""
+    recent = sorted(feed_items(catalog, dates, components),
+                    key=lambda item: (-_updated(item).timestamp(), item.title.casefold(), item.key))[:FEED_LIMIT]
     feed = ET.Element(f"{{{_ATOM}}}feed")
     _text(feed, "title", site["title"])
     if site["description"]:
@@ -315,35 +345,34 @@ def render_feed(site: SiteContext, catalog: Catalog, dates: dict[Any, FileDates]
     _text(feed, "id", site["site_url"] or _urn(site["title"]))
     _link(feed, site_address(site, FEED_NAME), rel="self", type="application/atom+xml")
     _link(feed, site["site_url"] or "index.html", rel="alternate", type="text/html")
-    newest = max((_updated(dates, a) for a in recent), default=_EPOCH)
+    newest = max((_updated(item) for item in recent), default=_EPOCH)
     _text(feed, "updated", _iso(newest))
     author = ET.SubElement(feed, f"{{{_ATOM}}}author")
     _text(author, "name", site["title"])
     generator = _text(feed, "generator", "agentpages")
     generator.set("version", __version__)
-    for agent in recent:
-        _add_entry(feed, site, agent, dates.get(agent.path))
+    for item in recent:
+        _add_entry(feed, site, item)
     ET.register_namespace("", _ATOM)
     ET.indent(feed)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="unicode") + "\n"
 
 
-def _add_entry(feed: ET.Element, site: SiteContext, agent: Agent, dates: FileDates | None) -> None:
+def _add_entry(feed: ET.Element, site: SiteContext, item: FeedItem) -> None:
     entry = ET.SubElement(feed, f"{{{_ATOM}}}entry")
-    _text(entry, "title", agent.name)
-    _text(entry, "id", page_address(site, agent) if site["site_url"] else _urn(site["title"], agent.slug))
-    _link(entry, page_address(site, agent), rel="alternate", type="text/html")
-    _text(entry, "published", _iso(dates.added if dates else _EPOCH))
-    _text(entry, "updated", _iso(dates.updated if dates else _EPOCH))
-    if agent.summary_text:
-        _text(entry, "summary", agent.summary_text)
-    if agent.category:
-        ET.SubElement(entry, f"{{{_ATOM}}}category", {"term": remove_control_characters(agent.category)})
+    _text(entry, "title", item.title)
+    _text(entry, "id", _address(site, item.url) if site["site_url"] else _urn(site["title"], item.key))
+    _link(entry, _address(site, item.url), rel="alternate", type="text/html")
+    _text(entry, "published", _iso(item.dates.added if item.dates else _EPOCH))
+    _text(entry, "updated", _iso(item.dates.updated if item.dates else _EPOCH))
+    if item.summary:
+        _text(entry, "summary", item.summary)
+    if item.category:
+        ET.SubElement(entry, f"{{{_ATOM}}}category", {"term": remove_control_characters(item.category)})
 
 
-def _updated(dates: dict[Any, FileDates], agent: Agent) -> datetime:
-    known = dates.get(agent.path)
-    return known.updated if known else _EPOCH
+def _updated(item: FeedItem) -> datetime:
+    return item.dates.updated if item.dates else _EPOCH
 
 
 def _text(parent: ET.Element, tag: str, text: str) -> ET.Element:
@@ -365,19 +394,19 @@ def _urn(*parts: str) -> str:
 
 
 def render_sitemap(
-    site: SiteContext, catalog: Catalog, dates: dict[Any, FileDates], components: dict[str, Any] | None = None,
+    site: SiteContext, catalog: Catalog, dates: Mapping[Any, FileDates], listed: dict[str, Any] | None = None,
+    components: Components | None = None,
 ) -> str:
-    """Return sitemap.xml listing the index, every agent page and every page of a plugin,
-    command or skill (`components`, see `component_data`; needs `site_url`)."""
+    """Return sitemap.xml listing the index, every page of an agent, command or skill with the
+    date its file last changed, and every plugin's page (`listed`, see `component_data`); needs
+    `site_url`."""
     urlset = ET.Element(f"{{{_SITEMAP}}}urlset")
-    newest = max((_updated(dates, a) for a in catalog.agents), default=None)
-    _add_url(urlset, site["site_url"], newest)
-    for agent in catalog.agents:
-        known = dates.get(agent.path)
-        _add_url(urlset, page_address(site, agent), known.updated if known else None)
-    for key in ("plugins", "commands", "skills"):
-        for item in (components or {}).get(key) or []:
-            _add_url(urlset, item["url"], None)
+    pages = feed_items(catalog, dates, components)
+    _add_url(urlset, site["site_url"], max((item.dates.updated for item in pages if item.dates), default=None))
+    for item in pages:
+        _add_url(urlset, _address(site, item.url), item.dates.updated if item.dates else None)
+    for plugin in (listed or {}).get("plugins") or []:
+        _add_url(urlset, plugin["url"], None)
     ET.register_namespace("", _SITEMAP)
     ET.indent(urlset)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(urlset, encoding="unicode") + "\n"
