@@ -533,6 +533,15 @@ def test_check_finds_broken_links_missing_scripts_and_addresses_that_are_not_web
     # The links that hold lead where they should: a plugin's folder to its page, a reference's
     # link written from the skill's folder to that file's page.
     assert build_at_root(root) == 0
+    said = [line for line in capsys.readouterr().err.splitlines() if line.endswith("[broken-link]")]
+    assert len(said) == 4
+    # A warm build after an edit elsewhere says the same, from the links it remembers.
+    (root / "p" / "commands" / "run.md").write_text("---\ndescription: Runs.\n---\nFirst read [the notes](notes.md)"
+                                                   " and [more](missing.md).\n", encoding="utf-8")
+    assert build_at_root(root) == 0
+    again = [line for line in capsys.readouterr().err.splitlines() if line.endswith("[broken-link]")]
+    in_command = next(line for line in said if "run.md" in line)
+    assert sorted(again) == sorted([*said, in_command.replace("'notes.md'", "'missing.md'")])
     readme_links = [link.get("href") for link in parse_html(root / "site" / "plugins" / "p" / "index.html").iter("a")]
     assert "../q/index.html" in readme_links
     forms = parse_html(root / "site" / "plugins" / "p" / "skills" / "pdf" / "files" / "references" / "forms.md.html")

@@ -24,7 +24,12 @@ from generator.catalog.marketplace import (
     read_json,
 )
 from generator.errors import Finding, SiteError
-from generator.markdown.links import find_links, is_relative_link, target_path
+from generator.markdown.links import (
+    find_links,
+    has_relative_link,
+    is_relative_link,
+    target_path,
+)
 
 KEBAB_CASE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
@@ -273,20 +278,27 @@ def _is_pattern(matcher: str) -> bool:
     return True
 
 
+RelativeLinkAt = tuple[int, int, str, bool]
+"""Where a relative link is written (line index, column), its target, and whether it is an image."""
+
+
+def relative_links(text: str) -> list[RelativeLinkAt]:
+    """Return every relative link and image of a Markdown text that is outside code."""
+    if not has_relative_link(text):
+        return []
+    return [link for link in find_links(text) if is_relative_link(link[2])]
+
+
 def check_links_of(
-    path: Path, rel_path: PurePosixPath, text: str, first_line: int, targets: Container[PurePosixPath],
-    also_from: PurePosixPath | None = None,
+    path: Path, rel_path: PurePosixPath, links: list[RelativeLinkAt], first_line: int,
+    targets: Container[PurePosixPath], also_from: PurePosixPath | None = None,
 ) -> list[Finding]:
-    """Relative links and images in a command, skill, skill's file or README lead to a page of
-    the site (`targets`: files below the catalog's folder that have one), from the file itself
-    or else from `also_from` (as links in a skill's references may start from its folder)."""
-    findings = []
-    for index, column, target, is_image in find_links(text):
-        if not is_relative_link(target):
-            continue
-        starts = (rel_path,) if also_from is None else (rel_path, also_from)
-        if any(target_path(target, start) in targets for start in starts):
-            continue
-        findings.append(broken_link(path, first_line + index, column, target, is_image,
-                                    "no page of this site", "link a file of an agent, command, skill or plugin"))
-    return findings
+    """The relative links and images of a command, skill, skill's file or README (`links`, see
+    `relative_links`) lead to a page of the site (`targets`: files below the catalog's folder
+    that have one), from the file itself or else from `also_from` (as links in a skill's
+    references may start from its folder)."""
+    starts = (rel_path,) if also_from is None else (rel_path, also_from)
+    return [broken_link(path, first_line + index, column, target, is_image, "no page of this site",
+                        "link a file of an agent, command, skill or plugin")
+            for index, column, target, is_image in links
+            if not any(target_path(target, start) in targets for start in starts)]

@@ -91,9 +91,21 @@ def _address_from(href: str, source: PurePosixPath, context: LinkContext) -> str
     return target_url(slug) if slug is not None else context.pages.get(target)
 
 
+_ANY_LINK_TARGET = re.compile(_LINK_TARGET.pattern, re.MULTILINE)
+
+
+def has_relative_link(text: str) -> bool:
+    """Tell whether the text may hold a relative link, in code or not: one pass of a regex, so
+    the line-by-line reading of `find_links` runs only where there may be something to find."""
+    return any(is_relative_link(next(value for value in match.groups() if value is not None))
+               for match in _ANY_LINK_TARGET.finditer(text))
+
+
 def find_links(text: str) -> Iterator[tuple[int, int, str, bool]]:
     """Yield (line index, column, target, is image) for each link outside code and comments in Markdown."""
     for index, line in _prose_lines(text):
+        if "[" not in line and "=" not in line:
+            continue  # no link starts without one of them
         visible = _CODE_SPAN.sub(lambda code: " " * len(code.group()), line)
         for link in _LINK_TARGET.finditer(visible):
             name = link.lastgroup or "inline"
@@ -128,6 +140,8 @@ def _closes(match: re.Match[str], fence: str) -> bool:
 
 def _without_comments(line: str, in_comment: bool) -> tuple[str, bool]:
     """Blank out `<!-- … -->` in a line, carrying an open comment over to the next line."""
+    if not in_comment and "<!--" not in line:
+        return line, False
     kept, position = [], 0
     while position < len(line):
         if in_comment:

@@ -116,7 +116,7 @@ def run_pipeline(
 
     # Read and check every agent before writing anything; strict mode stops on any finding.
     raw_agents = load_and_check(config, report, memo, listing, last_good)
-    components = read_components(config, listing, report, [raw.rel_path for raw in raw_agents])
+    components = read_components(config, listing, report, [raw.rel_path for raw in raw_agents], memo)
     counts = components.counts()
     if record:
         record.put_value(COUNTS_VALUE, counts)

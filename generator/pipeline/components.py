@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from generator.addresses import (
     PAGE_MARK,
@@ -42,12 +42,14 @@ from generator.catalog.load import file_digest
 from generator.catalog.marketplace import Plugin
 from generator.catalog.model import slugify
 from generator.catalog.plugin_lint import (
+    RelativeLinkAt,
     check_command,
     check_hook_scripts,
     check_hooks,
     check_links_of,
     check_marketplace,
     check_skill,
+    relative_links,
 )
 from generator.config import SiteConfig
 from generator.errors import Finding, Report
@@ -76,6 +78,7 @@ if TYPE_CHECKING:
 
     from generator.markdown.links import LinkContext
     from generator.markdown.markup import MarkdownRenderer
+    from generator.pipeline.memo import Memo
     from generator.pipeline.read import AgentListing
     from generator.site.render import SiteContext
 
@@ -85,6 +88,7 @@ MAX_SCRIPT_SIZE = 256 * 1024
 
 def read_components(
     config: SiteConfig, listing: AgentListing, report: Report, agent_files: Collection[PurePosixPath] = (),
+    memo: Memo | None = None,
 ) -> Components:
     """Read every command, skill, hooks file and MCP server file of the catalog, reporting what
     cannot be read and links that lead to no page (`agent_files` are the agents' files below
@@ -125,28 +129,61 @@ def read_components(
         [(skill, slug, plugin) for (skill, plugin), slug in zip(skills, skill_slugs)],
         parts,
     )
-    _add_all(report, _broken_links(components, {*agent_files, *_file_pages(components)}, config.max_file_size))
+    _add_all(report, _broken_links(components, {*agent_files, *_file_pages(components)}, config.max_file_size, memo))
     return components
 
 
-def _broken_links(components: Components, targets: set[PurePosixPath], max_file_size: int) -> list[Finding]:
+LINKS_VALUE = "relative links of components"
+"""The memo value holding the relative links of each component text that has any, by its digest."""
+
+
+def _broken_links(
+    components: Components, targets: set[PurePosixPath], max_file_size: int, memo: Memo | None,
+) -> list[Finding]:
     """Every relative link of a command, skill, skill's Markdown file or plugin README that leads
-    to no page of the site."""
+    to no page of the site. Finding the links is the slow part: the memo keeps them by text."""
+    known = memo.get_value(LINKS_VALUE) if memo is not None else None
+    links = _KnownLinks(known if isinstance(known, dict) else {})
     findings = []
     for command, _, _ in components.commands:
-        findings += check_links_of(command.path, command.rel_path, command.body, command.body_line, targets)
+        findings += check_links_of(command.path, command.rel_path, links.of(command.body), command.body_line, targets)
     for skill, _, _ in components.skills:
-        findings += check_links_of(skill.path, skill.rel_path, skill.body, skill.body_line, targets)
+        findings += check_links_of(skill.path, skill.rel_path, links.of(skill.body), skill.body_line, targets)
         for file in skill.files:
             if file.kind == "markdown":
-                rel = skill.rel_path.parent / file.rel_path
-                findings += check_links_of(skill.path.parent.joinpath(*file.rel_path.parts), rel, file.text, 1,
-                                           targets, skill.rel_path)
+                findings += check_links_of(skill.path.parent.joinpath(*file.rel_path.parts),
+                                           skill.rel_path.parent / file.rel_path, links.of(file.text), 1, targets,
+                                           skill.rel_path)
     for plugin in components.marketplace.plugins if components.marketplace is not None else ():
         rel = _below_root(plugin.readme, components.marketplace.root)  # type: ignore[union-attr]
         if plugin.readme is not None and rel is not None:
-            findings += check_links_of(plugin.readme, rel, _read_readme(plugin, max_file_size), 1, targets)
+            findings += check_links_of(plugin.readme, rel, links.of(_read_readme(plugin, max_file_size)), 1, targets)
+    if memo is not None and links.used != links.known:
+        memo.put_value(LINKS_VALUE, links.used)  # type: ignore[arg-type]
     return findings
+
+
+class _KnownLinks:
+    """The relative links of texts, found once: those a memo held, and those found now."""
+
+    def __init__(self, known: dict[str, Any]) -> None:
+        self.known = known
+        self.used: dict[str, list[list[Any]]] = {}
+
+    def of(self, text: str) -> list[RelativeLinkAt]:
+        digest = digest_parts([text])
+        stored = self.known.get(digest)
+        if not _are_links(stored):
+            stored = [list(link) for link in relative_links(text)]
+        if stored:
+            self.used[digest] = stored
+        return [(line, column, target, is_image) for line, column, target, is_image in stored]
+
+
+def _are_links(value: object) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(link, list) and len(link) == 4 and isinstance(link[0], int) and isinstance(link[1], int)
+        and isinstance(link[2], str) and isinstance(link[3], bool) for link in value)
 
 
 def components_state(components: Components, files: list[tuple[str, str]], max_file_size: int) -> str:
