@@ -9,6 +9,11 @@ about 5,000 components. Each build runs at the marketplace's root with no option
 user's would; the rows are timed as bench/build_speed.py times them (median wall time, peak
 RSS and PSS of the whole process tree). The edits: one command's prompt, one skill's
 reference, one agent's body, in turn.
+
+For scale, MkDocs and Hugo (when installed; `--no-mkdocs`, `--no-hugo` leave them out) build
+the same Markdown cold: every agent, command, SKILL.md, skill Markdown file and plugin README,
+at their paths, as plain pages. They read no manifests, show no hooks, scripts or skill
+archives, and highlight no reference code, so the ratio flatters them.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.build_speed import MIB, Timing, repeat, run_measured  # noqa: E402
+from bench.build_speed import MIB, Timing, bench_hugo, bench_mkdocs, repeat, run_measured  # noqa: E402
 
 SOURCE = Path(__file__).resolve().parent.parent.parent / "shared" / "marketplaces" / "wshobson__agents"
 
@@ -78,6 +83,17 @@ def bench_marketplace(root: Path, runs: int) -> dict[str, Timing]:
     return {"cold": cold, "warm": warm, "edit": edited}
 
 
+def markdown_pages(root: Path, docs: Path) -> Path:
+    """Copy the Markdown a marketplace's site shows into `docs`, at the same paths; return `docs`."""
+    patterns = ("plugins/*/agents/**/*.md", "plugins/*/commands/**/*.md", "plugins/*/skills/*/**/*.md",
+                "plugins/*/README.md")
+    for path in sorted({path for pattern in patterns for path in root.glob(pattern)}):
+        target = docs / path.relative_to(root)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    return docs
+
+
 def count_components(root: Path) -> str:
     agents = len(list(root.glob("plugins/*/agents/*.md")))
     commands = len(list(root.glob("plugins/*/commands/*.md")))
@@ -90,6 +106,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--copies", type=int, nargs="+", default=[1, 10])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--no-mkdocs", action="store_true")
+    parser.add_argument("--no-hugo", action="store_true")
     args = parser.parse_args()
     if not SOURCE.is_dir():
         sys.exit(f"{SOURCE} is not here")
@@ -100,10 +118,19 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as folder:
             root = make_marketplace(Path(folder) / "marketplace", copies)
             print(f"\n{copies} × wshobson: {count_components(root)}", flush=True)
-            print(f"{'build':<6} {'seconds':>8} {'peak RSS MiB':>13} {'peak PSS MiB':>13}", flush=True)
-            for name, timing in bench_marketplace(root, args.runs).items():
-                print(f"{name:<6} {timing.median:8.2f} {timing.peak_bytes / MIB:13.0f} "
-                      f"{timing.peak_pss_bytes / MIB:13.0f}", flush=True)
+            print(f"{'build':<12} {'seconds':>8} {'peak RSS MiB':>13} {'peak PSS MiB':>13} {'÷ MkDocs':>9} "
+                  f"{'÷ Hugo':>7}", flush=True)
+            rows = bench_marketplace(root, args.runs)
+            if not (args.no_mkdocs and args.no_hugo):
+                docs = markdown_pages(root, Path(folder) / "pages" / "docs")
+                mkdocs = None if args.no_mkdocs else bench_mkdocs(docs, args.runs)
+                hugo = None if args.no_hugo else bench_hugo(docs, args.runs)
+                rows |= {name: timing for name, timing in (("MkDocs cold", mkdocs), ("Hugo cold", hugo)) if timing}
+            for name, timing in rows.items():
+                mkdocs_ratio, hugo_ratio = (f"{timing.median / rows[other].median:.2f}" if other in rows else ""
+                                            for other in ("MkDocs cold", "Hugo cold"))
+                print(f"{name:<12} {timing.median:8.2f} {timing.peak_bytes / MIB:13.0f} "
+                      f"{timing.peak_pss_bytes / MIB:13.0f} {mkdocs_ratio:>9} {hugo_ratio:>7}", flush=True)
 
 
 if __name__ == "__main__":
