@@ -49,11 +49,16 @@ def _display(path: str, here: str) -> str:
     return absolute if outside else relative
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f"
+                      "\ufeff\ufff9-\ufffb\ud800-\udfff]")
+"""Control characters, and the invisible ones that reorder or hide what a terminal shows: bidi
+controls, zero-width characters, line and paragraph separators; and the bytes of a file name
+that is not UTF-8 (kept as lone surrogates), which no terminal can be sent."""
 
 
 def escape_controls(text: str) -> str:
-    """Write each control character of `text` as its escape (`\\x1b`, `\\n`), keeping the rest."""
+    """Write each control or invisible character of `text` as its escape (`\\x1b`, `\\n`,
+    `\\u202e`), keeping the rest."""
     return _CONTROL.sub(lambda match: repr(match.group())[1:-1], text)
 
 

@@ -67,6 +67,7 @@ RULES = {
         Rule("empty-file", "error", "the file is empty"),
         Rule("file-too-large", "error", "the file is over the size limit (`max_file_size`, default 1 MiB)"),
         Rule("not-utf8", "error", "the file is not UTF-8 text"),
+        Rule("name-not-utf8", "error", "the file's name is not UTF-8 text; the file is skipped"),
         Rule("link-outside", "warning", "a symbolic link points outside the agents folder; it is not followed"),
         Rule("no-frontmatter", "error", "the file does not start with `---` frontmatter"),
         Rule("unclosed-frontmatter", "error", "the frontmatter has no closing `---` line"),

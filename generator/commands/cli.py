@@ -366,7 +366,8 @@ def format_json(findings: list[Finding]) -> str:
         }
         for f in findings
     ]
-    return json.dumps(records, indent=2, ensure_ascii=False) + "\n"
+    # ASCII only: a name's bidi controls or undecodable bytes reach no terminal, and JSON stays valid.
+    return json.dumps(records, indent=2, ensure_ascii=True) + "\n"
 
 
 def format_github(findings: list[Finding]) -> str:

@@ -7,6 +7,7 @@ import contextlib
 import functools
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -163,15 +164,18 @@ def list_agent_files(config: SiteConfig) -> AgentListing:
     found = Report()
     recent = time.time_ns() - RACY_SECONDS * 1_000_000_000
     selection = config.selection
+    named = functools.partial(_named_in_utf8, found)
     if not is_marketplace(config.agents_dir):
         entries = [(path, _stamp(status, recent)) for path, status in find_agent_entries(config.agents_dir, found)
-                   if selection.keeps(path)]
-        commands, skills = (tuple(filter(selection.keeps, paths)) for paths in loose_components(config.agents_dir))
-        skill_files = [path for skill in skills for path in plugin_files(skill.parent) if selection.shows(path)]
+                   if selection.keeps(path) and named(path)]
+        commands, skills = (tuple(path for path in paths if selection.keeps(path) and named(path))
+                            for paths in loose_components(config.agents_dir))
+        skill_files = [path for skill in skills for path in plugin_files(skill.parent)
+                       if selection.shows(path) and named(path)]
         return AgentListing(entries, found.findings, other_entries=_stamped([*commands, *skill_files], recent),
                             loose_commands=commands, loose_skills=skills)
     marketplace = read_marketplace(config.agents_dir, found)
-    outside = [_selected(plugin, selection) for plugin in marketplace.plugins if plugin.folder is None
+    outside = [_selected(plugin, selection, named) for plugin in marketplace.plugins if plugin.folder is None
                or not plugin.folder.is_relative_to(config.out_dir.resolve())]
     marketplace = replace(marketplace, plugins=tuple(outside))  # a plugin in the output folder is none
     owned = marketplace.plugin_of_files()
@@ -179,19 +183,36 @@ def list_agent_files(config: SiteConfig) -> AgentListing:
     agent_files = set(agents)
     out = config.out_dir.resolve()
     others = [path for plugin in marketplace.plugins if plugin.folder is not None
-              for path in plugin_files(plugin.folder, out) if path not in agent_files and selection.shows(path)]
+              for path in plugin_files(plugin.folder, out)
+              if path not in agent_files and selection.shows(path) and _has_utf8_name(path)]
     declared = [path for plugin in marketplace.plugins for path in (*plugin.commands, *plugin.skills)]
     return AgentListing(_stamped(agents, recent), found.findings, marketplace,
                         _stamped(list(dict.fromkeys([*marketplace.inputs(), *declared, *others])), recent))
 
 
-def _selected(plugin: Plugin, selection: Selection) -> Plugin:
-    """Return the plugin with only the components `include` and `exclude` keep."""
-    if not selection.narrows:
-        return plugin
-    return replace(plugin, agents=tuple(filter(selection.keeps, plugin.agents)),
-                   commands=tuple(filter(selection.keeps, plugin.commands)),
-                   skills=tuple(filter(selection.keeps, plugin.skills)))
+def _selected(plugin: Plugin, selection: Selection, named: Callable[[Path], bool]) -> Plugin:
+    """Return the plugin with only the components `include` and `exclude` keep, that have names."""
+    def kept(paths: tuple[Path, ...]) -> tuple[Path, ...]:
+        return tuple(path for path in paths if selection.keeps(path) and named(path))
+
+    return replace(plugin, agents=kept(plugin.agents), commands=kept(plugin.commands), skills=kept(plugin.skills))
+
+
+def _has_utf8_name(path: str | Path) -> bool:
+    try:
+        os.fspath(path).encode("utf-8")
+    except UnicodeEncodeError:  # its undecodable bytes are lone surrogates
+        return False
+    return True
+
+
+def _named_in_utf8(report: Report, path: str | Path) -> bool:
+    """Tell whether a file's path is UTF-8 text, as an address must be; report it when not."""
+    if _has_utf8_name(path):
+        return True
+    report.add(Finding(Path(path), 1, "error", "skipped: the file's name is not UTF-8 text, so it can have no "
+                       "address on the site: rename it", "name-not-utf8"))
+    return False
 
 
 def _stamped(paths: list[Path], recent: int) -> list[tuple[str, str]]:

@@ -1,0 +1,81 @@
+"""What a catalog's file names and values print: never a terminal escape, an invisible
+reordering character or a line a CI runner reads as a workflow command; a name that is not
+UTF-8 is one finding, and the rest builds. The bytes are read as the commands print them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+HOSTILE_NAMES = [
+    "x\n::error file=README.md,line=1::forged.md",
+    "t\x1b]0;retitled\x07\x1b[2Jclear.md",
+    "bidi\u202egnp.exe\u202c.md",
+    "zero\u200bwidth\u2028line.md",
+]
+FORBIDDEN = ["\x1b", "\x07", "\r", "\u202e", "\u202c", "\u200b", "\u2028"]
+
+
+def run(folder: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run([sys.executable, "-m", "generator", *args], cwd=folder, capture_output=True, env=env,
+                          check=False, timeout=120)
+
+
+@pytest.fixture
+def hostile_catalog(tmp_path: Path) -> Path:
+    agents = tmp_path / "agents"
+    agents.mkdir()
+    for number, name in enumerate(HOSTILE_NAMES):
+        (agents / name).write_text(f"---\nname: agent-{number}\ncolor: mauve\n---\n\n## Role\n\nWorks.\n",
+                                   encoding="utf-8")
+    (agents / os.fsdecode(b"\xff\xfe-latin1.md")).write_text("---\nname: latin\ndescription: L.\n---\nBody.\n",
+                                                             encoding="utf-8")
+    (agents / "good.md").write_text("---\nname: good\ndescription: Fine.\n---\n\n## Role\n\nWorks.\n",
+                                    encoding="utf-8")
+    return tmp_path
+
+
+def assert_safe_text(data: bytes) -> str:
+    text = data.decode("utf-8")  # no undecodable bytes of a file name were sent
+    for character in FORBIDDEN:
+        assert character not in text, repr(character)
+    return text
+
+
+@pytest.mark.parametrize("command", [["check"], ["build"], ["check", "--format", "github"]])
+def test_no_hostile_name_reaches_the_output_raw(hostile_catalog: Path, command: list[str]) -> None:
+    done = run(hostile_catalog, *command)
+    # check fails on the missing descriptions and the undecodable name; build says so and builds
+    assert done.returncode == (0 if command == ["build"] else 1)
+    out, err = assert_safe_text(done.stdout), assert_safe_text(done.stderr)
+    lines = (out + err).splitlines()
+    if "github" in command:
+        commands = [line for line in out.splitlines() if line.startswith("::")]
+        assert commands == out.splitlines(), "every line printed to stdout is one of ours"
+        assert all(line.startswith(("::error file=agents/", "::warning file=agents/")) for line in commands)
+        assert not any("::error file=README.md" in line.split("::", 2)[1] for line in commands)
+    else:
+        assert not any(line.startswith("::") for line in lines)
+    assert any("name-not-utf8" in line and "\\udcff\\udcfe-latin1.md" in line for line in lines)
+
+
+def test_json_findings_stay_valid_and_ascii(hostile_catalog: Path) -> None:
+    done = run(hostile_catalog, "check", "--format", "json")
+    assert done.stdout.isascii()
+    findings = json.loads(done.stdout)
+    rules = {finding["rule"] for finding in findings}
+    assert {"name-not-utf8", "missing-description", "unknown-color"} <= rules
+
+
+def test_a_name_that_is_not_utf8_is_skipped_and_the_rest_builds(hostile_catalog: Path) -> None:
+    done = run(hostile_catalog, "build")
+    assert done.returncode == 0, done.stderr
+    pages = sorted(path.parent.name for path in (hostile_catalog / "site" / "agents").glob("*/index.html"))
+    assert pages == ["agent-0", "agent-1", "agent-2", "agent-3", "good"]
