@@ -40,6 +40,7 @@ CONFIG_KEYS: dict[str, type] = {
     "extra_tools": list,
     "include": list,
     "exclude": list,
+    "allowed_hosts": list,
 }
 _LIST_OF_TEXT_KEYS = ("known_tools", "extra_tools")
 _PATTERN_KEYS = ("include", "exclude")
@@ -77,6 +78,8 @@ class SiteConfig:
     """Gitignore-style patterns, relative to `agents_dir`: when given, only the component files they match are read."""
     exclude: tuple[str, ...] = ()
     """Gitignore-style patterns, relative to `agents_dir`, of files never read."""
+    allowed_hosts: tuple[str, ...] = ()
+    """Host names `serve` answers besides localhost and IP addresses (a DNS-rebinding guard)."""
     marketplace: str = ""
     """The marketplace's name when the catalog is one (`agents_dir` is its root), else ""."""
     install_source: str = ""
@@ -318,6 +321,10 @@ def _read_setting(path: Path, key_node: yaml.Node, value_node: yaml.Node) -> tup
         raise ConfigError(path, line, f"'{key}' must be a list of tool names")
     if key in _PATTERN_KEYS:
         return key, _patterns(path, line, key, value)
+    if key == "allowed_hosts":
+        if not all(isinstance(item, str) and _HOST_NAME.match(item) for item in value):
+            raise ConfigError(path, line, "'allowed_hosts' must be a list of host names such as preview.example.com")
+        return key, tuple(item.lower() for item in value)
     if key == "max_file_size" and (isinstance(value, bool) or value < 1):
         raise ConfigError(path, line, "'max_file_size' must be a number of bytes above 0")
     if key in _URL_KEYS and value and not value.startswith(("https://", "http://")):

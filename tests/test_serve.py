@@ -120,6 +120,51 @@ def test_traversal_over_the_wire_gets_403(server: Server) -> None:
         assert reply.startswith("HTTP/1.0 403"), (path, reply)
 
 
+def raw_status(server: Server, path: str, headers: dict[str, str]) -> int:
+    """Send one GET with exactly these headers over a real socket; return the status."""
+    host, port = server.url.split("//")[1].strip("/").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=5)
+    try:
+        connection.putrequest("GET", path, skip_host=True, skip_accept_encoding=True)
+        for name, value in headers.items():
+            connection.putheader(name, value)
+        connection.endheaders()
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize(("host", "status"), [
+    ("127.0.0.1:{port}", 200), ("localhost:{port}", 200), ("[::1]:{port}", 200), ("app.localhost", 200),
+    ("10.0.0.7", 200), ("attacker.example:{port}", 403), ("attacker.example.", 403), ("127.0.0.1.nip.io", 403),
+    ("", 403), ("exa mple", 403),
+])
+def test_only_this_machines_names_are_answered(server: Server, host: str, status: int) -> None:
+    port = server.url.rstrip("/").rsplit(":", 1)[1]
+    for path in ("/index.html", "/__agentpages/state", "/agents/alpha.md"):
+        assert raw_status(server, path, {"Host": host.format(port=port)}) == status, (host, path)
+
+
+def test_the_event_stream_refuses_pages_of_other_origins(server: Server) -> None:
+    port = server.url.rstrip("/").rsplit(":", 1)[1]
+    own = {"Host": f"127.0.0.1:{port}"}
+    assert raw_status(server, "/__agentpages/events", {**own, "Origin": "http://attacker.example"}) == 403
+    assert raw_status(server, "/__agentpages/events", {**own, "Origin": "null"}) == 403
+    assert raw_status(server, "/__agentpages/events", {**own, "Origin": f"http://localhost:{port}"}) == 200
+
+
+def test_an_allowed_name_is_answered(catalog: Path) -> None:
+    from dataclasses import replace
+
+    running = start_server(lambda: replace(load_config(catalog, catalog.parent / "site"),
+                                           allowed_hosts=("preview.example",)), port=0)
+    try:
+        assert raw_status(running, "/index.html", {"Host": "preview.example:8000"}) == 200
+        assert raw_status(running, "/index.html", {"Host": "other.example"}) == 403
+    finally:
+        running.stop()
+
+
 def test_an_edit_changes_the_page_and_is_announced(server: Server, catalog: Path) -> None:
     events = EventStream(server.url)
     assert events.next_event()[0] == "hello"

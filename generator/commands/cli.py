@@ -11,6 +11,7 @@ import shlex
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
@@ -87,6 +88,9 @@ def make_parser() -> argparse.ArgumentParser:
     serve_parser.add_argument("--port", type=int, default=8000,
                               help="port to listen on (default: 8000; 0 picks a free one)")
     serve_parser.add_argument("--open", action="store_true", help="open the site in a browser")
+    serve_parser.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                              help="a host name to answer besides localhost and IP addresses (repeatable; "
+                                   "or allowed_hosts in agentpages.yml)")
     _add_cache_option(serve_parser, "serve's cache")
     serve_parser.set_defaults(run=run_serve)
 
@@ -304,7 +308,8 @@ def run_serve(args: argparse.Namespace) -> int:
     collect_as_usual()  # rebuild after rebuild, for as long as it runs
 
     def read_config() -> SiteConfig:
-        return load_config(catalog_folder(args.agents), Path("site"), args.config, strict=args.strict)
+        config = load_config(catalog_folder(args.agents), Path("site"), args.config, strict=args.strict)
+        return replace(config, allowed_hosts=(*config.allowed_hosts, *(name.lower() for name in args.allow_host)))
 
     shown: set[str] = set()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import http.server
+import ipaddress
 import json
 import logging
 import mimetypes
@@ -19,7 +20,7 @@ import tempfile
 import threading
 import time
 import webbrowser
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -86,6 +87,12 @@ def make_handler(live: LiveSite, hub: ReloadHub) -> type[http.server.BaseHTTPReq
 
         def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
             path = urlsplit(self.path).path
+            allowed = live.config.allowed_hosts
+            origin = self.headers.get("Origin")
+            if not is_allowed_host(self.headers.get("Host"), allowed) or (
+                    path == SPECIAL + "events" and origin is not None and not is_allowed_origin(origin, allowed)):
+                self._send(403, "text/plain; charset=utf-8", FORBIDDEN_HOST)
+                return
             if path == SPECIAL + "events":
                 self._stream_events()
             elif path == SPECIAL + "livereload.js":
@@ -145,6 +152,39 @@ def make_handler(live: LiveSite, hub: ReloadHub) -> type[http.server.BaseHTTPReq
             log.debug("%s - %s", self.address_string(), format % args)
 
     return Handler
+
+
+FORBIDDEN_HOST = (b"Forbidden: this preview answers localhost and IP addresses only. To open it by another "
+                  b"name, start it with --allow-host NAME (or list the name under allowed_hosts in agentpages.yml).\n")
+
+
+def is_allowed_host(host: str | None, allowed: Collection[str] = ()) -> bool:
+    """Tell whether a request's Host header names this preview: an IP address, localhost (or a
+    name below it), or a name the author allowed. A name a web page's DNS points at us is
+    refused, so no page elsewhere reads the preview (DNS rebinding). No header at all is no
+    browser's request."""
+    if host is None:
+        return True
+    try:
+        name = urlsplit(f"//{host.strip()}").hostname
+    except ValueError:
+        return False
+    if not name:
+        return False
+    name = name.rstrip(".")
+    if name == "localhost" or name.endswith(".localhost") or name in allowed:
+        return True
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def is_allowed_origin(origin: str, allowed: Collection[str] = ()) -> bool:
+    """Tell whether a page of this origin may listen to the reload events: one of the preview's own."""
+    parts = urlsplit(origin.strip())
+    return parts.scheme in ("http", "https") and is_allowed_host(parts.netloc, allowed)
 
 
 def resolve_site_path(root: Path, url_path: str) -> Path | None:
