@@ -481,3 +481,49 @@ def test_serve_at_a_marketplace_root_shows_edits_to_every_kind_and_ignores_its_s
         assert "stray" not in get(running.url + "index.html")[1]
     finally:
         running.stop()
+
+
+def git(folder: Path, *args: str) -> None:
+    import subprocess
+
+    subprocess.run(["git", "-c", "user.name=T", "-c", "user.email=t@example.com", *args], cwd=folder, check=True,
+                   capture_output=True)
+
+
+@pytest.mark.parametrize("link", ["absolute", "relative"])
+def test_a_checkout_that_turns_an_agent_into_a_link_out_publishes_nothing_of_its_target(
+    tmp_path: Path, link: str,
+) -> None:
+    """`git checkout` of a branch where an agent file is a link to a secret outside the
+    catalog: the page and raw file go away with a warning; the secret is never served, not even
+    after later saves re-render the neighbours."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("---\nname: alpha\ndescription: TOKEN=hunter2-secret\n---\nTOKEN=hunter2-secret\n")
+    repo = tmp_path / "repo"
+    agents = write_agents(repo, {
+        "alpha.md": AGENT.format(name="alpha", summary="First agent.", body="Alpha body."),
+        "beta.md": AGENT.format(name="beta", summary="Second agent.", body="Beta body."),
+    })
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "agents")
+    git(repo, "checkout", "-q", "-b", "linked")
+    (agents / "alpha.md").unlink()
+    os.symlink(secret if link == "absolute" else os.path.relpath(secret, agents), agents / "alpha.md")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "link")
+    git(repo, "checkout", "-q", "main")
+    running = start_server(lambda: load_config(agents, repo / "site"), port=0)
+    try:
+        assert "Alpha body" in get(running.url + "agents/alpha/index.html")[1]
+        git(repo, "checkout", "-q", "linked")
+        wait_for(lambda: get(running.url + "agents/alpha.md")[0] == 404)
+        (agents / "beta.md").write_text(AGENT.format(name="beta", summary="Edited.", body="Beta edited."))
+        wait_for(lambda: "Beta edited" in get(running.url + "agents/beta/index.html")[1])
+        for path in ("agents/alpha.md", "agents/alpha/index.html", "index.html", "catalog.json", "llms.txt",
+                     "search/index.json"):
+            assert "hunter2" not in get(running.url + path)[1], path
+        assert not any("hunter2" in file.read_text(errors="replace")
+                       for file in running.live.out_dir.rglob("*") if file.is_file())
+    finally:
+        running.stop()
