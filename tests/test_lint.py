@@ -13,6 +13,7 @@ from generator.catalog.lint import RULES
 from generator.commands.cli import main
 from generator.config import load_config
 from generator.errors import Report
+from generator.pipeline.build import build
 from generator.pipeline.read import load_and_check
 
 NAME_AND_DESCRIPTION = "name: {name}\ndescription: Reviews code.\n"
@@ -185,8 +186,42 @@ def test_rule_message(tmp_path: Path, rule: str, files: dict[str, str | bytes], 
 
 
 def test_every_rule_is_exercised() -> None:
-    tested = {case[0].split(" ")[0] for case in CASES} | {"duplicate-name", "file-too-large", "link-outside", "unreadable"}
+    # Tested on their own below, or in test_output_safety.py (name-not-utf8).
+    tested = {case[0].split(" ")[0] for case in CASES} | {"duplicate-name", "file-too-large", "link-outside",
+                                                          "unreadable", "name-lookalike", "slug-clash", "name-not-utf8"}
     assert tested >= set(RULES) - {"unreadable"}
+
+
+@pytest.mark.parametrize(("name", "said"), [
+    ("c\u043ede-reviewer", "has letters of another script that look like Latin ones: '\u043e' (Cyrillic)"),
+    ("code\u200breviewer", "holds characters that do not show (U+200B)"),
+    ("\uff43\uff4f\uff44\uff45", "holds compatibility forms (fullwidth or styled letters)"),
+    ("rev\u202eweiver", "holds characters that do not show (U+202E)"),
+])
+def test_a_name_that_passes_for_another_is_flagged(tmp_path: Path, name: str, said: str) -> None:
+    lines = check(tmp_path, {"a.md": agent(f'name: "{name}"\ndescription: x\n')})
+    flagged = [line for line in lines if line.endswith("[name-lookalike]")]
+    assert len(flagged) == 1 and flagged[0].startswith("agents/a.md:2:7: warning: name '") and said in flagged[0]
+
+
+@pytest.mark.parametrize("name", ["caf\u00e9-helper", "\u65e5\u672c\u8a9e\u306e\u30a8\u30fc\u30b8\u30a7\u30f3\u30c8",
+                                  "\u0421\u0435\u0440\u0432\u0435\u0440", "\u0394elta", "code-reviewer"])
+def test_names_in_one_script_are_not_flagged(tmp_path: Path, name: str) -> None:
+    assert not any("[name-lookalike]" in line for line in check(tmp_path, {"a.md": agent(f'name: "{name}"\ndescription: x\n')}))
+
+
+def test_a_newcomer_cannot_take_an_address_and_the_clash_names_both_files(tmp_path: Path) -> None:
+    files = {
+        "a/imposter.md": agent("name: Code-Reviewer\ndescription: x\n"),
+        "z/code-reviewer.md": agent("name: code-reviewer\ndescription: x\n"),
+    }
+    lines = check(tmp_path, files)
+    assert ("agents/a/imposter.md:2:1: warning: name 'Code-Reviewer' makes the address agents/code-reviewer/, which "
+            "z/code-reviewer.md (name 'code-reviewer') has, so this agent's page is agents/code-reviewer-2/: give it a "
+            "name of its own [slug-clash]") in lines
+    result = build(load_config(tmp_path / "agents", tmp_path / "site"), Report())
+    by_slug = {agent.slug: str(agent.rel_path) for agent in result.catalog.agents}
+    assert by_slug == {"code-reviewer": "z/code-reviewer.md", "code-reviewer-2": "a/imposter.md"}
 
 
 def test_links_to_agent_files_and_addresses_are_fine(tmp_path: Path) -> None:

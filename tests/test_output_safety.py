@@ -79,3 +79,13 @@ def test_a_name_that_is_not_utf8_is_skipped_and_the_rest_builds(hostile_catalog:
     assert done.returncode == 0, done.stderr
     pages = sorted(path.parent.name for path in (hostile_catalog / "site" / "agents").glob("*/index.html"))
     assert pages == ["agent-0", "agent-1", "agent-2", "agent-3", "good"]
+
+
+def test_a_page_shows_the_invisible_characters_of_a_name(tmp_path: Path) -> None:
+    from conftest import build_catalog, parse_html, text_of, write_agents
+
+    agents = write_agents(tmp_path, {"a.md": '---\nname: "code\u200breviewer\u202e"\ndescription: x\n---\n\nBody.\n'})
+    build_catalog(agents)
+    page = parse_html(tmp_path / "site" / "agents" / "codereviewer" / "index.html")
+    assert text_of(page.find(".//h1")) == "code[U+200B]reviewer[U+202E]"
+    assert "\u200b" not in text_of(parse_html(tmp_path / "site" / "index.html"))

@@ -26,6 +26,7 @@ from generator.catalog.model import (
     read_color,
     read_tools,
 )
+from generator.catalog.names import visible_name
 from generator.markdown.headings import Section
 from generator.markdown.links import LinkContext
 from generator.markdown.sanitize import remove_control_characters
@@ -65,7 +66,7 @@ def make_agent(
         path=raw.path,
         rel_path=raw.rel_path,
         slug=slugs[raw.rel_path],
-        name=read_name(raw),
+        name=visible_name(read_name(raw)),
         summary_html=summary_html,
         summary_text=_text_of(summary_html),
         examples=description.examples,

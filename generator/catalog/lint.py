@@ -22,6 +22,7 @@ from generator.catalog.load import (
     raw_agent_to_plain,
 )
 from generator.catalog.model import NAMED_COLORS, read_color, read_tools
+from generator.catalog.names import lookalike_problem, visible_name
 from generator.errors import Finding, Severity, type_name
 from generator.markdown.limits import (
     MAX_NESTING,
@@ -67,6 +68,9 @@ RULES = {
         Rule("empty-file", "error", "the file is empty"),
         Rule("file-too-large", "error", "the file is over the size limit (`max_file_size`, default 1 MiB)"),
         Rule("not-utf8", "error", "the file is not UTF-8 text"),
+        Rule("name-lookalike", "warning", "`name` holds invisible characters, compatibility forms or letters "
+             "of another script that look like Latin ones"),
+        Rule("slug-clash", "warning", "`name` makes the address another agent has; this one gets `-2`"),
         Rule("name-not-utf8", "error", "the file's name is not UTF-8 text; the file is skipped"),
         Rule("link-outside", "warning", "a symbolic link points outside the agents folder; it is not followed"),
         Rule("no-frontmatter", "error", "the file does not start with `---` frontmatter"),
@@ -195,6 +199,10 @@ def check_name(raw: RawAgent) -> Iterator[Finding]:
         yield make_finding("missing-name", raw.path, line, column, f"'name' is missing: add 'name: {raw.path.stem}'")
         return
     name = value.strip()
+    if problem := lookalike_problem(name):
+        yield make_finding("name-lookalike", raw.path, line, column,
+                           f"name '{_clip(visible_name(name))}' {problem}, so readers may take it for another "
+                           "agent's: write it in plain letters of one script")
     if not _NAME_RULE.match(name):
         yield make_finding("name-format", raw.path, line, column,
                            f"name '{_clip(name)}' should be lower-case letters, digits and hyphens, "

@@ -79,6 +79,7 @@ def load_and_check(
     """
     from generator.catalog.lint import check_duplicate_names, check_links
     from generator.pipeline.workers import map_in_workers, worker_count
+    from generator.site.plan import slug_clashes
 
     checked_files: dict[Path, CheckedFile | None] = {}
     # Files to parse, by path: each is read again where it is parsed, since holding every file's
@@ -115,7 +116,7 @@ def load_and_check(
     raw_agents = ([reading.raw for reading in readings if reading.raw is not None] if last_good is None
                   else _keep_last_good(list(stamps), checked_files, last_good, config))
     # Rules that look at other files run afresh every time: those files may have changed.
-    catalog_findings = [*check_duplicate_names(raw_agents, listing.owners),
+    catalog_findings = [*check_duplicate_names(raw_agents, listing.owners), *slug_clashes(raw_agents, listing.owners),
                         *(f for r in readings if r.raw is not None for f in check_links(r.raw, r.links))]
     for finding in [f for reading in readings for f in reading.findings] + catalog_findings:
         report.add(finding)

@@ -11,6 +11,7 @@ from generator.catalog.interpret import read_category, read_name
 from generator.catalog.load import RawAgent
 from generator.catalog.marketplace import Plugin, plugin_folder_name
 from generator.catalog.model import PageLink, catalog_order, page_url, slugify
+from generator.errors import Finding
 from generator.site.relations import NO_RELATIONS, PageRelations
 
 
@@ -28,11 +29,40 @@ def assign_slugs(raw_agents: list[RawAgent], owners: Mapping[Path, str] | None =
     taken: set[str] = set()
     slugs: dict[Path, str] = {}
     owners = owners or {}
-    for raw in sorted(raw_agents, key=lambda r: str(r.rel_path)):
-        base = _clip_slug(slugify(read_name(raw))) or _clip_slug(slugify(raw.path.stem)) or "agent"
-        plugin = owners.get(raw.path)
-        slugs[raw.path] = unique_slug(base if plugin is None else f"{plugin_slug(plugin)}/{base}", taken)
+    # A file whose name is its slug as written keeps it over one whose name only turns into it
+    # (`Code-Reviewer`, a zero-width space, fullwidth letters): a newcomer cannot take an address.
+    for raw in sorted(raw_agents, key=lambda r: (read_name(r) != _base_slug(r), str(r.rel_path))):
+        slugs[raw.path] = unique_slug(_wanted_slug(raw, owners.get(raw.path)), taken)
     return slugs
+
+
+def _base_slug(raw: RawAgent) -> str:
+    return _clip_slug(slugify(read_name(raw))) or _clip_slug(slugify(raw.path.stem)) or "agent"
+
+
+def _wanted_slug(raw: RawAgent, plugin: str | None) -> str:
+    base = _base_slug(raw)
+    return base if plugin is None else f"{plugin_slug(plugin)}/{base}"
+
+
+def slug_clashes(raw_agents: list[RawAgent], owners: Mapping[Path, Plugin] | None = None) -> list[Finding]:
+    """Say of each agent whose name makes an address another agent has that it gets another
+    one, naming the other file; two files of one exact name are `duplicate-name`'s."""
+    plugins = {path: plugin.name for path, plugin in (owners or {}).items()}
+    slugs = assign_slugs(raw_agents, plugins)
+    holders = {slugs[raw.path]: raw for raw in raw_agents}
+    findings = []
+    for raw in sorted(raw_agents, key=lambda r: str(r.rel_path)):
+        wanted = _wanted_slug(raw, plugins.get(raw.path))
+        holder = holders.get(wanted)
+        if slugs[raw.path] == wanted or holder is None or read_name(holder) == read_name(raw):
+            continue
+        given, taken = (page_url(slug).removesuffix("index.html") for slug in (slugs[raw.path], wanted))
+        findings.append(Finding(raw.path, raw.front_matter.key_lines.get("name", 1), "warning",
+                                f"name '{read_name(raw)}' makes the address {taken}, which {holder.rel_path} "
+                                f"(name '{read_name(holder)}') has, so this agent's page is {given}: give it a "
+                                "name of its own", "slug-clash"))
+    return findings
 
 
 def unique_slug(base: str, taken: set[str]) -> str:
