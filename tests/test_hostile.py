@@ -147,3 +147,54 @@ def test_strict_build_refuses_the_hostile_catalog(tmp_path: Path) -> None:
 def test_the_danger_check_itself_catches_dangers(html: str) -> None:
     with pytest.raises(AssertionError):
         assert_no_danger(parse_html(html))
+
+
+# -- inputs that a scan read once per occurrence would take minutes over (bench/hostile_inputs.py
+# times them); here, what each gives, at a megabyte.
+
+MEGABYTE = 1_000_000
+
+
+def hostile_file(tmp_path: Path, text: str) -> Path:
+    agents = tmp_path / "agents"
+    agents.mkdir()
+    (agents / "slow.md").write_text(text, encoding="utf-8")
+    (tmp_path / "agentpages.yml").write_text(f"max_file_size: {2 * MEGABYTE}\n", encoding="utf-8")
+    return agents
+
+
+def findings_of(agents: Path) -> list[str]:
+    from generator.config import load_config
+    from generator.errors import Report
+    from generator.pipeline.read import load_and_check
+
+    report = Report()
+    load_and_check(load_config(agents, agents.parent / "site"), report)
+    return [f"{finding.rule}: {finding.message}" for finding in report.findings]
+
+
+def test_a_hundred_thousand_unknown_tools_are_named_twenty_times_and_counted(tmp_path: Path) -> None:
+    tools = ", ".join(f"Tool{number}x" for number in range(100_000))
+    agents = hostile_file(tmp_path, f"---\nname: slow\ndescription: x\ntools: {tools}\n---\n\nBody.\n")
+    unknown = [line for line in findings_of(agents) if line.startswith("unknown-tool")]
+    assert len(unknown) == 21
+    assert sum(line.startswith("unknown-tool: and 99,980 more unknown tools") for line in unknown) == 1
+    build_catalog(agents)
+    assert (tmp_path / "site" / "agents" / "slow" / "index.html").is_file()
+
+
+@pytest.mark.parametrize("body", ["[" * MEGABYTE, "[a](" * (MEGABYTE // 4), "``a`" * (MEGABYTE // 4)],
+                         ids=["open-brackets", "link-starts", "backticks"])
+def test_a_megabyte_of_brackets_or_backticks_is_read_once(tmp_path: Path, body: str) -> None:
+    agents = hostile_file(tmp_path, f"---\nname: slow\ndescription: x\n---\n\n{body}\n")
+    assert len([line for line in findings_of(agents) if line.startswith("broken-link")]) <= 1
+    build_catalog(agents)
+    page = parse_html(tmp_path / "site" / "agents" / "slow" / "index.html")
+    assert_no_danger(page)
+
+
+def test_a_megabyte_of_example_tags_that_never_end_is_prose(tmp_path: Path) -> None:
+    agents = hostile_file(tmp_path, '---\nname: slow\ndescription: "' + "<example" * (MEGABYTE // 8) + '"\n---\n\nBody.\n')
+    assert findings_of(agents) == []  # no tag is ever closed by a `>`: no example starts
+    build_catalog(agents)
+    assert not parse_html(tmp_path / "site" / "agents" / "slow" / "index.html").findall(".//*[@class='example']")

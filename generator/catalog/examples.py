@@ -18,16 +18,17 @@ from dataclasses import dataclass
 
 from generator.catalog.model import Example, Role, Turn
 
-# An `<example>` quoted in inline code (`` `<example>` ``) is prose, not a block.
+# An `<example>` quoted in inline code (`` `<example>` ``) is prose, not a block. A tag's
+# attributes hold no `<`, so `<example<example…` never scans ahead for a `>` more than once.
 _EXAMPLE_BLOCK = re.compile(
-    r"(?<!`)<example\b[^>]*>(?P<body>.*?)(?:</example\s*>|(?=(?<!`)<example\b)|\Z)",
+    r"(?<!`)<example\b[^<>]*>(?P<body>.*?)(?:</example\s*>|(?=(?<!`)<example\b)|\Z)",
     re.IGNORECASE | re.DOTALL,
 )
 _COMMENTARY = re.compile(
-    r"<commentary\b[^>]*>(?P<body>.*?)(?:</commentary\s*>|(?=</?example\b)|\Z)",
+    r"<commentary\b[^<>]*>(?P<body>.*?)(?:</commentary\s*>|(?=</?example\b)|\Z)",
     re.IGNORECASE | re.DOTALL,
 )
-_STRAY_TAG = re.compile(r"(?<!`)</?\s*(?:example|commentary)\b[^>]*>(?!`)", re.IGNORECASE)
+_STRAY_TAG = re.compile(r"(?<!`)</?\s*(?:example|commentary)\b[^<>]*>(?!`)", re.IGNORECASE)
 # `**Example 2 - Title:**`, `Example 2:`, `**Example:**` or `Example - Title:` on a line of its
 # own; "Examples:" and "Example usage: run it often." are prose.
 _HEADED_EXAMPLE = re.compile(

@@ -48,7 +48,7 @@ RUNTIME_TOOLS = (
 _NAME_RULE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _MCP_TOOL = re.compile(r"^mcp__[A-Za-z0-9_-]+$")
 _TOOL_WITH_PATTERN = re.compile(r"^(?P<tool>[A-Za-z]+)\((?P<pattern>.*)\)$", re.DOTALL)
-_EXAMPLE_OPEN = re.compile(r"<example\b[^>]*>", re.IGNORECASE)
+_EXAMPLE_OPEN = re.compile(r"<example\b[^<>]*>", re.IGNORECASE)
 _EXAMPLE_CLOSE = re.compile(r"</example\s*>", re.IGNORECASE)
 
 
@@ -147,15 +147,20 @@ def _value_position(raw: RawAgent, key: str) -> tuple[int, int]:
     return line, colon + 2 + (len(after) - len(after.lstrip()))
 
 
-def _find_in_front_matter(raw: RawAgent, pattern: re.Pattern[str], start_key: str) -> list[tuple[int, int]]:
-    """Return (line, column) of each match of `pattern` in the frontmatter from `start_key` on."""
+def _find_in_front_matter(
+    raw: RawAgent, pattern: re.Pattern[str], start_key: str, first_only: bool = False,
+) -> list[tuple[int, int]]:
+    """Return (line, column) of each match of `pattern` in the frontmatter from `start_key` on
+    (the first alone, with `first_only`)."""
     front = raw.front_matter
     first = front.key_lines.get(start_key, front.first_line) - front.first_line
-    return [
-        (front.first_line + index, match.start() + 1)
-        for index in range(max(first, 0), len(front.lines))
-        for match in pattern.finditer(front.lines[index])
-    ]
+    found = []
+    for index in range(max(first, 0), len(front.lines)):
+        for match in pattern.finditer(front.lines[index]):
+            found.append((front.first_line + index, match.start() + 1))
+            if first_only:
+                return found
+    return found
 
 
 def check_front_matter(raw: RawAgent) -> Iterator[Finding]:
@@ -298,13 +303,21 @@ def check_tools(raw: RawAgent, settings: LintSettings) -> Iterator[Finding]:
         yield make_finding("tools-type", raw.path, line, column,
                            f"'tools' must be a comma-separated string or a list of tool names, not a {exc}")
         return
-    for tool in tools or ():
-        if not is_known_tool(tool, settings.known_tools):
-            found = _find_in_front_matter(raw, re.compile(re.escape(tool)), "tools")
-            line, column = found[0] if found else (line, column)
-            yield make_finding("unknown-tool", raw.path, line, column,
-                               f"unknown tool '{_clip(tool, 40)}': check its spelling, write MCP tools as "
-                               "'mcp__server__tool', or add it to 'extra_tools' in agentpages.yml")
+    unknown = [tool for tool in dict.fromkeys(tools or ()) if not is_known_tool(tool, settings.known_tools)]
+    for tool in unknown[:MAX_TOOL_FINDINGS]:
+        found = _find_in_front_matter(raw, re.compile(re.escape(tool)), "tools", first_only=True)
+        at_line, at_column = found[0] if found else (line, column)
+        yield make_finding("unknown-tool", raw.path, at_line, at_column,
+                           f"unknown tool '{_clip(tool, 40)}': check its spelling, write MCP tools as "
+                           "'mcp__server__tool', or add it to 'extra_tools' in agentpages.yml")
+    if len(unknown) > MAX_TOOL_FINDINGS:
+        yield make_finding("unknown-tool", raw.path, line, column,
+                           f"and {len(unknown) - MAX_TOOL_FINDINGS:,} more unknown tools: is 'tools' the list of "
+                           "tools this agent may use?")
+
+
+MAX_TOOL_FINDINGS = 20
+"""Unknown tools named one by one; the rest are counted (each one is looked for in the file)."""
 
 
 def is_known_tool(tool: str, known_tools: frozenset[str]) -> bool:
