@@ -297,8 +297,8 @@ def _patterns(path: Path, line: int, key: str, value: list[Any]) -> tuple[str, .
         raise ConfigError(path, line, f"'{key}' must be a list of patterns such as 'docs/' or '*.draft.md'")
     for item in value:
         try:
-            compile_patterns([item])
-        except ValueError:
+            compile_patterns([item]).match_file("probe")  # pathspec may compile its regex only when matching
+        except (ValueError, re.error):
             raise ConfigError(path, line, f"'{key}' holds '{item}', which is no gitignore pattern") from None
     return tuple(value)
 

@@ -145,7 +145,7 @@ CASES = [
     (
         "broken-link",
         {"a.md": agent("name: a\ndescription: x\n", "## Role\n\nSee [the guide](../docs/guide.md).\n")},
-        "agents/a.md:8:17: warning: link '../docs/guide.md' leads to no agent file of this catalog, so the page "
+        "agents/a.md:8:17: warning: link '../docs/guide.md' leads to no page of this site, so the page "
         "shows only its text: link another agent's .md file, or write a full https:// address [broken-link]",
     ),
     (
@@ -241,7 +241,7 @@ def test_links_to_agent_files_and_addresses_are_fine(tmp_path: Path) -> None:
 def test_a_broken_link_in_the_description_is_reported(tmp_path: Path) -> None:
     files = {"a.md": agent("name: a\ndescription: Works with [b](b.md).\n")}
     assert check(tmp_path, files) == [
-        "agents/a.md:3:14: warning: link 'b.md' leads to no agent file of this catalog, so the page shows "
+        "agents/a.md:3:14: warning: link 'b.md' leads to no page of this site, so the page shows "
         "only its text: link another agent's .md file, or write a full https:// address [broken-link]"
     ]
 

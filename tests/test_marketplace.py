@@ -326,6 +326,16 @@ def test_kind_and_plugin_filters_narrow_and_combine_in_the_browser(browser, wsho
             shown = page.eval_on_selector_all(".category [data-agent]:not([hidden])",
                                               "cards => cards.map((card) => card.dataset.kind).sort()")
             assert shown == ["command", "command", "skill"]
+            # With a query, the chips count among the cards it finds.
+            page.goto(base + "index.html?q=kubernetes")
+            page.wait_for_function("() => document.querySelector('[data-result-count]').textContent.includes('of')")
+            said = page.text_content("[data-result-count]")
+            total = int(said.rsplit("the best of ", 1)[1].split(" ")[0]) if "best of" in said else int(said.split(" ")[0])
+            kinds = page.eval_on_selector_all("[data-filter='kind'] [data-chip-count]",
+                                              "counts => counts.map((c) => Number(c.textContent))")
+            assert sum(kinds) == total < 580
+            page.goto(base + "index.html?kind=command&kind=skill&plugin=protect-mcp")
+            page.wait_for_function(f"() => {SHOWN}.length === 3")
             page.fill("[data-search-input]", "receipt chain")
             page.wait_for_function("() => document.querySelector('[data-results]').children.length > 0")
             found = page.eval_on_selector_all("[data-results] [data-agent]", "cards => cards.map((c) => c.dataset.kind)")
@@ -573,3 +583,23 @@ def test_the_feed_lists_commands_and_skills_beside_agents_newest_first(tmp_path:
     assert build_at_root(root) == 0
     feed = etree_parse(root / "site" / "feed.xml")
     assert [entry.findtext(f"{atom}title") for entry in feed.iter(f"{atom}entry")] == ["helper", "/p:ship", "pdf"]
+
+
+def test_files_of_one_date_share_the_feed_by_kind(tmp_path: Path) -> None:
+    """A fresh or shallow clone dates every file alike: the feed then takes turns by kind."""
+    files = {"p/.claude-plugin/plugin.json": '{"name": "p"}', "agentpages.yml": "repo_url: https://github.com/m/m\n"}
+    for number in range(30):
+        files[f"p/agents/a{number}.md"] = f"---\nname: a{number}\ndescription: A.\n---\n\nBody.\n"
+        files[f"p/commands/c{number}.md"] = "---\ndescription: C.\n---\nRun.\n"
+        files[f"p/skills/s{number}/SKILL.md"] = f"---\nname: s{number}\ndescription: S.\n---\nUse.\n"
+    root = write_marketplace(tmp_path / "m", json.dumps({"name": "m", "plugins": [{"name": "p", "source": "./p"}]}),
+                             files)
+    for path in root.rglob("*.md"):
+        os.utime(path, (1_700_000_000, 1_700_000_000))
+    assert build_at_root(root) == 0
+    atom = "{http://www.w3.org/2005/Atom}"
+    hrefs = [entry.find(f"{atom}link").get("href")
+             for entry in etree_parse(root / "site" / "feed.xml").iter(f"{atom}entry")]
+    kinds = ["command" if "/commands/" in href else "skill" if "/skills/" in href else "agent" for href in hrefs]
+    assert kinds[:6] == ["agent", "command", "skill"] * 2
+    assert {kind: kinds.count(kind) for kind in set(kinds)} == {"agent": 17, "command": 17, "skill": 16}

@@ -19,12 +19,16 @@ from generator.site.relations import Mentioner, Related, relate
 @pytest.mark.parametrize(("text", "expected"), [
     ("Hand it to the code-reviewer agent.", {"agent code-reviewer"}),
     ("Then use the `code-reviewer` subagent", {"agent code-reviewer"}),
-    ('Task(subagent_type="backend:api-designer")', {"agent backend:api-designer"}),
-    ("subagent_type: incident-response-code-reviewer", {"agent incident-response-code-reviewer"}),
+    ('Task(subagent_type="backend:api-designer")', {"subagent backend:api-designer"}),
+    ("subagent_type: incident-response-code-reviewer", {"subagent incident-response-code-reviewer"}),
+    ("the c4-context agent.", {"agent c4-context"}),
     ("Run /git:commit when done.", {"command git:commit"}),
     ("Type `/deploy staging` to ship.", {"command deploy"}),
     ("Load the **pdf** skill first.", {"skill pdf"}),
     ("See </div> and /usr/bin:x and https://example.com/a:b and a/b:c", set()),
+    # Words that only sit beside "agent" or "skill" are no names (each found on a real marketplace).
+    ("using specialized review agents, Python agents, 1. Review AGENTS.md", set()),
+    ("await agent.ainvoke(); see SKILL.md; Check agent-based; Update skills/foo", set()),
 ])
 def test_mentions_are_found_in_text(text: str, expected: set[str]) -> None:
     assert set(find_mentions(text)) == expected
@@ -34,18 +38,27 @@ def component(kind: str, name: str, plugin: str, *mentions: str) -> Mentioner:
     return Mentioner(kind, (name,), plugin, Related(kind, name, f"{plugin}/{kind}/{name}"), mentions)
 
 
-def test_a_bare_name_means_the_own_plugins_else_the_only_one() -> None:
+def test_prose_names_the_own_plugins_and_the_runtimes_names_reach_further() -> None:
     own = component("agent", "reviewer", "a")
     other = component("agent", "reviewer", "b")
     unique = component("agent", "planner", "c")
-    source = component("command", "go", "a", "agent reviewer", "agent planner")
-    stranger = component("command", "run", "d", "agent reviewer", "agent b:reviewer", "command go", "agent run")
+    source = component("command", "go", "a", "agent reviewer", "subagent planner", "agent planner")
+    stranger = component("command", "run", "d", "agent reviewer", "subagent reviewer", "agent b:reviewer",
+                         "command go", "agent run")
     relations = relate([own, other, unique, source, stranger])
     assert relations[source.page.url].uses == (unique.page, own.page)  # by kind, then title
-    # Two plugins hold a "reviewer": from a third, only the plugin-qualified name links.
-    assert relations[stranger.page.url].uses == (other.page, source.page)
+    # From plugin d, prose ("the reviewer agent") and a name two plugins share link nothing; the
+    # plugin-qualified name does.
+    assert relations[stranger.page.url].uses == (other.page,)
     assert relations[own.page.url].used_by == (source.page,)
     assert relations[other.page.url].used_by == (stranger.page,)
+
+
+def test_two_commands_of_one_name_are_not_taken_for_a_skill() -> None:
+    first, second = component("command", "deploy", "a"), component("command", "deploy", "b")
+    skill = component("skill", "deploy", "d")
+    source = component("agent", "x", "c", "command deploy", "subagent deploy")
+    assert source.page.url not in relate([first, second, skill, source])
 
 
 def test_a_slash_name_may_be_a_skill_and_nothing_names_itself() -> None:
@@ -58,7 +71,7 @@ def test_a_slash_name_may_be_a_skill_and_nothing_names_itself() -> None:
 
 AGENT = """---
 name: reviewer
-description: Reviews code. Ask the planner agent first.
+description: Reviews code. Ask the `planner` agent first.
 ---
 
 ## Role
@@ -69,7 +82,7 @@ PLANNER = "---\nname: planner\ndescription: Plans work.\n---\n\n## Role\n\nPlans
 COMMAND = """---
 description: Ship it.
 ---
-Use Task with subagent_type: reviewer, then the pdf skill.
+Use Task with subagent_type: reviewer, then the `pdf` skill.
 """
 
 
@@ -133,7 +146,7 @@ def test_pages_list_what_they_use_and_what_uses_them(tmp_path: Path, monkeypatch
     assert main(["build"]) == 0
     assert "Used by" not in related_lists(ship)
     assert [title for title, _, _ in related_lists(reviewer)["Uses"]] == ["planner"]
-    (root / "plugins" / "tools" / "commands" / "ship.md").write_text(COMMAND.replace(", then the pdf skill", ""),
+    (root / "plugins" / "tools" / "commands" / "ship.md").write_text(COMMAND.replace(", then the `pdf` skill", ""),
                                                                      encoding="utf-8")
     assert main(["build"]) == 0
     assert related_lists(pdf) == {}

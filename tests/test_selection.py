@@ -107,3 +107,52 @@ def test_a_bad_pattern_names_its_line(tmp_path: Path, value: str, message: str) 
         load_config(agents, tmp_path / "site")
     assert message in str(caught.value)
     assert caught.value.line == 2
+
+
+def test_exclude_covers_a_plugins_readme_hooks_and_whole_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    root = write_marketplace(tmp_path / "market")
+    (root / "plugins" / "tools" / "README.md").write_text("# Tools\n\nSee [gone](nowhere.md).\n", encoding="utf-8")
+    (root / "plugins" / "tools" / "hooks").mkdir()
+    (root / "plugins" / "tools" / "hooks" / "hooks.json").write_text(json.dumps({"hooks": {"PreToolUse": [
+        {"matcher": "Bash", "hooks": [{"type": "command", "command": "${CLAUDE_PLUGIN_ROOT}/gone.sh"}]}]}}))
+    (root / "plugins" / "tools" / "drafts").mkdir()
+    (root / "plugins" / "tools" / "drafts" / "outside.md").symlink_to(tmp_path / "elsewhere.md")
+    config = (root / "agentpages.yml").read_text(encoding="utf-8")
+    (root / "agentpages.yml").write_text(config + "  - plugins/tools/README.md\n  - '**/hooks/'\n  - plugins/old/\n"
+                                         "  - drafts/\n", encoding="utf-8")
+    monkeypatch.chdir(root)
+    assert main(["check", "--strict"]) == 0, capsys.readouterr()
+    assert main(["build"]) == 0
+    page = (root / "site" / "plugins" / "tools" / "index.html").read_text(encoding="utf-8")
+    assert "gone.sh" not in page and "nowhere.md" not in page
+    assert not (root / "site" / "plugins" / "old").exists()
+    catalog = json.loads((root / "site" / "catalog.json").read_text(encoding="utf-8"))
+    assert [plugin["name"] for plugin in catalog["plugins"]] == ["tools"]
+
+
+def test_an_agents_links_are_checked_against_the_sites_pages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    root = write_marketplace(tmp_path / "market")
+    body = ("See [the plugin](../), [its readme](../README.md), [the skill](../skills/pdf/), [a draft](wip.md) "
+            "and [scratch](scratch.md).\n")
+    (root / "plugins" / "tools" / "README.md").write_text("# Tools\n", encoding="utf-8")
+    (root / "plugins" / "tools" / "agents" / "api.md").write_text(
+        f"---\nname: api\ndescription: Does api things.\n---\n\n## Role\n\n{body}", encoding="utf-8")
+    monkeypatch.chdir(root)
+    main(["check"])
+    broken = [line for line in capsys.readouterr().out.splitlines() if line.endswith("[broken-link]")]
+    # wip.md and scratch.md are excluded: they have no page, so their links show as text.
+    assert [line.split("link '")[1].split("'")[0] for line in broken] == ["wip.md", "scratch.md"]
+
+
+def test_an_excluded_link_out_of_the_folder_is_not_warned_about(tmp_path: Path) -> None:
+    agents = write_agents(tmp_path, {"a.md": agent("a"), "drafts/keep.md": agent("keep")})
+    (tmp_path / "secret.md").write_text(agent("secret"), encoding="utf-8")
+    (agents / "drafts" / "out.md").symlink_to(tmp_path / "secret.md")
+    (tmp_path / "agentpages.yml").write_text("exclude: [drafts/]\n", encoding="utf-8")
+    result = build_catalog(agents)
+    assert not any(finding.rule == "link-outside" for finding in result.report.findings)
+    assert [agent.name for agent in result.catalog.agents] == ["a"]

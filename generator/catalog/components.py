@@ -123,12 +123,18 @@ class Hook:
     """The hooks.json (or manifest) it is written in."""
 
 
-_PLUGIN_ROOT_PATH = re.compile(r"\$\{CLAUDE_PLUGIN_ROOT\}/([^\s\"'`;|&<>()]+)")
+_PLUGIN_ROOT_PATH = re.compile(
+    r"\"\$\{CLAUDE_PLUGIN_ROOT\}/(?P<double>[^\"\n]+)\""  # "${CLAUDE_PLUGIN_ROOT}/my tool.sh"
+    r"|'\$\{CLAUDE_PLUGIN_ROOT\}/(?P<single>[^'\n]+)'"
+    r"|\$\{CLAUDE_PLUGIN_ROOT\}/(?P<bare>[^\s\"'`;|&<>()]+)"
+)
 
 
 def plugin_root_paths(action: str) -> list[str]:
-    """Return the paths in the plugin's folder that a hook's command names (`${CLAUDE_PLUGIN_ROOT}/…`)."""
-    return list(dict.fromkeys(match.group(1).rstrip(".,") for match in _PLUGIN_ROOT_PATH.finditer(action)))
+    """Return the paths in the plugin's folder that a hook's command names (`${CLAUDE_PLUGIN_ROOT}/…`),
+    a quoted one whole, spaces and all."""
+    found = (next(part for part in match.groups() if part is not None) for match in _PLUGIN_ROOT_PATH.finditer(action))
+    return list(dict.fromkeys(path.rstrip(".,/") for path in found if path.rstrip(".,/")))
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ file says, where) and never change them; interpreting the file is catalog.py's j
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Container, Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from generator.catalog.examples import parse_description
@@ -90,7 +90,7 @@ RULES = {
         Rule("example-unclosed", "warning", "an `<example>` block has no `</example>`"),
         Rule("example-no-user", "warning", "an example has no user turn"),
         Rule("unclosed-fence", "warning", "a code fence in the body is never closed"),
-        Rule("broken-link", "warning", "a relative link or image in the body leads to no agent file, so the site shows it as text"),
+        Rule("broken-link", "warning", "a relative link or image leads to no page of the site, so the site shows it as text"),
         Rule("too-deeply-nested", "error", f"the body nests quotes or lists more than {MAX_NESTING} levels deep"),
         Rule("too-large-to-render", "error", "the body has more than 5,000 lines or 5,000 '<'"),
     )
@@ -407,22 +407,26 @@ def find_relative_links(raw: RawAgent) -> list[RelativeLink]:
     return [link for link in in_description + in_body if is_relative_link(link[2])]
 
 
-def check_links(raw: RawAgent, found: list[RelativeLink] | None = None) -> Iterator[Finding]:
-    """Relative links and images in the description and body lead to agent files of this catalog.
+def check_links(
+    raw: RawAgent, found: list[RelativeLink] | None = None, pages: Container[PurePosixPath] | None = None,
+) -> Iterator[Finding]:
+    """Relative links and images in the description and body lead to a page of the site: the
+    files of `pages` (paths below the agents folder: the agents', and any other that has a
+    page), or without them, agent files on disk.
 
     `found` is what `find_relative_links` returned for this file, if known.
     """
     agents_dir = raw.path.parents[len(raw.rel_path.parts) - 1]
     for line, column, target, is_image in find_relative_links(raw) if found is None else found:
         path = target_path(target, raw.rel_path)
-        if path is not None and is_agent_file(agents_dir.joinpath(*path.parts)):
+        if path is not None and (path in pages if pages is not None else is_agent_file(agents_dir.joinpath(*path.parts))):
             continue
         yield broken_link(raw.path, line, column, target, is_image)
 
 
 def broken_link(
     path: Path, line: int, column: int, target: str, is_image: bool,
-    leads_to: str = "no agent file of this catalog", fix: str = "link another agent's .md file",
+    leads_to: str = "no page of this site", fix: str = "link another agent's .md file",
 ) -> Finding:
     """Say that a relative link or image leads nowhere on the site, and what to do instead."""
     if is_image:

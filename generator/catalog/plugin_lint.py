@@ -197,13 +197,13 @@ def check_command(command: Command) -> list[Finding]:
 
 
 def check_hook_scripts(folder: Path, hooks: list[Hook]) -> list[Finding]:
-    """Every `${CLAUDE_PLUGIN_ROOT}/…` file a hook's command runs is in the plugin's folder."""
+    """Every `${CLAUDE_PLUGIN_ROOT}/…` file or folder a hook's command names is in the plugin's folder."""
     findings = []
     root = folder.resolve()
     for hook in hooks:
         for name in plugin_root_paths(hook.action):
             path = (folder / name).resolve()
-            if path.is_relative_to(root) and path.is_file():
+            if path.is_relative_to(root) and path.exists():
                 continue
             why = "is not in the plugin's folder" if path.is_relative_to(root) else "leads out of the plugin's folder"
             findings.append(_document(hook.source).finding_of_value(

@@ -31,7 +31,7 @@ from generator.errors import (
     relative_path,
 )
 from generator.pipeline.build import BuildResult, build
-from generator.pipeline.components import read_components
+from generator.pipeline.components import files_with_pages, read_components
 from generator.pipeline.memo import CACHE_DIR_VARIABLE
 from generator.pipeline.read import list_agent_files, load_and_check
 from generator.pipeline.workers import collect_as_usual, collect_rarely
@@ -288,8 +288,8 @@ def _check(args: argparse.Namespace) -> int:
     config = load_config(catalog_folder(args.agents), Path("site"), args.config, strict=args.strict)
     report = Report()
     listing = list_agent_files(config)
-    raw_agents = load_and_check(config, report, listing=listing)
-    components = read_components(config, listing, report, [raw.rel_path for raw in raw_agents])
+    components = read_components(config, listing, report, listing.agent_files(config.agents_dir))
+    raw_agents = load_and_check(config, report, listing=listing, other_pages=files_with_pages(components))
     report.findings.sort(key=lambda f: (str(f.path), f.line, f.column))
     print(FORMATTERS[args.format](report.findings), end="")
     counted = [(len(raw_agents), "agent file"), (len(components.commands), "command"), (len(components.skills), "skill")]

@@ -26,10 +26,11 @@ _CODE_SPAN = re.compile(r"(`+)[^`].*?\1")
 # `[text](target)`, `![alt](target)`, `[id]: target`, and `href="…"`/`src="…"` in raw HTML.
 _LINK_TARGET = re.compile(
     # Link text holds brackets one level deep at most: each try stops at the next unmatched
-    # bracket, so a line of a million `[` is read once, not a million times.
-    r"!?\[(?:[^\[\]]|\[[^\[\]]*\])*\]\(\s*(?:<(?P<angled>[^>\n]+)>|(?P<inline>[^)\s>]+))"
-    r"|^\s{0,3}\[[^\]]+\]:\s*<?(?P<reference>[^\s>]+)"
-    r"|\b(?:href|src)\s*=\s*[\"'](?P<html>[^\"']+)[\"']"
+    # bracket, so a line of a million `[` is read once, not a million times. Nothing spans a
+    # line break, so the whole-text pass of `has_relative_link` finds what lines would.
+    r"!?\[(?:[^\[\]\n]|\[[^\[\]\n]*\])*\]\(\s*(?:<(?P<angled>[^>\n]+)>|(?P<inline>[^)\s>]+))"
+    r"|^[ \t]{0,3}\[[^\]\n]+\]:[ \t]*<?(?P<reference>[^\s>]+)"
+    r"|\b(?:href|src)[ \t]*=[ \t]*[\"'](?P<html>[^\"'\n]+)[\"']"
 )
 
 

@@ -105,6 +105,7 @@ def run_pipeline(
 
     from generator.pipeline.components import (
         components_state,
+        files_with_pages,
         link_targets,
         mentioners,
         read_components,
@@ -115,8 +116,9 @@ def run_pipeline(
     from generator.site.relations import relate
 
     # Read and check every agent before writing anything; strict mode stops on any finding.
-    raw_agents = load_and_check(config, report, memo, listing, last_good)
-    components = read_components(config, listing, report, [raw.rel_path for raw in raw_agents], memo)
+    # Components first: an agent's links may lead to their pages.
+    components = read_components(config, listing, report, listing.agent_files(config.agents_dir), memo)
+    raw_agents = load_and_check(config, report, memo, listing, last_good, files_with_pages(components))
     counts = components.counts()
     if record:
         record.put_value(COUNTS_VALUE, counts)

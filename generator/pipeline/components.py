@@ -357,6 +357,11 @@ def link_targets(components: Components) -> dict[PurePosixPath, str]:
     return {path: PAGE_MARK + url for path, url in _file_pages(components).items()}
 
 
+def files_with_pages(components: Components) -> set[PurePosixPath]:
+    """Return every file below the catalog's folder, but the agents', that has a page a link may lead to."""
+    return set(_file_pages(components))
+
+
 def _file_pages(components: Components) -> dict[PurePosixPath, str]:
     """The page of each skill, command and shown file of a skill's folder, by its file's path below
     the catalog's folder: where a relative link to it leads."""

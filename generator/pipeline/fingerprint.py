@@ -3,6 +3,7 @@ the libraries that render, the templates and the config). Every memo key starts 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import re
@@ -19,6 +20,10 @@ _RENDERING_LIBRARIES = ("jinja2", "markdown", "pygments", "nh3", "pymdown-extens
                         "mdx-truly-sane-lists", "mdx-breakless-lists", "pyyaml")  # fmt: skip
 
 
+_NOT_IN_PAGES = ("out_dir", "strict", "allowed_hosts")
+"""Settings that change no page: where it goes, whether warnings fail, whom serve answers."""
+
+
 def make_fingerprint(config: SiteConfig) -> str:
     """Return a digest of everything that changes every page: code, versions, templates and config."""
     parts = [f"format {FORMAT}", f"agentpages {__version__}"]
@@ -27,7 +32,9 @@ def make_fingerprint(config: SiteConfig) -> str:
     # Our own source too, so a checkout being worked on never serves pages of older code.
     for folder in (PACKAGE_DIR, *template_dirs(config)):
         parts += _folder_digests(folder)
-    settings = {key: value for key, value in vars(config).items() if key not in ("out_dir", "strict")}
+    # The dataclass's fields, not vars(): a cached property (the compiled include/exclude) is no setting.
+    settings = {field.name: getattr(config, field.name) for field in dataclasses.fields(config)
+                if field.name not in _NOT_IN_PAGES}
     parts.append(repr(sorted((key, repr(value)) for key, value in settings.items())))
     return digest_parts(parts)
 def _folder_digests(folder: Path) -> list[str]:

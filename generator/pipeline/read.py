@@ -7,9 +7,9 @@ import contextlib
 import functools
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from generator.catalog.load import (
@@ -21,6 +21,7 @@ from generator.catalog.load import (
     without_body,
 )
 from generator.catalog.marketplace import (
+    PLUGIN_FILE,
     Marketplace,
     Plugin,
     is_marketplace,
@@ -60,6 +61,11 @@ class AgentListing:
         """The plugin of each agent file of a marketplace, by path."""
         return self.marketplace.plugin_of_files() if self.marketplace is not None else {}
 
+    def agent_files(self, agents_dir: Path) -> list[PurePosixPath]:
+        """Every agent file's path below the agents folder, as links name files."""
+        root = os.fspath(agents_dir.resolve()) + os.sep
+        return [PurePosixPath(path[len(root):].replace(os.sep, "/")) for path, _ in self.entries if path.startswith(root)]
+
     @functools.cached_property
     def stamps(self) -> dict[Path, str]:
         """Every file's stamp by its path."""
@@ -68,7 +74,7 @@ class AgentListing:
 
 def load_and_check(
     config: SiteConfig, report: Report, cache: Memo | None = None, listing: AgentListing | None = None,
-    last_good: dict[Path, RawAgent] | None = None,
+    last_good: dict[Path, RawAgent] | None = None, other_pages: Collection[PurePosixPath] | None = None,
 ) -> list[RawAgent]:
     """Read every agent file and check it against the rules, recording findings in `report`.
 
@@ -76,6 +82,8 @@ def load_and_check(
     whose stamp in `listing` is unchanged is not even read. Without a `listing`, the agents
     folder is listed here. With `last_good` (serve's), a file that now has an error keeps the
     last reading it had without one, so its page stays as it was; the errors are reported.
+    With `other_pages` (the files beside the agents that have a page: commands, skills, plugins),
+    a relative link is checked against the site's pages, else against the agent files on disk.
     """
     from generator.catalog.lint import check_duplicate_names, check_links
     from generator.pipeline.workers import map_in_workers, worker_count
@@ -116,12 +124,27 @@ def load_and_check(
     raw_agents = ([reading.raw for reading in readings if reading.raw is not None] if last_good is None
                   else _keep_last_good(list(stamps), checked_files, last_good, config))
     # Rules that look at other files run afresh every time: those files may have changed.
+    pages = None if other_pages is None else _LinkTargets(raw_agents, other_pages)
     catalog_findings = [*check_duplicate_names(raw_agents, listing.owners), *slug_clashes(raw_agents, listing.owners),
-                        *(f for r in readings if r.raw is not None for f in check_links(r.raw, r.links))]
+                        *(f for r in readings if r.raw is not None for f in check_links(r.raw, r.links, pages))]
     for finding in [f for reading in readings for f in reading.findings] + catalog_findings:
         report.add(finding)
     report.findings.sort(key=lambda f: (str(f.path), f.line, f.column))
     return raw_agents
+
+
+class _LinkTargets:
+    """The files a relative link may lead to: the agents' and `others`; the agents' are gathered
+    only once a file has a relative link to look up (most catalogs have few)."""
+
+    def __init__(self, raw_agents: list[RawAgent], others: Collection[PurePosixPath]) -> None:
+        self._raw_agents, self._others = raw_agents, others
+        self._agents: set[PurePosixPath] | None = None
+
+    def __contains__(self, path: object) -> bool:
+        if self._agents is None:
+            self._agents = {raw.rel_path for raw in self._raw_agents}
+        return path in self._agents or path in self._others
 
 
 def _read_and_check_with(config: SiteConfig, path: Path) -> CheckedFile:
@@ -173,11 +196,13 @@ def list_agent_files(config: SiteConfig) -> AgentListing:
                             for paths in loose_components(config.agents_dir))
         skill_files = [path for skill in skills for path in plugin_files(skill.parent)
                        if selection.shows(path) and named(path)]
-        return AgentListing(entries, found.findings, other_entries=_stamped([*commands, *skill_files], recent),
+        return AgentListing(entries, _shown(found.findings, selection),
+                            other_entries=_stamped([*commands, *skill_files], recent),
                             loose_commands=commands, loose_skills=skills)
     marketplace = read_marketplace(config.agents_dir, found)
     outside = [_selected(plugin, selection, named) for plugin in marketplace.plugins if plugin.folder is None
-               or not plugin.folder.is_relative_to(config.out_dir.resolve())]
+               or (not plugin.folder.is_relative_to(config.out_dir.resolve())
+                   and selection.shows(plugin.folder / PLUGIN_FILE))]  # `exclude: [plugins/old/]` drops it
     marketplace = replace(marketplace, plugins=tuple(outside))  # a plugin in the output folder is none
     owned = marketplace.plugin_of_files()
     agents = [path for plugin in marketplace.plugins for path in plugin.agents if owned[path] is plugin]
@@ -187,7 +212,7 @@ def list_agent_files(config: SiteConfig) -> AgentListing:
               for path in plugin_files(plugin.folder, out)
               if path not in agent_files and selection.shows(path) and _has_utf8_name(path)]
     declared = [path for plugin in marketplace.plugins for path in (*plugin.commands, *plugin.skills)]
-    return AgentListing(_stamped(agents, recent), found.findings, marketplace,
+    return AgentListing(_stamped(agents, recent), _shown(found.findings, selection), marketplace,
                         _stamped(list(dict.fromkeys([*marketplace.inputs(), *declared, *others])), recent))
 
 
@@ -196,7 +221,15 @@ def _selected(plugin: Plugin, selection: Selection, named: Callable[[Path], bool
     def kept(paths: tuple[Path, ...]) -> tuple[Path, ...]:
         return tuple(path for path in paths if selection.keeps(path) and named(path))
 
-    return replace(plugin, agents=kept(plugin.agents), commands=kept(plugin.commands), skills=kept(plugin.skills))
+    return replace(plugin, agents=kept(plugin.agents), commands=kept(plugin.commands), skills=kept(plugin.skills),
+                   hooks=tuple(filter(selection.shows, plugin.hooks)),
+                   mcp_files=tuple(filter(selection.shows, plugin.mcp_files)),
+                   readme=plugin.readme if plugin.readme is None or selection.shows(plugin.readme) else None)
+
+
+def _shown(findings: list[Finding], selection: Selection) -> list[Finding]:
+    """The findings of listing the files, but those about files the config leaves out."""
+    return [finding for finding in findings if finding.path is None or selection.shows(finding.path)]
 
 
 def _has_utf8_name(path: str | Path) -> bool:

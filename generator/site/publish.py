@@ -308,6 +308,7 @@ def _clip(text: str, length: int) -> str:
 class FeedItem:
     """A page as the feed lists it: an agent's, a command's or a skill's."""
 
+    kind: str
     title: str
     url: str
     """Its page's path below the site root."""
@@ -320,13 +321,13 @@ class FeedItem:
 
 def feed_items(catalog: Catalog, dates: Mapping[Any, FileDates], components: Components | None = None) -> list[FeedItem]:
     """Return every agent, command and skill as the feed would list it, dated by its file."""
-    items = [FeedItem(agent.name, agent.url, agent.slug, agent.summary_text, agent.category, dates.get(agent.path))
+    items = [FeedItem("agent", agent.name, agent.url, agent.slug, agent.summary_text, agent.category, dates.get(agent.path))
              for agent in catalog.agents]
     if components is not None:
-        items += [FeedItem(f"/{usage_name(command.name, plugin)}", component_url("command", slug), f"command {slug}",
+        items += [FeedItem("command", f"/{usage_name(command.name, plugin)}", component_url("command", slug), f"command {slug}",
                            command.description, "Commands", dates.get(command.path))
                   for command, slug, plugin in components.commands]
-        items += [FeedItem(skill.name, component_url("skill", slug), f"skill {slug}", skill.description, "Skills",
+        items += [FeedItem("skill", skill.name, component_url("skill", slug), f"skill {slug}", skill.description, "Skills",
                            dates.get(skill.path))
                   for skill, slug, _ in components.skills]
     return items
@@ -336,8 +337,7 @@ def render_feed(
     site: SiteContext, catalog: Catalog, dates: Mapping[Any, FileDates], components: Components | None = None,
 ) -> str:
     """Return an Atom feed of the most recently added or changed agents, commands and skills, newest first."""
-    recent = sorted(feed_items(catalog, dates, components),
-                    key=lambda item: (-_updated(item).timestamp(), item.title.casefold(), item.key))[:FEED_LIMIT]
+    recent = newest_first(feed_items(catalog, dates, components))[:FEED_LIMIT]
     feed = ET.Element(f"{{{_ATOM}}}feed")
     _text(feed, "title", site["title"])
     if site["description"]:
@@ -369,6 +369,24 @@ def _add_entry(feed: ET.Element, site: SiteContext, item: FeedItem) -> None:
         _text(entry, "summary", item.summary)
     if item.category:
         ET.SubElement(entry, f"{{{_ATOM}}}category", {"term": remove_control_characters(item.category)})
+
+
+def newest_first(items: list[FeedItem]) -> list[FeedItem]:
+    """Order the items newest first; items of one date take turns by kind (an agent, a command,
+    a skill, an agent…), so a catalog whose files share a date (a fresh or shallow clone) does
+    not fill the feed with one kind."""
+    by_kind: dict[str, list[FeedItem]] = {}
+    for item in sorted(items, key=lambda item: (-_updated(item).timestamp(), _title_key(item), item.key)):
+        by_kind.setdefault(item.kind, []).append(item)
+    turns = {id(item): turn for kind in by_kind.values() for turn, item in enumerate(kind)}
+    return sorted(items, key=lambda item: (-_updated(item).timestamp(), turns[id(item)], _KIND_ORDER.index(item.kind)))
+
+
+_KIND_ORDER = ("agent", "command", "skill")
+
+
+def _title_key(item: FeedItem) -> str:
+    return item.title.lstrip("/").casefold()
 
 
 def _updated(item: FeedItem) -> datetime:

@@ -70,15 +70,18 @@ def relate(components: list[Mentioner]) -> dict[str, PageRelations]:
 def _resolve(mention: str, source: Mentioner, index: dict[tuple[str, str], list[Mentioner]]) -> Mentioner | None:
     kind, _, name = mention.partition(" ")
     plugin, _, short = name.rpartition(":")
-    kinds = ("command", "skill") if kind == "command" else (kind,)  # `/name` runs a command or a skill
-    for candidate_kind in kinds:
+    # Beyond the mentioning file's own plugin, only a name the runtime resolves reaches:
+    # `plugin:name`, or a `subagent_type`; "the reviewer agent" in prose may mean anything there.
+    reaches_out = bool(plugin) or kind == "subagent"
+    kinds = ("command", "skill") if kind == "command" else ("agent",) if kind == "subagent" else (kind,)
+    for candidate_kind in kinds:  # `/name` runs a command, or else a skill
         candidates = _distinct(index.get((candidate_kind, short), []))
         if plugin:
             candidates = [candidate for candidate in candidates if candidate.plugin.lower() == plugin]
         own = [candidate for candidate in candidates if candidate.plugin == source.plugin]
-        chosen = own if own else candidates
-        if len(chosen) == 1:
-            return chosen[0]
+        chosen = own if own or not reaches_out else candidates
+        if chosen:
+            return chosen[0] if len(chosen) == 1 else None  # two of one name: not guessed
     return None
 
 

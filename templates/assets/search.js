@@ -56,11 +56,12 @@ function cardValues(card, key) {
 }
 
 // Each chip counts the cards it would show with the other groups' filters as they are (its own
-// group's choices are alternatives, so they do not narrow its count): one pass over the cards.
-function updateCounts(filters) {
+// group's choices are alternatives, so they do not narrow its count), among the cards the query
+// finds when there is one: one pass over them.
+function updateCounts(filters, among) {
   const keys = Object.keys(filters);
   const counts = new Map();
-  for (const card of cards) {
+  for (const card of among) {
     const failing = keys.filter((key) => !filters[key].some((value) => cardValues(card, key).includes(value)));
     if (failing.length > 1) continue;
     for (const key of failing.length ? failing : FILTER_KEYS) {
@@ -195,7 +196,7 @@ async function rankedMatches(query, filters) {
   // The index holds the agents' pages; plugins, commands and skills are found by their cards.
   found = found === null ? cards.filter(saysAll) : [...found, ...cards.filter((c) => isComponentCard(c) && saysAll(c))];
   const matching = found.filter((card) => matchesFilters(card, filters));
-  return { matches: matching.slice(0, MAX_RESULTS), total: matching.length };
+  return { matches: matching.slice(0, MAX_RESULTS), total: matching.length, found };
 }
 
 function saveState(query, filters) {
@@ -251,7 +252,7 @@ async function apply() {
   const found = query ? await rankedMatches(query, filters) : null;
   if (ticket !== latestQuery) return; // a newer change is already on its way
   const shown = found ? showResults(found.matches) : showCategories(filters);
-  updateCounts(filters);
+  updateCounts(filters, found ? found.found : cards);
   const active = query || Object.keys(filters).length;
   const more = found && found.total > shown ? ` (the best of ${found.total} matches)` : "";
   countLine.textContent = active ? `${shown} of ${cards.length} ${input.dataset.noun || "agents"}${more}` : "";
