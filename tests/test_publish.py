@@ -224,10 +224,10 @@ def test_hostile_text_cannot_break_or_inject_into_the_machine_files(tmp_path: Pa
     llms = (site / "llms.txt").read_text()
     assert not any(ord(c) < 32 and c != "\n" for c in llms)
     rendered = parse_html(cmarkgfm.github_flavored_markdown_to_html(llms))
-    # Only our links carry a text of their own; an address in a summary stays a bare address.
+    # Every link is ours: an address, a www. name or an e-mail address in a summary shows as code.
     links = [(a.get("href"), "".join(a.itertext())) for a in rendered.iter("a")]
     ours = [href for href, text in links if href.startswith("https://agents.example.org/") and href.endswith((".md", ".json"))]
-    assert len(ours) == len(links) - sum(href == text for href, text in links) > 10, links
+    assert len(ours) == len(links) > 10, links
     assert rendered.xpath("//svg | //b | //img | //script") == []
     (item,) = [li for li in rendered.xpath("//li") if "breakout" in "".join(li.itertext()) and "evil" in "".join(li.itertext())]
     assert item.xpath("a/@href")[0] == "https://agents.example.org/agents/breakout-2j-https-evil-example-owned-md.md"

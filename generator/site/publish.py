@@ -286,13 +286,24 @@ def _one_line(text: str) -> str:
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>&!|~])")
 
 
+_AUTOLINKED = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]*://|www\.)[^\s`]+|[^\s`@<>()\[\]]+@[^\s`@<>()\[\]]+\.[^\s`@]+")
+"""What GitHub's Markdown makes a link with no brackets at all: a URL, a `www.` address, an e-mail address."""
+
+
 def _markdown_text(text: str) -> str:
     """Return text from an agent file as Markdown that shows it as written and links nowhere.
 
     A backslash goes before every character that could start a link, an image, code, an
-    entity or HTML (`[`, `]`, `<`, `!`, `&`, backquotes) or emphasis.
+    entity or HTML (`[`, `]`, `<`, `!`, `&`, backquotes) or emphasis; what would turn into a
+    link by itself (a bare URL, `www.…`, an e-mail address) is shown as code.
     """
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", _one_line(remove_control_characters(text)))
+    line = _one_line(remove_control_characters(text))
+    parts, position = [], 0
+    for match in _AUTOLINKED.finditer(line):
+        parts += [_MARKDOWN_SPECIAL.sub(r"\\\1", line[position:match.start()]), f"`{match.group()}`"]
+        position = match.end()
+    parts.append(_MARKDOWN_SPECIAL.sub(r"\\\1", line[position:]))
+    return "".join(parts)
 
 
 def _clip(text: str, length: int) -> str:
