@@ -309,6 +309,24 @@ def test_the_open_page_updates_itself_and_shows_errors(browser, server: Server, 
     page.close()
 
 
+def test_an_agents_own_element_cannot_hide_the_error_overlay(browser, server: Server, catalog: Path) -> None:
+    decoy = "## Agentpages errors\n\nA heading whose id is the overlay's.\n\nBeta body."
+    (catalog / "team/beta.md").write_text(AGENT.format(name="beta", summary="Second agent.", body=decoy))
+    wait_for(lambda: 'id="agentpages-errors"' in get(server.url + "agents/beta/index.html")[1])
+    page = browser.new_page()
+    try:
+        page.goto(server.url + "agents/beta/index.html")
+        page.wait_for_timeout(200)  # let the event stream connect
+        (catalog / "team/alpha.md").write_bytes(b"---\nname: alpha\ndescription: caf\xe9\n---\n")
+        alert = page.locator("[role=alert]", has_text="the last build has errors")
+        alert.wait_for(timeout=10_000)
+        assert alert.is_visible() and "team/alpha.md:3: error" in alert.inner_text()
+        heading = page.locator("h2#agentpages-errors")
+        assert heading.count() == 1 and heading.inner_text().startswith("Agentpages errors"), "the heading stays"
+    finally:
+        page.close()
+
+
 def test_the_preview_ignores_the_published_address(catalog: Path) -> None:
     (catalog.parent / "agentpages.yml").write_text("site_url: https://me.github.io/project/\n")
     running = start_server(lambda: load_config(catalog, catalog.parent / "site"), port=0)

@@ -12,13 +12,17 @@ if (saved !== null) {
   addEventListener("load", () => scrollTo(0, Number(saved)));
 }
 
+// The overlay is this script's own element, held here: an agent's text may carry any id, so it
+// is never looked up by one.
+let overlay = null;
+
 function showErrors(errors) {
-  let overlay = document.getElementById("agentpages-errors");
   if (!errors.length) {
     overlay?.remove();
+    overlay = null;
     return;
   }
-  if (!overlay) {
+  if (!overlay || !overlay.isConnected) {
     overlay = document.createElement("div");
     overlay.id = "agentpages-errors";
     overlay.setAttribute("role", "alert");
