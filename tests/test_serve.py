@@ -165,6 +165,25 @@ def test_an_allowed_name_is_answered(catalog: Path) -> None:
         running.stop()
 
 
+def test_a_name_too_long_for_the_file_system_is_not_found_and_leaving_clients_print_nothing(
+    server: Server, capfd: pytest.CaptureFixture[str],
+) -> None:
+    port = server.url.rstrip("/").rsplit(":", 1)[1]
+    own = {"Host": f"127.0.0.1:{port}"}
+    for path in ("/" + "a" * 300, "/agents/" + "%e2%82%ac" * 100 + "/index.html"):
+        assert raw_status(server, path, own) == 404
+    host, number = server.url.split("//")[1].strip("/").split(":")
+    for path in ("/index.html", "/__agentpages/events", "/agents/alpha/index.html"):
+        for _ in range(3):  # ask and leave before the answer
+            with socket.create_connection((host, int(number))) as connection:
+                connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                connection.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{number}\r\n\r\n".encode())
+    assert get(server.url + "index.html")[0] == 200  # still serving
+    time.sleep(0.3)
+    printed = capfd.readouterr()
+    assert "Traceback" not in printed.err + printed.out
+
+
 def test_an_edit_changes_the_page_and_is_announced(server: Server, catalog: Path) -> None:
     events = EventStream(server.url)
     assert events.next_event()[0] == "hello"

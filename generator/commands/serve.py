@@ -16,6 +16,7 @@ import logging
 import mimetypes
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -30,7 +31,7 @@ from watchdog.observers import Observer
 
 from generator.catalog.marketplace import MARKETPLACE_FILE
 from generator.config import CONFIG_NAME, SiteConfig, builtin_templates_dir
-from generator.errors import SiteError, UsageError
+from generator.errors import SiteError, UsageError, escape_controls
 from generator.pipeline.live import LiveSite, RebuildResult
 
 log = logging.getLogger(__name__)
@@ -108,8 +109,8 @@ def make_handler(live: LiveSite, hub: ReloadHub) -> type[http.server.BaseHTTPReq
                 self._send(403, "text/plain; charset=utf-8", b"Forbidden: outside the site\n")
                 return
             with live.lock:  # a build in progress finishes its writes first
-                status, file = (200, target) if target.is_file() else (404, live.out_dir / "404.html")
-                body = file.read_bytes() if file.is_file() else b"Not found\n"
+                status, file = (200, target) if _is_file(target) else (404, live.out_dir / "404.html")
+                body = file.read_bytes() if _is_file(file) else b"Not found\n"
             content_type = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
             if content_type == "text/html":
                 body = inject_reload_script(body)
@@ -194,9 +195,23 @@ def resolve_site_path(root: Path, url_path: str) -> Path | None:
     if any(part in (".", "..") or "\x00" in part for part in parts):
         return None
     target = root.joinpath(*parts)
-    if target.is_dir() or url_path.endswith("/"):
+    if _is_folder(target) or url_path.endswith("/"):
         target = target / "index.html"
     return target
+
+
+def _is_folder(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:  # a name too long for the file system, a loop of links: nothing is there
+        return False
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 def inject_reload_script(html: bytes) -> bytes:
@@ -267,6 +282,18 @@ class Server:
     stop: Callable[[], None]
 
 
+class _PreviewServer(http.server.ThreadingHTTPServer):
+    """The HTTP server, quiet about clients that go away (a closed tab, a reload) and never
+    printing a traceback for a request: what a request holds is anyone's."""
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            return  # the client left: nothing went wrong here
+        log.warning("a request failed: %s", escape_controls(repr(error)))
+        log.debug("while answering a request", exc_info=error)
+
+
 def start_server(
     read_config: Callable[[], SiteConfig], host: str = "127.0.0.1", port: int = 8000,
     report: Callable[[RebuildResult, float], None] | None = None, cache_dir: Path | None = None,
@@ -287,7 +314,7 @@ def start_server(
     announce(first, time.perf_counter() - started)
     hub.publish(first)
     try:
-        httpd = http.server.ThreadingHTTPServer((host, port), make_handler(live, hub))
+        httpd = _PreviewServer((host, port), make_handler(live, hub))
     except OSError as exc:
         shutil.rmtree(folder, ignore_errors=True)
         if exc.errno == errno.EADDRINUSE:
