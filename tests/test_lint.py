@@ -41,6 +41,12 @@ def _keep_cwd(monkeypatch: pytest.MonkeyPatch) -> None:
 
 CASES = [
     (
+        "repeated-key",
+        {"a.md": agent("name: a\ndescription: First.\nmodel: sonnet\ndescription: Second.\n")},
+        "agents/a.md:5:1: warning: 'description' is set on line 3 and again here; the last one counts: delete one "
+        "of them [repeated-key]",
+    ),
+    (
         "no-frontmatter",
         {"a.md": "# Reviewer\n"},
         "agents/a.md:1:1: error: no frontmatter: start the file with a '---' line, then 'name:' and "

@@ -166,6 +166,17 @@ def raw_value(front: FrontMatter, key: str) -> str:
     return (match.group(2) or "").strip() if match else ""
 
 
+def repeated_keys(front: FrontMatter) -> list[tuple[str, int, int]]:
+    """Return each top-level key written again, as (key, its first line, the line it is repeated on)."""
+    repeats = []
+    for index, line in enumerate(front.lines):
+        match = _FIELD_START.match(line)
+        number = front.first_line + index
+        if match and front.key_lines.get(match.group(1), number) != number:
+            repeats.append((match.group(1), front.key_lines[match.group(1)], number))
+    return repeats
+
+
 def _find_key_lines(lines: list[str], first_line: int) -> dict[str, int]:
     found: dict[str, int] = {}
     for index, line in enumerate(lines):

@@ -13,6 +13,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from generator.catalog.examples import parse_description
+from generator.catalog.frontmatter import repeated_keys
 from generator.catalog.load import (
     RawAgent,
     is_agent_file,
@@ -68,6 +69,7 @@ RULES = {
         Rule("empty-file", "error", "the file is empty"),
         Rule("file-too-large", "error", "the file is over the size limit (`max_file_size`, default 1 MiB)"),
         Rule("not-utf8", "error", "the file is not UTF-8 text"),
+        Rule("repeated-key", "warning", "a frontmatter key is written twice; the last value counts"),
         Rule("name-lookalike", "warning", "`name` holds invisible characters, compatibility forms or letters "
              "of another script that look like Latin ones"),
         Rule("slug-clash", "warning", "`name` makes the address another agent has; this one gets `-2`"),
@@ -120,6 +122,7 @@ def check_agent(raw: RawAgent, settings: LintSettings, links: bool = True) -> li
         return list(check_front_matter(raw))
     return [
         *check_front_matter(raw),
+        *check_repeated_keys(raw),
         *check_name(raw),
         *check_description(raw),
         *check_model(raw),
@@ -178,6 +181,14 @@ def check_front_matter(raw: RawAgent) -> Iterator[Finding]:
     elif front.problem_kind == "invalid":
         yield make_finding("yaml-fallback", path, front.problem_line, front.problem_column,
                            f"the frontmatter is not valid YAML ({front.problem}); {_quoting_advice(raw)}")
+
+
+def check_repeated_keys(raw: RawAgent) -> Iterator[Finding]:
+    """No key is written twice: YAML keeps the last value without a word."""
+    for key, first, again in repeated_keys(raw.front_matter):
+        yield make_finding("repeated-key", raw.path, again, 1,
+                           f"'{_clip(key, 40)}' is set on line {first} and again here; the last one counts: "
+                           "delete one of them")
 
 
 def _quoting_advice(raw: RawAgent) -> str:
