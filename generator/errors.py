@@ -143,6 +143,8 @@ class SiteError(Exception):
     def __str__(self) -> str:
         if self.path is None:
             return f"error: {self.message}"
+        if self.line < 1:  # about a folder or a whole file: no line to name
+            return f"{display_path(self.path)}: error: {self.message}"
         return f"{display_path(self.path)}:{self.line}: error: {self.message}"
 
 

@@ -114,7 +114,7 @@ def test_findings_name_files_relative_to_the_working_folder_with_controls_escape
 def test_errors_have_no_traceback_unless_verbose(tmp_path: Path, capsys) -> None:
     code, err = run(["build", "--agents", str(tmp_path / "missing")], capsys)
     assert code == 2
-    assert err.strip().endswith("missing:1: error: agents folder not found (use --agents DIR)")
+    assert err.strip().endswith("missing: error: agents folder not found (use --agents DIR)")
     assert "Traceback" not in err
     code, err = run(["build", "-v", "--agents", str(tmp_path / "missing")], capsys)
     assert code == 2 and "Traceback" in err

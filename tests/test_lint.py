@@ -333,3 +333,13 @@ def test_a_value_cannot_forge_a_finding_line(tmp_path: Path) -> None:
     (line,) = check(tmp_path, files)
     assert "\n" not in line and "\x1b" not in line
     assert line.startswith("agents/a.md:2:7: warning: name 'a\\nb.md:1:1: error: fake [fake-rule][2J' should be")
+
+
+@pytest.mark.parametrize(("front", "where"), [
+    ("name: a\ndescription: x\nmodel: sonnet\ncolor: [pink\n", "agents/a.md:5:8: warning: the frontmatter is not valid YAML"),
+    ('name: a\ndescription: "never closed\nmodel: sonnet\n', "agents/a.md:3:14: warning: the frontmatter is not valid YAML"),
+    ("name: a\ndescription: Use it. Triggers on: 'x'\n", "agents/a.md:3:33: warning: the frontmatter is not valid YAML"),
+])
+def test_a_yaml_problem_is_named_where_it_starts(tmp_path: Path, front: str, where: str) -> None:
+    lines = [line for line in check(tmp_path, {"a.md": agent(front)}) if line.endswith("[yaml-fallback]")]
+    assert len(lines) == 1 and lines[0].startswith(where), lines

@@ -78,14 +78,29 @@ def split_front_matter(text: str) -> SplitFile:
     return SplitFile(front, "\n".join(lines[closing + 1 :]), closing + 2)
 
 
+_RUNS_ON = ("quoted scalar", "flow sequence", "flow mapping")
+"""What YAML reads on until it is closed: the problem starts where it opens, not where YAML gave up."""
+
+
+def _start_of_problem(exc: yaml.YAMLError) -> Any:
+    """Return the mark where a YAML problem starts: where an unclosed quote or bracket opens, else
+    where the parser stopped."""
+    context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if context and context_mark is not None and any(kind in context for kind in _RUNS_ON):
+        return context_mark
+    return getattr(exc, "problem_mark", None)
+
+
 def read_front_matter(lines: list[str], first_line: int) -> FrontMatter:
     """Read frontmatter lines with PyYAML's safe loader, or line by line when it refuses them."""
     front = FrontMatter(key_lines=_find_key_lines(lines, first_line), present=True, lines=lines, first_line=first_line)
     try:
         data = load_yaml("\n".join(lines) + "\n")
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
+        mark = _start_of_problem(exc)
         front.problem = str(getattr(exc, "problem", None) or str(exc).splitlines()[0])
+        if mark is not getattr(exc, "problem_mark", None):
+            front.problem += f" {exc.context}"  # type: ignore[attr-defined]
         front.problem_kind = "refused" if isinstance(exc, (yaml.constructor.ConstructorError, RefusedYaml)) else "invalid"
         front.problem_line = first_line + (mark.line if mark else 0)
         front.problem_column = (mark.column + 1) if mark else 1

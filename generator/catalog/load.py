@@ -159,7 +159,7 @@ def find_agent_entries(agents_dir: Path, report: Report) -> list[tuple[str, os.s
     path's text and with its status (None if it vanished while listed): one system call a file,
     from the folder's listing. The paths stay text: a build with nothing changed needs no more."""
     if not agents_dir.is_dir():
-        raise UsageError(agents_dir, 1, "agents folder not found (use --agents DIR)")
+        raise UsageError(agents_dir, 0, "agents folder not found (use --agents DIR)")
     root = agents_dir.resolve()
     found: list[tuple[str, os.stat_result | None]] = []
     pending = [str(root)]
