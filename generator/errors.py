@@ -16,8 +16,11 @@ Severity = Literal["error", "warning"]
 def display_path(path: Path, here: str | None = None) -> str:
     """Return `path` as a terminal shows it: relative to the working directory (`here`, when
     known) when it lies below it, and with control characters written as escapes (a file's
-    name is the catalog author's, and must not move the cursor or start a line of its own)."""
-    return escape_controls(relative_path(path, here))
+    name is the catalog author's, and must not move the cursor or start a line of its own).
+    A path that would start a line with `:` starts with `./`: `::error::…` at the start of a
+    line is a command to a CI runner."""
+    shown = escape_controls(relative_path(path, here))
+    return f"./{shown}" if shown.startswith(":") else shown
 
 
 def relative_path(path: Path, here: str | None = None) -> str:

@@ -89,3 +89,18 @@ def test_a_page_shows_the_invisible_characters_of_a_name(tmp_path: Path) -> None
     page = parse_html(tmp_path / "site" / "agents" / "codereviewer" / "index.html")
     assert text_of(page.find(".//h1")) == "code[U+200B]reviewer[U+202E]"
     assert "\u200b" not in text_of(parse_html(tmp_path / "site" / "index.html"))
+
+
+def test_a_plugin_folder_named_like_a_workflow_command_starts_no_line(tmp_path: Path) -> None:
+    plugin = "::error file=README.md,line=1::forged"
+    root = tmp_path / "m"
+    (root / ".claude-plugin").mkdir(parents=True)
+    (root / ".claude-plugin" / "marketplace.json").write_text(json.dumps(
+        {"name": "m", "plugins": [{"name": "p", "source": f"./{plugin}"}]}), encoding="utf-8")
+    (root / plugin / "agents").mkdir(parents=True)
+    (root / plugin / "agents" / "a.md").write_text("---\nname: a\ncolor: mauve\n---\n\nBody.\n", encoding="utf-8")
+    for command in (["check"], ["build"]):
+        done = run(root, *command)
+        lines = (assert_safe_text(done.stdout) + assert_safe_text(done.stderr)).splitlines()
+        assert lines and not any(line.startswith("::") for line in lines), lines
+        assert any(line.startswith("./::error file=README.md,line=1::forged/agents/a.md:") for line in lines)
