@@ -144,11 +144,12 @@ class SiteError(Exception):
         return (type(self), (self.path, self.line, self.message))
 
     def __str__(self) -> str:
+        message = escape_controls(self.message)  # it may quote a value of the file: one line, shown as written
         if self.path is None:
-            return f"error: {self.message}"
+            return f"error: {message}"
         if self.line < 1:  # about a folder or a whole file: no line to name
-            return f"{display_path(self.path)}: error: {self.message}"
-        return f"{display_path(self.path)}:{self.line}: error: {self.message}"
+            return f"{display_path(self.path)}: error: {message}"
+        return f"{display_path(self.path)}:{self.line}: error: {message}"
 
 
 class FileError(SiteError):

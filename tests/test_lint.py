@@ -199,7 +199,11 @@ def test_every_rule_is_exercised() -> None:
 
 
 @pytest.mark.parametrize(("name", "said"), [
-    ("c\u043ede-reviewer", "has letters of another script that look like Latin ones: '\u043e' (Cyrillic)"),
+    ("c\u043ede-reviewer", "has characters that look like plain ones: '\u043e' (U+043E, Cyrillic)"),
+    ("code\u2010reviewer", "has characters that look like plain ones: '\u2010' (U+2010, Common)"),
+    ("code-re\u1d20iewer", "has characters that look like plain ones: '\u1d20' (U+1D20, Latin)"),
+    ("code-reviewer\u034f", "holds characters that do not show (U+034F)"),
+    ("code\u2800reviewer", "holds characters that do not show (U+2800)"),
     ("code\u200breviewer", "holds characters that do not show (U+200B)"),
     ("\uff43\uff4f\uff44\uff45", "holds compatibility forms (fullwidth or styled letters)"),
     ("rev\u202eweiver", "holds characters that do not show (U+202E)"),
@@ -343,3 +347,25 @@ def test_a_value_cannot_forge_a_finding_line(tmp_path: Path) -> None:
 def test_a_yaml_problem_is_named_where_it_starts(tmp_path: Path, front: str, where: str) -> None:
     lines = [line for line in check(tmp_path, {"a.md": agent(front)}) if line.endswith("[yaml-fallback]")]
     assert len(lines) == 1 and lines[0].startswith(where), lines
+
+
+@pytest.mark.parametrize(("front", "where"), [
+    ('name: a\ndescription: x\ntools: Read\n"tools": Bash, Write\n', "agents/a.md:5:1:"),
+    ("name: a\ndescription: x\ntools: Read\n'tools' : Bash\n", "agents/a.md:5:1:"),
+    ("{name: a, description: x, tools: Read, tools: Bash}\n", "agents/a.md:2:40:"),
+])
+def test_a_key_written_twice_in_any_yaml_form_is_found(tmp_path: Path, front: str, where: str) -> None:
+    lines = [line for line in check(tmp_path, {"a.md": agent(front)}) if line.endswith("[repeated-key]")]
+    assert len(lines) == 1 and lines[0].startswith(where) and "'tools' is set on line" in lines[0], lines
+
+
+def test_of_two_files_of_one_name_the_one_named_so_keeps_the_address_and_the_other_gets_the_error(
+    tmp_path: Path,
+) -> None:
+    files = {"a.md": agent("name: code-reviewer\ndescription: Newcomer.\n"),
+             "zz/code-reviewer.md": agent("name: code-reviewer\ndescription: Original.\n")}
+    lines = check(tmp_path, files)
+    assert [line.split(": error")[0] for line in lines if line.endswith("[duplicate-name]")] == ["agents/a.md:2:7"]
+    result = build(load_config(tmp_path / "agents", tmp_path / "site"), Report())
+    assert {agent.slug: str(agent.rel_path) for agent in result.catalog.agents} == {
+        "code-reviewer": "zz/code-reviewer.md", "code-reviewer-2": "a.md"}

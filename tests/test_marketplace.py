@@ -10,6 +10,7 @@ import filecmp
 import json
 import os
 import shutil
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -603,3 +604,48 @@ def test_files_of_one_date_share_the_feed_by_kind(tmp_path: Path) -> None:
     kinds = ["command" if "/commands/" in href else "skill" if "/skills/" in href else "agent" for href in hrefs]
     assert kinds[:6] == ["agent", "command", "skill"] * 2
     assert {kind: kinds.count(kind) for kind in set(kinds)} == {"agent": 17, "command": 17, "skill": 16}
+
+
+def test_thousands_of_bad_plugin_entries_are_each_named_in_one_pass(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    entries = ",\n".join(["1"] * 20_000)
+    root = write_marketplace(tmp_path / "m", '{"name": "m", "plugins": [\n' + entries + "\n]}\n")
+    code, lines = findings_of_check(root, capsys)
+    assert code == 1
+    bad = [line for line in lines if line.endswith("[marketplace-plugins]")]
+    assert len(bad) == 20_000
+    assert bad[0].startswith(".claude-plugin/marketplace.json:2:1: error:")
+    assert bad[-1].startswith(".claude-plugin/marketplace.json:20001:1: error:")
+
+
+@pytest.mark.parametrize("name", ["marketplace.json", "plugin.json", "hooks.json"])
+def test_json_nested_past_any_readers_depth_is_a_finding(tmp_path: Path, name: str,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    deep = "[" * 5000 + "]" * 5000
+    manifest = json.dumps({"name": "m", "plugins": [{"name": "p", "source": "./p"}]})
+    files = {"p/.claude-plugin/plugin.json": '{"name": "p"}', "p/agents/a.md": "---\nname: a\ndescription: A.\n---\n\nBody.\n",
+             "p/hooks/hooks.json": '{"hooks": {}}'}
+    if name == "marketplace.json":
+        manifest = '{"name": "m", "x": ' + deep + ', "plugins": [{"name": "p", "source": "./p"}]}'
+    else:
+        files["p/.claude-plugin/plugin.json" if name == "plugin.json" else "p/hooks/hooks.json"] = '{"x": ' + deep + "}"
+    root = write_marketplace(tmp_path / "m", manifest, files)
+    code, lines = findings_of_check(root, capsys)
+    assert code == 1
+    assert any(line.endswith("[invalid-json]") and "nests deeper than a JSON reader goes" in line for line in lines)
+    assert "internal error" not in capsys.readouterr().err
+
+
+def test_a_skill_file_named_in_no_encoding_is_one_finding(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    manifest = json.dumps({"name": "m", "plugins": [{"name": "p", "source": "./p"}]})
+    root = write_marketplace(tmp_path / "m", manifest, {
+        "p/.claude-plugin/plugin.json": '{"name": "p"}',
+        "p/skills/s/SKILL.md": "---\nname: s\ndescription: S.\n---\nUse.\n",
+        "agentpages.yml": "repo_url: https://github.com/m/m\n",
+    })
+    (root / "p" / "skills" / "s" / os.fsdecode(b"caf\xe9.txt")).write_bytes(b"hi\n")
+    code, lines = findings_of_check(root, capsys)
+    assert [line.rsplit("[", 1)[1] for line in lines] == ["name-not-utf8]"]
+    assert "caf\\udce9.txt" in lines[0]
+    assert build_at_root(root) == 0
+    with zipfile.ZipFile(root / "site" / "plugins" / "p" / "skills" / "s.zip") as opened:
+        assert [Path(name).name for name in opened.namelist()] == ["SKILL.md"]

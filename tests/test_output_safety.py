@@ -69,6 +69,7 @@ def test_no_hostile_name_reaches_the_output_raw(hostile_catalog: Path, command: 
 def test_json_findings_stay_valid_and_ascii(hostile_catalog: Path) -> None:
     done = run(hostile_catalog, "check", "--format", "json")
     assert done.stdout.isascii()
+    assert b"\\udc" not in done.stdout.replace(b"\\\\udc", b""), "no lone surrogate, which strict readers refuse"
     findings = json.loads(done.stdout)
     rules = {finding["rule"] for finding in findings}
     assert {"name-not-utf8", "missing-description", "unknown-color"} <= rules
@@ -104,3 +105,15 @@ def test_a_plugin_folder_named_like_a_workflow_command_starts_no_line(tmp_path: 
         lines = (assert_safe_text(done.stdout) + assert_safe_text(done.stderr)).splitlines()
         assert lines and not any(line.startswith("::") for line in lines), lines
         assert any(line.startswith("./::error file=README.md,line=1::forged/agents/a.md:") for line in lines)
+
+
+@pytest.mark.parametrize("setting", ['cname: "a\u202e\x1b[31m\n::error::x"', 'theme_dir: "\x1b[31m\n::error::t"',
+                                     '"\x1b[2J::error::k": 1'])
+def test_a_config_value_in_an_error_is_escaped(tmp_path: Path, setting: str) -> None:
+    (tmp_path / "agents").mkdir()
+    (tmp_path / "agents" / "a.md").write_text("---\nname: a\ndescription: d\n---\nb\n", encoding="utf-8")
+    (tmp_path / "agentpages.yml").write_text(setting + "\n", encoding="utf-8")
+    done = run(tmp_path, "check", "--format", "github")
+    assert done.returncode != 0
+    text = assert_safe_text(done.stdout) + assert_safe_text(done.stderr)
+    assert "agentpages.yml:1: error:" in text and not any(line.startswith("::") for line in text.splitlines())

@@ -153,6 +153,13 @@ def test_the_event_stream_refuses_pages_of_other_origins(server: Server) -> None
     assert raw_status(server, "/__agentpages/events", {**own, "Origin": f"http://localhost:{port}"}) == 200
 
 
+def test_a_malformed_origin_or_a_request_for_another_host_is_refused(server: Server) -> None:
+    port = server.url.rstrip("/").rsplit(":", 1)[1]
+    own = {"Host": f"127.0.0.1:{port}"}
+    assert raw_status(server, "/__agentpages/events", {**own, "Origin": "http://[::1"}) == 403
+    assert raw_status(server, "http://attacker.example/index.html", own) == 400
+
+
 def test_an_allowed_name_is_answered(catalog: Path) -> None:
     from dataclasses import replace
 

@@ -181,14 +181,38 @@ def raw_value(front: FrontMatter, key: str) -> str:
     return (match.group(2) or "").strip() if match else ""
 
 
-def repeated_keys(front: FrontMatter) -> list[tuple[str, int, int]]:
-    """Return each top-level key written again, as (key, its first line, the line it is repeated on)."""
+def repeated_keys(front: FrontMatter) -> list[tuple[str, int, int, int]]:
+    """Return each top-level key written again, as (key, its first line, the line and column it is
+    repeated at):
+    as YAML reads keys (quoted, `key :`, `{a: 1, a: 2}`) when it reads the frontmatter, else as the
+    runtime's line-by-line reading does."""
+    if not front.problem_kind:
+        try:
+            return _repeated_yaml_keys(yaml.compose("\n".join(front.lines) + "\n", Loader=_Loader), front.first_line)
+        except (yaml.YAMLError, RecursionError):
+            pass
     repeats = []
     for index, line in enumerate(front.lines):
         match = _FIELD_START.match(line)
         number = front.first_line + index
         if match and front.key_lines.get(match.group(1), number) != number:
-            repeats.append((match.group(1), front.key_lines[match.group(1)], number))
+            repeats.append((match.group(1), front.key_lines[match.group(1)], number, 1))
+    return repeats
+
+
+def _repeated_yaml_keys(root: yaml.Node | None, first_line: int) -> list[tuple[str, int, int, int]]:
+    if not isinstance(root, yaml.MappingNode):
+        return []
+    first: dict[str, int] = {}
+    repeats = []
+    for key_node, _ in root.value:
+        if not isinstance(key_node, yaml.ScalarNode):
+            continue
+        line = first_line + key_node.start_mark.line
+        if key_node.value in first:
+            repeats.append((key_node.value, first[key_node.value], line, key_node.start_mark.column + 1))
+        else:
+            first[key_node.value] = line
     return repeats
 
 

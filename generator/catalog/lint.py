@@ -185,8 +185,8 @@ def check_front_matter(raw: RawAgent) -> Iterator[Finding]:
 
 def check_repeated_keys(raw: RawAgent) -> Iterator[Finding]:
     """No key is written twice: YAML keeps the last value without a word."""
-    for key, first, again in repeated_keys(raw.front_matter):
-        yield make_finding("repeated-key", raw.path, again, 1,
+    for key, first, again, column in repeated_keys(raw.front_matter):
+        yield make_finding("repeated-key", raw.path, again, column,
                            f"'{_clip(key, 40)}' is set on line {first} and again here; the last one counts: "
                            "delete one of them")
 
@@ -473,7 +473,9 @@ def check_duplicate_names(raw_agents: list[RawAgent], plugins: Mapping[Path, Plu
     two files of one plugin: two plugins may each have an agent of one name."""
     first_seen: dict[tuple[str, str], RawAgent] = {}
     plugins = plugins or {}
-    for raw in sorted(raw_agents, key=lambda r: str(r.rel_path)):
+    # The file named after the agent (code-reviewer.md) is the one the name belongs to; the
+    # error goes to the other, which also gets the other address (see plan.assign_slugs).
+    for raw in sorted(raw_agents, key=lambda r: (r.path.stem != r.outline.name.strip(), str(r.rel_path))):
         name = raw.outline.name
         if not name.strip():
             continue

@@ -417,6 +417,8 @@ class JsonDocument:
     path: Path
     text: str
     value: Any
+    _items: dict[str, list[int]] = field(default_factory=dict, compare=False, repr=False)
+    """Where each item of a list starts, by the list's key, found once."""
 
     def finding(self, key: str, severity: str, message: str, rule: str) -> Finding:
         """A finding at the first `"key":` of the file (its first line if there is none)."""
@@ -424,7 +426,11 @@ class JsonDocument:
 
     def finding_at_item(self, key: str, number: int, severity: str, message: str, rule: str) -> Finding:
         """A finding at the `number`th item of the list under `key`."""
-        return self._finding_at(_item_position(self.text, key, number), severity, message, rule)
+        if key not in self._items:
+            self._items[key] = _item_positions(self.text, key)
+        offsets = self._items[key]
+        offset = offsets[number] if number < len(offsets) else _key_position(self.text, key)
+        return self._finding_at(offset, severity, message, rule)
 
     def finding_of_value(self, value: str, severity: str, message: str, rule: str) -> Finding:
         """A finding at the first place the text `value` is written as a JSON string."""
@@ -452,6 +458,8 @@ def read_json(path: Path, report: Report | None = None) -> JsonDocument:
         problem: tuple[int, int, str] = (error.lineno, error.colno, f"not valid JSON: {error.msg}")
     except (OSError, ValueError) as error:  # unreadable, too large, or not UTF-8
         problem = (1, 1, f"cannot be read: {error}")
+    except RecursionError:
+        problem = (1, 1, "not valid JSON here: it nests deeper than a JSON reader goes; flatten it")
     line, column, message = problem
     if report is None:
         raise FileError(path, line, message, column, "invalid-json")
@@ -470,17 +478,19 @@ def _key_position(text: str, key: str) -> int:
     return match.start() if match else 0
 
 
-def _item_position(text: str, key: str, number: int) -> int:
-    """Return the offset of the `number`th value of the list under `key` (its key's, if not found)."""
+def _item_positions(text: str, key: str) -> list[int]:
+    """Return the offset of each value of the list under `key`, in one pass (none if not found)."""
     start = _key_position(text, key)
+    positions: list[int] = []
     try:
         decoder = json.JSONDecoder()
         offset = text.index("[", start) + 1
-        for _ in range(number + 1):
+        while True:
             while text[offset] in " \t\r\n,":
                 offset += 1
-            item_start = offset
+            if text[offset] == "]":
+                return positions
+            positions.append(offset)
             _, offset = decoder.raw_decode(text, offset)
-        return item_start
-    except (ValueError, IndexError):
-        return start
+    except (ValueError, IndexError, RecursionError):
+        return positions

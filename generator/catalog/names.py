@@ -10,11 +10,21 @@ from confusable_homoglyphs import categories, confusables
 
 _INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 """Controls, formats (zero-width, bidi), surrogates, private use, unassigned, separators."""
+_BLANKS = frozenset(
+    "\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180e\u180f\u2800\u3164\uffa0"
+    + "".join(chr(code) for code in range(0xFE00, 0xFE10))
+)
+"""Default-ignorable or blank characters of other categories: a combining grapheme joiner,
+Hangul fillers, variation selectors, the braille blank."""
 
 
 def is_invisible(character: str) -> bool:
     """Tell whether a character shows as nothing, or changes how the characters around it show."""
-    return unicodedata.category(character) in _INVISIBLE_CATEGORIES and character not in "\t\n"
+    if character in "\t\n":
+        return False
+    category = unicodedata.category(character)
+    return (category in _INVISIBLE_CATEGORIES or character in _BLANKS or 0xE0000 <= ord(character) <= 0xE0FFF
+            or (category == "Zs" and character != " "))
 
 
 def lookalike_problem(name: str) -> str:
@@ -24,20 +34,21 @@ def lookalike_problem(name: str) -> str:
         return "holds characters that do not show (" + ", ".join(f"U+{ord(c):04X}" for c in hidden) + ")"
     if unicodedata.normalize("NFKC", name) != name:
         return "holds compatibility forms (fullwidth or styled letters) that look like plain ones"
-    letters = [character for character in name if character.isalpha()]
-    lookalikes = _latin_lookalikes(name)
-    mixed = any(categories.alias(character) == "LATIN" for character in letters)
-    if lookalikes and mixed:  # a name wholly in another script is that language's, not a disguise
-        shown = ", ".join(f"'{character}' ({categories.alias(character).title()})" for character in lookalikes[:5])
-        return f"has letters of another script that look like Latin ones: {shown}"
+    lookalikes = _ascii_lookalikes(name)
+    if lookalikes and any(character.isascii() and character.isalnum() for character in name):
+        shown = ", ".join(f"'{character}' (U+{ord(character):04X}, {categories.alias(character).title()})"
+                          for character in lookalikes[:5])
+        return f"has characters that look like plain ones: {shown}"
     return ""
 
 
-def _latin_lookalikes(name: str) -> list[str]:
-    """The letters of `name` that are not Latin and look like a Latin letter, in order, once."""
-    found = confusables.is_confusable(name, greedy=True, preferred_aliases=["latin"]) or []
-    return list(dict.fromkeys(item["character"] for item in found if categories.alias(item["character"]) != "LATIN"
-                              and item["character"].isalpha()))
+def _ascii_lookalikes(name: str) -> list[str]:
+    """The characters of `name` beyond ASCII that look like an ASCII one (TR39's confusables), in
+    order, once; a name that mixes them with ASCII letters passes for another ("code‐reviewer")."""
+    found = confusables.is_confusable(name, greedy=True, preferred_aliases=[]) or []
+    return list(dict.fromkeys(
+        item["character"] for item in found
+        if not item["character"].isascii() and any(glyph["c"].isascii() for glyph in item["homoglyphs"])))
 
 
 def visible_name(name: str) -> str:

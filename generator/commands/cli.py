@@ -27,6 +27,7 @@ from generator.errors import (
     count_findings,
     count_findings_in,
     display_path,
+    escape_controls,
     format_findings,
     relative_path,
 )
@@ -362,12 +363,12 @@ def format_json(findings: list[Finding]) -> str:
     """A JSON array of findings, for tools."""
     records = [
         {
-            "path": relative_path(f.path),
+            "path": escape_controls(relative_path(f.path)),  # no lone surrogate, which strict JSON readers refuse
             "line": f.line,
             "column": f.column,
             "severity": f.severity,
             "rule": f.rule,
-            "message": f.message,
+            "message": f.one_line_message,
         }
         for f in findings
     ]

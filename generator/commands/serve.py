@@ -87,6 +87,9 @@ def make_handler(live: LiveSite, hub: ReloadHub) -> type[http.server.BaseHTTPReq
         server_version = "agentpages"
 
         def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            if not self.path.startswith("/"):  # `GET http://elsewhere/`: a proxy's request, not ours
+                self._send(400, "text/plain; charset=utf-8", b"Bad request: ask for a path of this site\n")
+                return
             path = urlsplit(self.path).path
             allowed = live.config.allowed_hosts
             origin = self.headers.get("Origin")
@@ -150,7 +153,7 @@ def make_handler(live: LiveSite, hub: ReloadHub) -> type[http.server.BaseHTTPReq
             self.wfile.write(body)
 
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the stdlib's name
-            log.debug("%s - %s", self.address_string(), format % args)
+            log.debug("%s - %s", self.address_string(), escape_controls(format % args))
 
     return Handler
 
@@ -184,7 +187,10 @@ def is_allowed_host(host: str | None, allowed: Collection[str] = ()) -> bool:
 
 def is_allowed_origin(origin: str, allowed: Collection[str] = ()) -> bool:
     """Tell whether a page of this origin may listen to the reload events: one of the preview's own."""
-    parts = urlsplit(origin.strip())
+    try:
+        parts = urlsplit(origin.strip())
+    except ValueError:  # `http://[::1` and the like
+        return False
     return parts.scheme in ("http", "https") and is_allowed_host(parts.netloc, allowed)
 
 

@@ -395,13 +395,14 @@ def agents_by_plugin(plans: list[PagePlan]) -> dict[str, tuple[ListedComponent, 
     from generator.catalog.examples import parse_description
     from generator.catalog.interpret import read_name
     from generator.catalog.load import text_field
+    from generator.catalog.names import visible_name
 
     found: dict[str, list[ListedComponent]] = {}
     for plan in plans:
         if plan.plugin:
             summary = parse_description(text_field(plan.raw.front_matter.data, "description")).summary
-            found.setdefault(plan.plugin, []).append(ListedComponent(read_name(plan.raw), page_url(plan.slug),
-                                                                     _clip(summary)))
+            name = visible_name(read_name(plan.raw))
+            found.setdefault(plan.plugin, []).append(ListedComponent(name, page_url(plan.slug), _clip(summary)))
     return {plugin: tuple(agents) for plugin, agents in found.items()}
 
 
@@ -409,12 +410,13 @@ def mentioners(plans: list[PagePlan], components: Components) -> list[Mentioner]
     """Return every agent, command and skill as something that names others and may be named."""
     from generator.addresses import page_url
     from generator.catalog.interpret import read_name
+    from generator.catalog.names import visible_name
 
     found = []
     for plan in plans:
         name = read_name(plan.raw)
         found.append(Mentioner("agent", _names(name, plan.raw.path.stem), plan.plugin,
-                               Related("agent", name, page_url(plan.slug)), plan.raw.mentions))
+                               Related("agent", visible_name(name), page_url(plan.slug)), plan.raw.mentions))
     for command, slug, plugin in components.commands:
         page = Related("command", f"/{usage_name(command.name, plugin)}", component_url("command", slug))
         found.append(Mentioner("command", _names(command.name), plugin, page, command.mentions))

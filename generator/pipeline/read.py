@@ -210,7 +210,7 @@ def list_agent_files(config: SiteConfig) -> AgentListing:
     out = config.out_dir.resolve()
     others = [path for plugin in marketplace.plugins if plugin.folder is not None
               for path in plugin_files(plugin.folder, out)
-              if path not in agent_files and selection.shows(path) and _has_utf8_name(path)]
+              if path not in agent_files and selection.shows(path) and named(path)]
     declared = [path for plugin in marketplace.plugins for path in (*plugin.commands, *plugin.skills)]
     return AgentListing(_stamped(agents, recent), _shown(found.findings, selection), marketplace,
                         _stamped(list(dict.fromkeys([*marketplace.inputs(), *declared, *others])), recent))

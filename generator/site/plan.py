@@ -11,6 +11,7 @@ from generator.catalog.interpret import read_category, read_name
 from generator.catalog.load import RawAgent
 from generator.catalog.marketplace import Plugin, plugin_folder_name
 from generator.catalog.model import PageLink, catalog_order, page_url, slugify
+from generator.catalog.names import visible_name
 from generator.errors import Finding
 from generator.site.relations import NO_RELATIONS, PageRelations
 
@@ -30,10 +31,18 @@ def assign_slugs(raw_agents: list[RawAgent], owners: Mapping[Path, str] | None =
     slugs: dict[Path, str] = {}
     owners = owners or {}
     # A file whose name is its slug as written keeps it over one whose name only turns into it
-    # (`Code-Reviewer`, a zero-width space, fullwidth letters): a newcomer cannot take an address.
-    for raw in sorted(raw_agents, key=lambda r: (read_name(r) != _base_slug(r), str(r.rel_path))):
+    # (`Code-Reviewer`, a zero-width space, fullwidth letters), and of two of one name, the one
+    # whose file is named so (code-reviewer.md): a newcomer cannot take an address.
+    for raw in sorted(raw_agents, key=address_precedence):
         slugs[raw.path] = unique_slug(_wanted_slug(raw, owners.get(raw.path)), taken)
     return slugs
+
+
+def address_precedence(raw: RawAgent) -> tuple[bool, bool, str]:
+    """Order files by their claim to the address their name makes: the name as written, then
+    the file's own name, then the path."""
+    base = _base_slug(raw)
+    return read_name(raw) != base, raw.path.stem != base, str(raw.rel_path)
 
 
 def _base_slug(raw: RawAgent) -> str:
@@ -107,7 +116,7 @@ def plan_pages(
     slugs = assign_slugs(raw_agents, names)
     ordered = sorted(raw_agents, key=lambda r: catalog_order(read_category(r, categories.get(r.path, "")),
                                                              read_name(r), slugs[r.path]))
-    links = [PageLink(read_name(raw), page_url(slugs[raw.path])) for raw in ordered]
+    links = [PageLink(visible_name(read_name(raw)), page_url(slugs[raw.path])) for raw in ordered]
     plans = [
         PagePlan(raw, slugs[raw.path], links[index - 1] if index > 0 else None,
                  links[index + 1] if index + 1 < len(links) else None, names.get(raw.path, ""),
