@@ -44,6 +44,8 @@ CASES: dict[str, Case] = {
     "backtick runs": lambda size: front("backticks") + _repeat("``a`", size) + "\n",
     "emphasis marks": lambda size: front("emphasis") + _repeat("*a _b ", size) + "\n",
     "unclosed comments": lambda size: front("comments") + _repeat("<!-- [x](y.md)\n", size),
+    "ampersands": lambda size: front("amps") + _repeat("a&", size) + "\n",
+    "wide table": lambda size: front("wide") + "|a" * (size // 4) + "|\n" + "|-" * (size // 4) + "|\n",
     "table pipes": lambda size: front("tables") + "| a | b |\n|---|---|\n" + _repeat("| x " * 50 + "|\n", size),
 }
 

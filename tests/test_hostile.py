@@ -198,3 +198,14 @@ def test_a_megabyte_of_example_tags_that_never_end_is_prose(tmp_path: Path) -> N
     assert findings_of(agents) == []  # no tag is ever closed by a `>`: no example starts
     build_catalog(agents)
     assert not parse_html(tmp_path / "site" / "agents" / "slow" / "index.html").findall(".//*[@class='example']")
+
+
+def test_a_megabyte_of_ampersands_is_shown_as_plain_text(tmp_path: Path) -> None:
+    agents = hostile_file(tmp_path, "---\nname: slow\ndescription: x\n---\n\n" + "a&" * (MEGABYTE // 2) + "\n")
+    assert [line.split(":")[0] for line in findings_of(agents)] == ["too-large-to-render"]
+    build_catalog(agents)
+    from lxml import html as lxml_html  # html5lib, pure Python, would take minutes over 3 MB of entities
+
+    page = lxml_html.fromstring((tmp_path / "site" / "agents" / "slow" / "index.html").read_bytes())
+    shown = page.find(".//*[@data-body]/pre")
+    assert shown is not None and shown.text_content().startswith("a&a&")

@@ -9,7 +9,7 @@ MAX_NESTING = 20
 """How deep quotes and lists may nest before a body is shown as plain text."""
 MAX_LINES = 5_000
 MAX_TAGS = 5_000
-"""Bodies with more lines or `<` than these are shown as plain text: Python-Markdown's block
+"""Bodies with more lines, `<` or `&` than these are shown as plain text: Python-Markdown's block
 parser and raw-HTML handling grow quadratically with them (64,000 `## a` lines: 104 s),
 and real agent files stay far below (the largest in the shared corpora has about 1,000 lines)."""
 _QUOTE_PREFIX = re.compile(r"^(?:[ ]{0,3}>)+")
@@ -22,7 +22,11 @@ def is_too_large_to_render(text: str) -> str:
     if lines > MAX_LINES:
         return f"{lines:,} lines"
     tags = text.count("<")
-    return f"{tags:,} '<' characters" if tags > MAX_TAGS else ""
+    if tags > MAX_TAGS:
+        return f"{tags:,} '<' characters"
+    # The sanitizer (nh3) takes time in the square of the character references in one run of text.
+    ampersands = text.count("&")
+    return f"{ampersands:,} '&' characters" if ampersands > MAX_TAGS else ""
 
 
 def find_too_deep_line(text: str) -> tuple[int, int] | None:
