@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import shlex
 import sys
 import time
@@ -27,7 +28,6 @@ from generator.errors import (
     count_findings,
     count_findings_in,
     display_path,
-    escape_controls,
     format_findings,
     relative_path,
 )
@@ -363,17 +363,26 @@ def format_json(findings: list[Finding]) -> str:
     """A JSON array of findings, for tools."""
     records = [
         {
-            "path": escape_controls(relative_path(f.path)),  # no lone surrogate, which strict JSON readers refuse
+            "path": _without_surrogates(relative_path(f.path)),
             "line": f.line,
             "column": f.column,
             "severity": f.severity,
             "rule": f.rule,
-            "message": f.one_line_message,
+            "message": _without_surrogates(f.message),
         }
         for f in findings
     ]
     # ASCII only: a name's bidi controls or undecodable bytes reach no terminal, and JSON stays valid.
     return json.dumps(records, indent=2, ensure_ascii=True) + "\n"
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _without_surrogates(text: str) -> str:
+    """Write the undecodable bytes of a file's name as `\\udcff`: JSON escapes every other
+    character itself, but strict JSON readers refuse a lone surrogate."""
+    return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 def format_github(findings: list[Finding]) -> str:
