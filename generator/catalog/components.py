@@ -20,6 +20,7 @@ from generator.catalog.load import (
     DEFAULT_MAX_FILE_SIZE,
     SKILL_FILE,
     file_digest,
+    has_utf8_name,
     read_agent_bytes,
     text_field,
 )
@@ -208,22 +209,13 @@ def list_skill_files(
         for name in sorted(files):
             path = Path(current, name)
             rel = PurePosixPath(path.relative_to(folder).as_posix())
-            if (name.startswith(".") or str(rel) == SKILL_FILE or not _is_text_name(name) or not shown(path)
+            if (name.startswith(".") or str(rel) == SKILL_FILE or not has_utf8_name(name) or not shown(path)
                     or not _stays_inside(path, root) or not path.is_file()):
                 continue
             found.append(_skill_file(path, rel, max_file_size))
             if len(found) >= MAX_SKILL_FILES:
                 return tuple(found)
     return tuple(found)
-
-
-def _is_text_name(name: str) -> bool:
-    """Tell whether a file's name is UTF-8 text (the listing reports one that is not)."""
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _skill_file(path: Path, rel: PurePosixPath, max_file_size: int) -> SkillFile:

@@ -208,6 +208,16 @@ def _status(entry: os.DirEntry[str]) -> os.stat_result | None:
         return None
 
 
+def has_utf8_name(path: str | Path) -> bool:
+    """Tell whether a file's path is UTF-8 text, as an address must be (the undecodable bytes
+    of one that is not are lone surrogates)."""
+    try:
+        os.fspath(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def is_agent_file(path: Path) -> bool:
     """Tell whether a file's name makes it an agent file, and it is a regular file."""
     return _has_agent_name(path.name) and path.is_file()  # not a FIFO or a device, which would block the read

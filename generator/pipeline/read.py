@@ -16,6 +16,7 @@ from generator.catalog.load import (
     RawAgent,
     file_digest,
     find_agent_entries,
+    has_utf8_name,
     read_agent,
     read_agent_bytes,
     without_body,
@@ -232,17 +233,9 @@ def _shown(findings: list[Finding], selection: Selection) -> list[Finding]:
     return [finding for finding in findings if finding.path is None or selection.shows(finding.path)]
 
 
-def _has_utf8_name(path: str | Path) -> bool:
-    try:
-        os.fspath(path).encode("utf-8")
-    except UnicodeEncodeError:  # its undecodable bytes are lone surrogates
-        return False
-    return True
-
-
 def _named_in_utf8(report: Report, path: str | Path) -> bool:
     """Tell whether a file's path is UTF-8 text, as an address must be; report it when not."""
-    if _has_utf8_name(path):
+    if has_utf8_name(path):
         return True
     report.add(Finding(Path(path), 1, "error", "skipped: the file's name is not UTF-8 text, so it can have no "
                        "address on the site: rename it", "name-not-utf8"))
