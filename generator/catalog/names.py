@@ -53,6 +53,6 @@ def _ascii_lookalikes(name: str) -> list[str]:
 
 def visible_name(name: str) -> str:
     """Return `name` with each invisible character written as `[U+XXXX]`, so a page shows it."""
-    if not any(is_invisible(character) for character in name):
+    if (name.isascii() and name.isprintable()) or not any(is_invisible(character) for character in name):
         return name
     return "".join(f"[U+{ord(character):04X}]" if is_invisible(character) else character for character in name)

@@ -70,7 +70,13 @@ from generator.site.components import (
     skill_archive,
 )
 from generator.site.plan import PagePlan, name_slug, plugin_slug, unique_slug
-from generator.site.relations import NO_RELATIONS, Mentioner, PageRelations, Related
+from generator.site.relations import (
+    NO_RELATIONS,
+    Mentioner,
+    PageRelations,
+    Related,
+    mentioned_name,
+)
 from generator.store.cache import digest_parts
 
 if TYPE_CHECKING:
@@ -407,16 +413,20 @@ def agents_by_plugin(plans: list[PagePlan]) -> dict[str, tuple[ListedComponent, 
 
 
 def mentioners(plans: list[PagePlan], components: Components) -> list[Mentioner]:
-    """Return every agent, command and skill as something that names others and may be named."""
+    """Return every agent, command and skill that names another or has a name some text mentions,
+    as something that names others and may be named (most agents of a large catalog are neither)."""
     from generator.addresses import page_url
     from generator.catalog.interpret import read_name
     from generator.catalog.names import visible_name
 
+    mentioned = {mentioned_name(mention) for mentions in _all_mentions(plans, components) for mention in mentions}
     found = []
     for plan in plans:
         name = read_name(plan.raw)
-        found.append(Mentioner("agent", _names(name, plan.raw.path.stem), plan.plugin,
-                               Related("agent", visible_name(name), page_url(plan.slug)), plan.raw.mentions))
+        names = _names(name, plan.raw.path.stem)
+        if plan.raw.mentions or not mentioned.isdisjoint(names):
+            found.append(Mentioner("agent", names, plan.plugin,
+                                   Related("agent", visible_name(name), page_url(plan.slug)), plan.raw.mentions))
     for command, slug, plugin in components.commands:
         page = Related("command", f"/{usage_name(command.name, plugin)}", component_url("command", slug))
         found.append(Mentioner("command", _names(command.name), plugin, page, command.mentions))
@@ -424,6 +434,12 @@ def mentioners(plans: list[PagePlan], components: Components) -> list[Mentioner]
         page = Related("skill", skill.name, component_url("skill", slug))
         found.append(Mentioner("skill", _names(skill.name, skill.folder_name), plugin, page, skill.mentions))
     return found
+
+
+def _all_mentions(plans: list[PagePlan], components: Components) -> Iterator[tuple[str, ...]]:
+    yield from (plan.raw.mentions for plan in plans)
+    yield from (command.mentions for command, _, _ in components.commands)
+    yield from (skill.mentions for skill, _, _ in components.skills)
 
 
 def _names(*names: str) -> tuple[str, ...]:

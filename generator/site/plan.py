@@ -30,18 +30,22 @@ def assign_slugs(raw_agents: list[RawAgent], owners: Mapping[Path, str] | None =
     taken: set[str] = set()
     slugs: dict[Path, str] = {}
     owners = owners or {}
+    bases = {raw.path: _base_slug(raw) for raw in raw_agents}
     # A file whose name is its slug as written keeps it over one whose name only turns into it
     # (`Code-Reviewer`, a zero-width space, fullwidth letters), and of two of one name, the one
     # whose file is named so (code-reviewer.md): a newcomer cannot take an address.
-    for raw in sorted(raw_agents, key=address_precedence):
-        slugs[raw.path] = unique_slug(_wanted_slug(raw, owners.get(raw.path)), taken)
+    for raw in sorted(raw_agents, key=lambda raw: _precedence(raw, bases[raw.path])):
+        slugs[raw.path] = unique_slug(_in_plugin(bases[raw.path], owners.get(raw.path)), taken)
     return slugs
 
 
 def address_precedence(raw: RawAgent) -> tuple[bool, bool, str]:
     """Order files by their claim to the address their name makes: the name as written, then
     the file's own name, then the path."""
-    base = _base_slug(raw)
+    return _precedence(raw, _base_slug(raw))
+
+
+def _precedence(raw: RawAgent, base: str) -> tuple[bool, bool, str]:
     return read_name(raw) != base, raw.path.stem != base, str(raw.rel_path)
 
 
@@ -50,7 +54,10 @@ def _base_slug(raw: RawAgent) -> str:
 
 
 def _wanted_slug(raw: RawAgent, plugin: str | None) -> str:
-    base = _base_slug(raw)
+    return _in_plugin(_base_slug(raw), plugin)
+
+
+def _in_plugin(base: str, plugin: str | None) -> str:
     return base if plugin is None else f"{plugin_slug(plugin)}/{base}"
 
 
@@ -61,7 +68,9 @@ def slug_clashes(raw_agents: list[RawAgent], owners: Mapping[Path, Plugin] | Non
     slugs = assign_slugs(raw_agents, plugins)
     holders = {slugs[raw.path]: raw for raw in raw_agents}
     findings = []
-    for raw in sorted(raw_agents, key=lambda r: str(r.rel_path)):
+    for raw in raw_agents:
+        if slugs[raw.path] == _unnumbered(slugs[raw.path]):
+            continue  # kept the address its name makes
         wanted = _wanted_slug(raw, plugins.get(raw.path))
         holder = holders.get(wanted)
         if slugs[raw.path] == wanted or holder is None or read_name(holder) == read_name(raw):
@@ -71,7 +80,13 @@ def slug_clashes(raw_agents: list[RawAgent], owners: Mapping[Path, Plugin] | Non
                                 f"name '{read_name(raw)}' makes the address {taken}, which {holder.rel_path} "
                                 f"(name '{read_name(holder)}') has, so this agent's page is {given}: give it a "
                                 "name of its own", "slug-clash"))
-    return findings
+    return sorted(findings, key=lambda finding: str(finding.path))
+
+
+def _unnumbered(slug: str) -> str:
+    """Return a slug without the `-2`, `-3`… that `unique_slug` may have added."""
+    base, dash, number = slug.rpartition("-")
+    return base if dash and number.isdigit() and number != "1" else slug
 
 
 def unique_slug(base: str, taken: set[str]) -> str:

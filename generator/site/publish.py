@@ -10,9 +10,10 @@ import json
 import re
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -325,21 +326,24 @@ class FeedItem:
     """Its page's path below the site root."""
     key: str
     """What tells it from others of its title: its kind and slug."""
-    summary: str
     category: str
     dates: FileDates | None
+    read_summary: Callable[[], str] = field(compare=False, repr=False)
+    """Its summary, read only for the items the feed shows: an agent read back from the cache
+    decodes its summary when first asked, and the feed shows 50 of 20,000."""
 
 
 def feed_items(catalog: Catalog, dates: Mapping[Any, FileDates], components: Components | None = None) -> list[FeedItem]:
     """Return every agent, command and skill as the feed would list it, dated by its file."""
-    items = [FeedItem("agent", agent.name, agent.url, agent.slug, agent.summary_text, agent.category, dates.get(agent.path))
+    items = [FeedItem("agent", agent.name, agent.url, agent.slug, agent.category, dates.get(agent.path),
+                      partial(getattr, agent, "summary_text"))
              for agent in catalog.agents]
     if components is not None:
         items += [FeedItem("command", f"/{usage_name(command.name, plugin)}", component_url("command", slug), f"command {slug}",
-                           command.description, "Commands", dates.get(command.path))
+                           "Commands", dates.get(command.path), partial(str, command.description))
                   for command, slug, plugin in components.commands]
-        items += [FeedItem("skill", skill.name, component_url("skill", slug), f"skill {slug}", skill.description, "Skills",
-                           dates.get(skill.path))
+        items += [FeedItem("skill", skill.name, component_url("skill", slug), f"skill {slug}", "Skills",
+                           dates.get(skill.path), partial(str, skill.description))
                   for skill, slug, _ in components.skills]
     return items
 
@@ -376,8 +380,9 @@ def _add_entry(feed: ET.Element, site: SiteContext, item: FeedItem) -> None:
     _link(entry, _address(site, item.url), rel="alternate", type="text/html")
     _text(entry, "published", _iso(item.dates.added if item.dates else _EPOCH))
     _text(entry, "updated", _iso(item.dates.updated if item.dates else _EPOCH))
-    if item.summary:
-        _text(entry, "summary", item.summary)
+    summary = item.read_summary()
+    if summary:
+        _text(entry, "summary", summary)
     if item.category:
         ET.SubElement(entry, f"{{{_ATOM}}}category", {"term": remove_control_characters(item.category)})
 

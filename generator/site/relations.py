@@ -67,6 +67,11 @@ def relate(components: list[Mentioner]) -> dict[str, PageRelations]:
             for url in uses.keys() | used_by.keys()}
 
 
+def mentioned_name(mention: str) -> str:
+    """Return the name a mention gives, without its kind and plugin, as `Mentioner.names` holds it."""
+    return mention.partition(" ")[2].rpartition(":")[2]
+
+
 def _resolve(mention: str, source: Mentioner, index: dict[tuple[str, str], list[Mentioner]]) -> Mentioner | None:
     kind, _, name = mention.partition(" ")
     plugin, _, short = name.rpartition(":")
