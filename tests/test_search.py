@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 from pathlib import Path
@@ -22,15 +23,21 @@ SHOWN = "[...document.querySelectorAll('[data-results] [data-agent]')].map(c => 
 
 
 def read_index(site: Path) -> tuple[dict, dict[str, list[int]]]:
-    """Return index.json and every term's postings, from the files as written."""
+    """Return index.json and every term's postings (pages whole, not as gaps), from the files as written."""
     folder = site / SEARCH_FOLDER
     index = json.loads((folder / INDEX_FILE).read_text(encoding="utf-8"))
     postings: dict[str, list[int]] = {}
     for _, name in index["chunks"]:
         chunk = json.loads((folder / name).read_text(encoding="utf-8"))
         assert not set(chunk) & set(postings), "a term is in one chunk only"
-        postings.update(chunk)
+        postings.update({term: whole_pages(numbers) for term, numbers in chunk.items()})
     return index, postings
+
+
+def whole_pages(numbers: list[int]) -> list[int]:
+    """Return postings with each page whole: the chunks write a page as its gap from the one before."""
+    pages = list(itertools.accumulate(numbers[::2]))
+    return [number for pair in zip(pages, numbers[1::2]) for number in pair]
 
 
 def test_words_are_split_without_case_accents_or_punctuation() -> None:
@@ -47,11 +54,19 @@ def test_a_name_weighs_more_than_a_body_and_every_page_is_listed(tmp_path: Path)
     })
     build_catalog(agents, tmp_path / "site")
     index, postings = read_index(tmp_path / "site")
-    assert index["version"] == 1 and sorted(index["pages"]) == ["kubernetes-helper", "mentions"]
-    weights = {index["pages"][page]: weight for page, weight in zip(postings["kubernetes"][::2], postings["kubernetes"][1::2])}
+    assert index["version"] == 2 and sorted(index["pages"]) == ["kubernetes-helper", "mentions"]
+    assert "kubernetes" not in postings, "terms are stems"
+    packed = {index["pages"][page]: weight for page, weight in zip(postings["kubernet"][::2], postings["kubernet"][1::2])}
+    weights = {slug: weight >> 3 for slug, weight in packed.items()}
     assert weights["kubernetes-helper"] > weights["mentions"] >= 1
-    assert postings["role"], "headings are indexed"
+    assert packed["kubernetes-helper"] & search.FIELD_BITS["name"] and not packed["mentions"] & search.FIELD_BITS["name"]
+    assert postings["role"][1] & search.FIELD_BITS["heading"], "headings are indexed, and marked"
+    assert "sometim" in postings and "the" not in postings and "the" in index["stop"], "stop words are left out"
     assert all(length > 0 for length in index["lengths"])
+    fragment = json.loads((tmp_path / "site" / search.page_fragment_path("mentions")).read_text(encoding="utf-8"))
+    assert fragment == [["role", "Role", "Sometimes kubernetes."]], "each section's text, for snippets"
+    words = [word for _, name in index["words"] for word in json.loads((tmp_path / "site/search" / name).read_text())]
+    assert sorted(words) == sorted(postings), "the word lists hold every term, for typos"
 
 
 def test_chunks_follow_javascript_string_order_and_cover_every_term(monkeypatch) -> None:
@@ -70,9 +85,25 @@ def test_chunks_follow_javascript_string_order_and_cover_every_term(monkeypatch)
     for first, name in meta["chunks"]:
         chunk = json.loads(files[f"{SEARCH_FOLDER}/{name}"])
         assert min(chunk, key=lambda term: term.encode("utf-16-be")) == first
-        merged.update(chunk)
+        merged.update({term: whole_pages(numbers) for term, numbers in chunk.items()})
     assert merged["alpha"] == [0, 2, 1, 3] and sorted(merged) == sorted(terms)
     assert index.render_files() == files, "the same pages give the same files"
+
+
+def test_pages_are_written_as_gaps_and_read_back_whole() -> None:
+    index = SearchIndex()
+    for number in range(12):
+        index.add(f"p{number}", PageTerms({"every": 1, **({"some": 8 + number} if number in (2, 7, 11) else {})}, 1))
+    files = index.render_files()
+    meta = json.loads(files[f"{SEARCH_FOLDER}/{INDEX_FILE}"])
+    written = {term: numbers for _, name in meta["chunks"] for term, numbers in json.loads(files[f"{SEARCH_FOLDER}/{name}"]).items()}
+    assert written["some"] == [2, 10, 5, 15, 4, 19], "pages 2, 7 and 11 as 2, +5, +4"
+    kept = SearchIndex.from_plain(index.to_plain(), lambda name: files.get(f"{SEARCH_FOLDER}/{name}"))
+    kept.replace(7, PageTerms({"every": 1, "some": 15}, 1), PageTerms({"every": 1}, 1))
+    changed, _ = kept.render_changes()
+    rewritten = {term: numbers for path, text in changed.items() if not path.endswith(INDEX_FILE) and text.startswith("{")
+                 for term, numbers in json.loads(text).items()}
+    assert whole_pages(rewritten["some"]) == [2, 10, 11, 19]
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +115,7 @@ def small_chunked_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "---\nname: café-critic\ndescription: Reviews menus.\n---\n\n## Rôle\n\nJudges crème brûlée and 𝐁𝐨𝐥𝐝 plating.\n",
         encoding="utf-8")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(search, "CHUNK_CHARACTERS", 2_000)
+        patch.setattr(search, "CHUNK_CHARACTERS", 1_000)
         build_catalog(root / "agents", root / "site")
     return root / "site"
 
@@ -171,12 +202,16 @@ def test_queries_find_their_agent_through_small_chunks(browser, small_chunked_si
     page.close()
 
 
-def test_every_word_must_match_and_short_words_match_whole_words(browser, small_chunked_site: Path) -> None:
+def test_pages_with_every_word_come_first_and_short_words_match_whole_words(browser, small_chunked_site: Path) -> None:
     page = browser.new_page()
     with serve_folder(small_chunked_site) as url:
         page.goto(url + "index.html")
-        page.fill("#ap-search", "goroutines crème")
-        page.wait_for_function("() => !document.querySelector('[data-no-results]').hidden")
+        page.fill("#ap-search", "goroutines crème")  # no page has both: those with either, and it is said
+        page.wait_for_function("() => document.querySelector('[data-result-count]').textContent.includes('matching the most')")
+        assert sorted(page.evaluate(SHOWN)) == ["cafe-critic", "go-concurrency-reviewer"]
+        page.fill("#ap-search", "goroutines channels")  # both words on one page only: it first, then the others
+        page.wait_for_function("() => document.querySelector('[data-result-count]').textContent.includes('1 matches every')")
+        assert page.evaluate(SHOWN)[0] == "go-concurrency-reviewer"
         page.fill("#ap-search", "go")
         page.wait_for_function(f"() => {SHOWN}.length > 0")
         assert "go-concurrency-reviewer" in page.evaluate(SHOWN)

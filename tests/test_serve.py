@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import os
 import socket
@@ -215,7 +216,8 @@ def served_search_terms(url: str) -> dict[str, list[str]]:
         if status != 200:
             return {}  # replaced since the index was read: ask again
         for term, postings in json.loads(text).items():
-            terms[term] = [index["pages"][page] for page in postings[::2]]
+            pages = list(itertools.accumulate(postings[::2]))  # each page a gap from the one before
+            terms[term] = [index["pages"][page] for page in pages]
     return terms
 
 
@@ -227,7 +229,10 @@ def test_search_follows_edits_once_saves_pause(server: Server, catalog: Path) ->
     assert terms["quokka"] == ["alpha"] and "beta" not in terms
     chunks = {p.name for p in (server.live.out_dir / "search").iterdir()}
     index = json.loads((server.live.out_dir / "search/index.json").read_text())
-    assert chunks == {"index.json", *(name for _, name in index["chunks"])}, "old chunks are removed"
+    listed = {name for _, name in [*index["chunks"], *index["words"]]}
+    assert chunks == {"index.json", "pages", *listed}, "old chunks and word lists are removed"
+    fragments = {p.name for p in (server.live.out_dir / "search/pages").iterdir()}
+    assert fragments == {f"{slug}.json" for slug in index["pages"]}, "and the fragments of pages gone"
 
 
 def test_a_broken_file_shows_its_error_and_keeps_the_last_good_page(server: Server, catalog: Path) -> None:

@@ -376,7 +376,7 @@ class Memo:
             index = SearchIndex.from_plain(search, self.cache.get_chunk)
         except (TypeError, ValueError):
             return None
-        if not {chunk.name for chunk in index.chunks} <= self.cache.chunk_names():
+        if not {chunk.name for chunk in index.files} <= self.cache.chunk_names():
             return None
         return Manifest.from_plain(manifest), index
 
@@ -425,7 +425,7 @@ class Memo:
         self.forget_other_agents(catalog)
         written = [site_written[0].to_plain(), site_written[1].to_plain()] if site_written else None
         chunks = site_written[1].take_unsaved() if site_written else {}
-        chunk_names = frozenset(chunk.name for chunk in site_written[1].chunks) if site_written else None
+        chunk_names = frozenset(chunk.name for chunk in site_written[1].files) if site_written else None
         rendered = {slug: (key, [e.card, e.catalog_object, e.llms_line])
                     for slug, (key, e) in (entries.rendered.items() if entries else ())}
         self.cache.record_build(BuildRecord(quick_state, site, result, written, rendered,

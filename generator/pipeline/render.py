@@ -222,7 +222,7 @@ def _render_search(
         _write_search(writer, search)
     except ChunkMissing as missing:
         log.warning("the build cache lost part of the last search index (%s); it is made afresh", missing)
-        search = _fresh_index(config, site_plan, keys, memo, env)
+        search = _fresh_index(config, site_plan, keys, memo, env, writer)
         _write_search(writer, search)
     return search
 
@@ -240,15 +240,38 @@ def _write_search(writer: SiteWriter, search: SearchIndex) -> None:
 
 def _fresh_index(
     config: SiteConfig, site_plan: SitePlan, keys: list[str], memo: Memo | None, env: jinja2.Environment,
+    writer: SiteWriter,
 ) -> SearchIndex:
-    """Make the search index afresh from every page's words, as the memo has them."""
+    """Make the search index afresh from every page's words, as the memo has them, writing each
+    page's fragment."""
     from generator.site.search import SearchIndex
 
     search = SearchIndex()
     kept_terms = _KeptTerms(config, site_plan, memo, env)
     for plan, key in zip(site_plan.pages, keys):
-        search.add(plan.slug, kept_terms.of(plan, key))
+        terms = kept_terms.of(plan, key)
+        _add_fragment(writer, plan.slug, terms)
+        search.add(plan.slug, terms)
     return search
+
+
+def _add_fragment(writer: SiteWriter, slug: str, terms: PageTerms) -> None:
+    """Put a page's search fragment (its sections' text, for snippets) into the writer."""
+    from generator.site.search import page_fragment, page_fragment_path
+
+    writer.add(page_fragment_path(slug), page_fragment(terms))
+
+
+def _keep_fragment(writer: SiteWriter, plan: PagePlan, key: str, kept_terms: _KeptTerms) -> None:
+    """Keep the search fragment of a page not rendered again, as the output folder holds it."""
+    from generator.site.search import page_fragment_path
+
+    path = page_fragment_path(plan.slug)
+    version = writer.on_disk.get(path) if writer.on_disk is not None else None
+    if version is None:
+        _add_fragment(writer, plan.slug, kept_terms.of(plan, key))
+    else:
+        writer.keep(path, version)
 
 
 class _KeptTerms:
@@ -302,6 +325,7 @@ def _render_missing(
         for index, plan in enumerate(plans):
             if index in rendered:
                 terms = _take_rendered(next(results), index, plan, keys[index], slugs, memo, writer, pages, entries)
+                _add_fragment(writer, plan.slug, terms)
                 done += 1
                 progress(done, len(plans))
                 if in_place:
@@ -311,9 +335,11 @@ def _render_missing(
                         lost = True  # every page is still rendered; the index is made afresh after
                     continue
             elif in_place:
+                _keep_fragment(writer, plan, keys[index], kept_terms)
                 continue
             else:
                 terms = kept_terms.of(plan, keys[index])
+                _add_fragment(writer, plan.slug, terms)
             search.add(plan.slug, terms)
     if lost:
         raise ChunkMissing("a chunk of the last index")

@@ -6,14 +6,20 @@ module merges them into `search/`:
 
 - `index.json`: the format version, every page's slug and length in words, and the first
   term of each chunk;
-- one file per chunk of terms, named by its content's digest: `{term: [page, weight, ...]}`.
+- one file per chunk of terms, named by its content's digest: `{term: [page, weight, ...]}`,
+  each page after the first written as its gap from the one before;
   Where a chunk ends depends on its last term alone (`_ends_chunk`), so an edit changes the
   chunks that hold the words it changed, and the build cache keeps each chunk as a row of its
-  own: an edit reads and writes those chunks, not the index.
+  own: an edit reads and writes those chunks, not the index;
+- `pages/<slug>.json`, one per page: the text of each section under its heading, for the
+  snippet under a result and the heading it links to (see `page_fragment`).
 
-The browser (`assets/search.js`) loads `index.json` and then only the chunks that hold a
-query's words, so a query costs a few small requests at any catalog size, and scores the
-pages with BM25.
+Terms are words stemmed by Snowball's English algorithm (the `snowballstemmer` package, pinned
+to the version whose generated JavaScript `assets/stemmer.js` is), without the stop words of
+`stopwords.py`; a term's weight says how often the page has it and in which fields
+(`pack_weight`). The browser (`assets/search.js`) loads `index.json` and then only the chunks
+that hold a query's words, so a query costs a few small requests at any catalog size, and
+scores the pages with BM25 and the fields the words stand in.
 
 Why not Pagefind, which this replaced: it took about 330 KB of memory and 2.4 ms a page on
 one core, and re-indexed every page after any edit (1.5 GB and 14.5 s at 5,000 agents,
@@ -33,17 +39,31 @@ from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
+
+from snowballstemmer.english_stemmer import EnglishStemmer
 
 from generator.catalog.model import Agent
 from generator.markdown.headings import Section
+from generator.site.stopwords import ENGLISH_STOP_WORDS
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 SEARCH_FOLDER = "search"
 INDEX_FILE = "index.json"
 CHUNK_CHARACTERS = 32_000
 """About how long a chunk file is, in characters, before compression: a query loads one or two per word."""
 FIELD_WEIGHTS = {"name": 10, "summary": 4, "heading": 3, "label": 2, "example": 1, "body": 1}
+FIELD_BITS = {"name": 1, "summary": 2, "heading": 4}
+"""The fields search.js ranks above the others, as bits of a term's packed weight."""
+_FIELD_SHIFT = 3
+SECTION_CHARACTERS = 600
+"""How much of each section's text a page's fragment keeps for snippets, at most."""
+FRAGMENT_CHARACTERS = 4_000
+"""About how much text a page's fragment keeps in all, shared among its sections (each keeps at
+least `MIN_SECTION_CHARACTERS`): the browser loads one per result it shows a snippet for."""
+MIN_SECTION_CHARACTERS = 160
+MAX_SECTIONS = 80
 
 _WORD = re.compile(r"[^\W_]+")
 # The combining marks NFKD splits off accented letters; search.js removes the same ones.
@@ -51,22 +71,28 @@ _MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20
 _TAG = re.compile(r"<[^>]*>")
 
 
+PageSection = tuple[str, str, str]
+"""A part of a page's body for snippets: its heading's id and title ("" before the first), and its text."""
+
+
 @dataclass(frozen=True)
 class PageTerms:
-    """One page's words, each with its weighted count, and how many words the page has."""
+    """One page's terms, each with its packed weight (see `pack_weight`), how many words the page
+    has, and the text of its sections for the snippets under a result."""
 
     weights: dict[str, int]
     length: int
+    sections: tuple[PageSection, ...] = ()
 
     def to_plain(self) -> list[Any]:
         """Return the words as JSON-ready data, for the build cache."""
-        return [self.weights, self.length]
+        return [self.weights, self.length, [list(section) for section in self.sections]]
 
     @classmethod
     def from_plain(cls, data: list[Any]) -> PageTerms:
         """Return the words `to_plain` described."""
-        weights, length = data
-        return cls(weights, length)
+        weights, length, sections = data
+        return cls(weights, length, tuple((str(id_), str(title), str(text)) for id_, title, text in sections))
 
 
 def split_words(text: str) -> list[str]:
@@ -76,17 +102,75 @@ def split_words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
+@lru_cache(maxsize=1 << 17)
+def stem(word: str) -> str:
+    """Return a word's Snowball English stem ("deploying", "deployment" → "deploy"), as
+    assets/stemmer.js gives it. The pure Python stemmer, never PyStemmer, whose version may differ."""
+    return EnglishStemmer().stemWord(word)
+
+
+def pack_weight(weight: int, fields: int) -> int:
+    """Pack a term's weighted count and the bits of the fields it stands in (`FIELD_BITS`) into one
+    number, as the chunks hold it: search.js reads `weight >> 3` and `weight & 7`."""
+    return weight << _FIELD_SHIFT | fields
+
+
 def index_terms(agent: Agent) -> PageTerms:
-    """Count the words of everything an agent's page shows about it, weighted by field."""
+    """Count the terms of everything an agent's page shows about it, weighted by field."""
     weights: Counter[str] = Counter()
+    fields: Counter[str] = Counter()
     length = 0
     for field, text in _fields(agent):
         found = split_words(text)
         length += len(found)
-        weight = FIELD_WEIGHTS[field]
+        weight, bit = FIELD_WEIGHTS[field], FIELD_BITS.get(field, 0)
         for word, count in Counter(found).items():
-            weights[word] += count * weight
-    return PageTerms(dict(weights), length)
+            if word in ENGLISH_STOP_WORDS:
+                continue
+            term = stem(word)
+            weights[term] += count * weight
+            fields[term] |= bit
+    packed = {term: pack_weight(weight, fields[term]) for term, weight in weights.items()}
+    return PageTerms(packed, length, body_sections(agent.body_html, dict(_titles_by_id(agent.sections))))
+
+
+_HEADING = re.compile(r"<h([1-6])\b[^>]*>(.*?)</h\1>", re.DOTALL)
+_ID = re.compile(r'\bid="([^"]*)"')
+_BLANKS = re.compile(r"\s+")
+
+
+def body_sections(body_html: str, titles: dict[str, str]) -> tuple[PageSection, ...]:
+    """Split a rendered (sanitized) body at its headings into each heading's id, title (from
+    `titles`, by id, without the heading's anchor link) and the text below it, the text clipped
+    so that every section has its share (see `FRAGMENT_CHARACTERS`)."""
+    parts: list[tuple[str, str, str]] = []
+    heading, title, position = "", "", 0
+    for match in [*_HEADING.finditer(body_html), None]:
+        end = match.start() if match else len(body_html)
+        text = _plain_text(body_html[position:end])
+        if text or title:
+            parts.append((heading, title, text))
+        if match is None or len(parts) >= MAX_SECTIONS:
+            break
+        found = _ID.search(body_html, match.start(), match.start(2))
+        heading = html.unescape(found.group(1)) if found else ""
+        title, position = titles.get(heading) or _plain_text(match.group(2)), match.end()
+    share = min(SECTION_CHARACTERS, max(MIN_SECTION_CHARACTERS, FRAGMENT_CHARACTERS // max(len(parts), 1)))
+    return tuple((heading, title, text[:share]) for heading, title, text in parts)
+
+
+def _plain_text(fragment: str) -> str:
+    return _BLANKS.sub(" ", html.unescape(_TAG.sub(" ", fragment))).strip()
+
+
+def page_fragment_path(slug: str) -> str:
+    """Return where a page's fragment lives below the site root."""
+    return f"{SEARCH_FOLDER}/pages/{slug}.json"
+
+
+def page_fragment(terms: PageTerms) -> str:
+    """Return a page's fragment: `[[heading id, heading title, text], …]` as JSON."""
+    return json.dumps([list(section) for section in terms.sections], ensure_ascii=False, separators=(",", ":"))
 
 
 def _fields(agent: Agent) -> Iterator[tuple[str, str]]:
@@ -98,6 +182,12 @@ def _fields(agent: Agent) -> Iterator[tuple[str, str]]:
         turns = (f"{turn.direction} {turn.text}" for turn in example.turns)
         yield "example", " ".join([example.title, example.context, *turns, example.commentary])
     yield "body", html.unescape(_TAG.sub(" ", agent.body_html))
+
+
+def _titles_by_id(sections: tuple[Section, ...]) -> Iterator[tuple[str, str]]:
+    for section in sections:
+        yield section.id, section.title
+        yield from _titles_by_id(section.children)
 
 
 def _titles(sections: tuple[Section, ...]) -> Iterator[str]:
@@ -142,6 +232,9 @@ class SearchIndex:
         """The text of each chunk rendered by this index, by name, while it is one of `chunks`."""
         self.unsaved: set[str] = set()
         """Names of the chunks rendered since the cache last took them (see `take_unsaved`)."""
+        self.word_lists: list[Chunk] = []
+        """Every term some page has, as files of the terms that start with one character
+        (`Chunk.first`): search.js looks in one for the word a typo meant."""
 
     def add(self, slug: str, terms: PageTerms) -> None:
         """Add a page after the others: its number is the count of pages added before it."""
@@ -193,14 +286,20 @@ class SearchIndex:
             text = self._texts.get(chunk.name) or self._read_chunk(chunk.name)
             if text is None or _digest(text) != chunk.version:
                 raise ChunkMissing(chunk.name)
-            opened = self._opened[number] = json.loads(text)
+            opened = self._opened[number] = {term: _from_gaps(numbers) for term, numbers in json.loads(text).items()}
         return opened
 
+    @property
+    def files(self) -> list[Chunk]:
+        """Every file of the index but index.json and the pages' fragments: chunks, then word lists."""
+        return [*self.chunks, *self.word_lists]
+
     def render_files(self) -> dict[str, str]:
-        """Return every file of the index by its path below the site root: chunks, then index.json."""
+        """Return every file of the index by its path below the site root: chunks and word lists,
+        then index.json."""
         changed, _ = self.render_changes()
         files = {f"{SEARCH_FOLDER}/{chunk.name}": changed.get(f"{SEARCH_FOLDER}/{chunk.name}") or self._text_of(chunk)
-                 for chunk in self.chunks}
+                 for chunk in self.files}
         files[self.index_path] = changed[self.index_path]
         return files
 
@@ -209,9 +308,12 @@ class SearchIndex:
         by path, and the chunks unchanged since the last render, by path with their versions."""
         new = self._bring_up_to_date()
         changed = {f"{SEARCH_FOLDER}/{name}": self._texts[name] for name in sorted(new)}
-        kept = {f"{SEARCH_FOLDER}/{chunk.name}": chunk.version for chunk in self.chunks if chunk.name not in new}
+        kept = {f"{SEARCH_FOLDER}/{chunk.name}": chunk.version
+                for chunk in self.files if chunk.name not in new}
         chunks = [(chunk.first, chunk.name) for chunk in self.chunks]
-        index = {"version": FORMAT_VERSION, "pages": self.slugs, "lengths": self.lengths, "chunks": chunks}
+        words = [(chunk.first, chunk.name) for chunk in self.word_lists]
+        index = {"version": FORMAT_VERSION, "pages": self.slugs, "lengths": self.lengths, "chunks": chunks,
+                 "words": words, "stop": sorted(ENGLISH_STOP_WORDS)}
         changed[self.index_path] = json.dumps(index, ensure_ascii=False, separators=(",", ":"))
         return changed, kept
 
@@ -228,7 +330,7 @@ class SearchIndex:
     def chunk_text(self, path: str) -> str:
         """Return the text of one of `chunks` by its path below the site root."""
         name = path.removeprefix(f"{SEARCH_FOLDER}/")
-        return self._text_of(next(chunk for chunk in self.chunks if chunk.name == name))
+        return self._text_of(next(chunk for chunk in self.files if chunk.name == name))
 
     def _bring_up_to_date(self) -> set[str]:
         """Cut the chunks again where terms changed since the last render; return the names made."""
@@ -251,14 +353,38 @@ class SearchIndex:
             position = last + 1
         result += self.chunks[position:]
         self.chunks = result
+        made += self._update_word_lists()
         self._postings.clear()
         self._opened.clear()
-        current = {chunk.name for chunk in result}
+        current = {chunk.name for chunk in [*result, *self.word_lists]}
         for gone in [name for name in self._texts if name not in current]:
             del self._texts[gone]
         names = {chunk.name for chunk in made}
         self.unsaved = (self.unsaved | names) & current
         return names
+
+    def _update_word_lists(self) -> list[Chunk]:
+        """Write again the word lists of the characters whose terms came or went; return the lists made."""
+        lists = {chunk.first: chunk for chunk in self.word_lists}
+        opened: dict[str, set[str]] = {}
+        changed: set[str] = set()
+        for term, (pages, _) in self._postings.items():
+            first = term[:1]
+            if first not in opened:
+                opened[first] = set(json.loads(self._text_of(lists[first]))) if first in lists else set()
+            terms = opened[first]
+            if bool(pages) != (term in terms):
+                (terms.add if pages else terms.discard)(term)
+                changed.add(first)
+        made = []
+        for first in changed:
+            if opened[first]:
+                text = json.dumps(sorted(opened[first], key=_utf16_order), ensure_ascii=False, separators=(",", ":"))
+                made.append(Chunk(first, _chunk_name(text), _digest(text)))
+                self._texts[made[-1].name] = text
+        kept = [chunk for chunk in self.word_lists if chunk.first not in changed]
+        self.word_lists = sorted([*kept, *made], key=lambda chunk: _utf16_order(chunk.first))
+        return made
 
     def _changed_runs(self) -> list[tuple[int, int, Iterable[tuple[str, str]]]]:
         """Return each run of chunks to cut again: its first and last chunk number, and its terms'
@@ -296,7 +422,7 @@ class SearchIndex:
         terms: dict[str, str] = {}
         for number in range(first, last + 1):
             for term, numbers in self._open(number).items():
-                terms[term] = ",".join(map(str, numbers))
+                terms[term] = _gaps_text(numbers)
             for term in by_chunk.get(number, ()):
                 pages, weights = self._postings[term]
                 if pages:
@@ -313,15 +439,17 @@ class SearchIndex:
         """Return the index as JSON-ready data, for the build cache: pages, lengths and chunks (their
         texts are kept apart, see `take_unsaved`)."""
         self._bring_up_to_date()
-        return [self.slugs, self.lengths, [[chunk.first, chunk.name, chunk.version] for chunk in self.chunks]]
+        return [self.slugs, self.lengths, [[chunk.first, chunk.name, chunk.version] for chunk in self.chunks],
+                [[chunk.first, chunk.name, chunk.version] for chunk in self.word_lists]]
 
     @classmethod
     def from_plain(cls, data: list[Any], read_chunk: ChunkReader) -> SearchIndex:
         """Return the index `to_plain` described, reading its chunks' texts through `read_chunk`."""
-        slugs, lengths, chunks = data
+        slugs, lengths, chunks, word_lists = data
         index = cls(read_chunk)
         index.slugs, index.lengths = list(slugs), list(lengths)
         index.chunks = [Chunk(str(first), str(name), str(version)) for first, name, version in chunks]
+        index.word_lists = [Chunk(str(first), str(name), str(version)) for first, name, version in word_lists]
         return index
 
 
@@ -332,7 +460,23 @@ class ChunkMissing(LookupError):
 def _postings_text(pages: array[int], weights: array[int]) -> str:
     numbers = array("I", bytes(8 * len(pages)))
     numbers[0::2], numbers[1::2] = pages, weights
-    return ",".join(map(str, numbers))
+    return _gaps_text(numbers)
+
+
+def _gaps_text(numbers: array[int] | list[int]) -> str:
+    """Write postings `[page, weight, page, weight, …]` (pages ascending) with each page as its
+    gap from the one before: small numbers, a third smaller once compressed."""
+    gaps = list(numbers)
+    gaps[2::2] = [page - before for page, before in zip(numbers[2::2], numbers[0:-2:2])]
+    return ",".join(map(str, gaps))
+
+
+def _from_gaps(gaps: list[int]) -> list[int]:
+    """Return the postings `_gaps_text` wrote, with every page whole again."""
+    numbers = list(gaps)
+    for at in range(2, len(numbers), 2):
+        numbers[at] += numbers[at - 2]
+    return numbers
 
 
 def _entries(items: list[tuple[str, tuple[array[int], array[int]]]]) -> Iterator[tuple[str, str]]:

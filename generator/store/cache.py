@@ -25,7 +25,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 CACHE_FILE = "cache.sqlite3"
-FORMAT = 18
+FORMAT = 19
 """Raised when what the cache stores changes shape; a cache of another format is started afresh."""
 
 Plain = Any

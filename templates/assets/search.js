@@ -19,14 +19,26 @@ const cardsBySlug = new Map(cards.map((card) => [card.dataset.agent, card]));
 const cardOrder = new Map(cards.map((card, position) => [card, position]));
 const FILTER_KEYS = ["kind", "plugin", "color", "model", "category", "tool"];
 const MAX_RESULTS = 60; // the best matches are enough to choose from
+const SNIPPETS = 10; // results that get a snippet from their page's text (one small file each)
 const TYPING_PAUSE_MS = 150;
-const INDEX_VERSION = 1;
+const INDEX_VERSION = 2;
 const MIN_PREFIX = 3; // shorter words match whole words only: "go" is not "google"
-const PREFIX_MATCH = 0.7; // "deploy" finds "deployment", below "deploy" itself
+const PREFIX_MATCH = 0.3; // "deploy" finds "deployer", well below "deploy" itself
+const TYPO_MATCH = 0.8; // "pyhton" finds "python", a little below a query spelled right
 const BM25_K1 = 1.2;
 const BM25_B = 0.75;
+// What a word in a field adds to its BM25 score, in units of the word's idf: a match in the
+// name outranks any number of matches in the body, the summary outranks a heading.
+const FIELD_BOOSTS = [[1, 4], [2, 1.2], [4, 0.5]]; // [field bit, boost]: name, summary, heading
+const PHRASE_BOOST = 1.5; // the query's words side by side in the name or summary
+const WHOLE_NAME_BOOST = 2; // the query is the name
+const COMMON_SHARE = 0.25; // a word in more than a quarter of the pages never decides what matches
+const FEW_MATCHES = 3; // fewer pages with every word: rank by how many words match
 // The combining marks NFKD splits off accented letters, as the build removes them (search.py).
 const MARKS = /[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]/g;
+// Snowball's English stemmer (assets/stemmer.js), the algorithm the build stems with.
+const stemmer = typeof EnglishStemmer === "function" ? new EnglishStemmer() : null;
+const stems = new Map();
 let searchIndex = null;
 const chunks = new Map();
 let latestQuery = 0;
@@ -111,6 +123,13 @@ function splitWords(text) {
   return text.normalize("NFKD").replace(MARKS, "").toLowerCase().match(/[\p{L}\p{N}]+/gu) || [];
 }
 
+function stem(word) {
+  if (!stemmer) return word;
+  let known = stems.get(word);
+  if (known === undefined) stems.set(word, (known = stemmer.stemWord(word)));
+  return known;
+}
+
 function loadChunk(file) {
   if (!chunks.has(file)) {
     chunks.set(file, fetch(new URL(`search/${file}`, document.baseURI)).then((response) => {
@@ -121,54 +140,207 @@ function loadChunk(file) {
   return chunks.get(file);
 }
 
-// The chunks that may hold `word` itself or, with `prefix`, any term that starts with it.
-function chunksFor(index, word, prefix) {
+// The chunks that may hold `term` itself or, with `prefix`, any term that starts with it.
+function chunksFor(index, term, prefix) {
   const firsts = index.chunks;
   let start = 0;
-  while (start + 1 < firsts.length && firsts[start + 1][0] <= word) start += 1;
+  while (start + 1 < firsts.length && firsts[start + 1][0] <= term) start += 1;
   let end = start;
-  while (prefix && end + 1 < firsts.length && firsts[end + 1][0].startsWith(word)) end += 1;
+  while (prefix && end + 1 < firsts.length && firsts[end + 1][0].startsWith(term)) end += 1;
   return firsts.slice(start, end + 1).map(([, file]) => file);
 }
 
-// Score every page that has one query word (or a word it starts): page number -> score.
-async function scoreWord(index, word) {
-  const stem = word.length > MIN_PREFIX && word.endsWith("s") ? word.slice(0, -1) : word;
-  const prefix = stem.length >= MIN_PREFIX;
-  const scores = new Map();
+// Score every page that has `term` (or, with `prefix`, a term it starts): page number -> score.
+// Every match of the word weighs by the idf of the word itself (of the term, or of all the
+// terms it starts when it is not a term): a rare longer word it starts is no rarer a match.
+async function scoreTerm(index, term, prefix, closenessOfExact) {
+  const matched = [];
+  const pagesWithWord = new Set();
+  for (const chunk of await Promise.all(chunksFor(index, term, prefix).map(loadChunk))) {
+    for (const [candidate, postings] of Object.entries(chunk)) {
+      if (candidate !== term && !(prefix && candidate.startsWith(term))) continue;
+      matched.push([candidate, postings]);
+      for (let i = 0, page = 0; i < postings.length; i += 2) pagesWithWord.add((page += postings[i]));
+    }
+  }
+  const exact = matched.find(([candidate]) => candidate === term);
   const pageCount = index.pages.length;
-  for (const chunk of await Promise.all(chunksFor(index, stem, prefix).map(loadChunk))) {
-    for (const [term, postings] of Object.entries(chunk)) {
-      if (prefix ? !term.startsWith(stem) : term !== word) continue;
-      const closeness = term === word || term === stem ? 1 : PREFIX_MATCH;
-      const pages = postings.length / 2;
-      const idf = Math.log(1 + (pageCount - pages + 0.5) / (pages + 0.5));
-      for (let i = 0; i < postings.length; i += 2) {
-        const page = postings[i];
-        const weight = postings[i + 1];
-        const norm = 1 - BM25_B + BM25_B * index.lengths[page] / index.averageLength;
-        const score = closeness * idf * weight * (BM25_K1 + 1) / (weight + BM25_K1 * norm);
-        if (score > (scores.get(page) || 0)) scores.set(page, score);
-      }
+  const idf = idfOf(pageCount, exact ? exact[1].length / 2 : pagesWithWord.size);
+  const scores = new Map();
+  for (const [candidate, postings] of matched) {
+    const closeness = candidate === term ? closenessOfExact : PREFIX_MATCH;
+    for (let i = 0, page = 0; i < postings.length; i += 2) {
+      page += postings[i]; // each page is written as its gap from the one before
+      const weight = postings[i + 1] >> 3;
+      const fields = postings[i + 1] & 7;
+      const norm = 1 - BM25_B + BM25_B * index.lengths[page] / index.averageLength;
+      let score = weight * (BM25_K1 + 1) / (weight + BM25_K1 * norm);
+      for (const [bit, boost] of FIELD_BOOSTS) if (fields & bit) score += boost;
+      score *= closeness * idf;
+      if (score > (scores.get(page) || 0)) scores.set(page, score);
     }
   }
   return scores;
 }
 
-// The cards of the pages that have every word of the query, best first.
-async function searchCards(index, query) {
-  const words = [...new Set(splitWords(query))];
-  if (words.length === 0) return [];
-  const perWord = await Promise.all(words.map((word) => scoreWord(index, word)));
-  const [first, ...others] = perWord.sort((a, b) => a.size - b.size);
-  const found = [];
-  for (const [page, score] of first) {
-    if (!others.every((scores) => scores.has(page))) continue;
-    const card = cardsBySlug.get(index.pages[page]);
-    if (card) found.push([others.reduce((sum, scores) => sum + scores.get(page), score), card]);
+// Optimal string alignment distance (a swap of two letters counts one), or max + 1 past `max`.
+function editDistance(a, b, max) {
+  if (Math.abs(a.length - b.length) > max) return max + 1;
+  let before = null;
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i += 1) {
+    const row = [i];
+    let best = i;
+    for (let j = 1; j <= b.length; j += 1) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let value = Math.min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + cost);
+      if (before && i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) value = Math.min(value, before[j - 2] + 1);
+      row.push(value);
+      best = Math.min(best, value);
+    }
+    if (best > max) return max + 1;
+    before = previous;
+    previous = row;
   }
-  found.sort((a, b) => b[0] - a[0] || cardOrder.get(a[1]) - cardOrder.get(b[1]));
-  return found.map(([, card]) => card);
+  return previous[b.length];
+}
+
+// The term of the index a misspelt word most likely meant, from the list of terms that start
+// with its first letter: the nearest by edit distance (1 for words of 4 to 7 letters, 2 from 8),
+// against the word's stem or, for a term the word runs past, the word's first letters.
+async function correct(index, word) {
+  if (word.length < 4) return null;
+  const list = index.words.find(([first]) => first === word[0]);
+  if (!list) return null;
+  const max = word.length >= 8 ? 2 : 1;
+  const target = stem(word);
+  let best = null;
+  for (const term of await loadChunk(list[1])) {
+    let distance = editDistance(target, term, max);
+    if (distance > max && term.length >= 5 && term.length < word.length) distance = editDistance(word.slice(0, term.length), term, 1) + 0.5;
+    if (distance <= max && (!best || distance < best.distance || (distance === best.distance && term.length > best.term.length))) {
+      best = { term, distance };
+    }
+  }
+  return best ? best.term : null;
+}
+
+// What one query word finds: its pages' scores, the term it was taken for when it was misspelt,
+// and whether the prefix matched.
+async function scoreWord(index, word) {
+  const term = stem(word);
+  const prefix = term.length >= MIN_PREFIX;
+  const scores = await scoreTerm(index, term, prefix, 1);
+  if (scores.size > 0) return { word, terms: [term], prefix, scores, corrected: null };
+  const corrected = await correct(index, word);
+  if (!corrected) return { word, terms: [term], prefix, scores, corrected: null };
+  return { word, terms: [corrected], prefix: false, scores: await scoreTerm(index, corrected, false, TYPO_MATCH), corrected };
+}
+
+const cardStems = new Map(); // card → the stems of its name and summary, in order
+function stemsOf(card) {
+  let known = cardStems.get(card);
+  if (!known) {
+    const name = card.querySelector(".card-title a");
+    const summary = card.querySelector(".card-summary");
+    known = {
+      name: splitWords(name ? name.textContent : "").map(stem),
+      text: splitWords(`${name ? name.textContent : ""} ${summary ? summary.textContent : ""}`).map(stem),
+    };
+    cardStems.set(card, known);
+  }
+  return known;
+}
+
+function hasRun(sequence, run) {
+  for (let i = 0; i + run.length <= sequence.length; i += 1) {
+    if (run.every((term, j) => sequence[i + j] === term)) return true;
+  }
+  return false;
+}
+
+// The query's terms side by side in a card's name or summary, or the query being the name.
+function phraseBoost(card, terms) {
+  if (terms.length === 0) return 1;
+  const { name, text } = stemsOf(card);
+  if (name.length === terms.length && hasRun(name, terms)) return WHOLE_NAME_BOOST * PHRASE_BOOST;
+  return terms.length > 1 && hasRun(text, terms) ? PHRASE_BOOST : 1;
+}
+
+// The cards of the pages the query finds, best first, and what the query was taken to mean:
+// pages with every word (but very common ones) first; when those are few, then the pages with
+// most of the words. Null when the query is only stop words, which the index does not hold.
+async function searchCards(index, query) {
+  const stop = new Set(index.stop);
+  const words = [...new Set(splitWords(query))].filter((word) => !stop.has(word));
+  if (words.length === 0) return null;
+  const found = await Promise.all(words.map((word) => scoreWord(index, word)));
+  const required = found.filter(({ scores }) => scores.size <= COMMON_SHARE * index.pages.length);
+  const terms = found.map(({ terms: [term] }) => term);
+  // How much of the query a page has: the share of the words' idf its words make up, so a page
+  // without "help" loses less than one without "kubernetes".
+  const weights = found.map(({ scores }) => idfOf(index.pages.length, scores.size));
+  const whole = weights.reduce((sum, weight) => sum + weight, 0) || 1;
+  const totals = new Map();
+  found.forEach(({ scores }, position) => {
+    for (const [page, score] of scores) {
+      const total = totals.get(page) || { score: 0, share: 0 };
+      total.score += score;
+      total.share += weights[position] / whole;
+      totals.set(page, total);
+    }
+  });
+  const ranked = [];
+  for (const [page, total] of totals) {
+    const card = cardsBySlug.get(index.pages[page]);
+    if (!card) continue;
+    const every = required.every(({ scores }) => scores.has(page));
+    ranked.push({ card, every, share: total.share, score: total.score * phraseBoost(card, terms) });
+  }
+  // The index holds the agents' pages; plugins, commands and skills are scored by their cards.
+  for (const card of cards) {
+    if (isComponentCard(card)) {
+      const match = scoreComponentCard(card, found, required, index.pages.length, weights, whole);
+      if (match) ranked.push({ ...match, score: match.score * phraseBoost(card, terms) });
+    }
+  }
+  const everyCount = ranked.filter((match) => match.every).length;
+  const partial = everyCount < FEW_MATCHES && ranked.length > everyCount && found.length > 1;
+  const kept = partial ? ranked : ranked.filter((match) => match.every);
+  kept.sort((a, b) => (b.every - a.every) || (partial ? b.share - a.share : 0) || b.score - a.score
+    || cardOrder.get(a.card) - cardOrder.get(b.card));
+  return {
+    cards: kept.map(({ card }) => card),
+    partial,
+    everyCount,
+    corrections: found.filter(({ corrected }) => corrected).map(({ word, corrected }) => [word, corrected]),
+    isMatch: (candidate) => found.some((word) => matchesWord(word, candidate)),
+  };
+}
+
+function matchesWord({ terms: [term], prefix }, candidate) {
+  return candidate === term || (prefix && candidate.startsWith(term));
+}
+
+// A component's card scored as a page of one word each of its name and summary would be.
+function scoreComponentCard(card, found, required, pageCount, weights, whole) {
+  const { name, text } = stemsOf(card);
+  let score = 0;
+  let share = 0;
+  found.forEach((word, position) => {
+    if (!text.some((candidate) => matchesWord(word, candidate))) return;
+    const inName = name.some((candidate) => matchesWord(word, candidate));
+    const boost = 1 + FIELD_BOOSTS[1][1] + (inName ? FIELD_BOOSTS[0][1] : 0);
+    score += idfOf(pageCount, word.scores.size) * boost * (word.corrected ? TYPO_MATCH : 1);
+    share += weights[position] / whole;
+  });
+  if (share === 0) return null;
+  const every = required.every((word) => text.some((candidate) => matchesWord(word, candidate)));
+  return { card, every, share, score };
+}
+
+function idfOf(pageCount, pages) {
+  return Math.log(1 + (pageCount - pages + 0.5) / (pages + 0.5));
 }
 
 // Search the index; if a chunk it names is gone (the site was rebuilt since the index was
@@ -188,15 +360,129 @@ async function searchIndexFor(query) {
   return null;
 }
 
-// Return the matching cards, best first, and how many matches there were in all.
+// Return the matching cards, best first, how many matches there were in all, and what the
+// index took the query to mean (null when the cards' own text was searched).
 async function rankedMatches(query, filters) {
   const words = query.toLowerCase().split(/\s+/).filter(Boolean);
   const saysAll = (card) => words.every((word) => card.textContent.toLowerCase().includes(word));
-  let found = await searchIndexFor(query);
-  // The index holds the agents' pages; plugins, commands and skills are found by their cards.
-  found = found === null ? cards.filter(saysAll) : [...found, ...cards.filter((c) => isComponentCard(c) && saysAll(c))];
+  const meaning = await searchIndexFor(query);
+  const found = meaning ? meaning.cards : cards.filter(saysAll);
   const matching = found.filter((card) => matchesFilters(card, filters));
-  return { matches: matching.slice(0, MAX_RESULTS), total: matching.length, found };
+  return { matches: matching.slice(0, MAX_RESULTS), total: matching.length, found, meaning };
+}
+
+// -- snippets --------------------------------------------------------------------------------
+
+const fragments = new Map();
+function loadFragment(slug) {
+  if (!fragments.has(slug)) {
+    fragments.set(slug, fetch(new URL(`search/pages/${slug}.json`, document.baseURI))
+      .then((response) => (response.ok ? response.json() : []))
+      .catch(() => []));
+  }
+  return fragments.get(slug);
+}
+
+// The words of a text with where each stands, and whether the query matched it.
+function markedWords(text, isMatch) {
+  const words = [];
+  for (const found of text.matchAll(/[\p{L}\p{N}]+/gu)) {
+    const [word] = splitWords(found[0]);
+    words.push({ start: found.index, end: found.index + found[0].length, hit: Boolean(word) && isMatch(stem(word)) });
+  }
+  return words;
+}
+
+// The section of a page that holds the most of the query's words (then the most matches).
+function bestSection(sections, isMatch) {
+  let best = null;
+  for (const [id, title, text] of sections) {
+    const hits = markedWords(`${title} ${text}`, isMatch).filter((word) => word.hit).length;
+    const distinct = new Set(markedWords(text, isMatch).filter((word) => word.hit)
+      .map((word) => stem(splitWords(text.slice(word.start, word.end))[0]))).size;
+    const weight = distinct * 1000 + hits;
+    if (hits > 0 && (!best || weight > best.weight)) best = { id, title, text, weight };
+  }
+  return best;
+}
+
+// Append `text` to `parent` from `start` to `end`, each matched word in a <mark>.
+function appendMarked(parent, text, start, end, isMatch) {
+  let position = start;
+  for (const word of markedWords(text.slice(start, end), isMatch)) {
+    if (!word.hit) continue;
+    parent.append(text.slice(position, start + word.start));
+    const mark = document.createElement("mark");
+    mark.textContent = text.slice(start + word.start, start + word.end);
+    parent.append(mark);
+    position = start + word.end;
+  }
+  parent.append(text.slice(position, end));
+}
+
+const SNIPPET_CHARACTERS = 180;
+function snippetElement(text, isMatch) {
+  const first = markedWords(text, isMatch).find((word) => word.hit);
+  let start = first ? Math.max(0, first.start - 60) : 0;
+  if (start > 0) start = text.indexOf(" ", start) + 1 || start;
+  let end = Math.min(text.length, start + SNIPPET_CHARACTERS);
+  if (end < text.length) end = text.lastIndexOf(" ", end) > start ? text.lastIndexOf(" ", end) : end;
+  const snippet = document.createElement("p");
+  snippet.className = "card-snippet";
+  if (start > 0) snippet.append("… ");
+  appendMarked(snippet, text, start, end, isMatch);
+  if (end < text.length) snippet.append(" …");
+  return snippet;
+}
+
+// Under a result: the words the query matched in its summary, and from its page the section
+// that matches best, its heading linked (page#heading).
+async function addSnippet(copy, isMatch) {
+  const summary = copy.querySelector(".card-summary");
+  if (summary && summary.children.length === 0) {
+    const text = summary.textContent;
+    summary.replaceChildren();
+    appendMarked(summary, text, 0, text.length, isMatch);
+  }
+  if (isComponentCard(copy)) return;
+  const best = bestSection(await loadFragment(copy.dataset.agent), isMatch);
+  const link = copy.querySelector(".card-title a");
+  if (!best || !link || !copy.isConnected) return;
+  const block = document.createElement("div");
+  block.className = "card-match";
+  if (best.id) {
+    const heading = document.createElement("a");
+    const address = new URL(link.getAttribute("href"), document.baseURI);
+    address.hash = best.id;
+    heading.href = address.href;
+    heading.className = "card-heading";
+    appendMarked(heading, best.title, 0, best.title.length, isMatch);
+    block.append(heading);
+  }
+  if (best.text) block.append(snippetElement(best.text, isMatch));
+  copy.append(block);
+}
+
+// The word a corrected term stands for on the best result, for "showing results for".
+function shownWord(term, card) {
+  const words = card ? splitWords(card.textContent) : [];
+  return words.find((word) => stem(word) === term) || term;
+}
+
+function describeMeaning(meaning, noun) {
+  if (!meaning) return "";
+  const notes = [];
+  if (meaning.corrections.length) {
+    const top = meaning.cards[0];
+    notes.push(`Showing results for ${meaning.corrections.map(([, term]) => `“${shownWord(term, top)}”`).join(", ")}`
+      + ` (no match for ${meaning.corrections.map(([word]) => `“${word}”`).join(", ")}).`);
+  }
+  if (meaning.partial) {
+    notes.push(meaning.everyCount
+      ? `${meaning.everyCount} ${meaning.everyCount === 1 ? "matches" : "match"} every word; then those matching the most.`
+      : `No ${noun.replace(/s$/, "")} matches every word; showing those matching the most.`);
+  }
+  return notes.join(" ");
 }
 
 function saveState(query, filters) {
@@ -233,14 +519,16 @@ function showCategories(filters) {
   return shown;
 }
 
-function showResults(matches) {
+function showResults(matches, meaning) {
   for (const section of sections) section.hidden = true;
-  resultsList.replaceChildren(...matches.map((card) => {
+  const copies = matches.map((card) => {
     const copy = card.cloneNode(true);
     copy.hidden = false;
     return copy;
-  }));
+  });
+  resultsList.replaceChildren(...copies);
   resultsList.hidden = false;
+  if (meaning) copies.slice(0, SNIPPETS).forEach((copy) => addSnippet(copy, meaning.isMatch));
   return matches.length;
 }
 
@@ -251,11 +539,13 @@ async function apply() {
   saveState(query, filters);
   const found = query ? await rankedMatches(query, filters) : null;
   if (ticket !== latestQuery) return; // a newer change is already on its way
-  const shown = found ? showResults(found.matches) : showCategories(filters);
+  const shown = found ? showResults(found.matches, found.meaning) : showCategories(filters);
   updateCounts(filters, found ? found.found : cards);
   const active = query || Object.keys(filters).length;
+  const noun = input.dataset.noun || "agents";
   const more = found && found.total > shown ? ` (the best of ${found.total} matches)` : "";
-  countLine.textContent = active ? `${shown} of ${cards.length} ${input.dataset.noun || "agents"}${more}` : "";
+  const meaning = found ? describeMeaning(found.meaning, noun) : "";
+  countLine.textContent = active ? `${shown} of ${cards.length} ${noun}${more}${meaning ? `. ${meaning}` : ""}` : "";
   noResults.hidden = shown > 0;
 }
 
