@@ -23,7 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
-from search_eval import (  # noqa: E402 - after the path is set
+from search_eval import (
     JudgedQuery,
     copy_corpora,
     judged_queries,
@@ -33,9 +33,9 @@ from search_eval import (  # noqa: E402 - after the path is set
     score,
 )
 
-from generator.config import load_config  # noqa: E402
-from generator.errors import Report  # noqa: E402
-from generator.pipeline.build import build  # noqa: E402
+from generator.config import load_config
+from generator.errors import Report
+from generator.pipeline.build import build
 
 PAGEFIND_PAGE = """<!doctype html><meta charset="utf-8"><title>pagefind</title>
 <script type="module">
@@ -118,7 +118,7 @@ def _lunr_answers(site: Path, by_page: dict[str, str]):
     def answers(query: str) -> list[str]:
         try:
             found = index.search(query)
-        except Exception:  # lunr's query syntax refuses some input (":", "~"); MkDocs shows nothing then
+        except Exception:  # noqa: BLE001 - lunr's query syntax refuses some input (":", "~"); MkDocs shows nothing then
             return []
         return [by_page[item["ref"]] for item in found[:10]]
     return answers

@@ -10,14 +10,9 @@ from pathlib import Path
 import pytest
 from conftest import DEMO_AGENTS, build_catalog, serve_folder, write_agents
 
-from generator.site import search
-from generator.site.search import (
-    INDEX_FILE,
-    SEARCH_FOLDER,
-    PageTerms,
-    SearchIndex,
-    split_words,
-)
+from generator.site import search, search_terms
+from generator.site.search import INDEX_FILE, SEARCH_FOLDER, SearchIndex
+from generator.site.search_terms import PageTerms, split_words
 
 SHOWN = "[...document.querySelectorAll('[data-results] [data-agent]')].map(c => c.dataset.agent)"
 
@@ -59,14 +54,25 @@ def test_a_name_weighs_more_than_a_body_and_every_page_is_listed(tmp_path: Path)
     packed = {index["pages"][page]: weight for page, weight in zip(postings["kubernet"][::2], postings["kubernet"][1::2])}
     weights = {slug: weight >> 3 for slug, weight in packed.items()}
     assert weights["kubernetes-helper"] > weights["mentions"] >= 1
-    assert packed["kubernetes-helper"] & search.FIELD_BITS["name"] and not packed["mentions"] & search.FIELD_BITS["name"]
-    assert postings["role"][1] & search.FIELD_BITS["heading"], "headings are indexed, and marked"
+    assert packed["kubernetes-helper"] & search_terms.FIELD_BITS["name"] and not packed["mentions"] & search_terms.FIELD_BITS["name"]
+    assert postings["role"][1] & search_terms.FIELD_BITS["heading"], "headings are indexed, and marked"
     assert "sometim" in postings and "the" not in postings and "the" in index["stop"], "stop words are left out"
     assert all(length > 0 for length in index["lengths"])
     fragment = json.loads((tmp_path / "site" / search.page_fragment_path("mentions")).read_text(encoding="utf-8"))
     assert fragment == [["role", "Role", "Sometimes kubernetes."]], "each section's text, for snippets"
     words = [word for _, name in index["words"] for word in json.loads((tmp_path / "site/search" / name).read_text())]
     assert sorted(words) == sorted(postings), "the word lists hold every term, for typos"
+
+
+def test_snippet_text_joins_inline_markup_drops_hidden_characters_and_stays_small() -> None:
+    body = ('<p><strong>Kubernetes</strong>: EKS and <code>AtomicBool::new(false)</code></p><ul><li>one</li><li>two</li></ul>'
+            '<h2 id="raw">Raw \u202eheading<a class="anchor" href="#raw" aria-hidden="true">#</a></h2>'
+            f'<p>{"word " * 5_000}</p><h3 id="{"x" * 900}">{"Long " * 900}</h3>')
+    sections = search_terms.body_sections(body, {})
+    assert sections[0] == ("", "", "Kubernetes: EKS and AtomicBool::new(false) one two")
+    assert sections[1][:2] == ("raw", "Raw heading"), "no anchor, no override"
+    assert len(sections[1][2]) <= search_terms.SECTION_CHARACTERS
+    assert all(len(heading) <= 200 and len(title) <= 200 for heading, title, _ in sections)
 
 
 def test_chunks_follow_javascript_string_order_and_cover_every_term(monkeypatch) -> None:
@@ -250,4 +256,83 @@ def test_a_cached_index_of_an_older_build_is_fetched_again(browser, tmp_path: Pa
         build_catalog(tmp_path / "agents", tmp_path / "site")  # the chunk the kept index names is gone
         page.goto(url + "index.html?q=quokka")
         page.wait_for_function(f"() => {SHOWN}.join() === 'kubernetes-deployment-engineer'")
+    page.close()
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {path.relative_to(folder).as_posix(): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def test_commands_and_skills_are_searched_by_their_text_and_kept_as_a_cold_build_makes_them(browser, tmp_path: Path) -> None:
+    agents = write_agents(tmp_path, {
+        "helper.md": "---\nname: helper\ndescription: Helps.\n---\n\n## Role\n\nPods.\n",
+        "commands/release.md": "---\ndescription: Cut a release.\n---\n\n## Steps\n\nTag the **quokkaversion** and push.\n",
+        "skills/pdf-tools/SKILL.md": "---\nname: pdf-tools\ndescription: Work with PDF files.\n---\n\n# Usage\n\nSplit wombatpages apart.\n",
+    })
+    build_catalog(agents, tmp_path / "site")
+    index, postings = read_index(tmp_path / "site")
+    assert {"command:release", "skill:pdf-tools"} <= set(index["pages"])
+    assert index["pages"][postings["quokkavers"][0]] == "command:release", "a command's body is indexed"
+    fragment = json.loads((tmp_path / "site" / search.page_fragment_path("skill:pdf-tools")).read_text(encoding="utf-8"))
+    assert fragment == [["", "Usage", "Split wombatpages apart."]]
+    page = browser.new_page()
+    with serve_folder(tmp_path / "site") as url:
+        page.goto(url + "index.html?q=wombatpages")
+        page.wait_for_function("() => document.querySelector('[data-results] .card-match mark') !== null")
+        assert page.evaluate(SHOWN) == ["skill:pdf-tools"]
+        assert page.evaluate("document.querySelector('[data-results] .kind-label').textContent") == "skill"
+        assert page.evaluate("document.querySelector('[data-results] .card-match mark').textContent") == "wombatpages"
+    page.close()
+    skill = agents / "skills/pdf-tools/SKILL.md"
+    skill.write_text(skill.read_text().replace("wombatpages", "numbatpages"))
+    build_catalog(agents, tmp_path / "site")
+    shutil.copytree(agents, tmp_path / "cold" / "agents")
+    build_catalog(tmp_path / "cold" / "agents", tmp_path / "cold" / "site")
+    assert _files(tmp_path / "site") == _files(tmp_path / "cold" / "site")
+    _, postings = read_index(tmp_path / "site")
+    assert "numbatpag" in postings and "wombatpag" not in postings
+
+
+@pytest.fixture(scope="module")
+def words_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Agents whose words test how a query's words are matched and required."""
+    root = tmp_path_factory.mktemp("words")
+    agent = "---\nname: {name}\ndescription: {summary}\n---\n\n## Notes\n\n{body}\n"
+    files = {
+        "logic-helper.md": agent.format(name="logic-helper", summary="Reasons.", body="Logic and logins."),
+        "log-keeper.md": agent.format(name="log-keeper", summary="Keeps records.", body="Structured logging."),
+    }
+    for number in range(10):  # "alpha" on every page, "beta" on four: both common
+        body = "alpha beta" if number < 4 else "alpha"
+        files[f"page-{number}.md"] = agent.format(name=f"page-{number}", summary="A page.", body=body)
+    agents = write_agents(root, files)
+    build_catalog(agents, root / "site")
+    return root / "site"
+
+
+def test_a_whole_word_matches_longer_words_only_as_typed(browser, words_site: Path) -> None:
+    page = browser.new_page()
+    with serve_folder(words_site) as url:
+        page.goto(url + "index.html?q=logging")  # stemmed to "log", yet never "logic" or "logins"
+        page.wait_for_function(f"() => {SHOWN}.length > 0")
+        assert page.evaluate(SHOWN) == ["log-keeper"]
+        page.goto(url + "index.html?q=logi")  # a word being typed finds the words it starts
+        page.wait_for_function(f"() => {SHOWN}.length > 0")
+        assert page.evaluate(SHOWN) == ["logic-helper"]
+    page.close()
+
+
+def test_two_common_words_are_both_required_while_enough_pages_have_both(browser, words_site: Path) -> None:
+    page = browser.new_page()
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    with serve_folder(words_site) as url:
+        page.goto(url + "index.html?q=alpha+beta")
+        page.wait_for_function("() => document.querySelector('[data-results] .card-match') !== null")
+        assert sorted(page.evaluate(SHOWN)) == [f"page-{number}" for number in range(4)]
+        note = page.evaluate("document.querySelector('[data-result-count]').textContent")
+        assert "not required" not in note and "matching the most" not in note
+    build = json.loads((words_site / SEARCH_FOLDER / INDEX_FILE).read_text())["build"]
+    fragments = [address for address in requested if "/search/pages/" in address]
+    assert fragments and all(address.endswith(f"?v={build}") for address in fragments), "fragments are asked for by build"
     page.close()

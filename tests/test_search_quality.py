@@ -13,7 +13,7 @@ import pytest
 from conftest import REPO, build_catalog, serve_folder
 from search_eval import CORPORA, SETTLED, copy_corpora, judged_queries, our_answers, paths_by_page, report, score
 
-from generator.site.search import split_words, stem
+from generator.site.search_terms import split_words, stem
 
 pytestmark = pytest.mark.skipif(not CORPORA.is_dir(), reason="the shared corpora are not beside this checkout")
 
@@ -71,6 +71,11 @@ def test_an_agent_named_as_the_query_comes_first(search, corpora_site: Path) -> 
         assert search(name)[0] == name, name
         spaced = " ".join(split_words(name))
         assert search(spaced)[0] == name, spaced
+
+
+def test_a_name_that_repeats_a_word_comes_first_too(search) -> None:
+    for name in ("database-cloud-optimization-database-architect", "observability-monitoring-observability-engineer"):
+        assert search(name)[0] == name
 
 
 def test_a_name_match_ranks_above_a_longer_word_it_starts(search) -> None:

@@ -36,7 +36,8 @@ if TYPE_CHECKING:
         StoredEntries,
     )
     from generator.site.plan import PagePlan
-    from generator.site.search import PageTerms, SearchIndex
+    from generator.site.search import SearchIndex
+    from generator.site.search_terms import PageTerms
 
 log = logging.getLogger(__name__)
 

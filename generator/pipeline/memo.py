@@ -40,7 +40,8 @@ from generator.catalog.model import (
 from generator.config import SiteConfig
 from generator.errors import Finding, SiteError
 from generator.pipeline.fingerprint import make_fingerprint
-from generator.site.search import PageTerms, SearchIndex
+from generator.site.search import SearchIndex
+from generator.site.search_terms import PageTerms
 from generator.store.cache import (
     BuildCache,
     BuildRecord,

@@ -25,7 +25,7 @@ from generator.pipeline.memo import compress_page
 from generator.pipeline.workers import map_in_workers, usual_collection, worker_count
 from generator.site.plan import PagePlan
 from generator.site.render import make_environment, make_site_context, render_agent_page
-from generator.site.search import PageTerms, index_terms
+from generator.site.search_terms import PageTerms, index_terms
 from generator.store import output
 
 log = logging.getLogger(__name__)

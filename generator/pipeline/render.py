@@ -15,6 +15,7 @@ import contextlib
 import functools
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
@@ -35,11 +36,13 @@ from generator.store.output import SiteWriter
 if TYPE_CHECKING:
     import jinja2
 
+    from generator.pipeline.component_terms import ComponentPage
     from generator.pipeline.components import ComponentFile
     from generator.pipeline.pages import PageWriter, Progress, RenderedPage
     from generator.site.components import Components
     from generator.site.entries import EntryChanges, EntryRenderer
-    from generator.site.search import PageTerms, SearchIndex
+    from generator.site.search import SearchIndex
+    from generator.site.search_terms import PageTerms
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +80,7 @@ def render_site(
 ) -> RenderedSite:
     """Render every file of the site into `writer`; `last` is what the last build left in the
     output folder, when the writer trusts it; `components` are the commands, skills and plugins."""
+    from generator.pipeline.component_terms import component_pages
     from generator.site.components import index_entries
     from generator.site.render import make_environment, make_site_context
 
@@ -87,7 +91,8 @@ def render_site(
     progress(len(plans) - len(pages.rendered), len(plans))
     entries = make_entry_renderer(env, make_site_context(config), site_plan.dates, memo, plans,
                                   [plans[index].slug for index in pages.rendered])
-    search = _render_search(config, site_plan, keys, memo, writer, pages, last, progress, env, entries)
+    extra = component_pages(components)
+    search = _render_search(config, site_plan, keys, memo, writer, pages, last, progress, env, entries, extra)
     catalog = Catalog.from_agents([agent for agent in pages.agents if agent is not None])
     writer.add_tree(builtin_templates_dir() / "assets", "assets")
     if config.theme_dir:
@@ -212,18 +217,26 @@ def _old_terms(
 def _render_search(
     config: SiteConfig, site_plan: SitePlan, keys: list[str], memo: Memo | None, writer: SiteWriter, pages: _Pages,
     last: tuple[Manifest, SearchIndex] | None, progress: Progress, env: jinja2.Environment, entries: EntryRenderer,
+    extra: list[ComponentPage],
 ) -> SearchIndex:
     """Render the pages no earlier build left, and put the search index with every page's words
-    into the writer: its changed chunks written, the others kept."""
+    (the agents', then `extra`: the commands', skills' and plugins') into the writer: its changed
+    chunks written, the others kept."""
+    from generator.pipeline.component_terms import COMPONENT_TERMS_VALUE, pages_digest
     from generator.site.search import ChunkMissing
 
+    digest = pages_digest(extra)
+    same_extra = memo is not None and memo.get_value(COMPONENT_TERMS_VALUE) == digest
     try:
-        search = _render_missing(config, site_plan, keys, memo, writer, pages, last, progress, env, entries)
+        search = _render_missing(config, site_plan, keys, memo, writer, pages, last if same_extra else None,
+                                 progress, env, entries, extra)
         _write_search(writer, search)
     except ChunkMissing as missing:
         log.warning("the build cache lost part of the last search index (%s); it is made afresh", missing)
-        search = _fresh_index(config, site_plan, keys, memo, env, writer)
+        search = _fresh_index(config, site_plan, keys, memo, env, writer, extra)
         _write_search(writer, search)
+    if memo is not None:
+        memo.put_value(COMPONENT_TERMS_VALUE, digest)
     return search
 
 
@@ -240,7 +253,7 @@ def _write_search(writer: SiteWriter, search: SearchIndex) -> None:
 
 def _fresh_index(
     config: SiteConfig, site_plan: SitePlan, keys: list[str], memo: Memo | None, env: jinja2.Environment,
-    writer: SiteWriter,
+    writer: SiteWriter, extra: list[ComponentPage],
 ) -> SearchIndex:
     """Make the search index afresh from every page's words, as the memo has them, writing each
     page's fragment."""
@@ -252,7 +265,14 @@ def _fresh_index(
         terms = kept_terms.of(plan, key)
         _add_fragment(writer, plan.slug, terms)
         search.add(plan.slug, terms)
+    _add_components(writer, search, extra)
     return search
+
+
+def _add_components(writer: SiteWriter, search: SearchIndex, extra: list[ComponentPage]) -> None:
+    for key, terms in extra:
+        _add_fragment(writer, key, terms)
+        search.add(key, terms)
 
 
 def _add_fragment(writer: SiteWriter, slug: str, terms: PageTerms) -> None:
@@ -262,14 +282,15 @@ def _add_fragment(writer: SiteWriter, slug: str, terms: PageTerms) -> None:
     writer.add(page_fragment_path(slug), page_fragment(terms))
 
 
-def _keep_fragment(writer: SiteWriter, plan: PagePlan, key: str, kept_terms: _KeptTerms) -> None:
-    """Keep the search fragment of a page not rendered again, as the output folder holds it."""
+def _keep_fragment(writer: SiteWriter, slug: str, terms: Callable[[], PageTerms]) -> None:
+    """Keep the search fragment of a page whose words did not change, as the output folder holds
+    it (or write it from its `terms`, should the folder not hold it)."""
     from generator.site.search import page_fragment_path
 
-    path = page_fragment_path(plan.slug)
+    path = page_fragment_path(slug)
     version = writer.on_disk.get(path) if writer.on_disk is not None else None
     if version is None:
-        _add_fragment(writer, plan.slug, kept_terms.of(plan, key))
+        _add_fragment(writer, slug, terms())
     else:
         writer.keep(path, version)
 
@@ -296,9 +317,10 @@ class _KeptTerms:
 def _render_missing(
     config: SiteConfig, site_plan: SitePlan, keys: list[str], memo: Memo | None, writer: SiteWriter, pages: _Pages,
     last: tuple[Manifest, SearchIndex] | None, progress: Progress, env: jinja2.Environment, entries: EntryRenderer,
+    extra: list[ComponentPage],
 ) -> SearchIndex:
     """Render the pages no earlier build left, each written into the writer's staging folder, and
-    return the search index with every page's words. Each agent's entries are rendered as its
+    return the search index with every page's words, the components' (`extra`) last. Each agent's entries are rendered as its
     page comes, and the agent kept as the memo has it (see `Memo.put`).
 
     When few pages changed in a site whose index has the same pages, the last index has their
@@ -313,7 +335,7 @@ def _render_missing(
     rendered = set(pages.rendered)
     old_terms = _old_terms(plans, pages.rendered, memo, last[0] if last else None)
     in_place = (last is not None and len(rendered) <= max(MAX_REPLACED_PAGES, len(plans) // 10)
-                and _is_same_index(plans, keys, rendered, old_terms, *last))
+                and _is_same_index(plans, keys, rendered, old_terms, [key for key, _ in extra], *last))
     search = last[1] if in_place and last is not None else SearchIndex()
     # Pages are compressed for a memo that later builds read; a scratch one keeps no page.
     results = render_pages(config, [plans[i] for i in pages.rendered], slugs, writer.root,
@@ -335,7 +357,7 @@ def _render_missing(
                         lost = True  # every page is still rendered; the index is made afresh after
                     continue
             elif in_place:
-                _keep_fragment(writer, plan, keys[index], kept_terms)
+                _keep_fragment(writer, plan.slug, functools.partial(kept_terms.of, plan, keys[index]))
                 continue
             else:
                 terms = kept_terms.of(plan, keys[index])
@@ -343,6 +365,11 @@ def _render_missing(
             search.add(plan.slug, terms)
     if lost:
         raise ChunkMissing("a chunk of the last index")
+    if in_place:  # the components' words are as the last index has them (see `_render_search`)
+        for key, terms in extra:
+            _keep_fragment(writer, key, lambda terms=terms: terms)
+    else:
+        _add_components(writer, search, extra)
     return search
 
 
@@ -364,11 +391,12 @@ def _take_rendered(
 
 def _is_same_index(
     plans: list[PagePlan], keys: list[str], rendered: set[int], old_terms: dict[int, PageTerms | None],
-    manifest: Manifest, index: SearchIndex,
+    extra: list[str], manifest: Manifest, index: SearchIndex,
 ) -> bool:
-    """Tell whether the last index has these pages in this order, each page not rendered again
-    under its key of then, and the old words of each one rendered again."""
-    if index.slugs != [plan.slug for plan in plans] or any(old_terms.get(i) is None for i in rendered):
+    """Tell whether the last index has these pages in this order (the agents', then `extra`, the
+    components' keys), each page not rendered again under its key of then, and the old words of
+    each one rendered again."""
+    if index.slugs != [*(plan.slug for plan in plans), *extra] or any(old_terms.get(i) is None for i in rendered):
         return False
     return all(manifest.pages.get(page_url(plan.slug)) == keys[i] for i, plan in enumerate(plans) if i not in rendered)
 

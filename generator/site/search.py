@@ -30,22 +30,14 @@ merging counts from the cache costs a fraction of that.
 from __future__ import annotations
 
 import hashlib
-import html
 import json
-import re
-import unicodedata
 from array import array
 from bisect import bisect_left, bisect_right
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
-from snowballstemmer.english_stemmer import EnglishStemmer
-
-from generator.catalog.model import Agent
-from generator.markdown.headings import Section
+from generator.site.search_terms import FIELD_LAYOUT, PageTerms
 from generator.site.stopwords import ENGLISH_STOP_WORDS
 
 FORMAT_VERSION = 2
@@ -53,147 +45,18 @@ SEARCH_FOLDER = "search"
 INDEX_FILE = "index.json"
 CHUNK_CHARACTERS = 32_000
 """About how long a chunk file is, in characters, before compression: a query loads one or two per word."""
-FIELD_WEIGHTS = {"name": 10, "summary": 4, "heading": 3, "label": 2, "example": 1, "body": 1}
-FIELD_BITS = {"name": 1, "summary": 2, "heading": 4}
-"""The fields search.js ranks above the others, as bits of a term's packed weight."""
-_FIELD_SHIFT = 3
-SECTION_CHARACTERS = 600
-"""How much of each section's text a page's fragment keeps for snippets, at most."""
-FRAGMENT_CHARACTERS = 4_000
-"""About how much text a page's fragment keeps in all, shared among its sections (each keeps at
-least `MIN_SECTION_CHARACTERS`): the browser loads one per result it shows a snippet for."""
-MIN_SECTION_CHARACTERS = 160
-MAX_SECTIONS = 80
-
-_WORD = re.compile(r"[^\W_]+")
-# The combining marks NFKD splits off accented letters; search.js removes the same ones.
-_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
-_TAG = re.compile(r"<[^>]*>")
-
-
-PageSection = tuple[str, str, str]
-"""A part of a page's body for snippets: its heading's id and title ("" before the first), and its text."""
-
-
-@dataclass(frozen=True)
-class PageTerms:
-    """One page's terms, each with its packed weight (see `pack_weight`), how many words the page
-    has, and the text of its sections for the snippets under a result."""
-
-    weights: dict[str, int]
-    length: int
-    sections: tuple[PageSection, ...] = ()
-
-    def to_plain(self) -> list[Any]:
-        """Return the words as JSON-ready data, for the build cache."""
-        return [self.weights, self.length, [list(section) for section in self.sections]]
-
-    @classmethod
-    def from_plain(cls, data: list[Any]) -> PageTerms:
-        """Return the words `to_plain` described."""
-        weights, length, sections = data
-        return cls(weights, length, tuple((str(id_), str(title), str(text)) for id_, title, text in sections))
-
-
-def split_words(text: str) -> list[str]:
-    """Split text into the lower-case words search matches, exactly as search.js splits a query."""
-    if not text.isascii():
-        text = _MARKS.sub("", unicodedata.normalize("NFKD", text))
-    return _WORD.findall(text.lower())
-
-
-@lru_cache(maxsize=1 << 17)
-def stem(word: str) -> str:
-    """Return a word's Snowball English stem ("deploying", "deployment" → "deploy"), as
-    assets/stemmer.js gives it. The pure Python stemmer, never PyStemmer, whose version may differ."""
-    return EnglishStemmer().stemWord(word)
-
-
-def pack_weight(weight: int, fields: int) -> int:
-    """Pack a term's weighted count and the bits of the fields it stands in (`FIELD_BITS`) into one
-    number, as the chunks hold it: search.js reads `weight >> 3` and `weight & 7`."""
-    return weight << _FIELD_SHIFT | fields
-
-
-def index_terms(agent: Agent) -> PageTerms:
-    """Count the terms of everything an agent's page shows about it, weighted by field."""
-    weights: Counter[str] = Counter()
-    fields: Counter[str] = Counter()
-    length = 0
-    for field, text in _fields(agent):
-        found = split_words(text)
-        length += len(found)
-        weight, bit = FIELD_WEIGHTS[field], FIELD_BITS.get(field, 0)
-        for word, count in Counter(found).items():
-            if word in ENGLISH_STOP_WORDS:
-                continue
-            term = stem(word)
-            weights[term] += count * weight
-            fields[term] |= bit
-    packed = {term: pack_weight(weight, fields[term]) for term, weight in weights.items()}
-    return PageTerms(packed, length, body_sections(agent.body_html, dict(_titles_by_id(agent.sections))))
-
-
-_HEADING = re.compile(r"<h([1-6])\b[^>]*>(.*?)</h\1>", re.DOTALL)
-_ID = re.compile(r'\bid="([^"]*)"')
-_BLANKS = re.compile(r"\s+")
-
-
-def body_sections(body_html: str, titles: dict[str, str]) -> tuple[PageSection, ...]:
-    """Split a rendered (sanitized) body at its headings into each heading's id, title (from
-    `titles`, by id, without the heading's anchor link) and the text below it, the text clipped
-    so that every section has its share (see `FRAGMENT_CHARACTERS`)."""
-    parts: list[tuple[str, str, str]] = []
-    heading, title, position = "", "", 0
-    for match in [*_HEADING.finditer(body_html), None]:
-        end = match.start() if match else len(body_html)
-        text = _plain_text(body_html[position:end])
-        if text or title:
-            parts.append((heading, title, text))
-        if match is None or len(parts) >= MAX_SECTIONS:
-            break
-        found = _ID.search(body_html, match.start(), match.start(2))
-        heading = html.unescape(found.group(1)) if found else ""
-        title, position = titles.get(heading) or _plain_text(match.group(2)), match.end()
-    share = min(SECTION_CHARACTERS, max(MIN_SECTION_CHARACTERS, FRAGMENT_CHARACTERS // max(len(parts), 1)))
-    return tuple((heading, title, text[:share]) for heading, title, text in parts)
-
-
-def _plain_text(fragment: str) -> str:
-    return _BLANKS.sub(" ", html.unescape(_TAG.sub(" ", fragment))).strip()
 
 
 def page_fragment_path(slug: str) -> str:
-    """Return where a page's fragment lives below the site root."""
-    return f"{SEARCH_FOLDER}/pages/{slug}.json"
+    """Return where a page's fragment lives below the site root: an agent's by its slug, a
+    command's, skill's or plugin's (`kind:slug`, as its card names it) in a folder of its kind."""
+    kind, colon, rest = slug.partition(":")
+    return f"{SEARCH_FOLDER}/components/{kind}/{rest}.json" if colon else f"{SEARCH_FOLDER}/pages/{slug}.json"
 
 
 def page_fragment(terms: PageTerms) -> str:
     """Return a page's fragment: `[[heading id, heading title, text], …]` as JSON."""
     return json.dumps([list(section) for section in terms.sections], ensure_ascii=False, separators=(",", ":"))
-
-
-def _fields(agent: Agent) -> Iterator[tuple[str, str]]:
-    yield "name", agent.name
-    yield "summary", agent.summary_text
-    yield "label", " ".join([agent.category, agent.model or "", *(agent.tools or ()), *(v for _, v in agent.metadata)])
-    yield "heading", " ".join(_titles(agent.sections))
-    for example in agent.examples:
-        turns = (f"{turn.direction} {turn.text}" for turn in example.turns)
-        yield "example", " ".join([example.title, example.context, *turns, example.commentary])
-    yield "body", html.unescape(_TAG.sub(" ", agent.body_html))
-
-
-def _titles_by_id(sections: tuple[Section, ...]) -> Iterator[tuple[str, str]]:
-    for section in sections:
-        yield section.id, section.title
-        yield from _titles_by_id(section.children)
-
-
-def _titles(sections: tuple[Section, ...]) -> Iterator[str]:
-    for section in sections:
-        yield section.title
-        yield from _titles(section.children)
 
 
 @dataclass(frozen=True)
@@ -282,10 +145,7 @@ class SearchIndex:
     def _open(self, number: int) -> dict[str, list[int]]:
         opened = self._opened.get(number)
         if opened is None:
-            chunk = self.chunks[number]
-            text = self._texts.get(chunk.name) or self._read_chunk(chunk.name)
-            if text is None or _digest(text) != chunk.version:
-                raise ChunkMissing(chunk.name)
+            text = self._text_of(self.chunks[number])
             opened = self._opened[number] = {term: _from_gaps(numbers) for term, numbers in json.loads(text).items()}
         return opened
 
@@ -313,7 +173,10 @@ class SearchIndex:
         chunks = [(chunk.first, chunk.name) for chunk in self.chunks]
         words = [(chunk.first, chunk.name) for chunk in self.word_lists]
         index = {"version": FORMAT_VERSION, "pages": self.slugs, "lengths": self.lengths, "chunks": chunks,
-                 "words": words, "stop": sorted(ENGLISH_STOP_WORDS)}
+                 "words": words, "stop": sorted(ENGLISH_STOP_WORDS), "fields": FIELD_LAYOUT}
+        # Pages' fragments keep their names from build to build; search.js asks for them with
+        # this, so a browser that keeps files a while never pairs this index with an old one.
+        index["build"] = _digest(json.dumps(index, ensure_ascii=False, separators=(",", ":")))[:16]
         changed[self.index_path] = json.dumps(index, ensure_ascii=False, separators=(",", ":"))
         return changed, kept
 
@@ -328,7 +191,7 @@ class SearchIndex:
         return text
 
     def chunk_text(self, path: str) -> str:
-        """Return the text of one of `chunks` by its path below the site root."""
+        """Return the text of one of `files` (a chunk or a word list) by its path below the site root."""
         name = path.removeprefix(f"{SEARCH_FOLDER}/")
         return self._text_of(next(chunk for chunk in self.files if chunk.name == name))
 

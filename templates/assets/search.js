@@ -25,11 +25,12 @@ const INDEX_VERSION = 2;
 const MIN_PREFIX = 3; // shorter words match whole words only: "go" is not "google"
 const PREFIX_MATCH = 0.3; // "deploy" finds "deployer", well below "deploy" itself
 const TYPO_MATCH = 0.8; // "pyhton" finds "python", a little below a query spelled right
+const MIN_TYPO_LENGTH = 5; // shorter words have too many neighbours: "nuxt" is not "next"
 const BM25_K1 = 1.2;
 const BM25_B = 0.75;
 // What a word in a field adds to its BM25 score, in units of the word's idf: a match in the
 // name outranks any number of matches in the body, the summary outranks a heading.
-const FIELD_BOOSTS = [[1, 4], [2, 1.2], [4, 0.5]]; // [field bit, boost]: name, summary, heading
+const FIELD_BOOSTS = { name: 4, summary: 1.2, heading: 0.5 }; // index.json says which bit is which
 const PHRASE_BOOST = 1.5; // the query's words side by side in the name or summary
 const WHOLE_NAME_BOOST = 2; // the query is the name
 const COMMON_SHARE = 0.25; // a word in more than a quarter of the pages never decides what matches
@@ -94,10 +95,6 @@ function matchesFilters(card, filters) {
   });
 }
 
-function isComponentCard(card) {
-  return Boolean(card.dataset.kind) && card.dataset.kind !== "agent";
-}
-
 // The search index, once loaded; false when there is none now (opened from disk, where it
 // never will be; elsewhere the next query asks again). `fresh` asks the server past any cached
 // copy: the site was rebuilt since it was loaded.
@@ -150,32 +147,35 @@ function chunksFor(index, term, prefix) {
   return firsts.slice(start, end + 1).map(([, file]) => file);
 }
 
-// Score every page that has `term` (or, with `prefix`, a term it starts): page number -> score.
-// Every match of the word weighs by the idf of the word itself (of the term, or of all the
-// terms it starts when it is not a term): a rare longer word it starts is no rarer a match.
+// Score every page that has `term`, or a term that starts with `prefix` (the word as typed, so
+// "kubern" finds "kubernet" but "logging", stemmed to "log", never finds "logic"): page number
+// -> score. Every match of the word weighs by the idf of the word itself (of the term, or of all
+// the terms it starts when it is not a term): a rare longer word it starts is no rarer a match.
 async function scoreTerm(index, term, prefix, closenessOfExact) {
   const matched = [];
   const pagesWithWord = new Set();
-  for (const chunk of await Promise.all(chunksFor(index, term, prefix).map(loadChunk))) {
+  const files = new Set([...chunksFor(index, term, false), ...(prefix ? chunksFor(index, prefix, true) : [])]);
+  for (const chunk of await Promise.all([...files].map(loadChunk))) {
     for (const [candidate, postings] of Object.entries(chunk)) {
-      if (candidate !== term && !(prefix && candidate.startsWith(term))) continue;
+      if (candidate !== term && !(prefix && candidate.startsWith(prefix))) continue;
       matched.push([candidate, postings]);
       for (let i = 0, page = 0; i < postings.length; i += 2) pagesWithWord.add((page += postings[i]));
     }
   }
   const exact = matched.find(([candidate]) => candidate === term);
-  const pageCount = index.pages.length;
-  const idf = idfOf(pageCount, exact ? exact[1].length / 2 : pagesWithWord.size);
+  const idf = idfOf(index.pages.length, exact ? exact[1].length / 2 : pagesWithWord.size);
+  const { shift, name, summary, heading } = index.fields;
+  const boosts = [[name, FIELD_BOOSTS.name], [summary, FIELD_BOOSTS.summary], [heading, FIELD_BOOSTS.heading]];
   const scores = new Map();
   for (const [candidate, postings] of matched) {
     const closeness = candidate === term ? closenessOfExact : PREFIX_MATCH;
     for (let i = 0, page = 0; i < postings.length; i += 2) {
       page += postings[i]; // each page is written as its gap from the one before
-      const weight = postings[i + 1] >> 3;
-      const fields = postings[i + 1] & 7;
+      const weight = postings[i + 1] >> shift;
+      const fields = postings[i + 1] & ((1 << shift) - 1);
       const norm = 1 - BM25_B + BM25_B * index.lengths[page] / index.averageLength;
       let score = weight * (BM25_K1 + 1) / (weight + BM25_K1 * norm);
-      for (const [bit, boost] of FIELD_BOOSTS) if (fields & bit) score += boost;
+      for (const [bit, boost] of boosts) if (fields & bit) score += boost;
       score *= closeness * idf;
       if (score > (scores.get(page) || 0)) scores.set(page, score);
     }
@@ -205,48 +205,59 @@ function editDistance(a, b, max) {
   return previous[b.length];
 }
 
-// The term of the index a misspelt word most likely meant, from the list of terms that start
-// with its first letter: the nearest by edit distance (1 for words of 4 to 7 letters, 2 from 8),
-// against the word's stem or, for a term the word runs past, the word's first letters.
+const LETTERS = "abcdefghijklmnopqrstuvwxyz";
+
+// Every word one edit from `word` that keeps its first letter: two letters swapped, one left
+// out, one changed, one added, in that order (the order ties are broken in).
+function oneEditAway(word) {
+  const found = [];
+  for (let i = 1; i + 1 < word.length; i += 1) found.push(word.slice(0, i) + word[i + 1] + word[i] + word.slice(i + 2));
+  for (let i = 1; i < word.length; i += 1) found.push(word.slice(0, i) + word.slice(i + 1));
+  for (let i = 1; i < word.length; i += 1) for (const letter of LETTERS) found.push(word.slice(0, i) + letter + word.slice(i + 1));
+  for (let i = 1; i <= word.length; i += 1) for (const letter of LETTERS) found.push(word.slice(0, i) + letter + word.slice(i));
+  return found;
+}
+
+// What a misspelt word most likely meant, from the list of the index's terms that start with its
+// first letter: a word one edit away whose stem the index holds ("secuirty" is "security"),
+// else, from 8 letters, the nearest term two edits away. Null when nothing is near.
 async function correct(index, word) {
-  if (word.length < 4) return null;
+  if (word.length < MIN_TYPO_LENGTH || !/^[a-z]+$/.test(word)) return null;
   const list = index.words.find(([first]) => first === word[0]);
   if (!list) return null;
-  const max = word.length >= 8 ? 2 : 1;
+  const terms = await loadChunk(list[1]);
+  const known = new Set(terms);
+  const near = oneEditAway(word).find((candidate) => known.has(stem(candidate)));
+  if (near) return { term: stem(near), shown: near };
+  if (word.length < 8) return null;
   const target = stem(word);
   let best = null;
-  for (const term of await loadChunk(list[1])) {
-    let distance = editDistance(target, term, max);
-    if (distance > max && term.length >= 5 && term.length < word.length) distance = editDistance(word.slice(0, term.length), term, 1) + 0.5;
-    if (distance <= max && (!best || distance < best.distance || (distance === best.distance && term.length > best.term.length))) {
-      best = { term, distance };
-    }
+  for (const term of terms) {
+    const distance = editDistance(target, term, 2);
+    if (distance <= 2 && (!best || distance < best.distance)) best = { term, distance };
   }
-  return best ? best.term : null;
+  return best ? { term: best.term, shown: null } : null;
 }
 
-// What one query word finds: its pages' scores, the term it was taken for when it was misspelt,
-// and whether the prefix matched.
+// What one query word finds: its pages' scores, the term it was taken for when it was misspelt
+// (and the word shown for it), and the prefix it may match as typed.
 async function scoreWord(index, word) {
   const term = stem(word);
-  const prefix = term.length >= MIN_PREFIX;
+  const prefix = word.length >= MIN_PREFIX ? word : null;
   const scores = await scoreTerm(index, term, prefix, 1);
-  if (scores.size > 0) return { word, terms: [term], prefix, scores, corrected: null };
+  if (scores.size > 0) return { word, term, prefix, scores, corrected: null };
   const corrected = await correct(index, word);
-  if (!corrected) return { word, terms: [term], prefix, scores, corrected: null };
-  return { word, terms: [corrected], prefix: false, scores: await scoreTerm(index, corrected, false, TYPO_MATCH), corrected };
+  if (!corrected) return { word, term, prefix, scores, corrected: null };
+  return { word, term: corrected.term, prefix: null, scores: await scoreTerm(index, corrected.term, null, TYPO_MATCH), corrected };
 }
 
-const cardStems = new Map(); // card → the stems of its name and summary, in order
-function stemsOf(card) {
+const cardStems = new Map(); // card → the stems of its name and summary, in order, without stop words
+function stemsOf(card, stop) {
   let known = cardStems.get(card);
   if (!known) {
-    const name = card.querySelector(".card-title a");
-    const summary = card.querySelector(".card-summary");
-    known = {
-      name: splitWords(name ? name.textContent : "").map(stem),
-      text: splitWords(`${name ? name.textContent : ""} ${summary ? summary.textContent : ""}`).map(stem),
-    };
+    const stems = (element) => splitWords(element ? element.textContent : "").filter((word) => !stop.has(word)).map(stem);
+    const name = stems(card.querySelector(".card-title a"));
+    known = { name, text: [...name, ...stems(card.querySelector(".card-summary"))] };
     cardStems.set(card, known);
   }
   return known;
@@ -259,27 +270,38 @@ function hasRun(sequence, run) {
   return false;
 }
 
-// The query's terms side by side in a card's name or summary, or the query being the name.
-function phraseBoost(card, terms) {
-  if (terms.length === 0) return 1;
-  const { name, text } = stemsOf(card);
-  if (name.length === terms.length && hasRun(name, terms)) return WHOLE_NAME_BOOST * PHRASE_BOOST;
-  return terms.length > 1 && hasRun(text, terms) ? PHRASE_BOOST : 1;
+// The query's terms side by side, in their order, in a card's name or summary, or the query
+// being the name.
+function phraseBoost(card, sequence, stop) {
+  if (sequence.length === 0) return 1;
+  const { name, text } = stemsOf(card, stop);
+  if (name.length === sequence.length && hasRun(name, sequence)) return WHOLE_NAME_BOOST * PHRASE_BOOST;
+  return sequence.length > 1 && hasRun(text, sequence) ? PHRASE_BOOST : 1;
 }
 
-// The cards of the pages the query finds, best first, and what the query was taken to mean:
-// pages with every word (but very common ones) first; when those are few, then the pages with
-// most of the words. Null when the query is only stop words, which the index does not hold.
-async function searchCards(index, query) {
-  const stop = new Set(index.stop);
-  const words = [...new Set(splitWords(query))].filter((word) => !stop.has(word));
-  if (words.length === 0) return null;
-  const found = await Promise.all(words.map((word) => scoreWord(index, word)));
-  const required = found.filter(({ scores }) => scores.size <= COMMON_SHARE * index.pages.length);
-  const terms = found.map(({ terms: [term] }) => term);
-  // How much of the query a page has: the share of the words' idf its words make up, so a page
-  // without "help" loses less than one without "kubernetes".
-  const weights = found.map(({ scores }) => idfOf(index.pages.length, scores.size));
+// The words a page must have: all of them, but in a query of three words or more the common
+// ones (in over COMMON_SHARE of the pages: "help", "write" in "help me write unit tests"), and
+// then, while fewer than FEW_MATCHES pages have them all, the most common of the rest.
+function requiredWords(found, pageCount) {
+  const common = (word) => word.scores.size > COMMON_SHARE * pageCount;
+  let required = found.length >= 3 && found.some((word) => !common(word)) ? found.filter((word) => !common(word)) : found;
+  const having = (words) => {
+    let pages = null;
+    for (const { scores } of words) pages = pages ? new Set([...pages].filter((page) => scores.has(page))) : new Set(scores.keys());
+    return pages ? pages.size : 0;
+  };
+  while (required.length > 1 && having(required) < FEW_MATCHES) {
+    const most = required.filter(common).sort((a, b) => b.scores.size - a.scores.size)[0];
+    if (!most) break;
+    required = required.filter((word) => word !== most);
+  }
+  return required;
+}
+
+// How much of the query each page has: the share of the words' idf its words make up, so a page
+// without "help" loses less than one without "kubernetes"; and the sum of its words' scores.
+function totalsOf(found, pageCount) {
+  const weights = found.map(({ scores }) => idfOf(pageCount, scores.size));
   const whole = weights.reduce((sum, weight) => sum + weight, 0) || 1;
   const totals = new Map();
   found.forEach(({ scores }, position) => {
@@ -290,19 +312,27 @@ async function searchCards(index, query) {
       totals.set(page, total);
     }
   });
+  return totals;
+}
+
+// The cards of the pages the query finds, best first, and what the query was taken to mean:
+// pages with every required word first; when those are few, then the pages with most of the
+// words. Null when the query is only stop words, which the index does not hold.
+async function searchCards(index, query) {
+  const stop = new Set(index.stop);
+  const sequence = splitWords(query).filter((word) => !stop.has(word));
+  const words = [...new Set(sequence)];
+  if (words.length === 0) return null;
+  const found = await Promise.all(words.map((word) => scoreWord(index, word)));
+  const byWord = new Map(found.map((word) => [word.word, word.term]));
+  const stems = sequence.map((word) => byWord.get(word));
+  const required = requiredWords(found, index.pages.length);
   const ranked = [];
-  for (const [page, total] of totals) {
+  for (const [page, total] of totalsOf(found, index.pages.length)) {
     const card = cardsBySlug.get(index.pages[page]);
     if (!card) continue;
     const every = required.every(({ scores }) => scores.has(page));
-    ranked.push({ card, every, share: total.share, score: total.score * phraseBoost(card, terms) });
-  }
-  // The index holds the agents' pages; plugins, commands and skills are scored by their cards.
-  for (const card of cards) {
-    if (isComponentCard(card)) {
-      const match = scoreComponentCard(card, found, required, index.pages.length, weights, whole);
-      if (match) ranked.push({ ...match, score: match.score * phraseBoost(card, terms) });
-    }
+    ranked.push({ card, every, share: total.share, score: total.score * phraseBoost(card, stems, stop) });
   }
   const everyCount = ranked.filter((match) => match.every).length;
   const partial = everyCount < FEW_MATCHES && ranked.length > everyCount && found.length > 1;
@@ -313,30 +343,14 @@ async function searchCards(index, query) {
     cards: kept.map(({ card }) => card),
     partial,
     everyCount,
-    corrections: found.filter(({ corrected }) => corrected).map(({ word, corrected }) => [word, corrected]),
+    optional: partial ? [] : found.filter((word) => !required.includes(word)).map(({ word }) => word),
+    corrections: found.filter(({ corrected }) => corrected).map(({ word, term, corrected }) => [word, corrected.shown, term]),
     isMatch: (candidate) => found.some((word) => matchesWord(word, candidate)),
   };
 }
 
-function matchesWord({ terms: [term], prefix }, candidate) {
-  return candidate === term || (prefix && candidate.startsWith(term));
-}
-
-// A component's card scored as a page of one word each of its name and summary would be.
-function scoreComponentCard(card, found, required, pageCount, weights, whole) {
-  const { name, text } = stemsOf(card);
-  let score = 0;
-  let share = 0;
-  found.forEach((word, position) => {
-    if (!text.some((candidate) => matchesWord(word, candidate))) return;
-    const inName = name.some((candidate) => matchesWord(word, candidate));
-    const boost = 1 + FIELD_BOOSTS[1][1] + (inName ? FIELD_BOOSTS[0][1] : 0);
-    score += idfOf(pageCount, word.scores.size) * boost * (word.corrected ? TYPO_MATCH : 1);
-    share += weights[position] / whole;
-  });
-  if (share === 0) return null;
-  const every = required.every((word) => text.some((candidate) => matchesWord(word, candidate)));
-  return { card, every, share, score };
+function matchesWord({ term, prefix }, candidate) {
+  return candidate === term || Boolean(prefix && candidate.startsWith(prefix));
 }
 
 function idfOf(pageCount, pages) {
@@ -374,9 +388,18 @@ async function rankedMatches(query, filters) {
 // -- snippets --------------------------------------------------------------------------------
 
 const fragments = new Map();
+// An agent's fragment by its slug; a command's, skill's or plugin's (`kind:slug`) in its kind's folder.
+function fragmentPath(key) {
+  const colon = key.indexOf(":");
+  return colon < 0 ? `search/pages/${key}.json` : `search/components/${key.slice(0, colon)}/${key.slice(colon + 1)}.json`;
+}
+
+// Asked for with the index's build, so a browser that keeps files never pairs them across builds.
 function loadFragment(slug) {
   if (!fragments.has(slug)) {
-    fragments.set(slug, fetch(new URL(`search/pages/${slug}.json`, document.baseURI))
+    const address = new URL(fragmentPath(slug), document.baseURI);
+    if (searchIndex && searchIndex.build) address.search = `v=${searchIndex.build}`;
+    fragments.set(slug, fetch(address)
       .then((response) => (response.ok ? response.json() : []))
       .catch(() => []));
   }
@@ -397,11 +420,11 @@ function markedWords(text, isMatch) {
 function bestSection(sections, isMatch) {
   let best = null;
   for (const [id, title, text] of sections) {
-    const hits = markedWords(`${title} ${text}`, isMatch).filter((word) => word.hit).length;
-    const distinct = new Set(markedWords(text, isMatch).filter((word) => word.hit)
-      .map((word) => stem(splitWords(text.slice(word.start, word.end))[0]))).size;
-    const weight = distinct * 1000 + hits;
-    if (hits > 0 && (!best || weight > best.weight)) best = { id, title, text, weight };
+    const whole = `${title} ${text}`;
+    const hits = markedWords(whole, isMatch).filter((word) => word.hit);
+    const distinct = new Set(hits.map((word) => stem(splitWords(whole.slice(word.start, word.end))[0]))).size;
+    const weight = distinct * 1000 + hits.length;
+    if (hits.length > 0 && (!best || weight > best.weight)) best = { id, title, text, weight };
   }
   return best;
 }
@@ -444,7 +467,6 @@ async function addSnippet(copy, isMatch) {
     summary.replaceChildren();
     appendMarked(summary, text, 0, text.length, isMatch);
   }
-  if (isComponentCard(copy)) return;
   const best = bestSection(await loadFragment(copy.dataset.agent), isMatch);
   const link = copy.querySelector(".card-title a");
   if (!best || !link || !copy.isConnected) return;
@@ -463,10 +485,16 @@ async function addSnippet(copy, isMatch) {
   copy.append(block);
 }
 
-// The word a corrected term stands for on the best result, for "showing results for".
-function shownWord(term, card) {
-  const words = card ? splitWords(card.textContent) : [];
-  return words.find((word) => stem(word) === term) || term;
+// The word a corrected term stands for: the best result's word of that stem (a word the site
+// has), else the one the correction made.
+function shownWord([, shown, term], card) {
+  return (card ? splitWords(card.textContent) : []).find((word) => stem(word) === term) || shown || term;
+}
+
+const MAX_NOTED = 3;
+function quoted(words) {
+  const shown = words.slice(0, MAX_NOTED).map((word) => `“${word}”`).join(", ");
+  return words.length > MAX_NOTED ? `${shown} and ${words.length - MAX_NOTED} more` : shown;
 }
 
 function describeMeaning(meaning, noun) {
@@ -474,8 +502,11 @@ function describeMeaning(meaning, noun) {
   const notes = [];
   if (meaning.corrections.length) {
     const top = meaning.cards[0];
-    notes.push(`Showing results for ${meaning.corrections.map(([, term]) => `“${shownWord(term, top)}”`).join(", ")}`
-      + ` (no match for ${meaning.corrections.map(([word]) => `“${word}”`).join(", ")}).`);
+    notes.push(`Showing results for ${quoted(meaning.corrections.map((correction) => shownWord(correction, top)))}`
+      + ` (no match for ${quoted(meaning.corrections.map(([word]) => word))}).`);
+  }
+  if (meaning.optional.length) {
+    notes.push(`${quoted(meaning.optional)} ${meaning.optional.length === 1 ? "is" : "are"} in many pages, so not required.`);
   }
   if (meaning.partial) {
     notes.push(meaning.everyCount
