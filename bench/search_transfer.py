@@ -35,7 +35,7 @@ def main() -> None:
         for query in queries:
             page = browser.new_page()
             fetched: list[str] = []
-            page.on("requestfinished", lambda request: fetched.append(urllib.parse.urlsplit(request.url).path))
+            page.on("requestfinished", lambda request, fetched=fetched: fetched.append(urllib.parse.urlsplit(request.url).path))
             page.goto(url + "index.html?q=" + urllib.parse.quote(query))
             page.wait_for_function(SETTLED)
             page.wait_for_load_state("networkidle")

@@ -33,7 +33,7 @@ def test_build_defaults_to_agents_and_site(tmp_path: Path, monkeypatch, capsys) 
     code, err = run(["build"], capsys)
     assert code == 0
     assert (tmp_path / "site/agents/senior-backend-engineer/index.html").is_file()
-    assert "agents/engineering/senior-backend-engineer.md:3: warning: the frontmatter is not valid YAML" in err
+    assert "agents/engineering/senior-backend-engineer.md:3:338: warning: the frontmatter is not valid YAML" in err
     assert err.splitlines()[-1].startswith("Built 11 agents into site in ")
 
 
@@ -71,13 +71,43 @@ def test_warnings_pass_a_plain_build_and_fail_a_strict_one(tmp_path: Path, monke
     code, err = run(["build"], capsys)
     assert code == 0
     assert err.splitlines()[0] == (
-        "agents/odd.md:4: warning: unknown color 'sparkly': use one of red, orange, yellow, green, "
+        "agents/odd.md:4:8: warning: unknown color 'sparkly': use one of red, orange, yellow, green, "
         "cyan, blue, purple, pink, magenta, gray or a '#rrggbb' hex value [unknown-color]"
     )
     code, err = run(["build", "--strict", "--out", "strict-site"], capsys)
     assert code == 1
     assert err.splitlines()[-1] == "error: build failed in strict mode with 1 warning; the site was not changed"
     assert not (tmp_path / "strict-site").exists()
+
+
+def test_build_prints_findings_as_check_does(tmp_path: Path, monkeypatch, capsys) -> None:
+    shutil.copytree(DEMO_AGENTS, tmp_path / "agents")
+    write_agents(tmp_path, {"odd.md": WARNS})
+    monkeypatch.chdir(tmp_path)
+    _, built = run(["build"], capsys)
+    assert main(["check"]) == 0
+    checked = capsys.readouterr().out
+    assert checked and built.splitlines()[:-1] == checked.splitlines()
+    _, warm = run(["build"], capsys)  # a build with nothing changed repeats them alike
+    assert warm.splitlines()[:-1] == checked.splitlines()
+
+
+@pytest.mark.parametrize("command", ["build", "check", "serve", "new"])
+def test_the_readme_command_table_lists_every_option_help_lists(command: str, capsys) -> None:
+    assert main([command, "--help"]) == 0
+    listed = set(re.findall(r"^\s+(?:-\w, )?(--[\w-]+)", capsys.readouterr().out, re.MULTILINE)) - {"--help"}
+    row = next(line for line in (REPO / "README.md").read_text(encoding="utf-8").splitlines()
+               if line.startswith(f"| `agentpages {command} "))
+    usage = re.match(r"\| `([^`]*)`", row).group(1)  # type: ignore[union-attr]
+    written = set(re.findall(r"--[\w-]+", usage)) | ({"--verbose"} if "[-v]" in usage else set())
+    assert listed == written
+
+
+@pytest.mark.parametrize("command", ["build", "check", "serve", "new"])
+def test_an_unknown_option_shows_the_commands_own_usage(command: str, capsys) -> None:
+    assert main([command, "--bogus"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"usage: agentpages {command} ") and "unrecognized arguments: --bogus" in err
 
 
 def test_a_file_name_cannot_reach_the_terminal_as_control_characters(tmp_path: Path, monkeypatch, capsys) -> None:

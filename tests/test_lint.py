@@ -143,6 +143,23 @@ CASES = [
         "user asks [example-no-user]",
     ),
     (
+        "example-no-answer",
+        {"a.md": agent("name: a\ndescription: |\n  Reviews.\n  <example>\n  user: review this\n  </example>\n")},
+        "agents/a.md:5:3: warning: example 1 has no assistant turn: add a line 'assistant: \"…\"' with how "
+        "the agent answers [example-no-answer]",
+    ),
+    (
+        "repeated-tool",
+        {"a.md": agent("name: a\ndescription: x\ntools: Read, Grep, Read\n")},
+        "agents/a.md:4:20: warning: 'Read' is listed twice in 'tools': remove one of them [repeated-tool]",
+    ),
+    (
+        "unknown-model",
+        {"a.md": agent("name: a\ndescription: x\nmodel: sonet\n")},
+        "agents/a.md:4:8: warning: unknown model 'sonet': did you mean 'sonnet'? use 'sonnet', 'opus', 'haiku' "
+        "or 'inherit', or a model id such as 'claude-sonnet-4-5' [unknown-model]",
+    ),
+    (
         "unclosed-fence",
         {"a.md": agent("name: a\ndescription: x\n", "## Role\n\n````python\nx = 1\n```\n")},
         "agents/a.md:8:1: warning: this code fence is never closed: add a line '````' where the code "

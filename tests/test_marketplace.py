@@ -9,6 +9,7 @@ import contextlib
 import filecmp
 import json
 import os
+import re
 import shutil
 import zipfile
 from collections.abc import Iterator
@@ -499,8 +500,13 @@ def test_files_linked_from_outside_the_repository_are_never_read(tmp_path: Path)
     assert "SECRET" not in published
 
 
+def _without_column(line: str) -> str:
+    return re.sub(r"^([^:]+:\d+):\d+:", r"\1:", line)
+
+
 def test_install_lines_use_names_safe_in_a_shell(tmp_path: Path) -> None:
     root = write_marketplace(tmp_path / "m", json.dumps({"name": "m", "plugins": [{"name": "p", "source": "./p"}]}), {
+        "agentpages.yml": "site_url: https://example.org/m/\n",  # curl lines need the site's address
         "p/commands/$(touch pwned).md": "Do it\n",
         "p/skills/x;id/SKILL.md": "---\nname: x\ndescription: X\n---\nX.\n",
     })
@@ -552,7 +558,8 @@ def test_check_finds_broken_links_missing_scripts_and_addresses_that_are_not_web
     assert build_at_root(root) == 0
     again = [line for line in capsys.readouterr().err.splitlines() if line.endswith("[broken-link]")]
     in_command = next(line for line in said if "run.md" in line)
-    assert sorted(again) == sorted([*said, in_command.replace("'notes.md'", "'missing.md'")])
+    assert sorted(map(_without_column, again)) == sorted(map(_without_column, [*said, in_command.replace("'notes.md'", "'missing.md'")]))
+    assert any(line.startswith("p/commands/run.md:4:") and "'missing.md'" in line for line in again)
     readme_links = [link.get("href") for link in parse_html(root / "site" / "plugins" / "p" / "index.html").iter("a")]
     assert "../q/index.html" in readme_links
     forms = parse_html(root / "site" / "plugins" / "p" / "skills" / "pdf" / "files" / "references" / "forms.md.html")

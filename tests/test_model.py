@@ -111,3 +111,22 @@ def test_an_agent_read_back_from_the_cache_is_the_agent_stored() -> None:
     assert reads == [], "the head alone answers what every build asks of every agent"
     assert from_head.summary_text == "A" and from_head.sections == agent.sections and from_head == agent
     assert reads == ["rest"], "the rest is read once, when first asked for"
+
+
+def test_an_unknown_color_keeps_the_authors_word_on_a_neutral_badge(tmp_path) -> None:
+    from conftest import build_catalog, parse_html, write_agents
+
+    from generator.catalog.model import shown_color
+
+    assert shown_color("sparkly") == Color("neutral", "sparkly")
+    assert shown_color(None) == Color("neutral", "") and shown_color(["red"]) == Color("neutral", "")
+    assert shown_color("x" * 100).label == "x" * 30
+    agents = write_agents(tmp_path, {
+        "odd.md": "---\nname: odd\ndescription: Odd.\ncolor: sparkly <b>\n---\n\nBody.\n",
+        "plain.md": "---\nname: plain\ndescription: Plain.\n---\n\nBody.\n",
+    })
+    build_catalog(agents, tmp_path / "site")
+    badge = parse_html(tmp_path / "site/agents/odd/index.html").xpath("//*[@data-badge='color']")[0]
+    assert "tone-neutral" in badge.get("class") and badge.xpath("string()").strip() == "sparkly <b>"
+    plain = parse_html(tmp_path / "site/agents/plain/index.html").xpath("//*[@data-badge='color']")[0]
+    assert plain.xpath("string()").strip() == "no color"

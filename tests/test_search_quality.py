@@ -11,7 +11,16 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, build_catalog, serve_folder
-from search_eval import CORPORA, SETTLED, copy_corpora, judged_queries, our_answers, paths_by_page, report, score
+from search_eval import (
+    CORPORA,
+    SETTLED,
+    copy_corpora,
+    judged_queries,
+    our_answers,
+    paths_by_page,
+    report,
+    score,
+)
 
 from generator.site.search_terms import split_words, stem
 

@@ -19,12 +19,11 @@ from generator.catalog.examples import parse_description
 from generator.catalog.frontmatter import raw_value
 from generator.catalog.load import RawAgent, text_field
 from generator.catalog.model import (
-    NEUTRAL,
     Agent,
     category_from_path,
     humanize,
-    read_color,
     read_tools,
+    shown_color,
 )
 from generator.catalog.names import visible_name
 from generator.markdown.headings import Section
@@ -71,7 +70,7 @@ def make_agent(
         summary_text=_text_of(summary_html),
         examples=description.examples,
         model=_read_model(raw),
-        color=read_color(data.get("color")) or NEUTRAL,
+        color=shown_color(data.get("color")),
         tools=_read_tools(data.get("tools")),
         category=read_category(raw, plugin_category),
         body_html=body.html,

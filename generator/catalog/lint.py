@@ -6,8 +6,10 @@ file says, where) and never change them; interpreting the file is catalog.py's j
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Callable, Container, Iterator, Mapping
+from collections import Counter
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -88,9 +90,12 @@ RULES = {
         Rule("unknown-color", "warning", "`color` is not a color the runtime knows"),
         Rule("tools-type", "error", "`tools` is neither a comma-separated string nor a list of names"),
         Rule("unknown-tool", "warning", "`tools` names a tool the runtime does not have"),
+        Rule("repeated-tool", "warning", "`tools` names a tool twice"),
+        Rule("unknown-model", "warning", "`model` is none of `inherit`, `sonnet`, `opus`, `haiku` and no model id (`claude-…`)"),
         Rule("escaped-newlines", "warning", "`description` uses literal `\\n` escapes"),
         Rule("example-unclosed", "warning", "an `<example>` block has no `</example>`"),
         Rule("example-no-user", "warning", "an example has no user turn"),
+        Rule("example-no-answer", "warning", "an example has no assistant turn"),
         Rule("unclosed-fence", "warning", "a code fence in the body is never closed"),
         Rule("broken-link", "warning", "a relative link or image leads to no page of the site, so the site shows it as text"),
         Rule("too-deeply-nested", "error", f"the body nests quotes or lists more than {MAX_NESTING} levels deep"),
@@ -266,11 +271,16 @@ def _check_examples(raw: RawAgent, description: str) -> Iterator[Finding]:
                            "this <example> block is never closed: add '</example>' after its last line")
     example_positions = openings or [_value_position(raw, "description")]
     for number, example in enumerate(parse_description(description).examples):
-        if not any(turn.role == "user" for turn in example.turns):
-            line, column = example_positions[min(number, len(example_positions) - 1)]
+        line, column = example_positions[min(number, len(example_positions) - 1)]
+        roles = {turn.role for turn in example.turns}
+        if "user" not in roles:
             yield make_finding("example-no-user", raw.path, line, column,
                                f"example {number + 1} has no user turn: add a line 'user: \"…\"' "
                                "with what the user asks")
+        if "assistant" not in roles:
+            yield make_finding("example-no-answer", raw.path, line, column,
+                               f"example {number + 1} has no assistant turn: add a line 'assistant: \"…\"' "
+                               "with how the agent answers")
 
 
 def _check_is_text(raw: RawAgent, key: str, what: str = "text") -> Finding | None:
@@ -288,10 +298,25 @@ def check_category(raw: RawAgent) -> Iterator[Finding]:
         yield wrong_type
 
 
+MODEL_ALIASES = ("inherit", "sonnet", "opus", "haiku")
+"""The `model` values the runtime takes besides a full model id."""
+_MODEL_ID = re.compile(r"claude-[a-z0-9][a-z0-9.\-]*")
+
+
 def check_model(raw: RawAgent) -> Iterator[Finding]:
-    """`model`, when present, is text."""
+    """`model`, when present, is one of the runtime's aliases or looks like a model id."""
     if wrong_type := _check_is_text(raw, "model", "text such as 'sonnet', 'opus', 'haiku' or 'inherit'"):
         yield wrong_type
+        return
+    value = raw.front_matter.data.get("model")
+    if not isinstance(value, str) or value.strip() in MODEL_ALIASES or _MODEL_ID.fullmatch(value.strip()):
+        return
+    line, column = _value_position(raw, "model")
+    close = difflib.get_close_matches(value.strip().lower(), MODEL_ALIASES, n=1, cutoff=0.6)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    yield make_finding("unknown-model", raw.path, line, column,
+                       f"unknown model '{_clip(value, 40)}': {hint}use 'sonnet', 'opus', 'haiku' or 'inherit', "
+                       "or a model id such as 'claude-sonnet-4-5'")
 
 
 def check_color(raw: RawAgent) -> Iterator[Finding]:
@@ -314,6 +339,7 @@ def check_tools(raw: RawAgent, settings: LintSettings) -> Iterator[Finding]:
         yield make_finding("tools-type", raw.path, line, column,
                            f"'tools' must be a comma-separated string or a list of tool names, not a {exc}")
         return
+    yield from _repeated_tools(raw, tools or (), (line, column))
     unknown = [tool for tool in dict.fromkeys(tools or ()) if not is_known_tool(tool, settings.known_tools)]
     for tool in unknown[:MAX_TOOL_FINDINGS]:
         found = _find_in_front_matter(raw, re.compile(re.escape(tool)), "tools", first_only=True)
@@ -329,6 +355,16 @@ def check_tools(raw: RawAgent, settings: LintSettings) -> Iterator[Finding]:
 
 MAX_TOOL_FINDINGS = 20
 """Unknown tools named one by one; the rest are counted (each one is looked for in the file)."""
+
+
+def _repeated_tools(raw: RawAgent, tools: Iterable[str], position: tuple[int, int]) -> Iterator[Finding]:
+    """Say of each tool named a second time where it is, the second time."""
+    counts = Counter(tools)
+    for tool in [tool for tool, count in counts.items() if count > 1][:MAX_TOOL_FINDINGS]:
+        found = _find_in_front_matter(raw, re.compile(rf"(?<![\w-]){re.escape(tool)}(?![\w-])"), "tools")
+        line, column = found[1] if len(found) > 1 else position
+        yield make_finding("repeated-tool", raw.path, line, column,
+                           f"'{_clip(tool, 40)}' is listed twice in 'tools': remove one of them")
 
 
 def is_known_tool(tool: str, known_tools: frozenset[str]) -> bool:

@@ -227,6 +227,19 @@ def read_color(value: Any) -> Color | None:
     return Color(tone, text.lower()) if tone else None
 
 
+MAX_COLOR_LABEL = 30
+
+
+def shown_color(value: Any) -> Color:
+    """Map a frontmatter color to a badge color: an unknown one keeps the author's text on a
+    neutral badge (`check` warns of it); none at all is plain neutral."""
+    known = read_color(value)
+    if known is not None:
+        return known
+    text = " ".join(str(value).split()) if isinstance(value, (str, int, float)) and not isinstance(value, bool) else ""
+    return Color("neutral", text[:MAX_COLOR_LABEL])
+
+
 def _tone_of(key: str) -> str | None:
     return key if key in NAMED_COLORS else COLOR_ALIASES.get(key)
 

@@ -67,7 +67,7 @@ def make_parser() -> argparse.ArgumentParser:
     build_parser.add_argument("--site-url", default=None, metavar="URL",
                               help=f"the published address, overriding site_url (default: ${SITE_URL_VARIABLE} "
                                    "if set, as the GitHub Pages workflow sets it)")
-    build_parser.set_defaults(run=run_build)
+    build_parser.set_defaults(run=run_build, parser=build_parser)
 
     check_parser = commands.add_parser(
         "check",
@@ -77,7 +77,7 @@ def make_parser() -> argparse.ArgumentParser:
     _add_catalog_options(check_parser, strict_help="fail on warnings too, not only on errors")
     check_parser.add_argument("--format", choices=("text", "json", "github"), default="text",
                               help="text (default), json for tools, or github for Actions annotations")
-    check_parser.set_defaults(run=run_check)
+    check_parser.set_defaults(run=run_check, parser=check_parser)
 
     serve_parser = commands.add_parser(
         "serve",
@@ -93,7 +93,7 @@ def make_parser() -> argparse.ArgumentParser:
                               help="a host name to answer besides localhost and IP addresses (repeatable; "
                                    "or allowed_hosts in agentpages.yml)")
     _add_cache_option(serve_parser, "serve's cache")
-    serve_parser.set_defaults(run=run_serve)
+    serve_parser.set_defaults(run=run_serve, parser=serve_parser)
 
     new_parser = commands.add_parser(
         "new",
@@ -107,7 +107,7 @@ def make_parser() -> argparse.ArgumentParser:
                             help="start a Claude Code plugin marketplace instead: one plugin holding an agent, "
                                  "a slash command and a skill, with its manifests")
     new_parser.add_argument("-v", "--verbose", action="store_true", help="show debug messages and tracebacks")
-    new_parser.set_defaults(run=run_new)
+    new_parser.set_defaults(run=run_new, parser=new_parser)
     return parser
 
 
@@ -185,7 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line and return its exit code."""
     parser = make_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extras = parser.parse_known_args(argv)
+        if extras:  # said with the command's own usage, not the top level's
+            args.parser.error(f"unrecognized arguments: {' '.join(extras)}")
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 for --help/--version
         return int(exc.code or 0)
     _set_up_logging(args.verbose)
@@ -216,7 +218,7 @@ def run_build(args: argparse.Namespace) -> int:
         result = build(config, report, progress.show, use_cache=not args.no_cache, cache_dir=_cache_dir(args))
     finally:
         progress.clear()
-        sys.stderr.write(format_findings(report.findings))
+        sys.stderr.write(format_text(sorted(report.findings, key=_finding_order)))
     print(build_summary(result, time.perf_counter() - started), file=sys.stderr)
     return EXIT_OK
 
@@ -291,7 +293,7 @@ def _check(args: argparse.Namespace) -> int:
     listing = list_agent_files(config)
     components = read_components(config, listing, report, listing.agent_files(config.agents_dir))
     raw_agents = load_and_check(config, report, listing=listing, other_pages=files_with_pages(components))
-    report.findings.sort(key=lambda f: (str(f.path), f.line, f.column))
+    report.findings.sort(key=_finding_order)
     print(FORMATTERS[args.format](report.findings), end="")
     counted = [(len(raw_agents), "agent file"), (len(components.commands), "command"), (len(components.skills), "skill")]
     what = ", ".join(f"{count:,} {name}{'s' if count != 1 else ''}" for count, name in counted if count or name == "agent file")
@@ -352,6 +354,11 @@ def run_new(args: argparse.Namespace) -> int:
               f"'{install_requirement()}', which CI installs once that version is published. Until then, "
               "point it at agentpages' Git repository: agentpages @ git+https://…", file=sys.stderr)
     return EXIT_OK
+
+
+def _finding_order(finding: Finding) -> tuple[str, int, int]:
+    """Findings by file, line and column, as `check` and `build` both print them."""
+    return str(finding.path), finding.line, finding.column
 
 
 def format_text(findings: list[Finding]) -> str:

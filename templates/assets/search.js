@@ -587,7 +587,6 @@ function clearAll() {
   input.focus();
 }
 
-finder.hidden = false;
 loadState();
 input.addEventListener("input", () => {
   clearTimeout(typingTimer);

@@ -19,7 +19,6 @@ function setUpThemeToggle() {
     button.setAttribute("aria-label", `Switch to ${other} theme`);
     button.title = `Switch to ${other} theme`;
   };
-  button.hidden = false;
   label();
   button.addEventListener("click", () => {
     const theme = currentTheme() === "dark" ? "light" : "dark";
@@ -46,10 +45,11 @@ function announce(message) {
   region.textContent = message;
 }
 
+// Copy `text` (a string, or a promise of one) and say on the button whether it worked.
 async function copyText(text, button) {
   const original = button.textContent;
   try {
-    await navigator.clipboard.writeText(text);
+    await navigator.clipboard.writeText(await text);
     button.textContent = "Copied";
     announce("Copied to the clipboard");
   } catch (error) {
@@ -78,19 +78,15 @@ function addCodeCopyButtons() {
 function setUpInstallKit() {
   for (const button of document.querySelectorAll("[data-copy-url]")) {
     const url = new URL(button.dataset.copyUrl, location.href);
-    if (url.protocol === "file:") continue; // a page from disk cannot fetch its neighbours
-    button.hidden = false;
-    button.addEventListener("click", async () => {
-      const response = await fetch(url);
-      await copyText(await response.text(), button);
-    });
-  }
-  // Commands need an absolute address; without site_url the page knows it only at run time.
-  for (const code of document.querySelectorAll("[data-install-command]")) {
-    const relative = code.textContent.match(/curl -fsSL (\S+)/);
-    if (relative && !/^[a-z]+:/.test(relative[1])) {
-      code.textContent = code.textContent.replace(relative[1], new URL(relative[1], location.href).href);
+    if (url.protocol === "file:") { // a page from disk cannot fetch its neighbours
+      button.hidden = true;
+      continue;
     }
+    button.addEventListener("click", async () => {
+      // The file's address below this page, so the fetch stays on the host that served it.
+      const text = fetch(url).then((response) => (response.ok ? response.text() : Promise.reject(new Error(response.status))));
+      await copyText(text, button);
+    });
   }
 }
 
@@ -99,6 +95,7 @@ function setUpContents() {
   if (!menu) return;
   const fit = () => { menu.open = wideQuery.matches; };
   fit();
+  menu.dataset.fitted = ""; // from now on its own state shows (see style.css)
   wideQuery.addEventListener("change", fit);
   menu.addEventListener("toggle", () => { if (wideQuery.matches && !menu.open) menu.open = true; });
   menu.addEventListener("click", (event) => {
