@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO
+from conftest import DEMO_AGENTS, REPO, write_agents
 
 from generator.commands.cli import main
 from generator.commands.new import (
@@ -150,3 +151,14 @@ def test_the_pages_workflow(tmp_path: Path, workflow_path: Path | None, readme: 
     assert build_step["env"]["AGENTPAGES_SITE_URL"] == "${{ steps.pages.outputs.base_url }}"
     checkout = build["steps"][0]
     assert checkout["uses"].startswith("actions/checkout") and checkout["with"]["fetch-depth"] == 0
+
+
+def test_the_readmes_first_agent_file_and_the_demo_agents_pass_a_strict_check(tmp_path: Path, capsys) -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    example = readme.split("```markdown\n", 1)[1].split("\n```", 1)[0]
+    write_agents(tmp_path, {"senior-backend-engineer.md": example + "\n"})
+    assert main(["check", "--strict", "--agents", str(tmp_path / "agents")]) == 0, capsys.readouterr().out
+    demo = tmp_path / "demo"
+    shutil.copytree(DEMO_AGENTS, demo)
+    (demo / "engineering" / "senior-backend-engineer.md").unlink()  # the seed stays as real files are written
+    assert main(["check", "--strict", "--agents", str(demo)]) == 0, capsys.readouterr().out
