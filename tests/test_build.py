@@ -364,3 +364,17 @@ def test_pages_carry_open_graph_and_twitter_tags(tmp_path: Path) -> None:
     assert "curl -fsSL https://me.github.io/agents/agents/a.md" in text_of(install)
     not_found = parse_html(tmp_path / "site/404.html")
     assert not_found.xpath("//link[@rel='stylesheet']/@href")[0] == "/agents/assets/style.css"
+
+
+def test_example_blocks_in_a_body_become_example_cards(tmp_path: Path) -> None:
+    body = ("You generate images.\n\n## When to Delegate\n\n<example>\nContext: Four logos\nuser: \"Generate all 4\"\n"
+            "assistant: \"I'll spawn 4 agents.\"\n<commentary>\nOne agent per image.\n</commentary>\n</example>\n\n"
+            "```xml\n<example>\nuser: shown as code\n</example>\n```\n")
+    agents = write_agents(tmp_path, {"gen.md": f"---\nname: gen\ndescription: Generates.\n---\n\n{body}"})
+    build_catalog(agents)
+    page = parse_html(tmp_path / "site/agents/gen/index.html")
+    cards = page.xpath("//section[@aria-labelledby='ap-examples']//*[@data-example]")
+    assert len(cards) == 1 and "Generate all 4" in text_of(cards[0]) and "One agent per image." in text_of(cards[0])
+    body_text = text_of(page.xpath("//*[@data-body]")[0])
+    assert "Generate all 4" not in body_text, "taken out of the body"
+    assert "<example>" in body_text and "shown as code" in body_text, "a block in a code fence stays code"

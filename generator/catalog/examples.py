@@ -171,3 +171,53 @@ def _clean_title(title: str) -> str:
 def _clean_summary(text: str) -> str:
     text = _clean_text(text)
     return _TRAILING_EXAMPLES_LEAD.sub("", text).rstrip()
+
+
+_FENCE_OPENING = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_BLOCK_OPENING = re.compile(r"^ {0,3}<example\b[^<>]*>", re.IGNORECASE)
+_BLOCK_CLOSING = re.compile(r"</example\s*>", re.IGNORECASE)
+
+
+def take_body_examples(body: str) -> tuple[str, tuple[Example, ...]]:
+    """Take out of a body the `<example>` blocks that start a line outside code fences, as the
+    description's are read (a body that shows usage this way is common); return the body
+    without them and their examples. A block with no user or assistant turn stays as written."""
+    if "<example" not in body.lower():
+        return body, ()
+    kept: list[str] = []
+    examples: list[Example] = []
+    block: list[str] | None = None
+    fence = ""
+    for line in body.split("\n"):
+        if block is not None:
+            block.append(line)
+            if _BLOCK_CLOSING.search(line):
+                kept.extend(_take_block(block, examples))
+                block = None
+            continue
+        opening = _FENCE_OPENING.match(line)
+        if fence:
+            fence = "" if opening and opening.group(1)[0] == fence[0] and len(opening.group(1)) >= len(fence) else fence
+        elif opening:
+            fence = opening.group(1)
+        elif _BLOCK_OPENING.match(line):
+            block = [line]
+            if _BLOCK_CLOSING.search(line):
+                kept.extend(_take_block(block, examples))
+                block = None
+            continue
+        kept.append(line)
+    if block is not None:
+        kept.extend(block)  # never closed: left as written, as check says
+    return "\n".join(kept), tuple(examples)
+
+
+def _take_block(lines: list[str], examples: list[Example]) -> list[str]:
+    """Add the example a block's lines hold to `examples` and return nothing of them, or return
+    the lines as they are when they hold no conversation."""
+    inside = _BLOCK_CLOSING.split(_BLOCK_OPENING.sub("", "\n".join(lines), count=1), maxsplit=1)[0]
+    example = parse_example_block(inside)
+    if not any(turn.role in ("user", "assistant") for turn in example.turns):
+        return lines
+    examples.append(example)
+    return [""]

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from generator.catalog.examples import parse_description
+from generator.catalog.examples import parse_description, take_body_examples
 from generator.catalog.frontmatter import raw_value
 from generator.catalog.load import RawAgent, text_field
 from generator.catalog.model import (
@@ -60,7 +60,8 @@ def make_agent(
     links = LinkContext(raw.rel_path, slugs)
     summary_html = renderer.render_fragment(description.summary, links)
     assert raw.body is not None, "a page is rendered from a reading with its body (load.read_again)"
-    body = renderer.render_page_body(raw.body, links)
+    body_text, body_examples = take_body_examples(raw.body)
+    body = renderer.render_page_body(body_text, links)
     return Agent(
         path=raw.path,
         rel_path=raw.rel_path,
@@ -68,7 +69,7 @@ def make_agent(
         name=visible_name(read_name(raw)),
         summary_html=summary_html,
         summary_text=_text_of(summary_html),
-        examples=description.examples,
+        examples=(*description.examples, *body_examples),
         model=_read_model(raw),
         color=shown_color(data.get("color")),
         tools=_read_tools(data.get("tools")),

@@ -129,7 +129,8 @@ class ListIndentPreprocessor(Preprocessor):
                     if top_marker and kind != top_marker:
                         result.extend(_LIST_BREAK)
                     top_marker = kind
-                new_indent = levels[-1].new_content_column if levels else indent
+                # A list's first item may stand up to three spaces in, as GitHub reads it.
+                new_indent = levels[-1].new_content_column if levels else (0 if indent <= 3 else indent)
                 width = len(marker.group("marker")) + max(1, len(marker.group("gap")))
                 levels.append(_ListLevel(indent + width, new_indent + 2))
                 result.append(" " * new_indent + line[indent:])
@@ -149,6 +150,47 @@ class ListIndentPreprocessor(Preprocessor):
             return line
         level = levels[-1]
         return " " * (level.new_content_column + indent - level.content_column) + line[indent:]
+
+
+_FENCE_LINE = re.compile(r"^(?P<indent> *)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
+_LANGUAGE = re.compile(r"[\w#+.-]+")
+
+
+class FenceInfoPreprocessor(Preprocessor):
+    """Make every code fence one SuperFences reads as GitHub does: an info string that is not a
+    language name (`[language]`, `{python}`, `js extra words`) keeps the fence a code block, its
+    language the first word's letters; a fence never closed runs to the end of the text."""
+
+    def run(self, lines: list[str]) -> list[str]:
+        result: list[str] = []
+        opening: tuple[str, str] | None = None  # the open fence's indent and marker
+        for line in lines:
+            match = _FENCE_LINE.match(line)
+            if match is None:
+                result.append(line)
+                continue
+            indent, fence, info = match.group("indent", "fence", "info")
+            if opening is not None:
+                closes = fence[0] == opening[1][0] and len(fence) >= len(opening[1]) and not info.strip()
+                opening = None if closes else opening
+                result.append(line)
+            elif fence[0] == "`" and "`" in info:
+                result.append(line)  # inline code that starts a line, as GitHub reads it
+            else:
+                opening = (indent, fence)
+                result.append(f"{indent}{fence}{self._info(info)}")
+        if opening is not None:
+            result.append(f"{opening[0]}{opening[1]}")
+        return result
+
+    @staticmethod
+    def _info(info: str) -> str:
+        """The language SuperFences takes: the first word's letters (GitHub shows no more of it)."""
+        words = info.strip().split(None, 1)
+        if not words:
+            return ""
+        language = "".join(_LANGUAGE.findall(words[0].removeprefix("{").removesuffix("}")))
+        return language
 
 
 class BlockSeparatingPreprocessor(Preprocessor):
@@ -280,6 +322,7 @@ class GithubBlocksExtension(Extension):
     def extendMarkdown(self, md: Markdown) -> None:  # noqa: N802 - Markdown's API name
         # Fenced code is stashed at 25; our block separation and the breakless-lists
         # preprocessor (registered at 27 by its package) must see placeholders, not code.
+        md.preprocessors.register(FenceInfoPreprocessor(md), "gfm_fence_info", 26)
         md.preprocessors.register(ListIndentPreprocessor(md), "gfm_list_indent", 24.5)
         md.preprocessors.register(BlockSeparatingPreprocessor(md), "gfm_blocks", 24)
         # Before Python-Markdown's raw HTML block parser (20), which runs the stdlib parser.
