@@ -41,10 +41,15 @@ CONFIG_KEYS: dict[str, type] = {
     "include": list,
     "exclude": list,
     "allowed_hosts": list,
+    "extra_css": list,
+    "extra_js": list,
+    "csp_origins": list,
 }
 _LIST_OF_TEXT_KEYS = ("known_tools", "extra_tools")
 _PATTERN_KEYS = ("include", "exclude")
 _URL_KEYS = ("site_url", "repo_url")
+_ASSET_SUFFIXES = {"extra_css": ".css", "extra_js": ".js"}
+_ORIGIN = re.compile(r"^https://[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(?::\d{1,5})?$")
 _HOST_NAME = re.compile(r"^(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
 SITE_URL_VARIABLE = "AGENTPAGES_SITE_URL"
 """The environment variable that sets `site_url` for one build, as the Pages workflow does."""
@@ -80,6 +85,13 @@ class SiteConfig:
     """Gitignore-style patterns, relative to `agents_dir`, of files never read."""
     allowed_hosts: tuple[str, ...] = ()
     """Host names `serve` answers besides localhost and IP addresses (a DNS-rebinding guard)."""
+    extra_css: tuple[Path, ...] = ()
+    """Stylesheets of the catalog that every page links after the theme's, published in `assets/extra/`."""
+    extra_js: tuple[Path, ...] = ()
+    """Scripts of the catalog that every page runs after the theme's, published in `assets/extra/`."""
+    csp_origins: tuple[str, ...] = ()
+    """Origins (`https://host`) the Content-Security-Policy lets scripts, fetches and images come
+    from besides the site itself: an analytics service's, for one."""
     marketplace: str = ""
     """The marketplace's name when the catalog is one (`agents_dir` is its root), else ""."""
     install_source: str = ""
@@ -303,6 +315,24 @@ def _patterns(path: Path, line: int, key: str, value: list[Any]) -> tuple[str, .
     return tuple(value)
 
 
+def _asset_files(path: Path, line: int, key: str, value: list[Any]) -> tuple[Path, ...]:
+    """Return `extra_css` or `extra_js` as files below the config file's folder, each checked."""
+    suffix, folder = _ASSET_SUFFIXES[key], path.parent.resolve()
+    files: list[Path] = []
+    for item in value:
+        if not isinstance(item, str) or not item.strip():
+            raise ConfigError(path, line, f"'{key}' must be a list of {suffix} files of the catalog")
+        file = (folder / item).resolve()
+        if not file.is_relative_to(folder) or not file.is_file():
+            raise ConfigError(path, line, f"'{key}' names '{item}', which is no file in the config file's folder")
+        if file.suffix.lower() != suffix:
+            raise ConfigError(path, line, f"'{key}' names '{item}': only {suffix} files go there")
+        if any(other.name == file.name for other in files):
+            raise ConfigError(path, line, f"'{key}' names two files called '{file.name}': they would share an address")
+        files.append(file)
+    return tuple(files)
+
+
 def _read_setting(path: Path, key_node: yaml.Node, value_node: yaml.Node) -> tuple[str, Any]:
     line = key_node.start_mark.line + 1
     if not isinstance(key_node, yaml.ScalarNode):
@@ -321,6 +351,12 @@ def _read_setting(path: Path, key_node: yaml.Node, value_node: yaml.Node) -> tup
         raise ConfigError(path, line, f"'{key}' must be a list of tool names")
     if key in _PATTERN_KEYS:
         return key, _patterns(path, line, key, value)
+    if key in _ASSET_SUFFIXES:
+        return key, _asset_files(path, line, key, value)
+    if key == "csp_origins":
+        if not all(isinstance(item, str) and _ORIGIN.match(item) for item in value):
+            raise ConfigError(path, line, "'csp_origins' must be a list of origins such as https://plausible.io")
+        return key, tuple(item.lower() for item in value)
     if key == "allowed_hosts":
         if not all(isinstance(item, str) and _HOST_NAME.match(item) for item in value):
             raise ConfigError(path, line, "'allowed_hosts' must be a list of host names such as preview.example.com")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,23 @@ def test_odd_configs_give_a_message_not_a_traceback(tmp_path: Path, text: str, m
     with pytest.raises(ConfigError) as caught:
         config_in(tmp_path, text)
     assert caught.match(message)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("extra_css: [theme/missing.css]\n", "'extra_css' names 'theme/missing.css', which is no file"),
+    ("extra_css: [../outside.css]\n", "'extra_css' names '../outside.css', which is no file"),
+    ("extra_js: [theme/site.css]\n", "only .js files go there"),
+    ("extra_css: [theme/site.css, other/site.css]\n", "two files called 'site.css'"),
+    ("csp_origins: [http://plain.example]\n", "'csp_origins' must be a list of origins"),
+    ("csp_origins: ['https://a.example; script-src *']\n", "'csp_origins' must be a list of origins"),
+])
+def test_extra_assets_and_origins_are_checked(tmp_path: Path, text: str, message: str) -> None:
+    catalog = tmp_path / "catalog"
+    (catalog / "agents").mkdir(parents=True)
+    for name in ("theme/site.css", "other/site.css"):
+        (catalog / name).parent.mkdir(exist_ok=True)
+        (catalog / name).write_text("body {}\n")
+    (tmp_path / "outside.css").write_text("body {}\n")
+    (catalog / "agentpages.yml").write_text(text)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(catalog / "agents", catalog / "site")

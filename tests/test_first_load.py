@@ -88,3 +88,26 @@ def test_with_site_url_the_install_commands_are_whole_and_never_break_inside_a_w
             raw = (DEMO_AGENTS / "engineering/senior-backend-engineer.md").read_text(encoding="utf-8")
             page.wait_for_function("t => navigator.clipboard.readText().then(c => c === t)", arg=raw)
             context.close()
+
+
+def test_a_catalogs_own_css_and_js_load_under_the_strict_policy(browser, tmp_path: Path) -> None:
+    shutil.copytree(DEMO_AGENTS, tmp_path / "agents")
+    (tmp_path / "brand").mkdir()
+    (tmp_path / "brand/brand.css").write_text(".site-title { color: rgb(1, 2, 3); }\n")
+    (tmp_path / "brand/brand.js").write_text("document.documentElement.dataset.brand = 'on';\n")
+    (tmp_path / "agentpages.yml").write_text(
+        "extra_css: [brand/brand.css]\nextra_js: [brand/brand.js]\ncsp_origins: [https://stats.example.org]\n")
+    build_catalog(tmp_path / "agents", tmp_path / "site")
+    assert (tmp_path / "site/assets/extra/brand.css").is_file()
+    policy = parse_html(tmp_path / "site" / SEED_PAGE).xpath("//meta[@http-equiv='Content-Security-Policy']/@content")[0]
+    assert "script-src 'self' https://stats.example.org;" in policy and "style-src 'self';" in policy
+    page = browser.new_page()
+    violations: list[str] = []
+    page.on("console", lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None)
+    with serve_folder(tmp_path / "site") as url:
+        for address in ("index.html", SEED_PAGE, "404.html"):
+            page.goto(url + address)
+            page.wait_for_function("() => document.documentElement.dataset.brand === 'on'")
+            assert page.evaluate("getComputedStyle(document.querySelector('.site-title')).color") == "rgb(1, 2, 3)"
+    assert violations == []
+    page.close()

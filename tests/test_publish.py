@@ -259,6 +259,18 @@ def dated_catalog(tmp_path: Path) -> Path:
     return agents
 
 
+def test_each_page_says_when_its_file_last_changed(dated_catalog: Path) -> None:
+    build_catalog(dated_catalog)
+    site = dated_catalog.parent / "site"
+    shown = {name: parse_html(site / f"agents/{name}/index.html").xpath("//*[@class='updated']/time/@datetime")
+             for name in ("old", "changed", "new")}
+    assert shown == {"old": ["2024-03-01"], "changed": ["2025-05-01"], "new": ["2026-05-28"]}
+    (dated_catalog / "old.md").write_text(AGENT.format(name="old") + "Edited.\n")
+    git(dated_catalog.parent, "commit", "-qam", "third", date="2026-01-02T10:00:00Z")
+    build_catalog(dated_catalog)  # a warm build takes the new date
+    assert parse_html(site / "agents/old/index.html").xpath("//*[@class='updated']/time/@datetime") == ["2026-01-02"]
+
+
 def test_feed_orders_agents_by_last_commit_with_uncommitted_files_by_their_time(dated_catalog: Path) -> None:
     build_catalog(dated_catalog)
     feed = etree.parse(str(dated_catalog.parent / "site/feed.xml"))

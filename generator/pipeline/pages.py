@@ -58,7 +58,7 @@ class PageWriter:
         try:
             agent = make_agent(raw, self.slugs, self.renderer, plan.plugin, plan.plugin_category)
             page = render_agent_page(self.env, self.site, agent, (plan.previous, plan.next), self.config.edit_base,
-                                     plan.relations)
+                                     plan.relations, plan.updated)
         except SiteError:
             raise
         except Exception as exc:  # a bug of ours; name the file that showed it

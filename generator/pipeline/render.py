@@ -97,6 +97,7 @@ def render_site(
     writer.add_tree(builtin_templates_dir() / "assets", "assets")
     if config.theme_dir:
         writer.add_tree(config.theme_dir / "assets", "assets")
+    _add_extra_assets(config, writer)
     listed = index_entries(components)
     inputs = file_keys(config, catalog, lambda: memo.catalog_key(catalog, repr(config)), listed) if memo else {}
     kept = {path for path, key in inputs.items() if _keep_file(memo, writer, path, key)}
@@ -112,6 +113,17 @@ def render_site(
     if memo is not None:
         memo.stats.hits, memo.stats.misses = len(plans) - len(pages.rendered), len(pages.rendered)
     return RenderedSite(catalog, search, entries.changes, {page_url(plan.slug): key for plan, key in zip(plans, keys)})
+
+
+def _add_extra_assets(config: SiteConfig, writer: SiteWriter) -> None:
+    """Publish the catalog's own stylesheets and scripts (`extra_css`, `extra_js`)."""
+    from generator.site.render import extra_asset_path
+
+    for file in (*config.extra_css, *config.extra_js):
+        try:
+            writer.add(extra_asset_path(file), file.read_bytes())
+        except OSError as error:
+            raise SiteError(file, 1, f"cannot read it for the site: {error.strerror or error}") from None
 
 
 def _render_components(

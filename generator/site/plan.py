@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 from generator.catalog.history import FileDates
@@ -155,6 +155,14 @@ class PagePlan:
     """The category of the agent's plugin, in a marketplace."""
     relations: PageRelations = NO_RELATIONS
     """The components the agent names, and those that name it."""
+    updated: str = ""
+    """When the agent's file last changed, as `YYYY-MM-DD` (from git, else the file's time)."""
+
+
+def with_dates(plans: list[PagePlan], dates: Mapping[Path, FileDates]) -> list[PagePlan]:
+    """Return the plans, each with the day its file last changed, which its page shows."""
+    return [replace(plan, updated=known.updated.strftime("%Y-%m-%d")) if (known := dates.get(plan.raw.path)) else plan
+            for plan in plans]
 
 
 @dataclass(frozen=True)

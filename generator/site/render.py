@@ -44,6 +44,12 @@ class SiteContext(TypedDict):
     """The marketplace's name when the catalog is one, else ""."""
     install_source: str
     """What `/plugin marketplace add` takes for this marketplace, or "" when unknown."""
+    extra_css: list[str]
+    """The catalog's own stylesheets, by path below the site root (see `extra_asset_path`)."""
+    extra_js: list[str]
+    """The catalog's own scripts, by path below the site root."""
+    csp: str
+    """The Content-Security-Policy every page carries."""
 
 
 class FilterOption(TypedDict):
@@ -94,6 +100,8 @@ class AgentContext(TypedDict):
     """The agent file's address: absolute when `site_url` is set, else relative to the page."""
     relations: PageRelations
     """The components the agent names, and those that name it."""
+    updated: str
+    """The day the agent's file last changed, `YYYY-MM-DD` ("" when not known)."""
 
 
 class PageContext(TypedDict):
@@ -144,7 +152,27 @@ def make_site_context(config: SiteConfig) -> SiteContext:
         version=__version__,
         marketplace=config.marketplace,
         install_source=config.install_source,
+        extra_css=[extra_asset_path(file) for file in config.extra_css],
+        extra_js=[extra_asset_path(file) for file in config.extra_js],
+        csp=content_security_policy(config.csp_origins),
     )
+
+
+EXTRA_ASSETS = "assets/extra"
+
+
+def extra_asset_path(file: Path) -> str:
+    """Return where a catalog's own stylesheet or script is published, below the site root."""
+    return f"{EXTRA_ASSETS}/{file.name}"
+
+
+def content_security_policy(origins: tuple[str, ...] = ()) -> str:
+    """Return the policy every page carries: everything from the site itself only, no inline
+    script, style or handler, no WebAssembly or eval; scripts, fetches and images may also come
+    from `origins` (the config's `csp_origins`, for an analytics service)."""
+    extra = "".join(f" {origin}" for origin in origins)
+    return (f"default-src 'self'; script-src 'self'{extra}; style-src 'self'; img-src 'self'{extra}; "
+            f"connect-src 'self'{extra}; object-src 'none'; base-uri 'none'; form-action 'none'; frame-src 'none'")
 
 
 KIND_TITLES = {"agent": "Agents", "plugin": "Plugins", "command": "Commands", "skill": "Skills"}
@@ -277,9 +305,10 @@ def render_agent_page(
     neighbours: tuple[PageLink | None, PageLink | None],
     edit_base: str,
     relations: PageRelations = NO_RELATIONS,
+    updated: str = "",
 ) -> str:
     """Render one agent's page, linking the agents before and after it and the components it
-    names or is named by."""
+    names or is named by; `updated` is the day its file last changed (`YYYY-MM-DD`)."""
     previous, following = neighbours
     base = site["site_url"]
     root = root_of(agent.url)
@@ -294,6 +323,7 @@ def render_agent_page(
         raw_url=base + agent.raw_url if base else root + agent.raw_url,
         plugin_url=f"{root}{plugin_url(plugin_slug(agent.plugin))}" if agent.plugin else "",
         relations=relations,
+        updated=updated,
     )
     return render_template(env, "agent.html", dict(context), subject=agent.path)
 
