@@ -1,14 +1,15 @@
 """Take the README's screenshots from the demo catalog, so they show the site as it is.
 
-    python scripts/screenshots.py
+    python scripts/screenshots.py [--out DIR]
 
 Builds `agents/` into a temporary folder, serves it on 127.0.0.1 and has Debian's headless
 Chromium (/usr/bin/chromium, driven by Playwright) capture the index and an agent page in
-the light and the dark theme into docs/images/.
+the light and the dark theme into docs/images/ (or `--out`).
 """
 
 from __future__ import annotations
 
+import argparse
 import functools
 import http.server
 import tempfile
@@ -36,8 +37,11 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Build the demo site and capture each page in each theme."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=IMAGES, help=f"where the images go (default: {IMAGES.relative_to(REPO)})")
+    images = parser.parse_args(argv).out
     with tempfile.TemporaryDirectory() as folder:
         site = Path(folder) / "site"
         build(load_config(REPO / "agents", site), Report())
@@ -45,7 +49,7 @@ def main() -> None:
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         base = f"http://127.0.0.1:{server.server_address[1]}/"
-        IMAGES.mkdir(parents=True, exist_ok=True)
+        images.mkdir(parents=True, exist_ok=True)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             for theme in ("light", "dark"):
@@ -53,9 +57,9 @@ def main() -> None:
                 page = context.new_page()
                 for name, path in SHOTS.items():
                     page.goto(base + path, wait_until="networkidle")
-                    target = IMAGES / f"{name}-{theme}.png"
+                    target = images / f"{name}-{theme}.png"
                     page.screenshot(path=str(target))
-                    print(f"wrote {target.relative_to(REPO)}")
+                    print(f"wrote {target}")
                 context.close()
             browser.close()
         server.shutdown()

@@ -62,3 +62,14 @@ def test_wheel_installed_elsewhere_builds_a_catalog(tmp_path: Path) -> None:
 
 def version_of(wheel: Path) -> str:
     return wheel.name.split("-")[1]
+
+
+def test_the_screenshot_script_explains_itself_without_touching_the_readmes_images() -> None:
+    images = REPO / "docs" / "images"
+    before = {path.name: path.stat().st_mtime_ns for path in images.iterdir()}
+    for argv in (["--help"], ["--bogus"]):
+        done = subprocess.run([sys.executable, str(REPO / "scripts/screenshots.py"), *argv], capture_output=True,
+                              text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, check=False)
+        assert done.returncode == (0 if argv == ["--help"] else 2) and "usage: screenshots.py" in done.stdout + done.stderr
+    assert {path.name: path.stat().st_mtime_ns for path in images.iterdir()} == before
+    assert sorted(before) == ["agent-dark.png", "agent-light.png", "index-dark.png", "index-light.png"]
