@@ -44,8 +44,9 @@ CONFIG_KEYS: dict[str, type] = {
     "extra_css": list,
     "extra_js": list,
     "csp_origins": list,
+    "categories": list,
 }
-_LIST_OF_TEXT_KEYS = ("known_tools", "extra_tools")
+_LIST_OF_TEXT_KEYS = ("known_tools", "extra_tools", "categories")
 _PATTERN_KEYS = ("include", "exclude")
 _URL_KEYS = ("site_url", "repo_url")
 _ASSET_SUFFIXES = {"extra_css": ".css", "extra_js": ".js"}
@@ -89,6 +90,8 @@ class SiteConfig:
     """Stylesheets of the catalog that every page links after the theme's, published in `assets/extra/`."""
     extra_js: tuple[Path, ...] = ()
     """Scripts of the catalog that every page runs after the theme's, published in `assets/extra/`."""
+    categories: tuple[str, ...] = ()
+    """The categories the index shows first, in this order; the others follow, A to Z."""
     csp_origins: tuple[str, ...] = ()
     """Origins (`https://host`) the Content-Security-Policy lets scripts, fetches and images come
     from besides the site itself: an analytics service's, for one."""
@@ -348,7 +351,9 @@ def _read_setting(path: Path, key_node: yaml.Node, value_node: yaml.Node) -> tup
     if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
         raise ConfigError(path, line, f"'{key}' must be a {type_name(expected)}, not a {type_name(value)}")
     if key in _LIST_OF_TEXT_KEYS and not all(isinstance(item, str) for item in value):
-        raise ConfigError(path, line, f"'{key}' must be a list of tool names")
+        raise ConfigError(path, line, f"'{key}' must be a list of {'category' if key == 'categories' else 'tool'} names")
+    if key == "categories":
+        return key, tuple(item.strip() for item in value)
     if key in _PATTERN_KEYS:
         return key, _patterns(path, line, key, value)
     if key in _ASSET_SUFFIXES:

@@ -378,3 +378,24 @@ def test_example_blocks_in_a_body_become_example_cards(tmp_path: Path) -> None:
     body_text = text_of(page.xpath("//*[@data-body]")[0])
     assert "Generate all 4" not in body_text, "taken out of the body"
     assert "<example>" in body_text and "shown as code" in body_text, "a block in a code fence stays code"
+
+
+def test_categories_and_agents_come_in_the_order_the_catalog_chooses(tmp_path: Path) -> None:
+    agent = "---\nname: {name}\ndescription: Does {name} things.\ncategory: {category}\n{extra}---\n\nBody.\n"
+    agents = write_agents(tmp_path, {
+        "alpha.md": agent.format(name="alpha", category="Build", extra=""),
+        "beta.md": agent.format(name="beta", category="Build", extra="weight: 2\n"),
+        "gamma.md": agent.format(name="gamma", category="Build", extra="order: 1\n"),
+        "delta.md": agent.format(name="delta", category="Run", extra=""),
+        "omega.md": agent.format(name="omega", category="Zeta", extra=""),
+    })
+    (tmp_path / "agentpages.yml").write_text("categories: [zeta, Run]\n")  # case aside; Build is not listed
+    build_catalog(agents)
+    index = parse_html(tmp_path / "site/index.html")
+    sections = [text_of(h).split(" (")[0] for h in index.xpath("//*[@data-category-section]//h2")]
+    assert sections == ["Zeta", "Run", "Build"]
+    cards = [card.get("data-agent") for card in index.xpath("//*[@data-category-section]//li[@data-agent]")]
+    assert cards == ["omega", "delta", "gamma", "beta", "alpha"], "order/weight first, lowest first, then by name"
+    gamma = parse_html(tmp_path / "site/agents/gamma/index.html")
+    assert [text_of(a).split(" ", 1)[1] for a in gamma.xpath("//nav[@class='pager']/a")] == ["delta", "beta"]
+    assert not gamma.xpath("//*[contains(., 'order')][@class='metadata']"), "order is ours, not shown as metadata"

@@ -36,7 +36,8 @@ if TYPE_CHECKING:  # Markdown itself is imported by those who render, not by tho
 log = logging.getLogger(__name__)
 
 # Keys the agent runtime defines; every other key is kept and shown as metadata.
-RUNTIME_KEYS = frozenset({"name", "description", "model", "color", "tools", "category"})
+RUNTIME_KEYS = frozenset({"name", "description", "model", "color", "tools", "category", "order", "weight"})
+"""The keys a page shows in their own places (and agentpages' own `order`/`weight`), not as metadata."""
 _TAG = re.compile(r"<[^>]+>")
 
 
@@ -47,7 +48,7 @@ def read_name(raw: RawAgent) -> str:
 
 def make_agent(
     raw: RawAgent, slugs: Mapping[PurePosixPath, str], renderer: MarkdownRenderer, plugin: str = "",
-    plugin_category: str = "",
+    plugin_category: str = "", category_position: int = 0,
 ) -> Agent:
     """Interpret one raw agent's fields and render its description and body.
 
@@ -79,6 +80,8 @@ def make_agent(
         metadata=tuple((key, _show_value(value)) for key, value in data.items() if key not in RUNTIME_KEYS),
         linked_files=frozenset(links.linked_files),
         plugin=plugin,
+        weight=raw.outline.weight,
+        category_position=category_position,
     )
 
 

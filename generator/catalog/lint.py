@@ -7,6 +7,7 @@ file says, where) and never change them; interpreting the file is catalog.py's j
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections import Counter
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from generator.catalog.examples import parse_description
 from generator.catalog.frontmatter import repeated_keys
 from generator.catalog.load import (
+    ORDER_KEYS,
     RawAgent,
     is_agent_file,
     raw_agent_from_head,
@@ -293,9 +295,15 @@ def _check_is_text(raw: RawAgent, key: str, what: str = "text") -> Finding | Non
 
 
 def check_category(raw: RawAgent) -> Iterator[Finding]:
-    """`category`, when present, is text."""
+    """`category`, when present, is text; `order` and `weight`, which place the agent in it, are numbers."""
     if wrong_type := _check_is_text(raw, "category"):
         yield wrong_type
+    for key in ORDER_KEYS:
+        value = raw.front_matter.data.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)):
+            line, column = _value_position(raw, key)
+            yield make_finding("wrong-type", raw.path, line, column,
+                               f"'{key}' must be a number (lower comes first in its category), not '{_clip(str(value), 40)}'")
 
 
 MODEL_ALIASES = ("inherit", "sonnet", "opus", "haiku")

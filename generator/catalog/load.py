@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -36,6 +37,8 @@ class Outline:
     """`name` as written when it is text, else ""."""
     category: str
     """`category` as text, stripped ("" when it is missing, a list or a mapping)."""
+    weight: float | None = None
+    """`order` (or Hugo's `weight`) when it is a number: the lower, the earlier in its category."""
 
 
 def text_field(data: dict[str, Any], key: str) -> str:
@@ -49,7 +52,21 @@ def text_field(data: dict[str, Any], key: str) -> str:
 def outline_of(front_matter: FrontMatter) -> Outline:
     """Return what the whole catalog's steps read of this frontmatter."""
     name = front_matter.data.get("name")
-    return Outline(name if isinstance(name, str) else "", text_field(front_matter.data, "category"))
+    return Outline(name if isinstance(name, str) else "", text_field(front_matter.data, "category"),
+                   read_weight(front_matter.data))
+
+
+ORDER_KEYS = ("order", "weight")
+"""The frontmatter keys that place an agent within its category (MkDocs users say order, Hugo users weight)."""
+
+
+def read_weight(data: dict[str, Any]) -> float | None:
+    """Return the first of `order` and `weight` that is a number, else None."""
+    for key in ORDER_KEYS:
+        value = data.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            return float(value)
+    return None
 
 
 @dataclass(frozen=True)
@@ -129,20 +146,22 @@ def _texts(value: object) -> tuple[str, ...]:
 def raw_agent_head_to_plain(raw: RawAgent) -> list[Any]:
     """Return what `raw_agent_from_head` needs of a reading: all of it but its frontmatter."""
     return [os.fsdecode(raw.path), str(raw.rel_path), raw.body_line, raw.digest, raw.outline.name, raw.outline.category,
-            list(raw.mentions)]
+            list(raw.mentions), raw.outline.weight]
 
 
 def raw_agent_from_head(data: list[Any], load_front_matter: Callable[[], FrontMatter], known: Path | None = None) -> RawAgent:
     """Return the reading `raw_agent_head_to_plain` described, whose frontmatter `load_front_matter`
     gives when first asked for; `known` is the file's path if at hand."""
-    path, rel_path, body_line, digest, name, category, mentions = data
+    path, rel_path, body_line, digest, name, category, mentions, weight = data
     if not all(isinstance(text, str) for text in (path, rel_path, digest, name, category)) or not isinstance(body_line, int):
+        raise TypeError("not the head of a reading")
+    if weight is not None and not isinstance(weight, float):
         raise TypeError("not the head of a reading")
     raw = RawAgent.__new__(RawAgent)
     raw.__dict__.update(
         path=known if known is not None and os.fsdecode(known) == path else Path(path), rel_path=PurePosixPath(rel_path),
         body=None, body_line=body_line, digest=digest, source=None, mentions=_texts(mentions),
-        outline=Outline(name, category),
+        outline=Outline(name, category, weight),
         _load_front_matter=load_front_matter,
     )
     return raw

@@ -10,7 +10,7 @@ import json
 import os
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal, TypeVar
@@ -117,6 +117,10 @@ class Agent:
     """The files below the agents folder that its text links to, agent files or not."""
     plugin: str = ""
     """The name of the plugin that holds the agent, in a marketplace; "" in a folder of agent files."""
+    weight: float | None = None
+    """Its `order` (or `weight`): the lower, the earlier in its category; None after those that have one."""
+    category_position: int = 0
+    """Where its category stands in the config's `categories` (those it leaves out follow, A to Z)."""
 
     @property
     def file_name(self) -> str:
@@ -155,9 +159,19 @@ class PageLink:
     url: str
 
 
-def catalog_order(category: str, name: str, slug: str) -> tuple[str, str, str]:
-    """Return the sort key of the catalog's order: by category, then name."""
-    return (category.casefold(), name.casefold(), slug)
+def catalog_order(
+    category: str, name: str, slug: str, weight: float | None = None, category_position: int = 0,
+) -> tuple[int, str, bool, float, str, str]:
+    """Return the sort key of the catalog's order: by category (the config's `categories` first,
+    in their order, then A to Z), then `order`/`weight` (lowest first; agents with one first),
+    then name."""
+    return (category_position, category.casefold(), weight is None, weight or 0.0, name.casefold(), slug)
+
+
+def category_position(category: str, order: Sequence[str]) -> int:
+    """Return where a category stands in the config's `categories` (case aside); len(order) when not listed."""
+    wanted = category.casefold()
+    return next((index for index, listed in enumerate(order) if listed.casefold() == wanted), len(order))
 
 
 @dataclass(frozen=True)
@@ -186,7 +200,7 @@ class Catalog:
     @classmethod
     def from_agents(cls, agents: list[Agent]) -> Catalog:
         """Order agents by category then name, and group them."""
-        ordered = sorted(agents, key=lambda a: catalog_order(a.category, a.name, a.slug))
+        ordered = sorted(agents, key=lambda a: catalog_order(a.category, a.name, a.slug, a.weight, a.category_position))
         groups: dict[str, list[Agent]] = {}
         for agent in ordered:
             groups.setdefault(agent.category, []).append(agent)
@@ -310,8 +324,8 @@ def agent_to_plain(agent: Agent) -> list[Any]:
     return [
         os.fsdecode(agent.path), str(agent.rel_path), agent.slug, agent.name, agent.model,
         [agent.color.tone, agent.color.label, agent.color.hex], None if agent.tools is None else list(agent.tools),
-        agent.category, sorted(str(path) for path in agent.linked_files), agent.plugin,
-        json.dumps(rest, ensure_ascii=False, separators=(",", ":")),
+        agent.category, sorted(str(path) for path in agent.linked_files), agent.plugin, agent.weight,
+        agent.category_position, json.dumps(rest, ensure_ascii=False, separators=(",", ":")),
     ]
 
 
@@ -326,12 +340,12 @@ def agent_from_plain(data: list[Any]) -> Agent:
 def agent_from_head(head: list[Any], load_rest: Callable[[], str]) -> Agent:
     """Return the agent whose `agent_to_plain` data is `head` and, read by `load_rest` when first
     asked for, the rest (see `split_agent_plain`)."""
-    path, rel_path, slug, name, model, color, tools, category, linked_files, plugin = head
+    path, rel_path, slug, name, model, color, tools, category, linked_files, plugin, weight, position = head
     return _made(
         Agent, _plain_path=path, _plain_rel_path=rel_path, slug=slug, name=name, model=model,
         color=_made(Color, tone=color[0], label=color[1], hex=color[2]),
         tools=None if tools is None else tuple(tools), category=category, plugin=plugin,
-        _plain_linked_files=linked_files, _load_rest=load_rest,
+        weight=weight, category_position=position, _plain_linked_files=linked_files, _load_rest=load_rest,
     )
 
 

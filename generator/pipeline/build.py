@@ -125,7 +125,7 @@ def run_pipeline(
     _stop_if_strict(config, report)
 
     # Plan: slugs, order, neighbours and dates, before anything is rendered.
-    plans, slugs = plan_pages(raw_agents, listing.owners)
+    plans, slugs = plan_pages(raw_agents, listing.owners, config.categories)
     relations = relate(mentioners(plans, components))
     plans = with_relations(plans, relations)
     slugs = {**link_targets(components), **slugs}  # links from agents may lead to skills and commands

@@ -220,7 +220,7 @@ class Memo:
         content = raw.digest or digest_parts(["\n".join(raw.front_matter.lines), raw.body or ""])
         key = digest_parts([self.fingerprint, str(raw.path), str(raw.rel_path), content,
                             repr(plan.previous), repr(plan.next), plan.slug, plan.plugin, plan.plugin_category,
-                            repr(plan.relations), plan.updated])
+                            repr(plan.relations), plan.updated, str(plan.category_position)])
         self._page_keys[id(plan)] = (plan, key)  # the plan is kept, so its id is not reused
         return key
 

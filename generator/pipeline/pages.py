@@ -56,7 +56,7 @@ class PageWriter:
         """Render one agent's page; return the agent (with its body), the page and the file's bytes."""
         raw, source = read_again(plan.raw, self.config.max_file_size)
         try:
-            agent = make_agent(raw, self.slugs, self.renderer, plan.plugin, plan.plugin_category)
+            agent = make_agent(raw, self.slugs, self.renderer, plan.plugin, plan.plugin_category, plan.category_position)
             page = render_agent_page(self.env, self.site, agent, (plan.previous, plan.next), self.config.edit_base,
                                      plan.relations, plan.updated)
         except SiteError:

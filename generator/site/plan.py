@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
@@ -10,7 +10,13 @@ from generator.catalog.history import FileDates
 from generator.catalog.interpret import read_category, read_name
 from generator.catalog.load import RawAgent
 from generator.catalog.marketplace import Plugin, plugin_folder_name
-from generator.catalog.model import PageLink, catalog_order, page_url, slugify
+from generator.catalog.model import (
+    PageLink,
+    catalog_order,
+    category_position,
+    page_url,
+    slugify,
+)
 from generator.catalog.names import visible_name
 from generator.errors import Finding
 from generator.site.relations import NO_RELATIONS, PageRelations
@@ -118,10 +124,10 @@ def _clip_slug(slug: str) -> str:
 
 
 def plan_pages(
-    raw_agents: list[RawAgent], owners: Mapping[Path, Plugin] | None = None,
+    raw_agents: list[RawAgent], owners: Mapping[Path, Plugin] | None = None, category_order: Sequence[str] = (),
 ) -> tuple[list[PagePlan], dict[PurePosixPath, str]]:
     """Put the agents in catalog order and give each its slug and neighbours, before any rendering;
-    `owners` is each file's plugin, in a marketplace.
+    `owners` is each file's plugin, in a marketplace; `category_order` the config's `categories`.
 
     Returns the plans and every file's slug by its path below the agents folder.
     """
@@ -129,13 +135,15 @@ def plan_pages(
     names = {path: plugin.name for path, plugin in owners.items()}
     categories = {path: plugin.category for path, plugin in owners.items()}
     slugs = assign_slugs(raw_agents, names)
-    ordered = sorted(raw_agents, key=lambda r: catalog_order(read_category(r, categories.get(r.path, "")),
-                                                             read_name(r), slugs[r.path]))
+    positions = {raw.path: category_position(read_category(raw, categories.get(raw.path, "")), category_order)
+                 for raw in raw_agents}
+    ordered = sorted(raw_agents, key=lambda r: catalog_order(read_category(r, categories.get(r.path, "")), read_name(r),
+                                                             slugs[r.path], r.outline.weight, positions[r.path]))
     links = [PageLink(visible_name(read_name(raw)), page_url(slugs[raw.path])) for raw in ordered]
     plans = [
         PagePlan(raw, slugs[raw.path], links[index - 1] if index > 0 else None,
                  links[index + 1] if index + 1 < len(links) else None, names.get(raw.path, ""),
-                 categories.get(raw.path, ""))
+                 categories.get(raw.path, ""), category_position=positions[raw.path])
         for index, raw in enumerate(ordered)
     ]
     return plans, slugs_by_file(raw_agents, slugs)
@@ -157,6 +165,8 @@ class PagePlan:
     """The components the agent names, and those that name it."""
     updated: str = ""
     """When the agent's file last changed, as `YYYY-MM-DD` (from git, else the file's time)."""
+    category_position: int = 0
+    """Where the agent's category stands in the config's `categories`."""
 
 
 def with_dates(plans: list[PagePlan], dates: Mapping[Path, FileDates]) -> list[PagePlan]:

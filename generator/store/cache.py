@@ -25,7 +25,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 CACHE_FILE = "cache.sqlite3"
-FORMAT = 19
+FORMAT = 20
 """Raised when what the cache stores changes shape; a cache of another format is started afresh."""
 
 Plain = Any
