@@ -143,3 +143,12 @@ def test_stage_direction_inside_the_quotes() -> None:
 def test_header_forms() -> None:
     text = "X.\n\nExample 2: Quick\nUser: a\n\n__Example__:\nUser: b\n\n**Example 3 — Dash**\nUser: c"
     assert [e.title for e in parse_description(text).examples] == ["Quick", "", "Dash"]
+
+
+def test_an_example_block_inside_code_stays_code_whatever_fence_lines_the_code_shows() -> None:
+    from generator.catalog.examples import take_body_examples
+
+    body = "```\n```python\n<example>\nuser: hi\nassistant: yo\n</example>\n```\n"
+    assert take_body_examples(body) == (body, ()), "a fence line with an info string closes nothing"
+    text, examples = take_body_examples("Intro.\n\n<example>\nuser: hi\nassistant: yo\n</example>\n")
+    assert len(examples) == 1 and "<example>" not in text

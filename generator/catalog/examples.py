@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 
 from generator.catalog.model import Example, Role, Turn
+from generator.markdown.links import closes_fence
 
 # An `<example>` quoted in inline code (`` `<example>` ``) is prose, not a block. A tag's
 # attributes hold no `<`, so `<example<example…` never scans ahead for a `>` more than once.
@@ -173,7 +174,7 @@ def _clean_summary(text: str) -> str:
     return _TRAILING_EXAMPLES_LEAD.sub("", text).rstrip()
 
 
-_FENCE_OPENING = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_FENCE_LINE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 _BLOCK_OPENING = re.compile(r"^ {0,3}<example\b[^<>]*>", re.IGNORECASE)
 _BLOCK_CLOSING = re.compile(r"</example\s*>", re.IGNORECASE)
 
@@ -195,11 +196,11 @@ def take_body_examples(body: str) -> tuple[str, tuple[Example, ...]]:
                 kept.extend(_take_block(block, examples))
                 block = None
             continue
-        opening = _FENCE_OPENING.match(line)
+        fence_line = _FENCE_LINE.match(line)
         if fence:
-            fence = "" if opening and opening.group(1)[0] == fence[0] and len(opening.group(1)) >= len(fence) else fence
-        elif opening:
-            fence = opening.group(1)
+            fence = "" if fence_line and closes_fence(fence_line, fence) else fence
+        elif fence_line:
+            fence = fence_line.group("fence")
         elif _BLOCK_OPENING.match(line):
             block = [line]
             if _BLOCK_CLOSING.search(line):

@@ -7,7 +7,6 @@ file says, where) and never change them; interpreting the file is catalog.py's j
 from __future__ import annotations
 
 import difflib
-import math
 import re
 from collections import Counter
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping
@@ -21,6 +20,7 @@ from generator.catalog.load import (
     ORDER_KEYS,
     RawAgent,
     is_agent_file,
+    is_weight,
     raw_agent_from_head,
     raw_agent_from_plain,
     raw_agent_head_to_plain,
@@ -34,7 +34,13 @@ from generator.markdown.limits import (
     find_too_deep_line,
     is_too_large_to_render,
 )
-from generator.markdown.links import FENCE, find_links, is_relative_link, target_path
+from generator.markdown.links import (
+    FENCE,
+    closes_fence,
+    find_links,
+    is_relative_link,
+    target_path,
+)
 
 if TYPE_CHECKING:
     from generator.catalog.frontmatter import FrontMatter
@@ -300,7 +306,7 @@ def check_category(raw: RawAgent) -> Iterator[Finding]:
         yield wrong_type
     for key in ORDER_KEYS:
         value = raw.front_matter.data.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)):
+        if value is not None and not is_weight(value):
             line, column = _value_position(raw, key)
             yield make_finding("wrong-type", raw.path, line, column,
                                f"'{key}' must be a number (lower comes first in its category), not '{_clip(str(value), 40)}'")
@@ -390,10 +396,9 @@ def check_body_fences(raw: RawAgent) -> Iterator[Finding]:
         match = FENCE.match(line)
         if not match:
             continue
-        fence = match.group("fence")
         if opening is None:
-            opening = (index, fence)
-        elif fence[0] == opening[1][0] and len(fence) >= len(opening[1]) and not match.group("info").strip():
+            opening = (index, match.group("fence"))
+        elif closes_fence(match, opening[1]):
             opening = None
     if opening is not None:
         line = raw.body_line + opening[0]

@@ -21,6 +21,7 @@ from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import HTML_PLACEHOLDER, AtomicString
 
+from generator.markdown.links import closes_fence
 from generator.markdown.sanitize import HEADING_TAGS, RESERVED_IDS, escape_unknown_tags
 
 if TYPE_CHECKING:
@@ -171,8 +172,7 @@ class FenceInfoPreprocessor(Preprocessor):
                 continue
             indent, fence, info = match.group("indent", "fence", "info")
             if opening is not None:
-                closes = fence[0] == opening[1][0] and len(fence) >= len(opening[1]) and not info.strip()
-                opening = None if closes else opening
+                opening = None if closes_fence(match, opening[1]) else opening
                 result.append(line)
             elif fence[0] == "`" and "`" in info:
                 result.append(line)  # inline code that starts a line, as GitHub reads it
@@ -189,8 +189,7 @@ class FenceInfoPreprocessor(Preprocessor):
         words = info.strip().split(None, 1)
         if not words:
             return ""
-        language = "".join(_LANGUAGE.findall(words[0].removeprefix("{").removesuffix("}")))
-        return language
+        return "".join(_LANGUAGE.findall(words[0].removeprefix("{").removesuffix("}")))
 
 
 class BlockSeparatingPreprocessor(Preprocessor):

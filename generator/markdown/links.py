@@ -122,7 +122,7 @@ def _prose_lines(text: str) -> Iterator[tuple[int, str]]:
     previous_blank = True
     for index, line in enumerate(text.split("\n")):
         match = FENCE.match(line)
-        if match and (fence is None or _closes(match, fence)):
+        if match and (fence is None or closes_fence(match, fence)):
             fence = match.group("fence") if fence is None else None
             continue
         blank = not line.strip()
@@ -136,7 +136,9 @@ def _prose_lines(text: str) -> Iterator[tuple[int, str]]:
         yield index, line
 
 
-def _closes(match: re.Match[str], fence: str) -> bool:
+def closes_fence(match: re.Match[str], fence: str) -> bool:
+    """Tell whether a fence line (a match with `fence` and `info` groups, as FENCE's) closes the
+    block `fence` opened: the same character, at least as many, and nothing after them."""
     marker = match.group("fence")
     return marker[0] == fence[0] and len(marker) >= len(fence) and not match.group("info").strip()
 
