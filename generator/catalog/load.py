@@ -64,9 +64,14 @@ def read_weight(data: dict[str, Any]) -> float | None:
     """Return the first of `order` and `weight` that is a number, else None."""
     for key in ORDER_KEYS:
         value = data.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        if is_weight(value):
             return float(value)
     return None
+
+
+def is_weight(value: Any) -> bool:
+    """Tell whether a frontmatter value can place an agent: a finite number, not true or false."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @dataclass(frozen=True)

@@ -135,10 +135,10 @@ def plan_pages(
     names = {path: plugin.name for path, plugin in owners.items()}
     categories = {path: plugin.category for path, plugin in owners.items()}
     slugs = assign_slugs(raw_agents, names)
-    positions = {raw.path: category_position(read_category(raw, categories.get(raw.path, "")), category_order)
-                 for raw in raw_agents}
-    ordered = sorted(raw_agents, key=lambda r: catalog_order(read_category(r, categories.get(r.path, "")), read_name(r),
-                                                             slugs[r.path], r.outline.weight, positions[r.path]))
+    shown_categories = {raw.path: read_category(raw, categories.get(raw.path, "")) for raw in raw_agents}
+    positions = {path: category_position(category, category_order) for path, category in shown_categories.items()}
+    ordered = sorted(raw_agents, key=lambda r: catalog_order(shown_categories[r.path], read_name(r), slugs[r.path],
+                                                             r.outline.weight, positions[r.path]))
     links = [PageLink(visible_name(read_name(raw)), page_url(slugs[raw.path])) for raw in ordered]
     plans = [
         PagePlan(raw, slugs[raw.path], links[index - 1] if index > 0 else None,
