@@ -6,6 +6,7 @@ import contextlib
 import functools
 import http.server
 import os
+import shutil
 import textwrap
 import threading
 from collections.abc import Iterator
@@ -109,6 +110,15 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo catalog built once, for tests that only read the site or serve it."""
+    root = tmp_path_factory.mktemp("demo")
+    shutil.copytree(DEMO_AGENTS, root / "agents")
+    build_catalog(root / "agents")
+    return root / "site"
 
 
 @pytest.fixture(scope="session")

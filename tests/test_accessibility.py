@@ -9,18 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import DEMO_AGENTS, build_catalog, parse_html, serve_folder
+from conftest import parse_html, serve_folder
 
 WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 PAGES = ["index.html", "agents/senior-backend-engineer/index.html", "agents/backup-recovery-planner/index.html", "404.html"]
-
-
-@pytest.fixture(scope="module")
-def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("a11y")
-    shutil.copytree(DEMO_AGENTS, root / "agents")
-    build_catalog(root / "agents", root / "site")
-    return root / "site"
 
 
 @pytest.mark.parametrize("theme", ["light", "dark"])

@@ -37,15 +37,6 @@ Text.
 """
 
 
-@pytest.fixture(scope="module")
-def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Build a copy of the demo catalog once for the read-only checks below."""
-    root = tmp_path_factory.mktemp("demo")
-    shutil.copytree(DEMO_AGENTS, root / "agents")
-    build_catalog(root / "agents")
-    return root / "site"
-
-
 def demo_sources() -> list[Path]:
     return sorted(DEMO_AGENTS.rglob("*.md"))
 

@@ -21,14 +21,6 @@ new PerformanceObserver((list) => {
 """
 
 
-@pytest.fixture(scope="module")
-def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("first-load")
-    shutil.copytree(DEMO_AGENTS, root / "agents")
-    build_catalog(root / "agents", root / "site")
-    return root / "site"
-
-
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("width", [390, 1280])
 def test_nothing_moves_after_the_first_paint(browser, demo_site: Path, scheme: str, width: int) -> None:
