@@ -406,12 +406,13 @@ function loadFragment(slug) {
   return fragments.get(slug);
 }
 
-// The words of a text with where each stands, and whether the query matched it.
+// The words of a text with where each stands, its stem, and whether the query matched it.
 function markedWords(text, isMatch) {
   const words = [];
   for (const found of text.matchAll(/[\p{L}\p{N}]+/gu)) {
     const [word] = splitWords(found[0]);
-    words.push({ start: found.index, end: found.index + found[0].length, hit: Boolean(word) && isMatch(stem(word)) });
+    const stemmed = word ? stem(word) : "";
+    words.push({ start: found.index, end: found.index + found[0].length, stem: stemmed, hit: Boolean(word) && isMatch(stemmed) });
   }
   return words;
 }
@@ -422,7 +423,7 @@ function bestSection(sections, isMatch) {
   for (const [id, title, text] of sections) {
     const whole = `${title} ${text}`;
     const hits = markedWords(whole, isMatch).filter((word) => word.hit);
-    const distinct = new Set(hits.map((word) => stem(splitWords(whole.slice(word.start, word.end))[0]))).size;
+    const distinct = new Set(hits.map((word) => word.stem)).size;
     const weight = distinct * 1000 + hits.length;
     if (hits.length > 0 && (!best || weight > best.weight)) best = { id, title, text, weight };
   }
