@@ -372,3 +372,34 @@ def test_committed_dates_are_read_from_git_once_while_head_stays(dated_catalog: 
     git(dated_catalog.parent, "commit", "-qam", "change", date="2026-02-01T10:00:00Z")
     assert read_file_dates(paths, dated_catalog, store)[paths[0]].updated.isoformat() == "2026-02-01T10:00:00+00:00"
     assert len(reads) == 3, "a new commit is read"
+
+
+def test_the_feed_shortlist_keeps_the_order_of_sorting_every_item() -> None:
+    """The feed takes its newest items from each kind's shortlist; the result is the head of
+    ordering every item, kinds taking turns within a date."""
+    import random
+    from datetime import datetime, timezone
+
+    from generator.catalog.history import FileDates
+    from generator.site.publish import FeedItem, newest_first
+
+    picker = random.Random(7)
+    days = [datetime(2026, 1, day, tzinfo=timezone.utc) for day in (1, 2, 3)]
+    items = []
+    for number in range(400):
+        kind = picker.choice(["agent", "agent", "command", "skill"])
+        day = picker.choice(days)
+        items.append(FeedItem(kind, f"item {picker.randrange(60)}", f"{number}.html", f"{kind} {number}", "",
+                              FileDates(day, day), str))
+
+    def newest(item: FeedItem) -> tuple[float, str, str]:
+        return -item.dates.updated.timestamp(), item.title.casefold(), item.key
+
+    turns: dict[int, int] = {}
+    for kind in ("agent", "command", "skill"):
+        for turn, item in enumerate(sorted((i for i in items if i.kind == kind), key=newest)):
+            turns[id(item)] = turn
+    everything = sorted(items, key=lambda item: (-item.dates.updated.timestamp(), turns[id(item)],
+                                                 ("agent", "command", "skill").index(item.kind)))
+    assert newest_first(items, 50) == everything[:50]
+    assert [item.kind for item in newest_first(items, 3)] == ["agent", "command", "skill"]

@@ -112,7 +112,7 @@ def run_pipeline(
         with_relations,
     )
     from generator.pipeline.render import make_manifest, render_site
-    from generator.site.plan import SitePlan, plan_pages, with_dates
+    from generator.site.plan import SitePlan, plan_pages
     from generator.site.relations import relate
 
     # Read and check every agent before writing anything; strict mode stops on any finding.
@@ -125,13 +125,12 @@ def run_pipeline(
     _stop_if_strict(config, report)
 
     # Plan: slugs, order, neighbours and dates, before anything is rendered.
-    plans, slugs = plan_pages(raw_agents, listing.owners, config.categories)
+    dated = components.dated_files()  # the feed lists commands and skills too
+    dates = read_file_dates([raw.path for raw in raw_agents] + dated, config.agents_dir, memo)
+    plans, slugs = plan_pages(raw_agents, listing.owners, config.categories, dates)  # each page shows its date
     relations = relate(mentioners(plans, components))
     plans = with_relations(plans, relations)
     slugs = {**link_targets(components), **slugs}  # links from agents may lead to skills and commands
-    dated = components.dated_files()  # the feed lists commands and skills too
-    dates = read_file_dates([plan.raw.path for plan in plans] + dated, config.agents_dir, memo)
-    plans = with_dates(plans, dates)  # each page says when its file last changed
     parts = (components_state(components, listing.other_entries, config.max_file_size) + " "
              + _dates_state(dates, dated)) if record else ""
     state = _site_state(record, config, plans, dates, parts) if record else ""

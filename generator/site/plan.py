@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from generator.catalog.history import FileDates
@@ -125,9 +125,11 @@ def _clip_slug(slug: str) -> str:
 
 def plan_pages(
     raw_agents: list[RawAgent], owners: Mapping[Path, Plugin] | None = None, category_order: Sequence[str] = (),
+    dates: Mapping[Path, FileDates] | None = None,
 ) -> tuple[list[PagePlan], dict[PurePosixPath, str]]:
     """Put the agents in catalog order and give each its slug and neighbours, before any rendering;
-    `owners` is each file's plugin, in a marketplace; `category_order` the config's `categories`.
+    `owners` is each file's plugin, in a marketplace; `category_order` the config's `categories`;
+    `dates` when each file was added and last changed (each page shows the day of the latter).
 
     Returns the plans and every file's slug by its path below the agents folder.
     """
@@ -140,13 +142,19 @@ def plan_pages(
     ordered = sorted(raw_agents, key=lambda r: catalog_order(shown_categories[r.path], read_name(r), slugs[r.path],
                                                              r.outline.weight, positions[r.path]))
     links = [PageLink(visible_name(read_name(raw)), page_url(slugs[raw.path])) for raw in ordered]
+    days = _days(dates or {})
     plans = [
         PagePlan(raw, slugs[raw.path], links[index - 1] if index > 0 else None,
                  links[index + 1] if index + 1 < len(links) else None, names.get(raw.path, ""),
-                 categories.get(raw.path, ""), category_position=positions[raw.path])
+                 categories.get(raw.path, ""), updated=days.get(raw.path, ""), category_position=positions[raw.path])
         for index, raw in enumerate(ordered)
     ]
     return plans, slugs_by_file(raw_agents, slugs)
+
+
+def _days(dates: Mapping[Path, FileDates]) -> dict[Path, str]:
+    """Return the day each file last changed, as `YYYY-MM-DD`."""
+    return {path: known.updated.strftime("%Y-%m-%d") for path, known in dates.items()}
 
 
 @dataclass(frozen=True)
@@ -167,12 +175,6 @@ class PagePlan:
     """When the agent's file last changed, as `YYYY-MM-DD` (from git, else the file's time)."""
     category_position: int = 0
     """Where the agent's category stands in the config's `categories`."""
-
-
-def with_dates(plans: list[PagePlan], dates: Mapping[Path, FileDates]) -> list[PagePlan]:
-    """Return the plans, each with the day its file last changed, which its page shows."""
-    return [replace(plan, updated=known.updated.strftime("%Y-%m-%d")) if (known := dates.get(plan.raw.path)) else plan
-            for plan in plans]
 
 
 @dataclass(frozen=True)

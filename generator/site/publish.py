@@ -6,6 +6,7 @@ site's root, where every one of these files sits.
 
 from __future__ import annotations
 
+import heapq
 import json
 import re
 import uuid
@@ -352,7 +353,7 @@ def render_feed(
     site: SiteContext, catalog: Catalog, dates: Mapping[Any, FileDates], components: Components | None = None,
 ) -> str:
     """Return an Atom feed of the most recently added or changed agents, commands and skills, newest first."""
-    recent = newest_first(feed_items(catalog, dates, components))[:FEED_LIMIT]
+    recent = newest_first(feed_items(catalog, dates, components), FEED_LIMIT)
     feed = ET.Element(f"{{{_ATOM}}}feed")
     _text(feed, "title", site["title"])
     if site["description"]:
@@ -387,15 +388,23 @@ def _add_entry(feed: ET.Element, site: SiteContext, item: FeedItem) -> None:
         ET.SubElement(entry, f"{{{_ATOM}}}category", {"term": remove_control_characters(item.category)})
 
 
-def newest_first(items: list[FeedItem]) -> list[FeedItem]:
-    """Order the items newest first; items of one date take turns by kind (an agent, a command,
-    a skill, an agent…), so a catalog whose files share a date (a fresh or shallow clone) does
-    not fill the feed with one kind."""
+def newest_first(items: list[FeedItem], limit: int) -> list[FeedItem]:
+    """Return the `limit` newest items, newest first; items of one date take turns by kind (an
+    agent, a command, a skill, an agent…), so a catalog whose files share a date (a fresh or
+    shallow clone) does not fill the feed with one kind."""
     by_kind: dict[str, list[FeedItem]] = {}
-    for item in sorted(items, key=lambda item: (-_updated(item).timestamp(), _title_key(item), item.key)):
+    for item in items:
         by_kind.setdefault(item.kind, []).append(item)
-    turns = {id(item): turn for kind in by_kind.values() for turn, item in enumerate(kind)}
-    return sorted(items, key=lambda item: (-_updated(item).timestamp(), turns[id(item)], _KIND_ORDER.index(item.kind)))
+    # An item behind `limit` others of its kind has at least `limit` items before it overall.
+    turns = {id(item): turn for kind in by_kind.values()
+             for turn, item in enumerate(heapq.nsmallest(limit, kind, key=_newest_key))}
+    shortlist = [item for item in items if id(item) in turns]
+    return sorted(shortlist, key=lambda item: (-_updated(item).timestamp(), turns[id(item)],
+                                               _KIND_ORDER.index(item.kind)))[:limit]
+
+
+def _newest_key(item: FeedItem) -> tuple[float, str, str]:
+    return -_updated(item).timestamp(), _title_key(item), item.key
 
 
 _KIND_ORDER = ("agent", "command", "skill")
