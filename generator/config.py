@@ -20,6 +20,7 @@ from generator.catalog.marketplace import (
 )
 from generator.catalog.selection import Selection, compile_patterns
 from generator.errors import ConfigError, SiteError, UsageError, type_name
+from generator.strings import LANGUAGE_TAG, Text, check_translation
 
 CONFIG_NAME = "agentpages.yml"
 DEFAULT_TITLE = "Agent catalog"
@@ -45,6 +46,8 @@ CONFIG_KEYS: dict[str, type] = {
     "extra_js": list,
     "csp_origins": list,
     "categories": list,
+    "lang": str,
+    "strings": dict,  # or the name of a file holding one (see _strings)
 }
 _LIST_OF_TEXT_KEYS = ("known_tools", "extra_tools", "categories")
 _PATTERN_KEYS = ("include", "exclude")
@@ -95,6 +98,10 @@ class SiteConfig:
     csp_origins: tuple[str, ...] = ()
     """Origins (`https://host`) the Content-Security-Policy lets scripts, fetches and images come
     from besides the site itself: an analytics service's, for one."""
+    lang: str = "en"
+    """The pages' language (`<html lang>`), a BCP 47 tag such as `fr` or `pt-BR`."""
+    strings: dict[str, Text] = field(default_factory=dict)
+    """The catalog's translation of the theme's words, by key (see templates/strings.yml)."""
     marketplace: str = ""
     """The marketplace's name when the catalog is one (`agents_dir` is its root), else ""."""
     install_source: str = ""
@@ -344,6 +351,8 @@ def _read_setting(path: Path, key_node: yaml.Node, value_node: yaml.Node) -> tup
     if key not in CONFIG_KEYS:
         known = ", ".join(sorted(CONFIG_KEYS))
         raise ConfigError(path, line, f"unknown key '{key}' (known keys: {known})")
+    if key == "strings":
+        return key, _strings(path, line, value_node)
     value = _construct(path, value_node)
     expected = CONFIG_KEYS[key]
     if value is None:
@@ -354,6 +363,8 @@ def _read_setting(path: Path, key_node: yaml.Node, value_node: yaml.Node) -> tup
         raise ConfigError(path, line, f"'{key}' must be a list of {'category' if key == 'categories' else 'tool'} names")
     if key == "categories":
         return key, tuple(item.strip() for item in value)
+    if key == "lang" and not LANGUAGE_TAG.match(value):
+        raise ConfigError(path, line, f"'lang' must be a language tag such as 'en', 'fr' or 'pt-BR', not '{value}'")
     if key in _PATTERN_KEYS:
         return key, _patterns(path, line, key, value)
     if key in _ASSET_SUFFIXES:
@@ -373,6 +384,30 @@ def _read_setting(path: Path, key_node: yaml.Node, value_node: yaml.Node) -> tup
     if key == "cname" and not _HOST_NAME.match(value):
         raise ConfigError(path, line, f"'cname' must be a host name such as agents.example.com, not '{value}'")
     return key, value
+
+
+def _strings(path: Path, line: int, node: yaml.Node) -> dict[str, Text] | None:
+    """Return the `strings` setting checked: a mapping of the theme's keys to texts, written
+    here or in the YAML file it names (relative to the config file's folder)."""
+    if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":str"):
+        file = (path.parent / node.value).resolve()
+        if not file.is_relative_to(path.parent.resolve()) or not file.is_file():
+            raise ConfigError(path, line, f"'strings' names '{node.value}', which is no file in the config file's folder")
+        try:
+            node = yaml.compose(file.read_text(encoding="utf-8-sig"), Loader=_Loader) or yaml.MappingNode("", [])
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(file, 1, f"cannot read the strings: {exc}") from None
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            raise ConfigError(file, mark.line + 1 if mark else 1, f"invalid YAML: {getattr(exc, 'problem', exc)}") from None
+        path, line = file, 1
+    value = _construct(path, node)
+    if value is None:
+        return None
+    lines = {"": line}
+    if isinstance(node, yaml.MappingNode):
+        lines |= {str(key.value): key.start_mark.line + 1 for key, _ in node.value if isinstance(key, yaml.ScalarNode)}
+    return check_translation(path, lines, value)
 
 
 def builtin_templates_dir() -> Path:

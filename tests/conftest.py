@@ -83,7 +83,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-OUR_SCRIPTS = ("assets/theme.js", "assets/site.js", "assets/stemmer.js", "assets/search.js")
+OUR_SCRIPTS = ("assets/theme.js", "assets/strings.js", "assets/site.js", "assets/stemmer.js", "assets/search.js")
 
 
 def assert_no_danger(root: etree._Element) -> None:

@@ -18,7 +18,7 @@ LAYERS = [
     {"generator", "generator.errors", "generator.addresses"},
     {"generator.markdown"},
     {"generator.catalog"},
-    {"generator.config"},
+    {"generator.config", "generator.strings"},
     {"generator.site"},
     {"generator.store"},
     {"generator.pipeline"},

@@ -54,7 +54,9 @@ use_builtin_pygments_only()
 class MarkdownRenderer:
     """Convert agent Markdown to safe HTML, reusing one Markdown instance between documents."""
 
-    def __init__(self) -> None:
+    def __init__(self, permalink_title: str = "Link to this section") -> None:
+        """`permalink_title` is what each heading's `#` link says it is, in the page's language."""
+        self.permalink_title = permalink_title
         self._gfm = GithubBlocksExtension()
         # Extensions as objects, not names: a name is first looked up among the entry points of
         # every installed distribution, which costs more than rendering a page.
@@ -95,7 +97,7 @@ class MarkdownRenderer:
     def render_page_body(self, text: str, links: LinkContext | None = None) -> RenderedMarkdown:
         """Render an agent's body for its page: headings from `h2` down, each with a permalink."""
         rendered = self.render(text, top_level=2, links=links)
-        return RenderedMarkdown(add_permalinks(rendered.html), rendered.sections)
+        return RenderedMarkdown(add_permalinks(rendered.html, self.permalink_title), rendered.sections)
 
     def render_fragment(self, text: str, links: LinkContext | None = None) -> str:
         """Render a short text such as a summary to sanitized HTML."""
@@ -105,16 +107,16 @@ class MarkdownRenderer:
 _HEADING = re.compile(r'<(h[1-6]) id="([^"<>]+)">(.*?)</\1>', re.DOTALL)
 
 
-def add_permalinks(html_text: str) -> str:
+def add_permalinks(html_text: str, title: str) -> str:
     """Give each heading a `#` link to itself, and scrolling blocks a keyboard stop.
 
     Added after sanitizing, as the markup is ours. The link stays out of the heading's
     accessible name and tab order; the contents list links every heading for keyboards.
     """
-    linked = _HEADING.sub(
-        r'<\1 id="\2">\3<a class="anchor" href="#\2" title="Link to this section" aria-hidden="true" tabindex="-1">#</a></\1>',
-        html_text,
-    )
+    title = html.escape(title)
+    linked = _HEADING.sub(lambda heading: f'<{heading[1]} id="{heading[2]}">{heading[3]}<a class="anchor" '
+                                          f'href="#{heading[2]}" title="{title}" aria-hidden="true" tabindex="-1">#</a>'
+                                          f'</{heading[1]}>', html_text)
     return linked.replace("<pre>", '<pre tabindex="0">').replace("<table>", '<table tabindex="0">')
 
 

@@ -273,7 +273,9 @@ class ComponentPages:
         if self._renderer is None:
             from generator.markdown.markup import MarkdownRenderer
 
-            self._renderer = MarkdownRenderer()
+            from generator.site.render import strings_of
+
+            self._renderer = MarkdownRenderer(strings_of(self.env).plain("link_to_section"))
         return self._renderer
 
     def _links(self, source: PurePosixPath, here: str, also_from: PurePosixPath | None = None) -> LinkContext:

@@ -24,7 +24,7 @@ from generator.markdown.markup import MarkdownRenderer
 from generator.pipeline.memo import compress_page
 from generator.pipeline.workers import map_in_workers, usual_collection, worker_count
 from generator.site.plan import PagePlan
-from generator.site.render import make_environment, make_site_context, render_agent_page
+from generator.site.render import make_environment, make_site_context, render_agent_page, strings_of
 from generator.site.search_terms import PageTerms, index_terms
 from generator.store import output
 
@@ -50,7 +50,7 @@ class PageWriter:
         self.for_cache = for_cache
         self.env = env or make_environment(config)
         self.site = make_site_context(config)
-        self.renderer = MarkdownRenderer()
+        self.renderer = MarkdownRenderer(strings_of(self.env).plain("link_to_section"))
 
     def render(self, plan: PagePlan) -> tuple[Agent, str, bytes]:
         """Render one agent's page; return the agent (with its body), the page and the file's bytes."""

@@ -16,6 +16,7 @@ INDEX_PAGE = "index.html"
 NOT_FOUND_PAGE = "404.html"
 CODE_CSS = "assets/pygments.css"
 COLOR_CSS = "assets/colors.css"
+SCRIPT_STRINGS = "assets/strings.js"
 
 SiteFile = str | bytes | Iterator[str]
 """A file's content: whole, or in parts as it is made."""
@@ -45,6 +46,7 @@ def render_site_files(
         render_color_css,
         render_index,
         render_not_found,
+        render_script_strings,
     )
 
     site = make_site_context(config)
@@ -58,6 +60,7 @@ def render_site_files(
         files[CODE_CSS] = render_code_css()
     if COLOR_CSS not in kept:
         files[COLOR_CSS] = render_color_css(catalog)
+    files[SCRIPT_STRINGS] = render_script_strings(env)
     files.update(publish.render_machine_files(site, catalog, dates, by_slug.catalog_objects(), by_slug.llms_lines(),
                                               components))
     files[publish.SCHEMA_NAME] = publish.SCHEMA_PATH.read_bytes()

@@ -23,7 +23,8 @@ from generator.addresses import (
 from generator.catalog.components import usage_name
 from generator.site.plan import plugin_slug
 from generator.site.relations import NO_RELATIONS, PageRelations
-from generator.site.render import IndexEntry, render_template
+from generator.site.render import IndexEntry, render_template, strings_of
+from generator.strings import Strings
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -158,7 +159,7 @@ def render_skill_page(
     root = root_of(url)
     archive = skill_archive_url(slug)
     files = [{"name": str(file.rel_path), "url": skill_file_url(slug, str(file.rel_path)) if shows(file) else "",
-              "note": _file_note(file)} for file in skill.files]
+              "note": _file_note(file, strings_of(env))} for file in skill.files]
     return render_template(env, "skill.html", {
         **_component_context(site, root, plugin), "skill": skill, "files": files, "body_html": body_html,
         "archive_path": archive, "archive_url": (site["site_url"] or root) + archive, "install_name": file_name(slug),
@@ -172,7 +173,7 @@ def render_skill_file_page(
     """Render the page that shows one file of a skill's folder (see `file_body`)."""
     url = skill_file_url(slug, str(file.rel_path))
     return render_template(env, "skill_file.html", {
-        "site": site, "root": root_of(url), "skill": skill, "file_name": str(file.rel_path), "size": _size(file.size),
+        "site": site, "root": root_of(url), "skill": skill, "file_name": str(file.rel_path), "size": _size(file.size, strings_of(env)),
         "skill_url": relative_url(component_url("skill", slug), url), "body_html": body_html,
     }, subject=skill.path)
 
@@ -230,16 +231,18 @@ def _component_context(site: SiteContext, root: str, plugin: str) -> dict[str, A
             "plugin_url": f"{root}{plugin_url(plugin_slug(plugin))}" if plugin else ""}
 
 
-def _file_note(file: SkillFile) -> str:
+def _file_note(file: SkillFile, strings: Strings) -> str:
     if file.kind == "binary":
-        return f"binary, {_size(file.size)}: in the archive"
+        return strings.plain("file_binary", size=_size(file.size, strings))
     if file.kind == "large":
-        return f"{_size(file.size)}: too large to show or pack"
-    return _size(file.size)
+        return strings.plain("file_too_large", size=_size(file.size, strings))
+    return _size(file.size, strings)
 
 
-def _size(size: int) -> str:
-    return f"{size:,} bytes" if size < 10_240 else f"{size / 1024:,.0f} KiB"
+def _size(size: int, strings: Strings) -> str:
+    if size < 10_240:
+        return strings.plain_count("size_bytes", size, f"{size:,}")
+    return strings.plain("size_kib", count=f"{size / 1024:,.0f}")
 
 
 def language_of(name: str) -> str:

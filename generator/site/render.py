@@ -22,6 +22,7 @@ from generator.errors import SiteError, TemplateError
 from generator.markdown.sanitize import CODE_CSS_CLASS, remove_control_characters
 from generator.site.plan import plugin_slug
 from generator.site.relations import NO_RELATIONS, PageRelations
+from generator.strings import Strings
 
 if TYPE_CHECKING:
     from generator.catalog.model import Agent, Catalog, PageLink
@@ -36,6 +37,8 @@ class SiteContext(TypedDict):
 
     title: str
     description: str
+    lang: str
+    """The pages' language, as `<html lang>` takes it."""
     repo_url: str
     site_url: str
     """The published address with a trailing slash, or "" when not configured."""
@@ -127,8 +130,30 @@ def make_environment(config: SiteConfig) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters["color_value"] = color_value
+    env.globals["t"] = Strings.of(config.strings)
+    env.globals["code"] = _code
     env.finalize = _without_control_characters
     return env
+
+
+def _code(text: str) -> Markup:
+    """Return `text` as inline code, for a translated sentence's placeholder."""
+    return Markup("<code>{}</code>").format(text)
+
+
+def render_script_strings(env: jinja2.Environment) -> str:
+    """Render `assets/strings.js`: the words the theme's scripts show, in the catalog's language."""
+    import json
+
+    texts = json.dumps(strings_of(env).for_scripts(), ensure_ascii=True, sort_keys=True, indent=1)
+    return f"// The words site.js and search.js show (templates/strings.yml).\nwindow.agentpagesStrings = {texts};\n"
+
+
+def strings_of(env: jinja2.Environment) -> Strings:
+    """Return the theme's words in the catalog's language, as the environment's templates show them."""
+    strings = env.globals["t"]
+    assert isinstance(strings, Strings)
+    return strings
 
 
 def _without_control_characters(value: Any) -> Any:
@@ -147,6 +172,7 @@ def make_site_context(config: SiteConfig) -> SiteContext:
     return SiteContext(
         title=config.title,
         description=config.description,
+        lang=config.lang,
         repo_url=config.repo_url,
         site_url=site_url,
         version=__version__,
@@ -212,7 +238,7 @@ def render_index_sections(env: jinja2.Environment, entries: list[IndexEntry]) ->
         cards = tuple(render_template(env, "_partials/_component_card.html", {"entry": entry}).strip()
                       for entry in entries if entry.kind == kind)
         if cards:
-            sections.append(IndexSection(KIND_TITLES[kind], cards))
+            sections.append(IndexSection(strings_of(env).plain(f"kind_{kind}s"), cards))
     return sections
 
 
@@ -225,7 +251,8 @@ def render_index(
     at 20,000 agents the page is 16 MB."""
     sections = [{"title": section.title, "cards": [Markup(card) for card in section.cards]}
                 for section in render_index_sections(env, list(components))]
-    context = IndexContext(site=site, root="", catalog=catalog, filters=make_filter_groups(catalog, components),
+    filters = make_filter_groups(catalog, components, strings_of(env))
+    context = IndexContext(site=site, root="", catalog=catalog, filters=filters,
                            cards={slug: Markup(card) for slug, card in cards.items()}, sections=sections,
                            kinds=_kind_counts(catalog, components))
     return render_template_parts(env, "index.html", dict(context))
@@ -255,9 +282,15 @@ def render_not_found(env: jinja2.Environment, site: SiteContext) -> str:
     return render_template(env, "404.html", dict(PageContext(site=site, root=root)))
 
 
-def make_filter_groups(catalog: Catalog, components: Sequence[IndexEntry] = ()) -> list[FilterGroup]:
+def make_filter_groups(
+    catalog: Catalog, components: Sequence[IndexEntry] = (), strings: Strings | None = None,
+) -> list[FilterGroup]:
     """Count the agents by color, model, category and tool for the index's filter chips, and
-    every component by kind and plugin when there are more kinds than agents."""
+    every component by kind and plugin when there are more kinds than agents; labelled in the
+    catalog's language (`strings`, English without)."""
+    words = (strings or Strings.of({})).plain
+    labels = {"neutral": words("no_color"), "default": words("default_model"), "all tools": words("all_tools"),
+              "no tools": words("no_tools")}
     colors: Counter[str] = Counter()
     models: Counter[str] = Counter()
     tools: Counter[str] = Counter()
@@ -266,21 +299,22 @@ def make_filter_groups(catalog: Catalog, components: Sequence[IndexEntry] = ()) 
         models[agent.model or "default"] += 1
         tools.update(["all tools"] if agent.tools is None else agent.tools or ["no tools"])
     groups = [
-        FilterGroup(key="color", label="Color", options=_options(dict(colors))),
-        FilterGroup(key="model", label="Model", options=_options(dict(models))),
-        FilterGroup(key="category", label="Category",
-                    options=[FilterOption(value=c.name or "Uncategorized", label=c.name or "Uncategorized",
+        FilterGroup(key="color", label=words("filter_color"), options=_options(dict(colors), labels)),
+        FilterGroup(key="model", label=words("filter_model"), options=_options(dict(models), labels)),
+        FilterGroup(key="category", label=words("filter_category"),
+                    options=[FilterOption(value=c.name or "Uncategorized", label=c.name or words("uncategorized"),
                                           count=len(c.agents)) for c in catalog.categories]),
-        FilterGroup(key="tool", label="Tools", options=_options(dict(tools.most_common(MAX_TOOL_CHIPS)))),
+        FilterGroup(key="tool", label=words("filter_tools"),
+                    options=_options(dict(tools.most_common(MAX_TOOL_CHIPS)), labels)),
     ]
     if components:
         kinds = Counter({"agent": len(catalog.agents)}) + Counter(entry.kind for entry in components)
         plugins = Counter(agent.plugin for agent in catalog.agents if agent.plugin)
         plugins.update(entry.plugin for entry in components if entry.plugin)
-        groups[:0] = [FilterGroup(key="kind", label="Kind", options=[
-            FilterOption(value=kind, label=label, count=kinds[kind]) for kind, label in KIND_TITLES.items()
+        groups[:0] = [FilterGroup(key="kind", label=words("filter_kind"), options=[
+            FilterOption(value=kind, label=words(f"kind_{kind}s"), count=kinds[kind]) for kind in KIND_TITLES
             if kinds[kind]])]
-        groups.append(FilterGroup(key="plugin", label="Plugin", options=_options(dict(plugins))))
+        groups.append(FilterGroup(key="plugin", label=words("filter_plugin"), options=_options(dict(plugins), {})))
     return [group for group in groups if len(group["options"]) > 1]
 
 
@@ -290,12 +324,10 @@ def color_value(agent: Agent) -> str:
     return agent.color.hex if agent.color.tone == "hex" else agent.color.tone
 
 
-def _options(counts: dict[str, int]) -> list[FilterOption]:
+def _options(counts: dict[str, int], labels: Mapping[str, str]) -> list[FilterOption]:
+    """Return a group's chips, largest first; `labels` names the values that are words of ours."""
     ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0].casefold()))
-    return [FilterOption(value=value, label=_LABELS.get(value, value), count=count) for value, count in ordered]
-
-
-_LABELS = {"neutral": "no color"}
+    return [FilterOption(value=value, label=labels.get(value, value), count=count) for value, count in ordered]
 
 
 def render_agent_page(

@@ -22,6 +22,7 @@ const MAX_RESULTS = 60; // the best matches are enough to choose from
 const SNIPPETS = 10; // results that get a snippet from their page's text (one small file each)
 const TYPING_PAUSE_MS = 150;
 const INDEX_VERSION = 2;
+const { say } = window.agentpages; // site.js, which runs first
 const MIN_PREFIX = 3; // shorter words match whole words only: "go" is not "google"
 const PREFIX_MATCH = 0.3; // "deploy" finds "deployer", well below "deploy" itself
 const TYPO_MATCH = 0.8; // "pyhton" finds "python", a little below a query spelled right
@@ -494,8 +495,8 @@ function shownWord([, shown, term], card) {
 
 const MAX_NOTED = 3;
 function quoted(words) {
-  const shown = words.slice(0, MAX_NOTED).map((word) => `“${word}”`).join(", ");
-  return words.length > MAX_NOTED ? `${shown} and ${words.length - MAX_NOTED} more` : shown;
+  const shown = words.slice(0, MAX_NOTED).map((word) => say("quoted_word", { word })).join(", ");
+  return words.length > MAX_NOTED ? say("word_list_more", { words: shown, count: words.length - MAX_NOTED }) : shown;
 }
 
 function describeMeaning(meaning, noun) {
@@ -503,16 +504,18 @@ function describeMeaning(meaning, noun) {
   const notes = [];
   if (meaning.corrections.length) {
     const top = meaning.cards[0];
-    notes.push(`Showing results for ${quoted(meaning.corrections.map((correction) => shownWord(correction, top)))}`
-      + ` (no match for ${quoted(meaning.corrections.map(([word]) => word))}).`);
+    notes.push(say("showing_results_for", {
+      words: quoted(meaning.corrections.map((correction) => shownWord(correction, top))),
+      typed: quoted(meaning.corrections.map(([word]) => word)),
+    }));
   }
   if (meaning.optional.length) {
-    notes.push(`${quoted(meaning.optional)} ${meaning.optional.length === 1 ? "is" : "are"} in many pages, so not required.`);
+    notes.push(say("words_not_required", { words: quoted(meaning.optional), count: meaning.optional.length }));
   }
   if (meaning.partial) {
     notes.push(meaning.everyCount
-      ? `${meaning.everyCount} ${meaning.everyCount === 1 ? "matches" : "match"} every word; then those matching the most.`
-      : `No ${noun.replace(/s$/, "")} matches every word; showing those matching the most.`);
+      ? say("some_match_every_word", { count: meaning.everyCount })
+      : say(noun === "components" ? "no_component_matches_every_word" : "no_agent_matches_every_word"));
   }
   return notes.join(" ");
 }
@@ -575,9 +578,10 @@ async function apply() {
   updateCounts(filters, found ? found.found : cards);
   const active = query || Object.keys(filters).length;
   const noun = input.dataset.noun || "agents";
-  const more = found && found.total > shown ? ` (the best of ${found.total} matches)` : "";
+  const more = found && found.total > shown ? say("search_best_of", { count: found.total }) : "";
   const meaning = found ? describeMeaning(found.meaning, noun) : "";
-  countLine.textContent = active ? `${shown} of ${cards.length} ${noun}${more}${meaning ? `. ${meaning}` : ""}` : "";
+  const count = say(noun === "components" ? "search_count_components" : "search_count_agents", { shown, count: cards.length });
+  countLine.textContent = active ? `${count}${more}${meaning ? `. ${meaning}` : ""}` : "";
   noResults.hidden = shown > 0;
 }
 

@@ -4,6 +4,19 @@
 (() => {
 
 const THEME_KEY = "agentpages-theme";
+// The theme's words in the site's language (templates/strings.yml), from assets/strings.js.
+const STRINGS = window.agentpagesStrings || {};
+
+// A string with its {placeholders} filled; a string that holds a count takes the form for it.
+function say(key, values = {}) {
+  let text = STRINGS[key] ?? key;
+  if (typeof text === "object") text = text[values.count === 1 ? "one" : "other"];
+  return text.replace(/\{\{|\}\}|\{(\w+)\}/g, (whole, name) => {
+    if (!name) return whole[0];
+    return name in values ? String(values[name]) : whole;
+  });
+}
+window.agentpages = Object.freeze({ say });
 const darkQuery = matchMedia("(prefers-color-scheme: dark)");
 const wideQuery = matchMedia("(min-width: 60rem)");
 
@@ -15,9 +28,9 @@ function setUpThemeToggle() {
   const button = document.querySelector("[data-theme-toggle]");
   if (!button) return;
   const label = () => {
-    const other = currentTheme() === "dark" ? "light" : "dark";
-    button.setAttribute("aria-label", `Switch to ${other} theme`);
-    button.title = `Switch to ${other} theme`;
+    const text = say(currentTheme() === "dark" ? "switch_to_light" : "switch_to_dark");
+    button.setAttribute("aria-label", text);
+    button.title = text;
   };
   label();
   button.addEventListener("click", () => {
@@ -50,11 +63,11 @@ async function copyText(text, button) {
   const original = button.textContent;
   try {
     await navigator.clipboard.writeText(await text);
-    button.textContent = "Copied";
-    announce("Copied to the clipboard");
+    button.textContent = say("copied");
+    announce(say("copied_to_clipboard"));
   } catch (error) {
-    button.textContent = "Copy failed";
-    announce("Copying failed");
+    button.textContent = say("copy_failed");
+    announce(say("copying_failed"));
   }
   setTimeout(() => { button.textContent = original; }, 1500);
 }
@@ -66,8 +79,8 @@ function addCodeCopyButtons() {
     const button = document.createElement("button");
     button.type = "button";
     button.className = "copy-button";
-    button.textContent = "Copy";
-    button.setAttribute("aria-label", "Copy code");
+    button.textContent = say("copy");
+    button.setAttribute("aria-label", say("copy_code"));
     const source = pre.querySelector("code") || pre; // the code only, never the button's label
     button.addEventListener("click", () => copyText(source.textContent.replace(/\n$/, ""), button));
     block.classList.add("has-copy");
