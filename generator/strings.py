@@ -68,9 +68,13 @@ def _checked_text(path: Path, line: int, key: str, text: object, english: Text) 
     elif not isinstance(text, str):
         raise ConfigError(path, line, f"string '{key}' must be a text, not a {type_name(text)}")
     try:
-        used = placeholders(text)
+        fields = [field for form in (text.values() if isinstance(text, dict) else [text])
+                  for field in string.Formatter().parse(form) if field[1] is not None]
     except ValueError:
         raise ConfigError(path, line, f"string '{key}' has a stray '{{' or '}}' (write '{{{{' or '}}}}' for one)") from None
+    if any(spec or conversion or not name for _, name, spec, conversion in fields):
+        raise ConfigError(path, line, f"string '{key}' may name its placeholders only, as {{name}}: no format or conversion")
+    used = frozenset(name for _, name, _, _ in fields if name)
     if used != placeholders(english):
         wanted = ", ".join(f"{{{name}}}" for name in sorted(placeholders(english))) or "none"
         raise ConfigError(path, line, f"string '{key}' must use the placeholders of its English ({wanted})")

@@ -173,6 +173,9 @@ def test_a_translation_is_text_never_markup(tmp_path: Path) -> None:
     ("strings:\n  agents_count: agents\n", 2, "holds a count: give it a text for 'one' and one for 'other'"),
     ("strings:\n  examples: [a]\n", 2, "must be a text, not a list"),
     ("strings:\n  last_updated: 'le {date'\n", 2, "stray '{'"),
+    ("strings:\n  last_updated: 'le {date:>999999999}'\n", 2, "no format or conversion"),
+    ("strings:\n  last_updated: 'le {date.__class__}'\n", 2, "must use the placeholders of its English"),
+    ("strings:\n  last_updated: 'le {date} {}'\n", 2, "may name its placeholders only"),
     ("strings: missing.yml\n", 1, "'strings' names 'missing.yml', which is no file"),
     ("strings: 3\n", 1, "'strings' must map keys to texts"),
 ])
