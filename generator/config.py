@@ -102,6 +102,8 @@ class SiteConfig:
     """The pages' language (`<html lang>`), a BCP 47 tag such as `fr` or `pt-BR`."""
     strings: dict[str, Text] = field(default_factory=dict)
     """The catalog's translation of the theme's words, by key (see templates/strings.yml)."""
+    strings_file: Path | None = None
+    """The file `strings` was read from, when the config names one (serve watches it)."""
     marketplace: str = ""
     """The marketplace's name when the catalog is one (`agents_dir` is its root), else ""."""
     install_source: str = ""
@@ -175,6 +177,9 @@ def _read_config(agents_dir: Path, out_dir: Path, config_path: Path | None, stri
             strict=strict,
         )
     settings = read_config_file(path)
+    translation = settings.pop("strings", None)
+    if translation is not None:
+        settings.update(strings=translation.texts, strings_file=translation.file)
     theme = settings.pop("theme_dir", None)
     theme_dir = (path.parent / theme).resolve() if theme else _default_theme_dir(agents_dir)
     if theme and not theme_dir.is_dir():
@@ -363,7 +368,7 @@ def _read_setting(path: Path, key_node: yaml.Node, value_node: yaml.Node) -> tup
         raise ConfigError(path, line, f"'{key}' must be a list of {'category' if key == 'categories' else 'tool'} names")
     if key == "categories":
         return key, tuple(item.strip() for item in value)
-    if key == "lang" and not LANGUAGE_TAG.match(value):
+    if key == "lang" and not LANGUAGE_TAG.fullmatch(value):
         raise ConfigError(path, line, f"'lang' must be a language tag such as 'en', 'fr' or 'pt-BR', not '{value}'")
     if key in _PATTERN_KEYS:
         return key, _patterns(path, line, key, value)
@@ -386,9 +391,10 @@ def _read_setting(path: Path, key_node: yaml.Node, value_node: yaml.Node) -> tup
     return key, value
 
 
-def _strings(path: Path, line: int, node: yaml.Node) -> dict[str, Text] | None:
+def _strings(path: Path, line: int, node: yaml.Node) -> Translation | None:
     """Return the `strings` setting checked: a mapping of the theme's keys to texts, written
-    here or in the YAML file it names (relative to the config file's folder)."""
+    here or in the YAML file it names (relative to the config file's folder), and that file."""
+    named = None
     if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":str"):
         file = (path.parent / node.value).resolve()
         if not file.is_relative_to(path.parent.resolve()) or not file.is_file():
@@ -400,14 +406,19 @@ def _strings(path: Path, line: int, node: yaml.Node) -> dict[str, Text] | None:
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             raise ConfigError(file, mark.line + 1 if mark else 1, f"invalid YAML: {getattr(exc, 'problem', exc)}") from None
-        path, line = file, 1
+        path, line, named = file, 1, file
     value = _construct(path, node)
     if value is None:
         return None
-    lines = {"": line}
-    if isinstance(node, yaml.MappingNode):
-        lines |= {str(key.value): key.start_mark.line + 1 for key, _ in node.value if isinstance(key, yaml.ScalarNode)}
-    return check_translation(path, lines, value)
+    return Translation(check_translation(path, node, value), named)
+
+
+@dataclass(frozen=True)
+class Translation:
+    """The `strings` setting as read: the texts, and the file they came from if not the config."""
+
+    texts: dict[str, Text]
+    file: Path | None
 
 
 def builtin_templates_dir() -> Path:

@@ -576,3 +576,17 @@ def test_a_checkout_that_turns_an_agent_into_a_link_out_publishes_nothing_of_its
                        for file in running.live.out_dir.rglob("*") if file.is_file())
     finally:
         running.stop()
+
+
+def test_a_cache_folder_inside_the_catalog_leaves_serve_working_from_memory(catalog: Path, tmp_path: Path) -> None:
+    """The cache is never kept where the repository could put one; serve then keeps its pages in memory."""
+    from generator.pipeline.live import LiveSite
+
+    live = LiveSite(lambda: load_config(catalog, tmp_path / "site"), cache_dir=catalog / ".cache")
+    first = live.rebuild(full=True)
+    assert first.error is None
+    (catalog / "team/alpha.md").write_text(AGENT.format(name="alpha", summary="Edited.", body="Alpha body."))
+    assert live.rebuild().error is None
+    assert "Edited." in (tmp_path / "site/index.html").read_text()
+    assert not (catalog / ".cache").exists()
+    live.close()

@@ -243,6 +243,7 @@ class _Watcher(FileSystemEventHandler):
             builtin_templates_dir(),
         ]
         self.config_files = {config.catalog_root / CONFIG_NAME, *([config.config_path] if config.config_path else []),
+                             *([config.strings_file] if config.strings_file else []),
                              *([config.agents_dir / MARKETPLACE_FILE] if config.marketplace else [])}
         self.wake = wake
         self.full = False
@@ -357,13 +358,15 @@ def start_server(
 
 
 def _watched_folders(config: SiteConfig) -> list[tuple[Path, bool]]:
-    """Watch the catalog's folder (agents, templates and config, even ones made later) and the theme."""
+    """Watch the catalog's folder (agents, templates and config, even ones made later), the theme,
+    and the config and strings files wherever they are."""
     root = config.catalog_root
     folders = [(root, True), (builtin_templates_dir(), True)]
     if config.theme_dir and config.theme_dir.is_dir() and not config.theme_dir.is_relative_to(root):
         folders.append((config.theme_dir, True))
-    if config.config_path and not config.config_path.parent.is_relative_to(root):
-        folders.append((config.config_path.parent, False))
+    for file in (config.config_path, config.strings_file):
+        if file and not file.parent.is_relative_to(root) and (file.parent, False) not in folders:
+            folders.append((file.parent, False))
     return folders
 
 

@@ -355,8 +355,10 @@ class ComponentPages:
                          for command, slug in self.components.commands_by_plugin.get(plugin.name, []))
         skills = tuple(ListedComponent(skill.name, component_url("skill", slug), _clip(skill.description))
                        for skill, slug in self.components.skills_by_plugin.get(plugin.name, []))
-        return [ComponentGroup("agent", "Agents", agents), ComponentGroup("command", "Commands", commands),
-                ComponentGroup("skill", "Skills", skills)]
+        words = self.site["strings"].plain
+        return [ComponentGroup("agent", words("kind_agents"), agents),
+                ComponentGroup("command", words("kind_commands"), commands),
+                ComponentGroup("skill", words("kind_skills"), skills)]
 
 
 def link_targets(components: Components) -> dict[PurePosixPath, str]:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from generator.config import SiteConfig
 from generator.errors import Finding, Report, SiteError
 from generator.pipeline.build import run_pipeline
+from generator.pipeline.fingerprint import make_fingerprint
 from generator.pipeline.memo import CachedPage, Manifest, Memo, links_hold, links_of
 from generator.store.cache import BuildCache
 
@@ -82,7 +83,8 @@ class LiveSite:
         try:
             if full or self.memo is None:
                 self._start_afresh()
-            assert self.memo is not None
+            if self.memo is None:
+                raise SiteError(None, 0, "serve cannot keep its pages: SQLite could not open even a private database")
             report = Report()
             # strict shows warnings in the browser; it never keeps a site from being served
             built = run_pipeline(replace(self.config, strict=False), report, self.memo, lambda done, total: None,
@@ -161,9 +163,12 @@ class LiveMemo(Memo):
 
     @classmethod
     def open_live(cls, config: SiteConfig, cache_dir: Path | None) -> LiveMemo | None:
-        """Open serve's memo: its own cache beside the catalog's build cache, or None."""
+        """Open serve's memo: its own cache beside the catalog's build cache; where there can be
+        none (a cache folder inside the catalog), one that lasts as long as serve; None if SQLite
+        can make neither."""
         memo = Memo.open(config, cache_dir, purpose="serve")
-        return cls(memo.cache) if memo else None
+        cache = memo.cache if memo else BuildCache.open_scratch(make_fingerprint(config))
+        return cls(cache) if cache else None
 
     # -- files --------------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from generator.catalog.load import file_digest, read_agent_bytes
@@ -97,6 +97,7 @@ def render_site(
     writer.add_tree(builtin_templates_dir() / "assets", "assets")
     if config.theme_dir:
         writer.add_tree(config.theme_dir / "assets", "assets")
+        _warn_of_a_base_without_strings(config.theme_dir)
     _add_extra_assets(config, writer)
     listed = index_entries(components)
     inputs = file_keys(config, catalog, lambda: memo.catalog_key(catalog, repr(config)), listed) if memo else {}
@@ -113,6 +114,18 @@ def render_site(
     if memo is not None:
         memo.stats.hits, memo.stats.misses = len(plans) - len(pages.rendered), len(pages.rendered)
     return RenderedSite(catalog, search, entries.changes, {page_url(plan.slug): key for plan, key in zip(plans, keys)})
+
+
+def _warn_of_a_base_without_strings(theme_dir: Path) -> None:
+    """Say when a theme's own base.html leaves out assets/strings.js: the scripts would show keys."""
+    base = theme_dir / "base.html"
+    try:
+        lacks = base.is_file() and "assets/strings.js" not in base.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return
+    if lacks:
+        log.warning("%s: the theme's base.html has no <script defer src=\"{{ root }}assets/strings.js\"> before "
+                    "site.js, so the scripts show their texts' keys instead of their words: add it", base)
 
 
 def _add_extra_assets(config: SiteConfig, writer: SiteWriter) -> None:

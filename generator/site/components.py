@@ -241,8 +241,8 @@ def _file_note(file: SkillFile, strings: Strings) -> str:
 
 def _size(size: int, strings: Strings) -> str:
     if size < 10_240:
-        return strings.plain_count("size_bytes", size, f"{size:,}")
-    return strings.plain("size_kib", count=f"{size / 1024:,.0f}")
+        return strings.plain_count("size_bytes", size, strings.number(size))
+    return strings.plain("size_kib", count=strings.number(round(size / 1024)))
 
 
 def language_of(name: str) -> str:

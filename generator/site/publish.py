@@ -334,16 +334,20 @@ class FeedItem:
     decodes its summary when first asked, and the feed shows 50 of 20,000."""
 
 
-def feed_items(catalog: Catalog, dates: Mapping[Any, FileDates], components: Components | None = None) -> list[FeedItem]:
-    """Return every agent, command and skill as the feed would list it, dated by its file."""
+def feed_items(
+    site: SiteContext, catalog: Catalog, dates: Mapping[Any, FileDates], components: Components | None = None,
+) -> list[FeedItem]:
+    """Return every agent, command and skill as the feed would list it, dated by its file (a
+    command's and a skill's category is its kind, in the catalog's language)."""
+    site_strings = site["strings"]
     items = [FeedItem("agent", agent.name, agent.url, agent.slug, agent.category, dates.get(agent.path),
                       partial(getattr, agent, "summary_text"))
              for agent in catalog.agents]
     if components is not None:
         items += [FeedItem("command", f"/{usage_name(command.name, plugin)}", component_url("command", slug), f"command {slug}",
-                           "Commands", dates.get(command.path), partial(str, command.description))
+                           site_strings.plain("kind_commands"), dates.get(command.path), partial(str, command.description))
                   for command, slug, plugin in components.commands]
-        items += [FeedItem("skill", skill.name, component_url("skill", slug), f"skill {slug}", "Skills",
+        items += [FeedItem("skill", skill.name, component_url("skill", slug), f"skill {slug}", site_strings.plain("kind_skills"),
                            dates.get(skill.path), partial(str, skill.description))
                   for skill, slug, _ in components.skills]
     return items
@@ -353,7 +357,7 @@ def render_feed(
     site: SiteContext, catalog: Catalog, dates: Mapping[Any, FileDates], components: Components | None = None,
 ) -> str:
     """Return an Atom feed of the most recently added or changed agents, commands and skills, newest first."""
-    recent = newest_first(feed_items(catalog, dates, components), FEED_LIMIT)
+    recent = newest_first(feed_items(site, catalog, dates, components), FEED_LIMIT)
     feed = ET.Element(f"{{{_ATOM}}}feed")
     _text(feed, "title", site["title"])
     if site["description"]:
@@ -444,7 +448,7 @@ def render_sitemap(
     date its file last changed, and every plugin's page (`listed`, see `component_data`); needs
     `site_url`."""
     urlset = ET.Element(f"{{{_SITEMAP}}}urlset")
-    pages = feed_items(catalog, dates, components)
+    pages = feed_items(site, catalog, dates, components)
     _add_url(urlset, site["site_url"], max((item.dates.updated for item in pages if item.dates), default=None))
     for item in pages:
         _add_url(urlset, _address(site, item.url), item.dates.updated if item.dates else None)

@@ -17,7 +17,7 @@ from pygments.formatters import HtmlFormatter
 
 from generator import __version__
 from generator.addresses import plugin_url, root_of
-from generator.config import template_dirs
+from generator.config import DEFAULT_TITLE, template_dirs
 from generator.errors import SiteError, TemplateError
 from generator.markdown.sanitize import CODE_CSS_CLASS, remove_control_characters
 from generator.site.plan import plugin_slug
@@ -53,6 +53,8 @@ class SiteContext(TypedDict):
     """The catalog's own scripts, by path below the site root."""
     csp: str
     """The Content-Security-Policy every page carries."""
+    strings: Strings
+    """The theme's words in the catalog's language (templates show them through `t`)."""
 
 
 class FilterOption(TypedDict):
@@ -143,16 +145,14 @@ def _code(text: str) -> Markup:
 
 def render_script_strings(env: jinja2.Environment) -> str:
     """Render `assets/strings.js`: the words the theme's scripts show, in the catalog's language."""
-    import json
-
-    texts = json.dumps(strings_of(env).for_scripts(), ensure_ascii=True, sort_keys=True, indent=1)
-    return f"// The words site.js and search.js show (templates/strings.yml).\nwindow.agentpagesStrings = {texts};\n"
+    return strings_of(env).script()
 
 
 def strings_of(env: jinja2.Environment) -> Strings:
     """Return the theme's words in the catalog's language, as the environment's templates show them."""
     strings = env.globals["t"]
-    assert isinstance(strings, Strings)
+    if not isinstance(strings, Strings):
+        raise TypeError("the template environment has no strings (make it with make_environment)")
     return strings
 
 
@@ -169,8 +169,9 @@ def _without_control_characters(value: Any) -> Any:
 def make_site_context(config: SiteConfig) -> SiteContext:
     """Collect the site-wide values every template may use."""
     site_url = config.site_url.rstrip("/") + "/" if config.site_url else ""
+    strings = Strings.of(config.strings)
     return SiteContext(
-        title=config.title,
+        title=strings.plain("default_title") if config.title == DEFAULT_TITLE else config.title,
         description=config.description,
         lang=config.lang,
         repo_url=config.repo_url,
@@ -181,6 +182,7 @@ def make_site_context(config: SiteConfig) -> SiteContext:
         extra_css=[extra_asset_path(file) for file in config.extra_css],
         extra_js=[extra_asset_path(file) for file in config.extra_js],
         csp=content_security_policy(config.csp_origins),
+        strings=strings,
     )
 
 
@@ -202,6 +204,8 @@ def content_security_policy(origins: tuple[str, ...] = ()) -> str:
 
 
 KIND_TITLES = {"agent": "Agents", "plugin": "Plugins", "command": "Commands", "skill": "Skills"}
+"""The value the index's scripts filter component cards by (`data-category`), never shown: the
+words shown are the strings `kind_agents`, `kind_plugins`…"""
 
 
 @dataclass(frozen=True)
@@ -289,8 +293,6 @@ def make_filter_groups(
     every component by kind and plugin when there are more kinds than agents; labelled in the
     catalog's language (`strings`, English without)."""
     words = (strings or Strings.of({})).plain
-    labels = {"neutral": words("no_color"), "default": words("default_model"), "all tools": words("all_tools"),
-              "no tools": words("no_tools")}
     colors: Counter[str] = Counter()
     models: Counter[str] = Counter()
     tools: Counter[str] = Counter()
@@ -299,13 +301,15 @@ def make_filter_groups(
         models[agent.model or "default"] += 1
         tools.update(["all tools"] if agent.tools is None else agent.tools or ["no tools"])
     groups = [
-        FilterGroup(key="color", label=words("filter_color"), options=_options(dict(colors), labels)),
-        FilterGroup(key="model", label=words("filter_model"), options=_options(dict(models), labels)),
+        FilterGroup(key="color", label=words("filter_color"), options=_options(dict(colors), {"neutral": words("no_color")})),
+        FilterGroup(key="model", label=words("filter_model"),
+                    options=_options(dict(models), {"default": words("default_model")})),
         FilterGroup(key="category", label=words("filter_category"),
                     options=[FilterOption(value=c.name or "Uncategorized", label=c.name or words("uncategorized"),
                                           count=len(c.agents)) for c in catalog.categories]),
         FilterGroup(key="tool", label=words("filter_tools"),
-                    options=_options(dict(tools.most_common(MAX_TOOL_CHIPS)), labels)),
+                    options=_options(dict(tools.most_common(MAX_TOOL_CHIPS)),
+                                     {"all tools": words("all_tools"), "no tools": words("no_tools")})),
     ]
     if components:
         kinds = Counter({"agent": len(catalog.agents)}) + Counter(entry.kind for entry in components)

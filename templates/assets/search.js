@@ -22,7 +22,7 @@ const MAX_RESULTS = 60; // the best matches are enough to choose from
 const SNIPPETS = 10; // results that get a snippet from their page's text (one small file each)
 const TYPING_PAUSE_MS = 150;
 const INDEX_VERSION = 2;
-const { say } = window.agentpages; // site.js, which runs first
+const say = window.agentpages ? window.agentpages.say : (key) => key; // assets/strings.js
 const MIN_PREFIX = 3; // shorter words match whole words only: "go" is not "google"
 const PREFIX_MATCH = 0.3; // "deploy" finds "deployer", well below "deploy" itself
 const TYPO_MATCH = 0.8; // "pyhton" finds "python", a little below a query spelled right
@@ -495,7 +495,7 @@ function shownWord([, shown, term], card) {
 
 const MAX_NOTED = 3;
 function quoted(words) {
-  const shown = words.slice(0, MAX_NOTED).map((word) => say("quoted_word", { word })).join(", ");
+  const shown = words.slice(0, MAX_NOTED).map((word) => say("quoted_word", { word })).join(say("list_separator"));
   return words.length > MAX_NOTED ? say("word_list_more", { words: shown, count: words.length - MAX_NOTED }) : shown;
 }
 
@@ -578,10 +578,10 @@ async function apply() {
   updateCounts(filters, found ? found.found : cards);
   const active = query || Object.keys(filters).length;
   const noun = input.dataset.noun || "agents";
-  const more = found && found.total > shown ? say("search_best_of", { count: found.total }) : "";
+  const more = found && found.total > shown ? ` ${say("search_best_of", { count: found.total })}` : "";
   const meaning = found ? describeMeaning(found.meaning, noun) : "";
   const count = say(noun === "components" ? "search_count_components" : "search_count_agents", { shown, count: cards.length });
-  countLine.textContent = active ? `${count}${more}${meaning ? `. ${meaning}` : ""}` : "";
+  countLine.textContent = active ? `${count}${more}${meaning ? say("sentence_break") + meaning : ""}` : "";
   noResults.hidden = shown > 0;
 }
 

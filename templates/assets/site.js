@@ -4,19 +4,9 @@
 (() => {
 
 const THEME_KEY = "agentpages-theme";
-// The theme's words in the site's language (templates/strings.yml), from assets/strings.js.
-const STRINGS = window.agentpagesStrings || {};
-
-// A string with its {placeholders} filled; a string that holds a count takes the form for it.
-function say(key, values = {}) {
-  let text = STRINGS[key] ?? key;
-  if (typeof text === "object") text = text[values.count === 1 ? "one" : "other"];
-  return text.replace(/\{\{|\}\}|\{(\w+)\}/g, (whole, name) => {
-    if (!name) return whole[0];
-    return name in values ? String(values[name]) : whole;
-  });
-}
-window.agentpages = Object.freeze({ say });
+// The theme's words in the site's language come from assets/strings.js (a theme's base.html that
+// leaves it out shows each text's key, and the build warns).
+const say = window.agentpages ? window.agentpages.say : (key) => key;
 const darkQuery = matchMedia("(prefers-color-scheme: dark)");
 const wideQuery = matchMedia("(min-width: 60rem)");
 
