@@ -590,3 +590,32 @@ def test_a_cache_folder_inside_the_catalog_leaves_serve_working_from_memory(cata
     assert "Edited." in (tmp_path / "site/index.html").read_text()
     assert not (catalog / ".cache").exists()
     live.close()
+
+
+def test_a_stop_that_hangs_after_sigterm_still_ends_and_leaves_nothing(tmp_path: Path) -> None:
+    """An interrupt can land where the worker pool's shutdown then waits forever; the deadline ends it."""
+    import signal
+    import subprocess
+    import sys
+
+    folder = tmp_path / "agentpages-serve-x"
+    folder.mkdir()
+    script = f"""
+import signal, time
+from pathlib import Path
+from generator.commands import serve
+serve.STOP_DEADLINE_SECONDS = 0.5
+serve._PREVIEW_FOLDERS.add(Path({str(folder)!r}))
+signal.signal(signal.SIGTERM, serve._interrupt)
+print("ready", flush=True)
+try:
+    time.sleep(60)
+except KeyboardInterrupt:
+    time.sleep(60)  # a shutdown that never returns
+"""
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                               cwd=Path(__file__).resolve().parent.parent)
+    assert process.stdout.readline().strip() == "ready"
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=20) == 0
+    assert not folder.exists()

@@ -14,6 +14,7 @@ import ipaddress
 import json
 import logging
 import mimetypes
+import os
 import shutil
 import signal
 import sys
@@ -307,6 +308,7 @@ def start_server(
 ) -> Server:
     """Build into a temporary folder, serve it and watch for changes; return the running server."""
     folder = Path(tempfile.mkdtemp(prefix="agentpages-serve-"))
+    _PREVIEW_FOLDERS.add(folder)
     # The preview has its own address: links and 404.html must not point at the published one.
     live = LiveSite(lambda: replace(read_config(), out_dir=folder / "site", site_url=""), cache_dir)
     hub = ReloadHub()
@@ -429,5 +431,28 @@ def _serve_until_interrupted(
         server.stop()
 
 
+STOP_DEADLINE_SECONDS = 20.0
+"""How long stopping may take after SIGTERM before serve removes its folders and leaves at once."""
+_PREVIEW_FOLDERS: set[Path] = set()
+"""The temporary folders of the previews this process runs, for a stop that cannot wait."""
+
+
 def _interrupt(number: int, frame: object) -> None:
+    """Stop as Ctrl-C does, and make sure the process ends: an interrupt that lands inside the
+    worker pool's own bookkeeping (starting a process, say) can leave its shutdown waiting forever."""
+    deadline = threading.Timer(STOP_DEADLINE_SECONDS, _leave_now)
+    deadline.daemon = True
+    deadline.start()
     raise KeyboardInterrupt
+
+
+def _leave_now() -> None:
+    log.warning("stopping took over %.0f s; removing the preview and leaving", STOP_DEADLINE_SECONDS)
+    for folder in list(_PREVIEW_FOLDERS):
+        shutil.rmtree(folder, ignore_errors=True)
+    import multiprocessing
+
+    for child in multiprocessing.active_children():
+        child.kill()
+    logging.shutdown()
+    os._exit(0)
