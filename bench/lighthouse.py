@@ -2,7 +2,8 @@
 
     python bench/lighthouse.py [--agents DIR] [--lighthouse PATH]
 
-Builds the catalog (default: the demo) into a temporary folder, serves it on 127.0.0.1 and runs
+Builds the catalog (default: the demo) into a temporary folder, serves it on 127.0.0.1 (gzipped,
+as GitHub Pages serves it) and runs
 Lighthouse (default mobile settings, Debian's Chromium) on the index and on the first agent
 page, printing each category's score and the layout shift. Lighthouse needs Node; install it
 beside the checkout with `npm i -E lighthouse@12.2.3` (later releases want Node 22) and pass
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import gzip
 import http.server
 import json
 import os
@@ -32,7 +34,24 @@ REPO = Path(__file__).resolve().parent.parent
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
+class _Compressing(http.server.SimpleHTTPRequestHandler):
+    """Serve files gzipped when the browser asks, as GitHub Pages does (Lighthouse counts it)."""
+
+    def do_GET(self) -> None:
+        path = Path(self.translate_path(self.path))
+        if path.is_dir():
+            path = path / "index.html"
+        if "gzip" not in self.headers.get("Accept-Encoding", "") or not path.is_file():
+            super().do_GET()
+            return
+        body = gzip.compress(path.read_bytes())
+        self.send_response(200)
+        self.send_header("Content-Type", self.guess_type(str(path)))
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
     def log_message(self, format: str, *args: object) -> None:
         pass
 
@@ -58,7 +77,7 @@ def main() -> None:
         site = Path(folder) / "site"
         built = build(load_config(args.agents.resolve(), site), Report(), use_cache=False)
         agent = built.catalog.agents[0]
-        handler = functools.partial(_Quiet, directory=str(site))
+        handler = functools.partial(_Compressing, directory=str(site))
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         base = f"http://127.0.0.1:{server.server_address[1]}/"
