@@ -619,3 +619,16 @@ except KeyboardInterrupt:
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=20) == 0
     assert not folder.exists()
+
+
+def test_an_edit_of_the_strings_file_rebuilds_the_preview(catalog: Path) -> None:
+    (catalog.parent / "agentpages.yml").write_text("strings: words/fr.yml\n", encoding="utf-8")
+    (catalog.parent / "words").mkdir()
+    (catalog.parent / "words/fr.yml").write_text("install: Installer\n", encoding="utf-8")
+    running = start_server(lambda: load_config(catalog, catalog.parent / "site"), port=0)
+    try:
+        assert "Installer" in get(running.url + "agents/alpha/index.html")[1]
+        (catalog.parent / "words/fr.yml").write_text("install: Mettre en place\n", encoding="utf-8")
+        wait_for(lambda: "Mettre en place" in get(running.url + "agents/alpha/index.html")[1])
+    finally:
+        running.stop()
