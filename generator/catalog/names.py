@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import unicodedata
 
-from confusable_homoglyphs import categories, confusables
-
 _INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 """Controls, formats (zero-width, bidi), surrogates, private use, unassigned, separators."""
 _BLANKS = frozenset(
@@ -34,8 +32,10 @@ def lookalike_problem(name: str) -> str:
         return "holds characters that do not show (" + ", ".join(f"U+{ord(c):04X}" for c in hidden) + ")"
     if unicodedata.normalize("NFKC", name) != name:
         return "holds compatibility forms (fullwidth or styled letters) that look like plain ones"
-    lookalikes = _ascii_lookalikes(name)
+    lookalikes = _ascii_lookalikes(name) if not name.isascii() else []
     if lookalikes and any(character.isascii() and character.isalnum() for character in name):
+        from confusable_homoglyphs import categories
+
         shown = ", ".join(f"'{character}' (U+{ord(character):04X}, {categories.alias(character).title()})"
                           for character in lookalikes[:5])
         return f"has characters that look like plain ones: {shown}"
@@ -44,7 +44,10 @@ def lookalike_problem(name: str) -> str:
 
 def _ascii_lookalikes(name: str) -> list[str]:
     """The characters of `name` beyond ASCII that look like an ASCII one (TR39's confusables), in
-    order, once; a name that mixes them with ASCII letters passes for another ("code‐reviewer")."""
+    order, once; a name that mixes them with ASCII letters passes for another ("code‐reviewer").
+    The table is loaded only for such a name: an edit build would pay 25 ms for nothing."""
+    from confusable_homoglyphs import confusables
+
     found = confusables.is_confusable(name, greedy=True, preferred_aliases=[]) or []
     return list(dict.fromkeys(
         item["character"] for item in found

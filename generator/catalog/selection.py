@@ -6,8 +6,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pathspec
+if TYPE_CHECKING:
+    import pathspec  # imported where patterns are compiled: most catalogs have none
 
 
 @dataclass(frozen=True)
@@ -56,4 +58,6 @@ class Selection:
 
 def compile_patterns(patterns: tuple[str, ...] | list[str]) -> pathspec.PathSpec:
     """Compile gitignore-style patterns; ValueError naming the pattern that is not one."""
+    import pathspec
+
     return pathspec.GitIgnoreSpec.from_lines(patterns)
