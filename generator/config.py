@@ -295,16 +295,7 @@ def _line_of_key(path: Path, key: str) -> int:
 
 def read_config_file(path: Path) -> dict[str, Any]:
     """Parse and validate a config file, naming the key and line of any problem."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(path, 1, f"cannot read config file: {exc}") from None
-    try:
-        root = yaml.compose(text, Loader=_Loader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else 1
-        raise ConfigError(path, line, f"invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    root = _compose_file(path, "config file")
     if root is None:
         return {}
     if not isinstance(root, yaml.MappingNode):
@@ -316,6 +307,20 @@ def read_config_file(path: Path) -> dict[str, Any]:
             raise ConfigError(path, key_node.start_mark.line + 1, f"'{key}' is set twice")
         settings[key] = value
     return {key: value for key, value in settings.items() if value is not None}
+
+
+def _compose_file(path: Path, what: str) -> yaml.Node | None:
+    """Read a YAML file into its node tree (None when empty); ConfigError with the line of a mistake."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, 1, f"cannot read {what}: {exc}") from None
+    try:
+        return yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        raise ConfigError(path, line, f"invalid YAML: {getattr(exc, 'problem', exc)}") from None
 
 
 def _patterns(path: Path, line: int, key: str, value: list[Any]) -> tuple[str, ...]:
@@ -399,13 +404,7 @@ def _strings(path: Path, line: int, node: yaml.Node) -> Translation | None:
         file = (path.parent / node.value).resolve()
         if not file.is_relative_to(path.parent.resolve()) or not file.is_file():
             raise ConfigError(path, line, f"'strings' names '{node.value}', which is no file in the config file's folder")
-        try:
-            node = yaml.compose(file.read_text(encoding="utf-8-sig"), Loader=_Loader) or yaml.MappingNode("", [])
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(file, 1, f"cannot read the strings: {exc}") from None
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            raise ConfigError(file, mark.line + 1 if mark else 1, f"invalid YAML: {getattr(exc, 'problem', exc)}") from None
+        node = _compose_file(file, "strings file") or yaml.MappingNode("", [])
         path, line, named = file, 1, file
     value = _construct(path, node)
     if value is None:

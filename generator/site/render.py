@@ -422,9 +422,9 @@ def _template_frame(exc: BaseException, name: str) -> tuple[Path, int]:
 
 def render_code_css() -> str:
     """Return Pygments rules for code in a light style, and a dark one for the system setting or toggle."""
-    from pygments.formatters import (
-        HtmlFormatter,  # most builds keep pygments.css as it is
-    )
+    # Imported here: most builds keep pygments.css as it is.
+    from pygments.formatters import HtmlFormatter
+
     light = HtmlFormatter(style=LIGHT_CODE_STYLE).get_style_defs(f".{CODE_CSS_CLASS}")
     chosen_dark = HtmlFormatter(style=DARK_CODE_STYLE).get_style_defs(f':root[data-theme="dark"] .{CODE_CSS_CLASS}')
     system_dark = HtmlFormatter(style=DARK_CODE_STYLE).get_style_defs(
