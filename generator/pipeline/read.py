@@ -127,7 +127,7 @@ def load_and_check(
     # Rules that look at other files run afresh every time: those files may have changed.
     pages = None if other_pages is None else _LinkTargets(raw_agents, other_pages)
     catalog_findings = [*check_duplicate_names(raw_agents, listing.owners), *slug_clashes(raw_agents, listing.owners),
-                        *(f for r in readings if r.raw is not None for f in check_links(r.raw, r.links, pages))]
+                        *(f for r in readings if r.raw is not None and r.links for f in check_links(r.raw, r.links, pages))]
     for finding in [f for reading in readings for f in reading.findings] + catalog_findings:
         report.add(finding)
     report.findings.sort(key=lambda f: (str(f.path), f.line, f.column))

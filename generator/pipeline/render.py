@@ -172,6 +172,8 @@ def _keep_file(memo: Memo | None, writer: SiteWriter, path: str, key: str) -> bo
 
 def page_version(key: str, agent: Agent, slugs: dict[PurePosixPath, str]) -> str:
     """Return what an agent page's content follows from: its memo key and the slugs of the files it links to."""
+    if not agent.linked_files:
+        return key  # most pages link to no file: no digest to make for each of them
     links = "\n".join(f"{target}\0{slugs.get(target)}" for target in sorted(agent.linked_files))
     return hashlib.sha256(f"{key}\n{links}".encode("utf-8", "surrogateescape")).hexdigest()
 
