@@ -283,11 +283,13 @@ def _not_a_tool(item: object) -> str:
 
 def category_from_path(rel_path: PurePosixPath) -> str:
     """Name a category after the folders above a file, without generic ones or number prefixes."""
-    words = [
-        humanize(folder)
-        for folder in rel_path.parent.parts
-        if folder.lower() not in GENERIC_FOLDERS and humanize(folder)
-    ]
+    folder = str(rel_path).rpartition("/")[0]  # the text of `rel_path.parent`, quicker to make
+    return _category_from_folder(folder)
+
+
+@functools.lru_cache(maxsize=4096)  # most files share their folder with many others
+def _category_from_folder(folder: str) -> str:
+    words = [humanize(name) for name in folder.split("/") if name and name.lower() not in GENERIC_FOLDERS and humanize(name)]
     return " / ".join(words)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
 
 from generator.catalog.history import FileDates
@@ -22,26 +23,25 @@ from generator.errors import Finding
 from generator.site.relations import NO_RELATIONS, PageRelations
 
 
-def slugs_by_file(raw_agents: list[RawAgent], slugs: dict[Path, str]) -> dict[PurePosixPath, str]:
-    """Key each agent's slug by its file's path below the agents folder, as links name files."""
-    return {raw.rel_path: slugs[raw.path] for raw in raw_agents}
-
-
 def assign_slugs(raw_agents: list[RawAgent], owners: Mapping[Path, str] | None = None) -> dict[Path, str]:
     """Give each file a slug from its name (or file stem); a repeat gets `-2`, `-3`…
 
     In a marketplace (`owners` names each file's plugin), a slug is `<plugin>/<name>`: two
     plugins may each hold an agent of one name.
     """
-    taken: set[str] = set()
-    slugs: dict[Path, str] = {}
+    # By position in `raw_agents`, not by Path: hashing 20,000 Paths a few times over was a tenth of
+    # planning.
     owners = owners or {}
-    bases = {raw.path: _base_slug(raw) for raw in raw_agents}
+    paths = [raw.path for raw in raw_agents]
+    bases = [_base_slug(raw) for raw in raw_agents]
+    plugins = [owners.get(path) for path in paths] if owners else [None] * len(paths)
     # A file whose name is its slug as written keeps it over one whose name only turns into it
     # (`Code-Reviewer`, a zero-width space, fullwidth letters), and of two of one name, the one
     # whose file is named so (code-reviewer.md): a newcomer cannot take an address.
-    for raw in sorted(raw_agents, key=lambda raw: _precedence(raw, bases[raw.path])):
-        slugs[raw.path] = unique_slug(_in_plugin(bases[raw.path], owners.get(raw.path)), taken)
+    taken: set[str] = set()
+    slugs: dict[Path, str] = {}
+    for index in sorted(range(len(raw_agents)), key=lambda index: _precedence(raw_agents[index], bases[index])):
+        slugs[paths[index]] = unique_slug(_in_plugin(bases[index], plugins[index]), taken)
     return slugs
 
 
@@ -52,7 +52,8 @@ def address_precedence(raw: RawAgent) -> tuple[bool, bool, str]:
 
 
 def _precedence(raw: RawAgent, base: str) -> tuple[bool, bool, str]:
-    return read_name(raw) != base, raw.path.stem != base, str(raw.rel_path)
+    stem = raw.path.stem
+    return (raw.outline.name.strip() or stem) != base, stem != base, str(raw.rel_path)  # read_name, the stem once
 
 
 def _base_slug(raw: RawAgent) -> str:
@@ -133,28 +134,44 @@ def plan_pages(
 
     Returns the plans and every file's slug by its path below the agents folder.
     """
+    # By position in `raw_agents`, not by Path (see `assign_slugs`).
     owners = owners or {}
     names = {path: plugin.name for path, plugin in owners.items()}
-    categories = {path: plugin.category for path, plugin in owners.items()}
     slugs = assign_slugs(raw_agents, names)
-    shown_categories = {raw.path: read_category(raw, categories.get(raw.path, "")) for raw in raw_agents}
-    positions = {path: category_position(category, category_order) for path, category in shown_categories.items()}
-    ordered = sorted(raw_agents, key=lambda r: catalog_order(shown_categories[r.path], read_name(r), slugs[r.path],
-                                                             r.outline.weight, positions[r.path]))
-    links = [PageLink(visible_name(read_name(raw)), page_url(slugs[raw.path])) for raw in ordered]
+    paths = [raw.path for raw in raw_agents]
+    plugins = [owners.get(path) for path in paths] if owners else [None] * len(paths)
+    plugin_names = [plugin.name if plugin else "" for plugin in plugins]
+    plugin_categories = [plugin.category if plugin else "" for plugin in plugins]
+    file_slugs = [slugs[path] for path in paths]
+    shown_categories = [read_category(raw, category) for raw, category in zip(raw_agents, plugin_categories)]
+    positions = [category_position(category, category_order) for category in shown_categories]
+    shown_names = [read_name(raw) for raw in raw_agents]
+    ordered = sorted(range(len(raw_agents)), key=lambda i: catalog_order(
+        shown_categories[i], shown_names[i], file_slugs[i], raw_agents[i].outline.weight, positions[i]))
+    links = [PageLink(visible_name(shown_names[i]), page_url(file_slugs[i])) for i in ordered]
     days = _days(dates or {})
+    updated = [days.get(path, "") for path in paths] if days else [""] * len(paths)
     plans = [
-        PagePlan(raw, slugs[raw.path], links[index - 1] if index > 0 else None,
-                 links[index + 1] if index + 1 < len(links) else None, names.get(raw.path, ""),
-                 categories.get(raw.path, ""), updated=days.get(raw.path, ""), category_position=positions[raw.path])
-        for index, raw in enumerate(ordered)
+        PagePlan(raw_agents[i], file_slugs[i], links[place - 1] if place > 0 else None,
+                 links[place + 1] if place + 1 < len(links) else None, plugin_names[i], plugin_categories[i],
+                 updated=updated[i], category_position=positions[i])
+        for place, i in enumerate(ordered)
     ]
-    return plans, slugs_by_file(raw_agents, slugs)
+    return plans, {raw.rel_path: slug for raw, slug in zip(raw_agents, file_slugs)}
 
 
 def _days(dates: Mapping[Path, FileDates]) -> dict[Path, str]:
-    """Return the day each file last changed, as `YYYY-MM-DD`."""
-    return {path: known.updated.strftime("%Y-%m-%d") for path, known in dates.items()}
+    """Return the day each file last changed, as `YYYY-MM-DD` (each moment written once: most
+    files of a repository share their commit's)."""
+    written: dict[tuple[datetime, timedelta | None], str] = {}
+    days = {}
+    for path, known in dates.items():
+        moment = (known.updated, known.updated.utcoffset())  # one instant at two offsets may be two days
+        day = written.get(moment)
+        if day is None:
+            day = written[moment] = known.updated.strftime("%Y-%m-%d")
+        days[path] = day
+    return days
 
 
 @dataclass(frozen=True)

@@ -106,10 +106,6 @@ def discard(staging: Path) -> None:
     shutil.rmtree(staging, ignore_errors=True)
 
 
-Description = tuple[int, int, int, int, int]
-"""A file's or folder's size, modification and change times, inode and mode."""
-
-
 class SiteFiles:
     """Every file and folder of a site folder as it is on disk, each by its path below the
     folder (a folder's ends with "/", the folder's own is "") and described by size, times,
@@ -125,12 +121,12 @@ class SiteFiles:
     def __init__(self, root: Path, layout: Iterable[str] | None = None) -> None:
         self.root = root
         self._layout = layout
-        self._entries: dict[str, Description] | None = None
+        self._entries: dict[str, str] | None = None
         self._looked = False
         self._stamp: str | None = None
 
     @property
-    def entries(self) -> dict[str, Description] | None:
+    def entries(self) -> dict[str, str] | None:
         """Every file's and folder's description by its path; None when the folder is missing,
         some folder of it cannot be read, or something else changed it while it was written."""
         if not self._looked:
@@ -157,7 +153,9 @@ class SiteFiles:
 
     def _digest(self) -> str:
         assert self.entries is not None
-        return hashlib.sha256(repr(sorted(self.entries.items())).encode("utf-8", "surrogateescape")).hexdigest()
+        entries = self.entries
+        text = "".join([f"{path}\0{entries[path]}\n" for path in sorted(entries)])
+        return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
 
     def look_again(self, rel_paths: Collection[str]) -> None:
         """Describe these files anew (written or removed since), and the folders they are in.
@@ -224,7 +222,7 @@ def _children(entries: Iterable[str], folders: Collection[str]) -> dict[str, set
     return children
 
 
-def _describe_folder(root: Path) -> dict[str, Description]:
+def _describe_folder(root: Path) -> dict[str, str]:
     """Describe the folder `root` and every file and folder below it, by path below it.
 
     A folder that cannot be read (or `root` missing) raises OSError.
@@ -245,23 +243,22 @@ def _describe_folder(root: Path) -> dict[str, Description]:
     return found
 
 
-def _describe_paths(root: Path, layout: Iterable[str]) -> dict[str, Description]:
+def _describe_paths(root: Path, layout: Iterable[str]) -> dict[str, str]:
     """Describe the files and folders of `layout` that are there, by path below `root`; OSError
-    if `root` itself is not. One gone is left out: the stamp shows it."""
+    if `root` itself is not."""
     found = {"": _description(root.stat())}
     prefix, lstat = f"{root}{os.sep}", os.lstat
     for path in layout:
         if not path:
             continue
-        try:  # a call a file: this loop is most of what a build after one edit spends on the site folder
-            status = lstat(prefix + path.removesuffix("/"))
+        try:  # a system call a file: most of what a build after one edit spends on the site folder
+            found[path] = _description(lstat(prefix + path.removesuffix("/")))
         except OSError:
-            continue
-        found[path] = (status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino, status.st_mode)
+            continue  # one gone is left out: the stamp shows it
     return found
 
 
-def _describe_entry(root: Path, path: str) -> Description | None:
+def _describe_entry(root: Path, path: str) -> str | None:
     """Describe one file or folder below `root` (the folder itself for ""), None if it is not there.
 
     A folder below is described by its own entry, not by what a link of its name leads to; the
@@ -273,10 +270,10 @@ def _describe_entry(root: Path, path: str) -> Description | None:
         return None
 
 
-def _description(status: os.stat_result, inode: int | None = None) -> Description:
+def _description(status: os.stat_result, inode: int | None = None) -> str:
     # The inode apart: a DirEntry's stat() leaves it 0 on Windows, where inode() has it.
     inode = status.st_ino if inode is None else inode
-    return status.st_size, status.st_mtime_ns, status.st_ctime_ns, inode, status.st_mode
+    return f"{status.st_size}\0{status.st_mtime_ns}\0{status.st_ctime_ns}\0{inode}\0{status.st_mode}"
 
 
 class SiteWriter:
