@@ -476,16 +476,12 @@ def check_links(
 
     `found` is what `find_relative_links` returned for this file, if known.
     """
+    agents_dir = raw.path.parents[len(raw.rel_path.parts) - 1]
     for line, column, target, is_image in find_relative_links(raw) if found is None else found:
         path = target_path(target, raw.rel_path)
-        if path is not None and (path in pages if pages is not None else is_agent_file(_agents_dir(raw).joinpath(*path.parts))):
+        if path is not None and (path in pages if pages is not None else is_agent_file(agents_dir.joinpath(*path.parts))):
             continue
         yield broken_link(raw.path, line, column, target, is_image)
-
-
-def _agents_dir(raw: RawAgent) -> Path:
-    """Return the agents folder a reading's file is in (asked only of a file with a link: most have none)."""
-    return raw.path.parents[len(raw.rel_path.parts) - 1]
 
 
 def broken_link(

@@ -289,8 +289,9 @@ def category_from_path(rel_path: PurePosixPath) -> str:
 
 @functools.lru_cache(maxsize=4096)  # most files share their folder with many others
 def _category_from_folder(folder: str) -> str:
-    words = [humanize(name) for name in folder.split("/") if name and name.lower() not in GENERIC_FOLDERS and humanize(name)]
-    return " / ".join(words)
+    """Name a category after a folder's path (its names joined by "/"), as `category_from_path` does."""
+    words = [humanize(name) for name in folder.split("/") if name and name.lower() not in GENERIC_FOLDERS]
+    return " / ".join(word for word in words if word)
 
 
 _ACRONYMS = {

@@ -87,8 +87,8 @@ def without_body(agent: Agent) -> Agent:
 
 
 FEW_PAGES = 60
-"""Up to this many pages rendered in this process, garbage is collected as rarely as elsewhere
-(see `workers`): so few leave little behind."""
+"""Up to this many pages rendered in the main process, garbage is collected as rarely as in the
+rest of it (see `workers`): so few leave little behind."""
 
 
 def render_pages(
