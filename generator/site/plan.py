@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
 
 from generator.catalog.history import FileDates
@@ -160,17 +159,8 @@ def plan_pages(
 
 
 def _days(dates: Mapping[Path, FileDates]) -> dict[Path, str]:
-    """Return the day each file last changed, as `YYYY-MM-DD` (each moment written once: most
-    files of a repository share their commit's)."""
-    written: dict[tuple[datetime, timedelta | None], str] = {}
-    days = {}
-    for path, known in dates.items():
-        moment = (known.updated, known.updated.utcoffset())  # one instant at two offsets may be two days
-        day = written.get(moment)
-        if day is None:
-            day = written[moment] = known.updated.strftime("%Y-%m-%d")
-        days[path] = day
-    return days
+    """Return the day each file last changed, as `YYYY-MM-DD`."""
+    return {path: known.updated.strftime("%Y-%m-%d") for path, known in dates.items()}
 
 
 @dataclass(frozen=True)

@@ -247,14 +247,10 @@ def _describe_paths(root: Path, layout: Iterable[str]) -> dict[str, str]:
     """Describe the files and folders of `layout` that are there, by path below `root`; OSError
     if `root` itself is not."""
     found = {"": _description(root.stat())}
-    prefix, lstat = f"{root}{os.sep}", os.lstat
     for path in layout:
-        if not path:
-            continue
-        try:  # a system call a file: most of what a build after one edit spends on the site folder
-            found[path] = _description(lstat(prefix + path.removesuffix("/")))
-        except OSError:
-            continue  # one gone is left out: the stamp shows it
+        description = _describe_entry(root, path) if path else found[""]
+        if description is not None:
+            found[path] = description  # one gone is left out: the stamp shows it
     return found
 
 
