@@ -403,3 +403,22 @@ def test_the_feed_shortlist_keeps_the_order_of_sorting_every_item() -> None:
                                                  ("agent", "command", "skill").index(item.kind)))
     assert newest_first(items, 50) == everything[:50]
     assert [item.kind for item in newest_first(items, 3)] == ["agent", "command", "skill"]
+
+
+def test_the_feed_of_a_large_catalog_lists_its_newest_agents_ties_by_name(tmp_path: Path) -> None:
+    """More agents than the feed holds, many of one date: the newest come first, those of one
+    date by name regardless of case, then by slug."""
+    import random
+
+    picker = random.Random(11)
+    names = [f"{picker.choice(['Alpha', 'alpha', 'Beta', 'gamma'])}-{picker.randrange(40)}-{number}" for number in range(130)]
+    agents = write_agents(tmp_path, {f"a{number:03}.md": AGENT.format(name=name) for number, name in enumerate(names)})
+    moments = [1_700_000_000 + 86_400 * picker.randrange(3) for _ in names]
+    for number, moment in enumerate(moments):
+        os.utime(agents / f"a{number:03}.md", (moment, moment))
+    build_catalog(agents)
+    feed = etree.parse(str(tmp_path / "site/feed.xml"))
+    titles = [entry.findtext("a:title", namespaces=ATOM) for entry in feed.xpath("/a:feed/a:entry", namespaces=ATOM)]
+    by_file = {name: f"a{number:03}" for number, name in enumerate(names)}
+    expected = sorted(names, key=lambda name: (-moments[names.index(name)], name.casefold(), by_file[name]))
+    assert titles == expected[:50]
