@@ -19,7 +19,7 @@ from generator.store import output
 SEED_PAGE = "agents/senior-backend-engineer/index.html"
 # What a body edit may change besides the agent's page and raw file: its words, and its date
 # (outside git a file is dated by its modification time).
-DATED_AND_INDEXED = ("search/", "catalog.json", "feed.xml", "llms.txt")
+DATED_AND_INDEXED = ("search/", "catalog.json", "feed.xml")
 
 
 @pytest.fixture
@@ -55,6 +55,18 @@ def test_a_body_edit_replaces_only_the_files_that_changed(catalog: Path, tmp_pat
     assert all(path in (SEED_PAGE, "agents/senior-backend-engineer.md") or path.startswith(DATED_AND_INDEXED)
                for path in changed), changed
     assert "index.html" not in changed, "the cards did not change"
+    assert "llms.txt" not in changed, "no agent's line in it changed"
+    assert_equals_cold_build(catalog, site)
+
+
+def test_a_description_edit_reaches_llms_txt_and_the_index(catalog: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    build_into(catalog, site, use_cache=True)
+    before = file_stamps(site)
+    replace_text(catalog / SEED, "description: ", "description: Wrangles quokkas. ")
+    build_into(catalog, site, use_cache=True)
+    assert {"llms.txt", "index.html"} <= changed_files(before, file_stamps(site))
+    assert "Wrangles quokkas." in (site / "llms.txt").read_text()
     assert_equals_cold_build(catalog, site)
 
 

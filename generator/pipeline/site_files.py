@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from generator.catalog.history import FileDates
 from generator.catalog.model import Catalog
 from generator.config import SiteConfig
+from generator.site.publish import LLMS_NAME
 from generator.store import output
 
 INDEX_PAGE = "index.html"
@@ -36,7 +37,7 @@ def render_site_files(
     entries: EntryRenderer, kept: Collection[str] = (), components: Components | None = None,
 ) -> dict[str, SiteFile]:
     """Render every file of the site but the agent pages, search index and static assets, by path
-    below the root; those in `kept` (see `KEYED_FILES`) are not rendered: the output folder holds them.
+    below the root; those in `kept` (see `file_keys`) are not rendered: the output folder holds them.
     The largest (catalog.json, index.html) come in parts, to be written as they are made."""
     from generator.site import publish
     from generator.site.components import index_entries
@@ -61,8 +62,8 @@ def render_site_files(
     if COLOR_CSS not in kept:
         files[COLOR_CSS] = render_color_css(catalog)
     files[SCRIPT_STRINGS] = render_script_strings(env)
-    files.update(publish.render_machine_files(site, catalog, dates, by_slug.catalog_objects(), by_slug.llms_lines(),
-                                              components))
+    llms_lines = by_slug.llms_lines if LLMS_NAME not in kept else None
+    files.update(publish.render_machine_files(site, catalog, dates, by_slug.catalog_objects(), llms_lines, components))
     files[publish.SCHEMA_NAME] = publish.SCHEMA_PATH.read_bytes()
     if config.cname:
         files["CNAME"] = config.cname + "\n"
@@ -79,7 +80,8 @@ def file_keys(
     plugins, commands and skills the index lists."""
     colors = sorted({(agent.color.tone, agent.color.hex) for agent in catalog.agents})
     index = catalog_key() + (f" {hashlib.sha256(repr(list(components)).encode()).hexdigest()}" if components else "")
-    return {INDEX_PAGE: index, NOT_FOUND_PAGE: repr(config), CODE_CSS: "", COLOR_CSS: repr(colors)}
+    # llms.txt says of each agent and component what the index shows of it, from the same config.
+    return {INDEX_PAGE: index, LLMS_NAME: index, NOT_FOUND_PAGE: repr(config), CODE_CSS: "", COLOR_CSS: repr(colors)}
 
 
 def make_entry_renderer(

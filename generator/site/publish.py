@@ -53,22 +53,25 @@ _SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
+LLMS_NAME = "llms.txt"
+
+
 def render_machine_files(
     site: SiteContext, catalog: Catalog, dates: dict[Any, FileDates], catalog_objects: Iterable[str],
-    llms_lines: Mapping[str, str], components: Components | None = None,
+    llms_lines: Callable[[], Mapping[str, str]] | None, components: Components | None = None,
 ) -> dict[str, str | Iterator[str]]:
     """Return every machine-readable file by its path below the site root (the schema is copied as is).
 
     `catalog_objects` are the agents' objects in catalog.json in catalog order, and `llms_lines`
-    their lines in llms.txt by slug (see entries.py); `components` are the plugins, commands and
-    skills. catalog.json comes in parts, as it is made.
+    gives their lines in llms.txt by slug (see entries.py); without it, llms.txt is left out (the
+    output folder holds it as it would be). `components` are the plugins, commands and skills.
+    catalog.json comes in parts, as it is made.
     """
     listed = component_data(site, catalog, components)
-    files: dict[str, str | Iterator[str]] = {
-        "catalog.json": catalog_json_parts(site, catalog_objects, listed),
-        "llms.txt": render_llms_txt(site, catalog, llms_lines, listed),
-        FEED_NAME: render_feed(site, catalog, dates, components),
-    }
+    files: dict[str, str | Iterator[str]] = {"catalog.json": catalog_json_parts(site, catalog_objects, listed)}
+    if llms_lines is not None:
+        files[LLMS_NAME] = render_llms_txt(site, catalog, llms_lines(), listed)
+    files[FEED_NAME] = render_feed(site, catalog, dates, components)
     if site["site_url"]:
         files["sitemap.xml"] = render_sitemap(site, catalog, dates, listed, components)
     if has_robots_txt(site):
