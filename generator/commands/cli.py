@@ -292,7 +292,7 @@ def _check(args: argparse.Namespace) -> int:
     report = Report()
     listing = list_agent_files(config)
     components = read_components(config, listing, report, listing.agent_files(config.agents_dir))
-    raw_agents = load_and_check(config, report, listing=listing, other_pages=files_with_pages(components))
+    raw_agents = load_and_check(config, report, listing=listing, other_pages=files_with_pages(components)).raw_agents
     report.findings.sort(key=_finding_order)
     print(FORMATTERS[args.format](report.findings), end="")
     counted = [(len(raw_agents), "agent file"), (len(components.commands), "command"), (len(components.skills), "skill")]

@@ -118,7 +118,8 @@ def run_pipeline(
     # Read and check every agent before writing anything; strict mode stops on any finding.
     # Components first: an agent's links may lead to their pages.
     components = read_components(config, listing, report, listing.agent_files(config.agents_dir), memo)
-    raw_agents = load_and_check(config, report, memo, listing, last_good, files_with_pages(components))
+    checked = load_and_check(config, report, memo, listing, last_good, files_with_pages(components))
+    raw_agents = checked.raw_agents
     counts = components.counts()
     if record:
         record.put_value(COUNTS_VALUE, counts)
@@ -127,7 +128,8 @@ def run_pipeline(
     # Plan: slugs, order, neighbours and dates, before anything is rendered.
     dated = components.dated_files()  # the feed lists commands and skills too
     dates = read_file_dates([raw.path for raw in raw_agents] + dated, config.agents_dir, memo)
-    plans, slugs = plan_pages(raw_agents, listing.owners, config.categories, dates)  # each page shows its date
+    plans, slugs = plan_pages(raw_agents, listing.owners, config.categories, dates,  # each page shows its date
+                              checked.slugs)
     relations = relate(mentioners(plans, components))
     plans = with_relations(plans, relations)
     slugs = {**link_targets(components), **slugs}  # links from agents may lead to skills and commands

@@ -73,10 +73,20 @@ class AgentListing:
         return {Path(path): stamp for path, stamp in self.entries}
 
 
+@dataclass(frozen=True)
+class CheckedAgents:
+    """Every agent file as read and checked, in the listing's order, and the slug each gets."""
+
+    raw_agents: list[RawAgent]
+    slugs: dict[Path, str]
+    """Each file's slug by its path (see `plan.assign_slugs`): the check for clashing addresses
+    works them out, and the plan takes them as they are."""
+
+
 def load_and_check(
     config: SiteConfig, report: Report, cache: Memo | None = None, listing: AgentListing | None = None,
     last_good: dict[Path, RawAgent] | None = None, other_pages: Collection[PurePosixPath] | None = None,
-) -> list[RawAgent]:
+) -> CheckedAgents:
     """Read every agent file and check it against the rules, recording findings in `report`.
 
     With a `cache`, a file whose content is unchanged is taken as read and checked before; one
@@ -88,7 +98,7 @@ def load_and_check(
     """
     from generator.catalog.lint import check_duplicate_names, check_links
     from generator.pipeline.workers import map_in_workers, worker_count
-    from generator.site.plan import slug_clashes
+    from generator.site.plan import plugin_slugs, slug_clashes
 
     checked_files: dict[Path, CheckedFile | None] = {}
     # Files to parse, by path: each is read again where it is parsed, since holding every file's
@@ -126,12 +136,14 @@ def load_and_check(
                   else _keep_last_good(list(stamps), checked_files, last_good, config))
     # Rules that look at other files run afresh every time: those files may have changed.
     pages = None if other_pages is None else _LinkTargets(raw_agents, other_pages)
-    catalog_findings = [*check_duplicate_names(raw_agents, listing.owners), *slug_clashes(raw_agents, listing.owners),
+    slugs = plugin_slugs(raw_agents, listing.owners)
+    catalog_findings = [*check_duplicate_names(raw_agents, listing.owners),
+                        *slug_clashes(raw_agents, listing.owners, slugs),
                         *(f for r in readings if r.raw is not None and r.links for f in check_links(r.raw, r.links, pages))]
     for finding in [f for reading in readings for f in reading.findings] + catalog_findings:
         report.add(finding)
     report.findings.sort(key=lambda f: (str(f.path), f.line, f.column))
-    return raw_agents
+    return CheckedAgents(raw_agents, slugs)
 
 
 class _LinkTargets:

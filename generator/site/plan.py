@@ -66,11 +66,14 @@ def _in_plugin(base: str, plugin: str | None) -> str:
     return base if plugin is None else f"{plugin_slug(plugin)}/{base}"
 
 
-def slug_clashes(raw_agents: list[RawAgent], owners: Mapping[Path, Plugin] | None = None) -> list[Finding]:
+def slug_clashes(
+    raw_agents: list[RawAgent], owners: Mapping[Path, Plugin] | None = None, slugs: Mapping[Path, str] | None = None,
+) -> list[Finding]:
     """Say of each agent whose name makes an address another agent has that it gets another
-    one, naming the other file; two files of one exact name are `duplicate-name`'s."""
+    one, naming the other file; two files of one exact name are `duplicate-name`'s. `slugs` are
+    the files' slugs (`plugin_slugs`), when already worked out."""
     plugins = {path: plugin.name for path, plugin in (owners or {}).items()}
-    slugs = assign_slugs(raw_agents, plugins)
+    slugs = slugs if slugs is not None else assign_slugs(raw_agents, plugins)
     holders = {slugs[raw.path]: raw for raw in raw_agents}
     findings = []
     for raw in raw_agents:
@@ -122,20 +125,25 @@ def _clip_slug(slug: str) -> str:
     return slug[:MAX_SLUG_LENGTH].rstrip("-")
 
 
+def plugin_slugs(raw_agents: list[RawAgent], owners: Mapping[Path, Plugin] | None = None) -> dict[Path, str]:
+    """Give each file its slug (see `assign_slugs`), `owners` being each file's plugin in a marketplace."""
+    return assign_slugs(raw_agents, {path: plugin.name for path, plugin in (owners or {}).items()})
+
+
 def plan_pages(
     raw_agents: list[RawAgent], owners: Mapping[Path, Plugin] | None = None, category_order: Sequence[str] = (),
-    dates: Mapping[Path, FileDates] | None = None,
+    dates: Mapping[Path, FileDates] | None = None, slugs: Mapping[Path, str] | None = None,
 ) -> tuple[list[PagePlan], dict[PurePosixPath, str]]:
     """Put the agents in catalog order and give each its slug and neighbours, before any rendering;
     `owners` is each file's plugin, in a marketplace; `category_order` the config's `categories`;
-    `dates` when each file was added and last changed (each page shows the day of the latter).
+    `dates` when each file was added and last changed (each page shows the day of the latter);
+    `slugs` each file's slug (`plugin_slugs`), when already worked out.
 
     Returns the plans and every file's slug by its path below the agents folder.
     """
     # Worked out by position in `raw_agents`, each Path hashed once (see `assign_slugs`).
     owners = owners or {}
-    names = {path: plugin.name for path, plugin in owners.items()}
-    slugs = assign_slugs(raw_agents, names)
+    slugs = slugs if slugs is not None else plugin_slugs(raw_agents, owners)
     paths = [raw.path for raw in raw_agents]
     plugins = [owners.get(path) for path in paths] if owners else [None] * len(paths)
     plugin_names = [plugin.name if plugin else "" for plugin in plugins]
