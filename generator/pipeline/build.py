@@ -140,7 +140,7 @@ def run_pipeline(
     if record and unchanged is not None:
         log.debug("nothing changed since the last build of %s", config.out_dir)
         page_keys = {page_url(plan.slug): record.page_key(plan) for plan in plans}
-        layout = site_files.layout() if site_files else None
+        layout = site_files.new_layout() if site_files else None
         record.record_build(quick, report.findings, unchanged, page_keys, f"{state} {site_stamp}",
                             layout=(config.out_dir, layout) if layout is not None else None)
         return BuildResult(unchanged, report, config.out_dir, record.stats, unchanged=True, components=counts)
@@ -159,7 +159,7 @@ def run_pipeline(
     if record:
         after = None if private_output else _site_after(site_files, config, changed, last is not None)
         site_stamp = after.stamp() if after else PRIVATE_STAMP
-        layout = after.layout() if after else None
+        layout = after.new_layout() if after else None
         record.forget_others(raw_agents)
         record.record_build(_quick_state(record, config, inputs, site_stamp), report.findings, rendered.catalog,
                             rendered.page_keys, f"{state} {site_stamp}",

@@ -10,7 +10,7 @@ import secrets
 import shutil
 import tempfile
 import time
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
 from generator.errors import SiteError, UsageError
@@ -118,9 +118,9 @@ class SiteFiles:
     wrote or removed, and their folders, are looked at again (see `look_again`).
     """
 
-    def __init__(self, root: Path, layout: Iterable[str] | None = None) -> None:
+    def __init__(self, root: Path, layout: Sequence[str] | None = None) -> None:
         self.root = root
-        self._layout = layout
+        self._layout = list(layout) if layout is not None else None
         self._entries: dict[str, str] | None = None
         self._looked = False
         self._stamp: str | None = None
@@ -150,6 +150,13 @@ class SiteFiles:
         """Return the path of every file and folder, sorted, for the next build to look at; None
         when they are unknown."""
         return sorted(self.entries) if self.entries is not None else None
+
+    def new_layout(self) -> list[str] | None:
+        """Return `layout` if it differs from the one this was made with; None when it is the same
+        (an edit's site has the files it had: 80,000 paths at 20,000 agents need not be stored
+        again) or unknown."""
+        layout = self.layout()
+        return None if layout is None or layout == self._layout else layout
 
     def _digest(self) -> str:
         assert self.entries is not None
