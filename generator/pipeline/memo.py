@@ -47,6 +47,7 @@ from generator.store.cache import (
     BuildRecord,
     CacheStats,
     Plain,
+    StoredFiles,
     digest_parts,
 )
 
@@ -88,13 +89,16 @@ class Manifest:
     """Each agent page's path below the site root and the memo key it was rendered under."""
 
     def to_plain(self) -> list[Any]:
-        """Return the manifest as JSON-ready data."""
-        return [self.out_dir, self.fingerprint, self.stamp, self.files, self.pages]
+        """Return the manifest but its files as JSON-ready data (the cache keeps the files apart, see
+        `StoredFiles`)."""
+        return [self.out_dir, self.fingerprint, self.stamp, self.pages]
 
     @classmethod
-    def from_plain(cls, data: list[Any]) -> Manifest:
-        """Return the manifest `to_plain` described."""
-        out_dir, fingerprint, stamp, files, pages = data
+    def from_plain(cls, data: list[Any], files: dict[str, str]) -> Manifest:
+        """Return the manifest `to_plain` described, with its `files`."""
+        out_dir, fingerprint, stamp, pages = data
+        if not all(isinstance(text, str) for text in (out_dir, fingerprint, stamp)) or not isinstance(pages, dict):
+            raise TypeError("not a manifest")
         return cls(out_dir, fingerprint, stamp, files, pages)
 
 
@@ -375,11 +379,11 @@ class Memo:
         try:
             manifest, search = stored
             index = SearchIndex.from_plain(search, self.cache.get_chunk)
+            if not {chunk.name for chunk in index.files} <= self.cache.chunk_names():
+                return None
+            return Manifest.from_plain(manifest, self.cache.last_site_files()), index
         except (TypeError, ValueError):
             return None
-        if not {chunk.name for chunk in index.files} <= self.cache.chunk_names():
-            return None
-        return Manifest.from_plain(manifest), index
 
     def get_entries(self) -> StoredEntries:
         """Return every agent's entries in the site-wide files as the last builds left them."""
@@ -415,12 +419,14 @@ class Memo:
     def record_build(
         self, quick_state: str, findings: list[Finding], catalog: Catalog, page_keys: Mapping[str, str], site: str,
         site_written: tuple[Manifest, SearchIndex] | None = None, entries: EntryChanges | None = None,
-        layout: tuple[Path, list[str]] | None = None,
+        layout: tuple[Path, list[str]] | None = None, files_before: Mapping[str, str] | None = None,
     ) -> None:
         """Remember a finished build, all at once: its quick state, findings and catalog (for a build
         with nothing changed to repeat; each agent by its page's file and key, `page_keys` by the
         page's path), its site's state and, if it wrote the site, what it wrote, the agents'
-        entries it rendered and did not store as it went, and the layout of its output folder."""
+        entries it rendered and did not store as it went, and the layout of its output folder.
+        `files_before` are the site's files as `last_written` gave them, when the site was
+        written over them: the files are stored by difference."""
         pages = [[str(agent.rel_path), page_keys[agent.url]] for agent in catalog.agents]
         result = [[f.to_plain() for f in findings], pages]
         self.forget_other_agents(catalog)
@@ -429,9 +435,10 @@ class Memo:
         chunk_names = frozenset(chunk.name for chunk in site_written[1].files) if site_written else None
         rendered = {slug: (key, [e.card, e.catalog_object, e.llms_line])
                     for slug, (key, e) in (entries.rendered.items() if entries else ())}
+        files = StoredFiles(site_written[0].files, files_before) if site_written else None
         self.cache.record_build(BuildRecord(quick_state, site, result, written, rendered,
                                             entries.slugs if entries else None, chunks, chunk_names,
-                                            [str(layout[0]), layout[1]] if layout else None))
+                                            [str(layout[0]), layout[1]] if layout else None, files))
 
     def _agent_digest_of(self, agent: Agent) -> str:
         known = self._agent_digests.get(id(agent))

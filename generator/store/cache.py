@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import os
+import secrets
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 CACHE_FILE = "cache.sqlite3"
-FORMAT = 20
+FORMAT = 21
 """Raised when what the cache stores changes shape; a cache of another format is started afresh."""
 
 Plain = Any
@@ -78,6 +79,18 @@ class BuildRecord:
     """Every chunk of the search index, when the build wrote its site: stored chunks of other names are dropped."""
     layout: Plain | None = None
     """The paths of the site's files and folders as the build left them (None: keep the last)."""
+    site_files: StoredFiles | None = None
+    """Every file the build wrote into its site with its version, when it wrote it."""
+
+
+@dataclass(frozen=True)
+class StoredFiles:
+    """Every file of a site with its version, stored by difference from `before` when that is
+    what the cache holds (as `last_site_files` read it): an edit at 20,000 agents changes a few
+    of 80,000, which as one value would be 8 MB of JSON written again."""
+
+    files: Mapping[str, str]
+    before: Mapping[str, str] | None = None
 
 
 class BuildCache:
@@ -94,6 +107,8 @@ class BuildCache:
         """A digest of the code, templates and config: values are kept apart by it where they depend on it."""
         self.disabled = False
         self.stats = CacheStats()
+        self._files_read: str | None = None
+        """The generation of the site's files `last_site_files` read (see `_store_site_files`)."""
         if read_only and path is not None:
             self._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=2, check_same_thread=False)
             if self._db.execute("PRAGMA user_version").fetchone()[0] != FORMAT:
@@ -123,6 +138,7 @@ class BuildCache:
         self._db.execute("CREATE INDEX IF NOT EXISTS entry_keys ON entries (slug, key)")
         self._db.execute("CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, value TEXT)")
         self._db.execute("CREATE TABLE IF NOT EXISTS chunks (name TEXT PRIMARY KEY, value TEXT)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS site_files (path TEXT PRIMARY KEY, version TEXT)")
 
     @classmethod
     def open(cls, folder: Path, fingerprint: str) -> BuildCache | None:
@@ -370,6 +386,11 @@ class BuildCache:
         """Return what the last build that wrote its site left there."""
         return self._state("written", unpack=True)
 
+    def last_site_files(self) -> dict[str, str]:
+        """Return every file the last build that wrote its site left there, with its version."""
+        self._files_read = self._state("site files")
+        return {path: version for path, version in self._rows("SELECT path, version FROM site_files")}
+
     def get_entry_keys(self) -> dict[str, str]:
         """Return the key of every agent's entries, by slug."""
         return {slug: key for slug, key in self._rows("SELECT slug, key FROM entries")}
@@ -442,12 +463,38 @@ class BuildCache:
                 self._query("INSERT OR REPLACE INTO state VALUES ('written', ?)", (_pack(record.written, "written"),))
             if record.layout is not None:
                 self._query("INSERT OR REPLACE INTO state VALUES ('layout', ?)", (_pack(record.layout, "layout"),))
+            if record.site_files is not None:
+                self._store_site_files(record.site_files)
             for slug, (key, entries) in record.entries.items():
                 self.put_entries(slug, key, entries)
             if record.slugs is not None:
                 gone = [slug for (slug,) in self._query("SELECT slug FROM entries") if slug not in record.slugs]
                 for slug in gone:
                     self._query("DELETE FROM entries WHERE slug = ?", (slug,))
+
+    def _store_site_files(self, stored: StoredFiles) -> None:
+        """Store the site's files: by difference from `before` while the table holds what
+        `last_site_files` read (no other build recorded since: the generation it read is the
+        table's), else all of them afresh."""
+        files, before = stored.files, stored.before
+        read, self._files_read = self._files_read, None
+        if before is None or read is None or self._state("site files") != read:
+            self._query("DELETE FROM site_files")
+            before = {}
+        for gone in [path for path in before if path not in files]:
+            self._query("DELETE FROM site_files WHERE path = ?", (gone,))
+        changed = [(path, version) for path, version in files.items() if before.get(path) != version]
+        self._many("INSERT OR REPLACE INTO site_files VALUES (?, ?)", changed)
+        self._query("INSERT OR REPLACE INTO state VALUES ('site files', ?)", (secrets.token_hex(16),))
+
+    def _many(self, sql: str, rows: list[tuple[object, ...]]) -> None:
+        """Run one statement for each of `rows`; on a database error, as `_query`."""
+        if self.disabled or not rows:
+            return
+        try:
+            self._db.executemany(sql, rows)
+        except sqlite3.Error as exc:
+            self._switch_off(exc)
 
     def put_entries(self, slug: str, key: str, entries: list[str]) -> None:
         """Store one agent's entries (its ENTRY_PARTS texts) under the key they were rendered under."""
