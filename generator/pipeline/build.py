@@ -5,34 +5,42 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import os
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from generator.catalog.history import FileDates, read_file_dates, repository_stamps
+from generator.catalog.history import FileDates, read_file_dates
 from generator.catalog.model import Catalog, page_url
 from generator.config import SiteConfig
-from generator.errors import BuildFailed, Report, count_findings
+from generator.errors import Report, strict_failure
 from generator.pipeline.memo import Memo, ScratchMemo
 from generator.pipeline.read import list_agent_files, load_and_check
+from generator.pipeline.states import (
+    PRIVATE_STAMP,
+    dates_state,
+    input_state,
+    moments,
+    quick_state,
+    site_after,
+    site_state,
+)
 from generator.store import output
 from generator.store.cache import CacheStats
 
 # The rendering modules (Markdown, Jinja2, Pygments) are imported where they are
 # used: a build with nothing changed answers without them, in a fraction of their import time.
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from generator.catalog.load import RawAgent
     from generator.pipeline.memo import Manifest
     from generator.pipeline.pages import Progress
+    from generator.pipeline.read import AgentListing
     from generator.site.plan import PagePlan
     from generator.site.search import SearchIndex
 
 log = logging.getLogger(__name__)
-
-PRIVATE_STAMP = "private"
-"""The stamp of an output folder that only the writer touches: it is as the last build left it."""
 
 
 @dataclass(frozen=True)
@@ -95,13 +103,21 @@ def run_pipeline(
     site_files = (output.SiteFiles(config.out_dir, record.last_layout(config.out_dir))
                   if record and not private_output else None)
     site_stamp = site_files.stamp() if site_files else PRIVATE_STAMP if private_output else ""
-    inputs = _input_state(config, [*listing.entries, *listing.other_entries]) if record else ""
-    quick = _quick_state(record, config, inputs, site_stamp) if record else ""
+    inputs = input_state(config, [*listing.entries, *listing.other_entries]) if record else ""
+    quick = quick_state(record, config, inputs, site_stamp) if record else ""
     repeated = _repeat_last_result(record, quick, report) if record else None
     if record and repeated is not None:
         _stop_if_strict(config, report)
         return BuildResult(repeated, report, config.out_dir, record.stats, unchanged=True,
                            components=_last_counts(record))
+    # A few files changed without moving any page in the plan: the last build's plan answers.
+    if record and site_files is not None and last_good is None:
+        from generator.pipeline.edit import edit_in_place
+
+        edited = edit_in_place(config, report, record, listing, site_files, inputs, progress)
+        if edited is not None:
+            return BuildResult(edited[0], report, config.out_dir, record.stats, changed=edited[1],
+                               components=_last_counts(record))
 
     from generator.pipeline.components import (
         components_state,
@@ -134,13 +150,14 @@ def run_pipeline(
     plans = with_relations(plans, relations)
     slugs = {**link_targets(components), **slugs}  # links from agents may lead to skills and commands
     parts = (components_state(components, listing.other_entries, config.max_file_size) + " "
-             + _dates_state(dates, dated)) if record else ""
+             + dates_state(dates, dated)) if record else ""
     state = _site_state(record, config, plans, dates, parts) if record else ""
     unchanged = _unchanged_catalog(record, plans, slugs, f"{state} {site_stamp}") if record else None
     if record and unchanged is not None:
         log.debug("nothing changed since the last build of %s", config.out_dir)
         page_keys = {page_url(plan.slug): record.page_key(plan) for plan in plans}
         layout = site_files.new_layout() if site_files else None
+        _keep_ledger(record, config, site_stamp, parts, listing, plans, page_keys, dates, unchanged, counts)
         record.record_build(quick, report.findings, unchanged, page_keys, f"{state} {site_stamp}",
                             layout=(config.out_dir, layout) if layout is not None else None)
         return BuildResult(unchanged, report, config.out_dir, record.stats, unchanged=True, components=counts)
@@ -157,11 +174,13 @@ def run_pipeline(
         writer.discard()
         raise
     if record:
-        after = None if private_output else _site_after(site_files, config, changed, last is not None)
+        after = None if private_output else site_after(site_files, config, changed, last is not None)
         site_stamp = after.stamp() if after else PRIVATE_STAMP
         layout = after.new_layout() if after else None
         record.forget_others(raw_agents)
-        record.record_build(_quick_state(record, config, inputs, site_stamp), report.findings, rendered.catalog,
+        _keep_ledger(record, config, site_stamp, parts, listing, plans, rendered.page_keys, dates, rendered.catalog,
+                     counts)
+        record.record_build(quick_state(record, config, inputs, site_stamp), report.findings, rendered.catalog,
                             rendered.page_keys, f"{state} {site_stamp}",
                             (make_manifest(config, record, writer, rendered, site_stamp), rendered.search),
                             rendered.entry_changes, (config.out_dir, layout) if layout is not None else None,
@@ -180,9 +199,24 @@ def _last_counts(memo: Memo) -> dict[str, int]:
     return {kind: count for kind, count in stored.items() if isinstance(count, int)} if isinstance(stored, dict) else {}
 
 
+def _keep_ledger(
+    memo: Memo, config: SiteConfig, site_stamp: str, parts: str, listing: AgentListing, plans: list[PagePlan],
+    page_keys: Mapping[str, str], dates: dict[Path, FileDates], catalog: Catalog, counts: dict[str, int],
+) -> None:
+    """Record the plan for the next build to start from (see pipeline/edit.py): none for an
+    output folder that is serve's, or a catalog with commands, skills or plugins."""
+    from generator.pipeline.edit import forget_ledger, keep_ledger
+
+    if site_stamp == PRIVATE_STAMP or any(counts.values()) or listing.marketplace is not None:
+        forget_ledger(memo)
+    else:
+        keep_ledger(memo, config, site_stamp, parts, listing, plans, [page_keys[page_url(plan.slug)] for plan in plans],
+                    dates, catalog)
+
+
 def _stop_if_strict(config: SiteConfig, report: Report) -> None:
     if config.strict and report.findings:
-        raise BuildFailed(None, 0, _failure_message(report))
+        raise strict_failure(report)
 
 
 def _trusted_last_site(memo: Memo, config: SiteConfig, site_stamp: str) -> tuple[Manifest, SearchIndex] | None:
@@ -191,36 +225,6 @@ def _trusted_last_site(memo: Memo, config: SiteConfig, site_stamp: str) -> tuple
     if last is None or (last[0].out_dir, last[0].stamp) != (str(config.out_dir), site_stamp):
         return None  # another folder, or somebody changed the site since
     return last
-
-
-def _site_after(
-    site_files: output.SiteFiles | None, config: SiteConfig, changed: list[str], in_place: bool,
-) -> output.SiteFiles:
-    """Return the output folder's files after a commit: looked at again where it changed."""
-    if changed:
-        output.wait_for_the_clock(config.out_dir, changed)
-    if site_files is None or not in_place:
-        return output.SiteFiles(config.out_dir)
-    site_files.look_again(changed)
-    return site_files
-
-
-def _input_state(config: SiteConfig, entries: list[tuple[str, str]]) -> str:
-    """Describe every input but the templates and config: git's commit, index and shallow file, and
-    every agent file's stamp (`entries` are the files' paths and stamps); "" when some file's
-    stamp cannot be trusted."""
-    if not all(stamp for _, stamp in entries):
-        return ""
-    lines = [f"{os.fsencode(path).hex()} {stamp}" for path, stamp in entries]
-    return "\n".join([*repository_stamps(config.agents_dir), *lines])
-
-
-def _quick_state(cache: Memo, config: SiteConfig, inputs: str, site_stamp: str) -> str:
-    """Digest the inputs' stamps with the templates, config and the site folder on disk ("" if unknown)."""
-    if not inputs:
-        return ""
-    parts = [cache.fingerprint, str(config.out_dir), site_stamp, inputs]
-    return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def _repeat_last_result(cache: Memo, quick: str, report: Report) -> Catalog | None:
@@ -247,14 +251,9 @@ def _dates_state(dates: dict[Path, FileDates], paths: list[Path]) -> str:
 def _site_state(
     cache: Memo, config: SiteConfig, plans: list[PagePlan], dates: dict[Path, FileDates], components: str,
 ) -> str:
-    """Digest everything the site is made of: every page's key, every file's dates, where it goes,
-    and the commands, skills and plugins (`components`, their digest)."""
-    hasher = hashlib.sha256(f"{cache.fingerprint} {config.out_dir} {components}".encode())
-    for plan in plans:
-        hasher.update(cache.page_key(plan).encode())
-        known = dates.get(plan.raw.path)
-        hasher.update(f"{known.added.timestamp()} {known.updated.timestamp()}".encode() if known else b"-")
-    return hasher.hexdigest()
+    """Digest everything the site is made of (see `states.site_state`)."""
+    return site_state(cache.fingerprint, config, components,
+                      ((cache.page_key(plan), moments(dates.get(plan.raw.path))) for plan in plans))
 
 
 def _unchanged_catalog(
@@ -271,9 +270,3 @@ def _unchanged_catalog(
         return None
     cache.stats.hits = len(pages)
     return Catalog.from_agents([page.agent for page in pages if page is not None])
-
-
-def _failure_message(report: Report) -> str:
-    return f"build failed in strict mode with {count_findings(report)}; the site was not changed"
-
-

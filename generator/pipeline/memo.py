@@ -155,6 +155,12 @@ class Memo:
         """Return a file as read and checked before, if its content (and the rules) are unchanged."""
         return _checked_file(self.cache.get_file(path, digest))
 
+    def get_file_head(self, path: Path, digest: str) -> CheckedFile | None:
+        """Return a file as read and checked before, if its content (and the rules) are unchanged,
+        its frontmatter read when first asked for."""
+        head = self.cache.get_file_head(path, digest)
+        return self._checked_file_from_head(path, digest, head) if head is not None else None
+
     def get_file_by_stamp(self, path: Path, stamp: str) -> CheckedFile | None:
         """Return a file as read and checked before, if it has the same stamp as then (its
         frontmatter is read when first asked for)."""
@@ -439,6 +445,59 @@ class Memo:
         self.cache.record_build(BuildRecord(quick_state, site, result, written, rendered,
                                             entries.slugs if entries else None, chunks, chunk_names,
                                             [str(layout[0]), layout[1]] if layout else None, files))
+
+    def record_edit(
+        self, quick_state: str, findings: list[Finding], pages: list[tuple[str, str]], site: str, manifest: Manifest,
+        search: SearchIndex, files_before: Mapping[str, str], layout: tuple[Path, list[str]] | None,
+    ) -> None:
+        """Remember a build that changed a few pages in place (see pipeline/edit.py): as
+        `record_build`, each page given by its file's path below the agents folder and its key."""
+        result = [[f.to_plain() for f in findings], [[file, key] for file, key in pages]]
+        self.cache.record_build(BuildRecord(
+            quick_state, site, result, [manifest.to_plain(), search.to_plain()], chunks=search.take_unsaved(),
+            chunk_names=frozenset(chunk.name for chunk in search.files),
+            layout=[str(layout[0]), layout[1]] if layout else None, site_files=StoredFiles(manifest.files, files_before)))
+
+    # The ledger of the plan stage's memo (pipeline/edit.py), as the cache stores it.
+    def last_ledger(self) -> tuple[Plain, str, list[tuple[Any, ...]]] | None:
+        return self.cache.last_ledger()
+
+    def record_ledger(self, plan: Plain | None, site_stamp: str, rows: Mapping[int, tuple[Any, ...]]) -> None:
+        self.cache.record_ledger(plan, site_stamp, rows)
+
+    def forget_ledger(self) -> None:
+        self.cache.forget_ledger()
+
+    def last_result_pages(self) -> list[tuple[str, str]] | None:
+        """Return each page of the last finished build, in catalog order, by its file's path below
+        the agents folder and its key."""
+        stored = self.cache.last_result()
+        try:
+            _, pages = stored
+            found = [(file, key) for file, key in pages]
+        except (TypeError, ValueError):
+            return None
+        return found if all(isinstance(file, str) and isinstance(key, str) for file, key in found) else None
+
+    def last_agent(self, file: str, key: str) -> Agent | None:
+        """Return the agent of the page stored for `file` (its path below the agents folder) under `key`."""
+        stored = self.cache.get_page(PurePosixPath(file), key, with_html=False)
+        try:
+            return self._agent_from_page(stored.head, file, key) if stored is not None else None
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def stored_digest(self, file: PurePosixPath, key: str) -> str | None:
+        """Return the digest of the agent of the page stored for `file` under `key` (see `digest_of`)."""
+        stored = self.cache.get_page(file, key, with_html=False)
+        digest = stored.head.get("digest") if stored is not None and isinstance(stored.head, dict) else None
+        return digest if isinstance(digest, str) else None
+
+    @staticmethod
+    def digest_of(agent: Agent) -> str:
+        """Return the digest of everything an agent says but its body: what the pages listing every
+        agent follow from."""
+        return _agent_digest(agent_to_plain(agent))
 
     def _agent_digest_of(self, agent: Agent) -> str:
         known = self._agent_digests.get(id(agent))

@@ -126,7 +126,7 @@ def load_and_check(
     # Parsing YAML and checking is a tenth of a cold build: large catalogs spread it too.
     workers = worker_count(len(unknown))
     checked = (map_in_workers(_read_and_check, unknown, workers, _start_checker, (config,)) if workers > 1
-               else (_read_and_check_with(config, path) for path in unknown))
+               else (read_and_check_file(config, path) for path in unknown))
     let_go = len(unknown) > FEW_FILES  # a cold build: each kept as the cache has it
     with contextlib.closing(checked):  # on any failure here, the workers stop
         for path, checked_file in zip(unknown, checked):
@@ -160,7 +160,7 @@ class _LinkTargets:
         return path in self._agents or path in self._others
 
 
-def _read_and_check_with(config: SiteConfig, path: Path) -> CheckedFile:
+def read_and_check_file(config: SiteConfig, path: Path) -> CheckedFile:
     """Read and parse one file and check it by every rule that looks at nothing but the file."""
     from generator.catalog.lint import CheckedFile, check_agent, find_relative_links
 
@@ -182,7 +182,7 @@ def _start_checker(config: SiteConfig) -> None:
 
 def _read_and_check(path: Path) -> CheckedFile:
     assert _checker_config is not None, "the pool's initializer sets the config"
-    return _read_and_check_with(_checker_config, path)
+    return read_and_check_file(_checker_config, path)
 
 
 FEW_FILES = 60

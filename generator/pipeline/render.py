@@ -257,17 +257,17 @@ def _render_search(
     try:
         search = _render_missing(config, site_plan, keys, memo, writer, pages, last if same_extra else None,
                                  progress, env, entries, extra)
-        _write_search(writer, search)
+        write_search(writer, search)
     except ChunkMissing as missing:
         log.warning("the build cache lost part of the last search index (%s); it is made afresh", missing)
         search = _fresh_index(config, site_plan, keys, memo, env, writer, extra)
-        _write_search(writer, search)
+        write_search(writer, search)
     if memo is not None:
         memo.put_value(COMPONENT_TERMS_VALUE, digest)
     return search
 
 
-def _write_search(writer: SiteWriter, search: SearchIndex) -> None:
+def write_search(writer: SiteWriter, search: SearchIndex) -> None:
     changed, kept = search.render_changes()
     for path, text in changed.items():
         writer.add(path, text)
@@ -290,7 +290,7 @@ def _fresh_index(
     kept_terms = _KeptTerms(config, site_plan, memo, env)
     for plan, key in zip(site_plan.pages, keys):
         terms = kept_terms.of(plan, key)
-        _add_fragment(writer, plan.slug, terms)
+        add_fragment(writer, plan.slug, terms)
         search.add(plan.slug, terms)
     _add_components(writer, search, extra)
     return search
@@ -298,11 +298,11 @@ def _fresh_index(
 
 def _add_components(writer: SiteWriter, search: SearchIndex, extra: list[ComponentPage]) -> None:
     for key, terms in extra:
-        _add_fragment(writer, key, terms)
+        add_fragment(writer, key, terms)
         search.add(key, terms)
 
 
-def _add_fragment(writer: SiteWriter, slug: str, terms: PageTerms) -> None:
+def add_fragment(writer: SiteWriter, slug: str, terms: PageTerms) -> None:
     """Put a page's search fragment (its sections' text, for snippets) into the writer."""
     from generator.site.search import page_fragment, page_fragment_path
 
@@ -317,7 +317,7 @@ def _keep_fragment(writer: SiteWriter, slug: str, terms: Callable[[], PageTerms]
     path = page_fragment_path(slug)
     version = writer.on_disk.get(path) if writer.on_disk is not None else None
     if version is None:
-        _add_fragment(writer, slug, terms())
+        add_fragment(writer, slug, terms())
     else:
         writer.keep(path, version)
 
@@ -374,7 +374,7 @@ def _render_missing(
         for index, plan in enumerate(plans):
             if index in rendered:
                 terms = _take_rendered(next(results), index, plan, keys[index], slugs, memo, writer, pages, entries)
-                _add_fragment(writer, plan.slug, terms)
+                add_fragment(writer, plan.slug, terms)
                 done += 1
                 progress(done, len(plans))
                 if in_place:
@@ -388,7 +388,7 @@ def _render_missing(
                 continue
             else:
                 terms = kept_terms.of(plan, keys[index])
-                _add_fragment(writer, plan.slug, terms)
+                add_fragment(writer, plan.slug, terms)
             search.add(plan.slug, terms)
     if lost:
         raise ChunkMissing("a chunk of the last index")

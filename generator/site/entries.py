@@ -167,7 +167,7 @@ class EntryRenderer:
         if not page_key:
             return ""
         dates = self.keys.dates.get(agent.slug) if self.keys and self.keys.dates else self.dates.get(agent.path)
-        return f"{page_key} {dates.added.timestamp()} {dates.updated.timestamp()}" if dates else f"{page_key} -"
+        return entry_key(page_key, (dates.added.timestamp(), dates.updated.timestamp()) if dates else None)
 
     def render_one(self, agent: Agent) -> AgentEntries:
         """Render one agent's entries."""
@@ -184,6 +184,12 @@ class EntryRenderer:
         if self.changes is not None:
             self.changes.rendered[agent.slug] = (key, entries)
         return entries
+
+
+def entry_key(page_key: str, moments: tuple[float, float] | None) -> str:
+    """Return the key of an agent's entries: its page's key and when its file was added and last
+    changed (as timestamps)."""
+    return f"{page_key} {moments[0]} {moments[1]}" if moments else f"{page_key} -"
 
 
 def _place(entries: CatalogEntries, rendered: StoredEntries, slug: str, key: str, made: AgentEntries | None) -> None:

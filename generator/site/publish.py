@@ -54,6 +54,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 LLMS_NAME = "llms.txt"
+SITEMAP_NAME = "sitemap.xml"
 
 
 def render_machine_files(
@@ -73,7 +74,7 @@ def render_machine_files(
         files[LLMS_NAME] = render_llms_txt(site, catalog, llms_lines(), listed)
     files[FEED_NAME] = render_feed(site, catalog, dates, components)
     if site["site_url"]:
-        files["sitemap.xml"] = render_sitemap(site, catalog, dates, listed, components)
+        files[SITEMAP_NAME] = render_sitemap(site, feed_items(site, catalog.agents, dates, components), listed)
     if has_robots_txt(site):
         files["robots.txt"] = render_robots_txt(site)
     return files
@@ -416,13 +417,18 @@ def _newest_key(item: FeedItem) -> tuple[float, str, str]:
     return -_updated(item).timestamp(), _title_key(item), item.key
 
 
+def newest_key(updated: float | None, name: str, slug: str) -> tuple[float, str, str]:
+    """Rank an agent for the feed by when its file last changed (a timestamp), then its name and slug."""
+    return -(_EPOCH.timestamp() if updated is None else updated), name.lstrip("/").casefold(), slug
+
+
 def _newest_agents(catalog: Catalog, dates: Mapping[Any, FileDates], limit: int) -> list[Agent]:
     """Return the `limit` newest agents in catalog order, ranked as `newest_first` ranks their items."""
-    def newest_key(agent: Agent) -> tuple[float, str, str]:
+    def newest(agent: Agent) -> tuple[float, str, str]:
         known = dates.get(agent.path)
-        return -(known.updated if known else _EPOCH).timestamp(), agent.name.lstrip("/").casefold(), agent.slug
+        return newest_key(known.updated.timestamp() if known else None, agent.name, agent.slug)
 
-    chosen = {id(agent) for agent in heapq.nsmallest(limit, catalog.agents, key=newest_key)}
+    chosen = {id(agent) for agent in heapq.nsmallest(limit, catalog.agents, key=newest)}
     return [agent for agent in catalog.agents if id(agent) in chosen]
 
 
@@ -455,15 +461,11 @@ def _urn(*parts: str) -> str:
 # -- sitemap.xml and robots.txt -------------------------------------------------------------
 
 
-def render_sitemap(
-    site: SiteContext, catalog: Catalog, dates: Mapping[Any, FileDates], listed: dict[str, Any] | None = None,
-    components: Components | None = None,
-) -> str:
-    """Return sitemap.xml listing the index, every page of an agent, command or skill with the
-    date its file last changed, and every plugin's page (`listed`, see `component_data`); needs
-    `site_url`."""
+def render_sitemap(site: SiteContext, pages: list[FeedItem], listed: dict[str, Any] | None = None) -> str:
+    """Return sitemap.xml listing the index, every page of an agent, command or skill (`pages`, as
+    `feed_items` has them) with the date its file last changed, and every plugin's page
+    (`listed`, see `component_data`); needs `site_url`."""
     urlset = ET.Element(f"{{{_SITEMAP}}}urlset")
-    pages = feed_items(site, catalog.agents, dates, components)
     _add_url(urlset, site["site_url"], max((item.dates.updated for item in pages if item.dates), default=None))
     for item in pages:
         _add_url(urlset, _address(site, item.url), item.dates.updated if item.dates else None)

@@ -184,6 +184,11 @@ class SearchIndex:
     def index_path(self) -> str:
         return f"{SEARCH_FOLDER}/{INDEX_FILE}"
 
+    def paths(self) -> set[str]:
+        """Return the path below the site root of every file of the index as it is now (chunks,
+        word lists and index.json; not the pages' fragments)."""
+        return {*(f"{SEARCH_FOLDER}/{chunk.name}" for chunk in self.files), self.index_path}
+
     def _text_of(self, chunk: Chunk) -> str:
         text = self._texts.get(chunk.name) or self._read_chunk(chunk.name)
         if text is None or _digest(text) != chunk.version:

@@ -26,7 +26,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 CACHE_FILE = "cache.sqlite3"
-FORMAT = 21
+FORMAT = 22
 """Raised when what the cache stores changes shape; a cache of another format is started afresh."""
 
 Plain = Any
@@ -34,6 +34,9 @@ Plain = Any
 ENTRY_PARTS = 3
 """How many texts each agent's entries are (see site/entries.py)."""
 _ENTRY_COLUMNS = [f"part_{number}" for number in range(1, ENTRY_PARTS + 1)]
+LEDGER_COLUMNS = ("stamp TEXT", "digest TEXT", "key TEXT", "added REAL", "updated REAL", "added_text TEXT",
+                  "updated_text TEXT")
+"""What the ledger keeps of each page that an edit changes (see pipeline/edit.py)."""
 
 
 @dataclass
@@ -109,6 +112,8 @@ class BuildCache:
         self.stats = CacheStats()
         self._files_read: str | None = None
         """The generation of the site's files `last_site_files` read (see `_store_site_files`)."""
+        self._ledger_read: str | None = None
+        """The generation of the ledger `last_ledger` read (see `record_ledger`)."""
         if read_only and path is not None:
             self._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=2, check_same_thread=False)
             if self._db.execute("PRAGMA user_version").fetchone()[0] != FORMAT:
@@ -139,6 +144,7 @@ class BuildCache:
         self._db.execute("CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, value TEXT)")
         self._db.execute("CREATE TABLE IF NOT EXISTS chunks (name TEXT PRIMARY KEY, value TEXT)")
         self._db.execute("CREATE TABLE IF NOT EXISTS site_files (path TEXT PRIMARY KEY, version TEXT)")
+        self._db.execute(f"CREATE TABLE IF NOT EXISTS ledger (place INTEGER PRIMARY KEY, {', '.join(LEDGER_COLUMNS)})")
 
     @classmethod
     def open(cls, folder: Path, fingerprint: str) -> BuildCache | None:
@@ -227,6 +233,14 @@ class BuildCache:
         if not rows or rows[0][0] != self._reading_key(digest):
             return None
         return _unpack(rows[0][1], rows[0][0])
+
+    def get_file_head(self, path: Path, digest: str) -> Plain | None:
+        """Return the head of a file's reading (see `get_file_by_stamp`) stored for this content."""
+        rows = self._query("SELECT key, head FROM file_heads WHERE path = ?", (_path_key(path),))
+        if not rows or rows[0][0] != self._reading_key(digest):
+            return None
+        found = self._head_with_key(rows[0][1], rows[0][0])
+        return found[1] if found is not None and found[0] == digest else None
 
     def get_file_by_stamp(self, path: Path, stamp: str) -> tuple[str, Plain] | None:
         """Return a file's reading's head (all of it but the frontmatter, which `get_file` has) if
@@ -385,6 +399,42 @@ class BuildCache:
     def last_written(self) -> Plain | None:
         """Return what the last build that wrote its site left there."""
         return self._state("written", unpack=True)
+
+    def last_ledger(self) -> tuple[Plain, str, list[tuple[Any, ...]]] | None:
+        """Return the ledger the last build recorded: what its full build planned (a plain value),
+        the stamp of the site it left, and each page's row in order (see `record_ledger`)."""
+        plan, site = self._state("ledger", unpack=True), self._state("ledger site", unpack=True)
+        if (not isinstance(plan, list) or len(plan) != 3 or plan[0] != self.fingerprint or not isinstance(site, list)
+                or len(site) != 3 or site[0] != plan[1] or not isinstance(site[1], str)):
+            return None
+        self._ledger_read = site[2]
+        columns = ", ".join(column.split()[0] for column in LEDGER_COLUMNS)
+        return plan[2], site[1], list(self._rows(f"SELECT {columns} FROM ledger ORDER BY place"))
+
+    def record_ledger(self, plan: Plain | None, site_stamp: str, rows: Mapping[int, tuple[Any, ...]]) -> None:
+        """Store a ledger: with a `plan`, it and every page's row afresh; without one, the rows
+        that changed (by place) of the ledger `last_ledger` read, unless another build recorded
+        one since (then none is kept). `site_stamp` is the stamp of the site the build left."""
+        read, self._ledger_read = self._ledger_read, None
+        with self._transaction():
+            site = self._state("ledger site", unpack=True)
+            if plan is None and (read is None or not isinstance(site, list) or len(site) != 3 or site[2] != read):
+                self._query("DELETE FROM state WHERE name IN ('ledger', 'ledger site')")
+                return
+            generation = site[0] if plan is None else secrets.token_hex(16)
+            if plan is not None:
+                self._query("DELETE FROM ledger")
+                self._query("INSERT OR REPLACE INTO state VALUES ('ledger', ?)",
+                            (_pack([self.fingerprint, generation, plan], "ledger"),))
+            self._query("INSERT OR REPLACE INTO state VALUES ('ledger site', ?)",
+                        (_pack([generation, site_stamp, secrets.token_hex(16)], "ledger site"),))
+            self._many(f"INSERT OR REPLACE INTO ledger VALUES (?{', ?' * len(LEDGER_COLUMNS)})",
+                       [(place, *row) for place, row in rows.items()])
+
+    def forget_ledger(self) -> None:
+        """Forget the ledger (the last build recorded none)."""
+        self._ledger_read = None
+        self._query("DELETE FROM state WHERE name IN ('ledger', 'ledger site')")
 
     def last_site_files(self) -> dict[str, str]:
         """Return every file the last build that wrote its site left there, with its version."""

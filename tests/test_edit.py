@@ -1,0 +1,172 @@
+"""An edit that keeps every file's place in the plan is answered by the last build's plan (the
+ledger): only the changed files' pages are rendered, and the site equals a cold build byte for
+byte; anything the ledger cannot answer for goes through the full pipeline, with the same result."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import DEMO_AGENTS, parse_html
+from test_cache import SEED, build_into, replace_text, tree
+
+from generator.config import load_config
+from generator.errors import BuildFailed, Report
+from generator.pipeline.build import build
+from generator.site import plan as plan_stage
+
+BODY_EDIT = ("## Core Expertise", "## Core Expertise\n\nNow with quokka wrangling.")
+
+
+@pytest.fixture
+def catalog(tmp_path: Path, monkeypatch) -> Path:
+    from generator.pipeline import read as read_stage
+
+    monkeypatch.setattr(read_stage, "RACY_SECONDS", 0)  # trust the times of files just written
+    shutil.copytree(DEMO_AGENTS, tmp_path / "agents")
+    return tmp_path / "agents"
+
+
+@pytest.fixture
+def planned(monkeypatch) -> list[int]:
+    """Count the builds that planned the whole catalog again."""
+    calls: list[int] = []
+    plan_pages = plan_stage.plan_pages
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return plan_pages(*args, **kwargs)
+
+    monkeypatch.setattr(plan_stage, "plan_pages", counted)
+    return calls
+
+
+def assert_equals_cold_build(catalog: Path, site: Path) -> None:
+    cold = site.parent / "cold"
+    shutil.rmtree(cold, ignore_errors=True)
+    build_into(catalog, cold, use_cache=False)
+    assert tree(site) == tree(cold)
+
+
+def test_a_body_edit_renders_one_page_without_planning_again(catalog: Path, tmp_path: Path, planned: list[int]) -> None:
+    site = tmp_path / "site"
+    build_into(catalog, site, True)
+    assert planned == [1]
+    for number in range(3):  # one edit after another, each answered by the plan the last one left
+        replace_text(catalog / SEED, BODY_EDIT[0], f"{BODY_EDIT[1]} {number}")
+        planned.clear()
+        result = build_into(catalog, site, True)
+        assert result.cache is not None and (result.cache.hits, result.cache.misses) == (10, 1)
+        assert planned == [], "answered by the last build's plan"
+        assert len(result.catalog) == 11 and not result.unchanged
+        assert_equals_cold_build(catalog, site)
+    page = parse_html((site / "agents/senior-backend-engineer/index.html").read_text())
+    assert "quokka wrangling. 2" in "".join(page.itertext())
+
+
+def test_an_edit_of_a_file_just_written_is_answered_too(tmp_path: Path, planned: list[int]) -> None:
+    """A file changed within the clock's tick has no stamp to trust; the next edit still finds it changed."""
+    shutil.copytree(DEMO_AGENTS, tmp_path / "agents")
+    catalog, site = tmp_path / "agents", tmp_path / "site"
+    build_into(catalog, site, True)
+    for number in range(2):
+        replace_text(catalog / SEED, BODY_EDIT[0], f"{BODY_EDIT[1]} {number}")
+        planned.clear()
+        build_into(catalog, site, True)
+        assert planned == [], "answered by the plan"
+        assert_equals_cold_build(catalog, site)
+
+
+EDITS_THE_PLAN_CANNOT_ANSWER: dict[str, Callable[[Path], None]] = {
+    "a new name": lambda a: replace_text(a / SEED, "name: senior-backend-engineer", "name: aaa-backend"),
+    "a new heading": lambda a: replace_text(a / SEED, "## Core Expertise", "## Core Expertise, edited"),
+    "a new description": lambda a: replace_text(a / SEED, "Use this agent when", "Call this agent when"),
+    "a link to another file": lambda a: replace_text(a / SEED, BODY_EDIT[0],
+                                                    "## Core Expertise\n\nSee [the planner](../operations/backup-recovery-planner.md)."),
+    "a new file": lambda a: (a / "engineering/new.md").write_text("---\nname: new\ndescription: New.\n---\n\n## Role\n\nNew.\n"),
+    "a file removed": lambda a: (a / "operations/incident-commander.md").unlink(),
+}
+
+
+@pytest.mark.parametrize("edit", EDITS_THE_PLAN_CANNOT_ANSWER.values(), ids=EDITS_THE_PLAN_CANNOT_ANSWER.keys())
+def test_what_the_plan_cannot_answer_is_built_in_full(
+    catalog: Path, tmp_path: Path, planned: list[int], edit: Callable[[Path], None],
+) -> None:
+    site = tmp_path / "site"
+    build_into(catalog, site, True)
+    edit(catalog)
+    planned.clear()
+    build_into(catalog, site, True)
+    assert planned == [1]
+    assert_equals_cold_build(catalog, site)
+    other = catalog / "engineering/test-strategy-advisor.md"  # and the plan of that build answers the next edit
+    other.write_text(other.read_text() + "\nOne more paragraph.\n")
+    planned.clear()
+    build_into(catalog, site, True)
+    assert planned == []
+    assert_equals_cold_build(catalog, site)
+
+
+def test_the_feed_and_sitemap_after_an_edit_equal_a_cold_builds(tmp_path: Path, planned: list[int], monkeypatch) -> None:
+    from generator.pipeline import read as read_stage
+
+    monkeypatch.setattr(read_stage, "RACY_SECONDS", 0)
+    catalog, site = tmp_path / "agents", tmp_path / "site"
+    catalog.mkdir()
+    for number in range(70):  # more than the feed holds; the oldest file becomes the newest
+        path = catalog / f"agent-{number:02}.md"
+        path.write_text(f"---\nname: agent-{number:02}\ndescription: Does {number}.\n---\n\n## Role\n\nWorks.\n")
+        os.utime(path, (1_700_000_000 + number * 3600, 1_700_000_000 + number * 3600))
+    (tmp_path / "agentpages.yml").write_text("site_url: https://example.org/catalog/\n")
+    build_into(catalog, site, True)
+    replace_text(catalog / "agent-00.md", "Works.", "Works harder.")
+    planned.clear()
+    build_into(catalog, site, True)
+    assert planned == []
+    assert "agent-00" in (site / "feed.xml").read_text().split("<entry>")[1]
+    assert_equals_cold_build(catalog, site)
+
+
+def test_an_edit_in_a_git_repository_equals_a_cold_build(catalog: Path, tmp_path: Path, planned: list[int]) -> None:
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True,
+                       env={**os.environ, "GIT_AUTHOR_DATE": "2024-03-01T10:00:00Z", "GIT_COMMITTER_DATE": "2024-03-01T10:00:00Z",
+                            "GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@a", "GIT_COMMITTER_NAME": "a",
+                            "GIT_COMMITTER_EMAIL": "a@a"})
+
+    git("init", "-q")
+    git("add", "agents")
+    git("commit", "-q", "-m", "catalog")
+    site = tmp_path / "site"
+    build_into(catalog, site, True)
+    replace_text(catalog / SEED, BODY_EDIT[0], BODY_EDIT[1])  # uncommitted: dated by the file's time
+    planned.clear()
+    build_into(catalog, site, True)
+    assert planned == []
+    assert_equals_cold_build(catalog, site)
+    git("commit", "-q", "-am", "edit")  # a commit dates files anew: the whole catalog is planned again
+    planned.clear()
+    build_into(catalog, site, True)
+    assert planned == [1]
+    assert_equals_cold_build(catalog, site)
+
+
+def test_a_strict_edit_with_a_new_finding_fails_and_changes_nothing(tmp_path: Path, monkeypatch) -> None:
+    from generator.pipeline import read as read_stage
+
+    monkeypatch.setattr(read_stage, "RACY_SECONDS", 0)
+    catalog, site = tmp_path / "agents", tmp_path / "site"
+    catalog.mkdir()
+    for name in ("alpha", "beta"):
+        (catalog / f"{name}.md").write_text(f"---\nname: {name}\ndescription: Does {name}.\ntools: Read\n---\n\n"
+                                             "## Role\n\nWorks.\n")
+    build(load_config(catalog, site, strict=True), Report())
+    before = tree(site)
+    replace_text(catalog / "alpha.md", "tools: Read", "tools: Read, NoSuchTool")
+    with pytest.raises(BuildFailed):
+        build(load_config(catalog, site, strict=True), Report())
+    assert tree(site) == before
