@@ -15,21 +15,27 @@ full pipeline, which the ledger only ever spares work.
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import json
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING
 
 from generator.catalog.history import FileDates, read_file_dates, repository_stamps
-from generator.catalog.interpret import read_name
-from generator.catalog.model import Agent, Catalog, PageLink, page_url
+from generator.catalog.model import Agent, Catalog, page_url
 from generator.config import SiteConfig
 from generator.errors import Finding, Report
+from generator.pipeline.ledger import (
+    Ledger,
+    Row,
+    listing_state,
+    page_row,
+    plan_head,
+    row_dates,
+    row_moments,
+)
 from generator.pipeline.memo import Manifest, Memo
 from generator.store import output
 
@@ -37,7 +43,6 @@ if TYPE_CHECKING:
     import jinja2
 
     from generator.catalog.lint import CheckedFile
-    from generator.catalog.load import RawAgent
     from generator.pipeline.read import AgentListing
     from generator.site.plan import PagePlan
     from generator.site.render import SiteContext
@@ -48,128 +53,6 @@ log = logging.getLogger(__name__)
 
 MAX_EDITED_FILES = 60
 """Up to this many changed files, the ledger answers; more, and the full pipeline runs."""
-
-
-def listing_state(listing: AgentListing) -> str:
-    """Digest what listing the files found wrong (links out of the folder): findings of no file read."""
-    return hashlib.sha256(json.dumps([finding.to_plain() for finding in listing.findings]).encode()).hexdigest()
-
-
-def plan_head(raw: RawAgent) -> str:
-    """Digest what the plan reads of a file: its path, name, category, weight and mentions."""
-    head = [str(raw.rel_path), read_name(raw), raw.outline.name, raw.outline.category, raw.outline.weight,
-            sorted(raw.mentions)]
-    return hashlib.sha256(json.dumps(head, ensure_ascii=True).encode()).hexdigest()
-
-
-class Row(NamedTuple):
-    """What the ledger keeps of a page that an edit changes (see `cache.LEDGER_COLUMNS`)."""
-
-    stamp: str
-    """Its file's stamp when the build listed it ("" when too recent to trust)."""
-    digest: str
-    """Its file's content digest."""
-    key: str
-    """Its page's memo key."""
-    added: float | None
-    """When its file was added and last changed, as timestamps and as ISO texts (None without dates)."""
-    updated: float | None
-    added_text: str | None
-    updated_text: str | None
-
-
-@dataclass(frozen=True)
-class Ledger:
-    """The last build's plan, page by page in catalog order: what only a full build changes, column
-    by column (plain data), and what an edit changes, a `Row` for each page."""
-
-    site: list[str]
-    """The output folder, the git state, the site's state parts (see `states.site_state`) and the
-    `listing_state`."""
-    files: list[str]
-    """Each page's agent file: its path's text as listed."""
-    heads: list[str]
-    """Each file's `plan_head`."""
-    slugs: list[str]
-    links: list[list[Any]]
-    """Each page's neighbours ([name, url] or None before and after), its category position and
-    whether it lists relations."""
-    names: list[str]
-    categories: list[str]
-    site_stamp: str
-    """The stamp of the site folder the last build left."""
-    rows: list[Row]
-
-    def plan_to_plain(self) -> list[Any]:
-        return [self.site, self.files, self.heads, self.slugs, self.links, self.names, self.categories]
-
-    @classmethod
-    def read(cls, memo: Memo) -> Ledger | None:
-        """Return the ledger the last build recorded; None if there is none, or it is damaged."""
-        stored = memo.last_ledger()
-        if stored is None:
-            return None
-        plan, site_stamp, rows = stored
-        if not isinstance(plan, list) or len(plan) != 7 or not all(isinstance(column, list) for column in plan):
-            return None
-        site, files, heads, slugs, links, names, categories = plan
-        try:
-            ledger = cls(site, files, heads, slugs, links, names, categories, site_stamp, list(map(Row._make, rows)))
-        except TypeError:
-            return None
-        if len(ledger.site) != 4 or len({len(column) for column in (*plan[1:], rows)}) != 1:
-            return None
-        return ledger
-
-
-
-def page_row(stamp: str, digest: str, key: str, dates: FileDates | None) -> Row:
-    """Return the `Row` of a page."""
-    if dates is None:
-        return Row(stamp, digest, key, None, None, None, None)
-    return Row(stamp, digest, key, dates.added.timestamp(), dates.updated.timestamp(), dates.added.isoformat(),
-               dates.updated.isoformat())
-
-
-def row_dates(row: Row) -> FileDates | None:
-    """Return the dates a `Row` holds."""
-    if row.added_text is None or row.updated_text is None:
-        return None
-    return FileDates(datetime.fromisoformat(row.added_text), datetime.fromisoformat(row.updated_text))
-
-
-def row_moments(row: Row) -> tuple[float, float] | None:
-    """Return the dates a `Row` holds as timestamps (see `states.moments`)."""
-    return (row.added, row.updated) if row.added is not None and row.updated is not None else None
-
-
-def keep_ledger(
-    memo: Memo, config: SiteConfig, site_stamp: str, parts: str, listing: AgentListing, plans: list[PagePlan],
-    keys: list[str], dates: dict[Path, FileDates], catalog: Catalog,
-) -> None:
-    """Record a full build's plan for the next build to start from (see the module's docstring)."""
-    stamps = dict(listing.entries)
-    files = [str(plan.raw.path) for plan in plans]
-
-    def link(page: PageLink | None) -> list[str] | None:
-        return [page.name, page.url] if page else None
-
-    agents = {agent.slug: agent for agent in catalog.agents}
-    plan = [
-        [str(config.out_dir), json.dumps(repository_stamps(config.agents_dir)), parts, listing_state(listing)],
-        files, [plan_head(plan.raw) for plan in plans], [plan.slug for plan in plans],
-        [[link(plan.previous), link(plan.next), plan.category_position, bool(plan.relations.uses or plan.relations.used_by)]
-         for plan in plans],
-        [agents[plan.slug].name for plan in plans], [agents[plan.slug].category for plan in plans],
-    ]
-    rows = {place: page_row(stamps.get(file, ""), page.raw.digest, key, dates.get(page.raw.path))
-            for place, (file, page, key) in enumerate(zip(files, plans, keys))}
-    memo.record_ledger(plan, site_stamp, rows)
-
-
-def forget_ledger(memo: Memo) -> None:
-    """Record that the last build left no plan to start from."""
-    memo.forget_ledger()
 
 
 class _LedgerFails(Exception):
