@@ -215,11 +215,6 @@ def count_findings(report: Report) -> str:
     return count_findings_in(report.findings)
 
 
-def strict_failure(report: Report) -> BuildFailed:
-    """Return the error a build in strict mode stops with when `report` holds findings."""
-    return BuildFailed(None, 0, f"build failed in strict mode with {count_findings(report)}; the site was not changed")
-
-
 def count_findings_in(findings: list[Finding]) -> str:
     """Say how many errors and warnings there are among `findings`."""
     errors = sum(1 for f in findings if f.severity == "error")
@@ -229,3 +224,8 @@ def count_findings_in(findings: list[Finding]) -> str:
         if count
     ]
     return " and ".join(parts) or "no problems"
+
+
+def strict_failure(report: Report) -> BuildFailed:
+    """Return the error a build in strict mode stops with when `report` holds findings."""
+    return BuildFailed(None, 0, f"build failed in strict mode with {count_findings(report)}; the site was not changed")

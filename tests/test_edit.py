@@ -170,3 +170,58 @@ def test_a_strict_edit_with_a_new_finding_fails_and_changes_nothing(tmp_path: Pa
     with pytest.raises(BuildFailed):
         build(load_config(catalog, site, strict=True), Report())
     assert tree(site) == before
+
+
+def findings_of(result) -> list[tuple[str, int, int, str]]:  # type: ignore[no-untyped-def]
+    return [(str(f.path), f.line, f.column, f.message) for f in result.report.findings]
+
+
+def test_a_file_touched_but_not_changed_is_dated_anew(catalog: Path, tmp_path: Path) -> None:
+    """Outside git a file is dated by its time: touching one file changes its page and entries
+    though its bytes stayed, while another file's edit is answered by the plan."""
+    site = tmp_path / "site"
+    build_into(catalog, site, True)
+    other = catalog / "operations/incident-commander.md"
+    os.utime(other, (1_600_000_000, 1_600_000_000))
+    replace_text(catalog / SEED, BODY_EDIT[0], BODY_EDIT[1])
+    build_into(catalog, site, True)
+    assert_equals_cold_build(catalog, site)
+
+
+CATALOG_FINDINGS: dict[str, tuple[str, str]] = {
+    "a broken link removed": ("See [gone](../nowhere/missing.md).", "See nothing."),
+    "a missing image removed": ("![diagram](diagram.png)", "No diagram."),
+}
+
+
+@pytest.mark.parametrize("before, after", CATALOG_FINDINGS.values(), ids=CATALOG_FINDINGS.keys())
+def test_the_findings_after_an_edit_are_a_cold_builds(catalog: Path, tmp_path: Path, before: str, after: str) -> None:
+    site = tmp_path / "site"
+    replace_text(catalog / SEED, BODY_EDIT[0], f"{BODY_EDIT[0]}\n\n{before}")
+    build_into(catalog, site, True)
+    replace_text(catalog / SEED, before, after)
+    warm = build_into(catalog, site, True)
+    cold = build_into(catalog, tmp_path / "cold", use_cache=False)
+    assert findings_of(warm) == findings_of(cold)
+    assert tree(site) == tree(tmp_path / "cold")
+
+
+def test_a_duplicate_names_findings_follow_its_lines(catalog: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    duplicate = catalog / "engineering/duplicate.md"
+    duplicate.write_text("---\nname: senior-backend-engineer\ndescription: Again.\n---\n\n## Role\n\nAgain.\n")
+    build_into(catalog, site, True)
+    duplicate.write_text("---\n# a comment\nname: senior-backend-engineer\ndescription: Again.\n---\n\n## Role\n\nAgain.\n")
+    warm = build_into(catalog, site, True)
+    assert findings_of(warm) == findings_of(build_into(catalog, tmp_path / "cold", use_cache=False))
+
+
+def test_the_catalogs_own_stylesheet_is_read_again_at_an_edit(catalog: Path, tmp_path: Path) -> None:
+    (tmp_path / "agentpages.yml").write_text("extra_css: [extra.css]\n")
+    (tmp_path / "extra.css").write_text("body { color: red }\n")
+    site = tmp_path / "site"
+    build_into(catalog, site, True)
+    (tmp_path / "extra.css").write_text("body { color: blue }\n")
+    replace_text(catalog / SEED, BODY_EDIT[0], BODY_EDIT[1])
+    build_into(catalog, site, True)
+    assert_equals_cold_build(catalog, site)

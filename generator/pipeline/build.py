@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
@@ -239,13 +238,6 @@ def _repeat_last_result(cache: Memo, quick: str, report: Report) -> Catalog | No
         report.add(finding)
     cache.stats.hits = len(catalog)
     return catalog
-
-
-def _dates_state(dates: dict[Path, FileDates], paths: list[Path]) -> str:
-    """Digest when each of `paths` was added and last changed."""
-    known = [(str(path), dates.get(path)) for path in paths]
-    return hashlib.sha256(repr([(path, (day.added.timestamp(), day.updated.timestamp()) if day else None)
-                                for path, day in known]).encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def _site_state(

@@ -40,9 +40,9 @@ from generator.pipeline.memo import Manifest, Memo
 from generator.store import output
 
 if TYPE_CHECKING:
-    import jinja2
 
     from generator.catalog.lint import CheckedFile
+    from generator.catalog.load import RawAgent
     from generator.pipeline.read import AgentListing
     from generator.site.plan import PagePlan
     from generator.site.render import SiteContext
@@ -55,7 +55,7 @@ MAX_EDITED_FILES = 60
 """Up to this many changed files, the ledger answers; more, and the full pipeline runs."""
 
 
-class _LedgerFails(Exception):
+class _LedgerCannotAnswer(Exception):
     """Something the ledger cannot answer for came up while the edit was rendered: the full
     pipeline builds the site instead (nothing was written yet)."""
 
@@ -66,8 +66,6 @@ class _Edited:
 
     place: int
     checked: CheckedFile
-    old: CheckedFile
-    """The file's reading as the last build had it."""
     plan: PagePlan
     key: str
 
@@ -79,19 +77,22 @@ def edit_in_place(
     """Build the site by the ledger when it answers for this build (see the module's docstring):
     return the catalog (read when asked for) and the files changed; None, having written
     nothing and added nothing to `report`, when it does not answer."""
-    reason = _why_not(config, memo, listing, site_files)
-    if isinstance(reason, str):
-        log.debug("the last build's plan does not answer for this build: %s", reason)
+    found = _ledger_and_touched(config, memo, listing, site_files)
+    if isinstance(found, str):
+        log.debug("the last build's plan does not answer for this build: %s", found)
         return None
-    ledger, touched, last = reason
-    edited = _read_edited(config, memo, ledger, touched, dict(listing.entries))
-    if edited is None or not edited.edited:
+    ledger, touched, last = found
+    outcome = memo.last_outcome()
+    if outcome is None:
+        return None
+    readings = _read_edited(config, memo, ledger, touched, dict(listing.entries), outcome[0])
+    if readings is None or not readings.edited:
         log.debug("the last build's plan does not answer for this build: %s",
-                  "a touched file changed what the plan reads of it" if edited is None else "no file changed")
+                  "a touched file changed what the plan reads of it" if readings is None else "no page changed")
         return None  # when none changed, the full pipeline finds nothing changed, and says so
     try:
-        return _write_edit(config, report, memo, ledger, edited, last, site_files, inputs, progress)
-    except _LedgerFails as failed:
+        return _write_edit(config, report, memo, ledger, readings, last, outcome[0], site_files, inputs, progress)
+    except _LedgerCannotAnswer as failed:
         log.debug("the last build's plan does not answer for this build: %s", failed)
         return None
 
@@ -105,19 +106,19 @@ class _Readings:
     stamps: dict[int, str]
     """The new stamp of every touched file, by its place (a file touched but not changed keeps its page)."""
     dates: dict[Path, FileDates]
-    """The changed files' dates."""
+    """The touched files' dates."""
 
 
-def _why_not(
+def _ledger_and_touched(
     config: SiteConfig, memo: Memo, listing: AgentListing, site_files: output.SiteFiles,
 ) -> str | tuple[Ledger, list[int], tuple[Manifest, SearchIndex]]:
     """Return the ledger, the places of the files touched since and what the last build wrote;
     or why the ledger cannot answer."""
+    if listing.marketplace is not None or listing.other_entries:
+        return "the catalog has commands, skills or plugins"
     ledger = Ledger.read(memo)
     if ledger is None or ledger.site[0] != str(config.out_dir):
         return "no plan recorded for this output folder"
-    if listing.marketplace is not None or listing.other_entries:
-        return "the catalog has commands, skills or plugins"
     if listing_state(listing) != ledger.site[3]:
         return "listing the files found other problems"
     current = dict(listing.entries)
@@ -141,68 +142,88 @@ def _why_not(
 
 def _read_edited(
     config: SiteConfig, memo: Memo, ledger: Ledger, touched: list[int], current: dict[str, str],
+    last_findings: list[Finding],
 ) -> _Readings | None:
-    """Read and check the touched files; None when one of them changed what the ledger cannot
-    answer for: its plan head, a link to another file, or a reading the cache no longer has."""
+    """Read and check the touched files, plan each one's page again, and keep those whose page key
+    or dates changed; None when one of them changed what the ledger cannot answer for: what the
+    plan reads of it, a link or image to another file (then or now), a finding of a rule over the
+    whole catalog about it, or a reading the cache no longer has."""
     from generator.catalog.load import file_digest, read_agent_bytes
-    from generator.catalog.model import PageLink
     from generator.pipeline.read import read_and_check_file
+    from generator.pipeline.states import moments
+
+    by_path: dict[Path | None, list[Finding]] = {}
+    for finding in last_findings:
+        by_path.setdefault(finding.path, []).append(finding)
+    readings: list[tuple[int, CheckedFile]] = []
+    for place in touched:
+        path, row = Path(ledger.files[place]), ledger.rows[place]
+        data = read_agent_bytes(path, Report(), config.max_file_size)
+        old = memo.get_file_head(path, row.digest)  # read before a new reading replaces it
+        if data is None or old is None:
+            log.debug("the last build's plan does not answer for %s: it cannot be read, or the cache lost it", path)
+            return None
+        # A new reading is kept by the memo once the edit is written (`_write_edit`): should the
+        # ledger not answer, the full pipeline reads the file as any changed file.
+        digest = file_digest(data)
+        checked = old if digest == row.digest else memo.get_file(path, digest) or read_and_check_file(config, path)
+        why = ("it is no agent now" if checked.raw is None
+               else "it links to another file" if checked.links or old.links
+               else "it changed what the plan reads of it" if plan_head(checked.raw) != ledger.heads[place]
+               else "a rule over the whole catalog found something in it" if by_path.get(path, []) != _in_order(old.findings)
+               else "")
+        if why:
+            log.debug("the last build's plan does not answer for %s: %s", path, why)
+            return None
+        readings.append((place, checked))
+    dates = read_file_dates([checked.raw.path for _, checked in readings if checked.raw], config.agents_dir, memo)
+    edited = []
+    for place, checked in readings:
+        assert checked.raw is not None
+        plan = _plan_again(ledger, place, checked.raw, dates.get(checked.raw.path))
+        key, row = memo.page_key(plan), ledger.rows[place]
+        if key != row.key or moments(dates.get(checked.raw.path)) != row_moments(row):
+            edited.append(_Edited(place, checked, plan, key))
+    return _Readings(edited, {place: current[ledger.files[place]] for place in touched}, dates)
+
+
+def _plan_again(ledger: Ledger, place: int, raw: RawAgent, dates: FileDates | None) -> PagePlan:
+    """Return the plan of a page the ledger holds, for the file's new reading and dates."""
+    from generator.catalog.model import PageLink
     from generator.site.plan import PagePlan
     from generator.site.relations import NO_RELATIONS
 
-    changed: list[tuple[int, CheckedFile, CheckedFile]] = []
-    for place in touched:
-        path = Path(ledger.files[place])
-        data = read_agent_bytes(path, Report(), config.max_file_size)
-        if data is None:
-            return None
-        if file_digest(data) == ledger.rows[place].digest:
-            continue  # touched, not changed: its page stays as it is
-        old = memo.get_file_head(path, ledger.rows[place].digest)  # read before the new reading replaces it
-        # Kept by the memo once the edit is written (`_write_edit`): should the ledger not answer,
-        # the full pipeline reads the file as any changed file.
-        checked = memo.get_file(path, file_digest(data)) or read_and_check_file(config, path)
-        why = ("the cache lost its last reading" if old is None else "it is no agent now" if checked.raw is None
-               else "it links to another file" if checked.links
-               else "it changed what the plan reads of it" if plan_head(checked.raw) != ledger.heads[place] else "")
-        if why or old is None:
-            log.debug("the last build's plan does not answer for %s: %s", path, why)
-            return None
-        changed.append((place, checked, old))
-    dates = read_file_dates([checked.raw.path for _, checked, _ in changed if checked.raw], config.agents_dir, memo)
-    edited = []
-    for place, checked, old in changed:
-        raw = checked.raw
-        assert raw is not None
-        before, after, position, _ = ledger.links[place]
-        known = dates.get(raw.path)
-        plan = PagePlan(raw, ledger.slugs[place], PageLink(*before) if before else None,
-                        PageLink(*after) if after else None, updated=known.updated.strftime("%Y-%m-%d") if known else "",
-                        category_position=position, relations=NO_RELATIONS)
-        edited.append(_Edited(place, checked, old, plan, memo.page_key(plan)))
-    return _Readings(edited, {place: current[ledger.files[place]] for place in touched}, dates)
+    before, after, position, _ = ledger.links[place]
+    return PagePlan(raw, ledger.slugs[place], PageLink(*before) if before else None,
+                    PageLink(*after) if after else None, updated=dates.updated.strftime("%Y-%m-%d") if dates else "",
+                    category_position=position, relations=NO_RELATIONS)
 
 
 def _write_edit(
     config: SiteConfig, report: Report, memo: Memo, ledger: Ledger, readings: _Readings,
-    last: tuple[Manifest, SearchIndex], site_files: output.SiteFiles, inputs: str,
+    last: tuple[Manifest, SearchIndex], last_findings: list[Finding], site_files: output.SiteFiles, inputs: str,
     progress: Callable[[int, int], None],
 ) -> tuple[Catalog, list[str]]:
-    """Render the changed files' pages and the files listing every agent, put them in place and
-    record the build; return the catalog (read when asked for) and the files changed. All that
-    can make the ledger fail is looked at before the memo takes anything of this build."""
+    """Render the changed pages and the files listing every agent, put them in place and record
+    the build; return the catalog (read when asked for) and the files changed. The memo takes
+    nothing of this build before its files are in place: should the ledger not answer after
+    all, the full pipeline finds the memo as the last build left it."""
     from generator.errors import strict_failure
     from generator.pipeline.pages import render_pages
-    from generator.pipeline.render import add_fragment, page_version, write_search
-    from generator.pipeline.states import quick_state, site_after, site_state
+    from generator.pipeline.render import (
+        add_extra_assets,
+        add_fragment,
+        page_version,
+        write_search,
+    )
+    from generator.pipeline.states import moments, quick_state, site_after, site_state
+    from generator.site.entries import EntryRenderer, entry_key
     from generator.site.render import make_site_context
     from generator.site.search import ChunkMissing
 
     manifest, search = last
     pages = _check_record(memo, ledger, readings, search)
-    findings = _swap_findings(memo, readings)
-    if findings is None:
-        raise _LedgerFails("the last build's findings are not in the cache")
+    findings = _swap_findings(last_findings, readings)
     if config.strict and findings:
         for finding in findings:
             report.add(finding)
@@ -211,40 +232,43 @@ def _write_edit(
     for item in readings.edited:
         rows[item.place] = page_row(readings.stamps[item.place], item.plan.raw.digest, item.key,
                                     readings.dates.get(item.plan.raw.path))
-    env = memo.environment(config)
+    env, site = memo.environment(config), make_site_context(config)
     writer = output.SiteWriter(config.out_dir, manifest.files)
     try:
         # The pages link to no other file (see `_read_edited`): each needs its own slug alone.
         slugs = {item.plan.raw.rel_path: item.plan.slug for item in readings.edited}
         made = list(render_pages(config, [item.plan for item in readings.edited], slugs, writer.root, True, env))
         old_terms = [_old_terms(memo, ledger, item, agent) for item, (agent, _, _) in zip(readings.edited, made)]
+        entries = [EntryRenderer(env, site, {agent.path: dates} if (dates := readings.dates.get(agent.path)) else {})
+                   .render_one(agent) for agent, _, _ in made]
         newest = _newest(memo, ledger, [file for file, _ in pages], rows,
                          {item.place: agent for item, (agent, _, _) in zip(readings.edited, made)})
         index_files = search.paths()  # the index's files are named anew by `write_search`
         for path, version in manifest.files.items():
             if path not in index_files:
                 writer.keep(path, version)
-        site = make_site_context(config)
-        for item, (agent, compressed, terms), old in zip(readings.edited, made, old_terms):
+        add_extra_assets(config, writer)  # files of the catalog's own, read again at each build
+        for item, (agent, _, terms), old in zip(readings.edited, made, old_terms):
             writer.staged(agent.url, page_version(item.key, agent, slugs))
             writer.staged(agent.raw_url, item.plan.raw.digest)
-            kept = memo.put(item.plan, item.key, slugs, agent, compressed, terms)
-            newest = [(place, kept if shown is agent else shown) for place, shown in newest]
-            _keep_entries(env, site, memo, kept, item.key, readings.dates.get(item.plan.raw.path))
             search.replace(item.place, old, terms)
             add_fragment(writer, item.plan.slug, terms)
         write_search(writer, search)
-        writer.add_parts("catalog.json", _catalog_json(site, memo, ledger, rows))
+        objects = {item.place: entry.catalog_object for item, entry in zip(readings.edited, entries)}
+        writer.add_parts("catalog.json", _catalog_json(site, memo, ledger, rows, objects))
         _add_feeds(site, writer, ledger, rows, newest)
         changed = writer.commit()
     except ChunkMissing as missing:
         writer.discard()
-        raise _LedgerFails(f"the cache lost part of the search index ({missing})") from None
+        raise _LedgerCannotAnswer(f"the cache lost part of the search index ({missing})") from None
     except BaseException:
         writer.discard()
         raise
     for finding in findings:
         report.add(finding)
+    for item, (agent, compressed, terms), entry in zip(readings.edited, made, entries):
+        memo.put(item.plan, item.key, slugs, agent, compressed, terms)
+        memo.keep_entries(item.plan.slug, entry_key(item.key, moments(readings.dates.get(agent.path))), entry)
     after = site_after(site_files, config, changed, True)
     changed_rows = _remember_files(memo, ledger, readings, rows)
     page_keys = dict(manifest.pages)
@@ -259,8 +283,7 @@ def _write_edit(
                      search, manifest.files, (config.out_dir, layout) if layout is not None else None)
     memo.stats.hits, memo.stats.misses = len(ledger.files) - len(readings.edited), len(readings.edited)
     progress(len(ledger.files), len(ledger.files))
-    outcome = memo.last_outcome()
-    return (outcome[1] if outcome else Catalog(())), changed
+    return memo.stored_catalog(len(rows)), changed
 
 
 def _check_record(memo: Memo, ledger: Ledger, readings: _Readings, search: SearchIndex) -> list[tuple[str, str]]:
@@ -271,12 +294,12 @@ def _check_record(memo: Memo, ledger: Ledger, readings: _Readings, search: Searc
     pages = memo.last_result_pages()
     if (pages is None or [key for _, key in pages] != [row.key for row in ledger.rows]
             or any(pages[item.place][0] != str(item.plan.raw.rel_path) for item in readings.edited)):
-        raise _LedgerFails("the last build's record is not the ledger's")
+        raise _LedgerCannotAnswer("the last build's record is not the ledger's")
     if search.slugs != ledger.slugs:
-        raise _LedgerFails("the search index lists other pages")
+        raise _LedgerCannotAnswer("the search index lists other pages")
     stored = memo.entry_keys()
     if any(stored.get(slug) != entry_key(row.key, row_moments(row)) for slug, row in zip(ledger.slugs, ledger.rows)):
-        raise _LedgerFails("the cache lost an agent's entries")
+        raise _LedgerCannotAnswer("the cache lost an agent's entries")
     return pages
 
 
@@ -285,10 +308,10 @@ def _old_terms(memo: Memo, ledger: Ledger, item: _Edited, agent: Agent) -> PageT
     index and the other files listing every agent show of it)."""
     old_key = ledger.rows[item.place].key
     if memo.digest_of(agent) != memo.stored_digest(item.plan.raw.rel_path, old_key):
-        raise _LedgerFails(f"{item.plan.raw.rel_path} changed what the index says of it")
+        raise _LedgerCannotAnswer(f"{item.plan.raw.rel_path} changed what the index says of it")
     terms = memo.get_terms(item.plan, old_key)
     if terms is None:
-        raise _LedgerFails("the cache lost a page's words")
+        raise _LedgerCannotAnswer("the cache lost a page's words")
     return terms
 
 
@@ -307,49 +330,38 @@ def _remember_files(memo: Memo, ledger: Ledger, readings: _Readings, rows: list[
     return changed_rows
 
 
-def _swap_findings(memo: Memo, readings: _Readings) -> list[Finding] | None:
-    """Return the last build's findings with each changed file's own (its reading's) swapped for
-    the new ones, in the order a full build reports them; None if they are not in the cache."""
-    outcome = memo.last_outcome()
-    if outcome is None:
-        return None
-    findings = outcome[0]
-    edited = {item.plan.raw.path: item for item in readings.edited}
-    kept = [finding for finding in findings if finding.path not in edited]
-    for path, item in edited.items():
-        # A full build adds a file's own findings before those of the rules over the catalog.
-        others = [finding for finding in findings if finding.path == path]
-        for finding in item.old.findings:
-            if finding not in others:
-                return None
-            others.remove(finding)
-        kept += item.checked.findings + others
-    kept.sort(key=lambda finding: (str(finding.path), finding.line, finding.column))
-    return kept
+def _in_order(findings: list[Finding]) -> list[Finding]:
+    """Return findings in the order a build reports them (see `read.load_and_check`)."""
+    return sorted(findings, key=lambda finding: (str(finding.path), finding.line, finding.column))
 
 
-def _keep_entries(
-    env: jinja2.Environment, site: SiteContext, memo: Memo, agent: Agent, key: str, dates: FileDates | None,
-) -> None:
-    """Render a changed agent's entries (card, catalog.json object, llms.txt line) into the memo."""
-    from generator.site.entries import EntryKeys, EntryRenderer
+def _swap_findings(last_findings: list[Finding], readings: _Readings) -> list[Finding]:
+    """Return the last build's findings with each changed file's swapped for its new reading's (a
+    file with others, of rules over the whole catalog, is left to the full pipeline), in the
+    order a full build reports them."""
+    edited = {item.plan.raw.path for item in readings.edited}
+    kept = [finding for finding in last_findings if finding.path not in edited]
+    kept += [finding for item in readings.edited for finding in item.checked.findings]
+    return _in_order(kept)
 
-    known = {agent.path: dates} if dates else {}
-    renderer = EntryRenderer(env, site, known, EntryKeys({agent.slug: key}, frozenset(), {agent.slug: dates}), memo)
-    renderer.render_early(agent)
 
-
-def _catalog_json(site: SiteContext, memo: Memo, ledger: Ledger, rows: list[Row]) -> Iterator[str]:
-    """Yield catalog.json joined from every agent's stored object, as a full build joins them."""
+def _catalog_json(
+    site: SiteContext, memo: Memo, ledger: Ledger, rows: list[Row], edited: dict[int, str],
+) -> Iterator[str]:
+    """Yield catalog.json joined from every agent's stored object and the changed agents' new ones
+    (`edited`, by place), as a full build joins them."""
     from generator.site.entries import CATALOG_OBJECT, entry_key
     from generator.site.publish import catalog_json_parts
 
     def objects() -> Iterator[str]:
         stored = memo.entry_parts_in_order(CATALOG_OBJECT, ledger.slugs)
-        for row, entry in zip(rows, stored):
-            if entry is None or entry[0] != entry_key(row.key, row_moments(row)):
-                raise _LedgerFails("the cache lost an agent's entries")
-            yield entry[1]
+        for place, (row, entry) in enumerate(zip(rows, stored)):
+            if place in edited:
+                yield edited[place]
+            elif entry is None or entry[0] != entry_key(row.key, row_moments(row)):
+                raise _LedgerCannotAnswer("the cache lost an agent's entries")
+            else:
+                yield entry[1]
 
     return catalog_json_parts(site, objects(), None)
 
@@ -366,7 +378,7 @@ def _newest(
     shown = [(place, edited.get(place) or memo.last_agent(files[place], rows[place].key)) for place in newest]
     found = [(place, agent) for place, agent in shown if agent is not None]
     if len(found) != len(shown):
-        raise _LedgerFails("the cache lost an agent")
+        raise _LedgerCannotAnswer("the cache lost an agent")
     return found
 
 

@@ -73,9 +73,6 @@ class Ledger:
     """The stamp of the site folder the last build left."""
     rows: list[Row]
 
-    def plan_to_plain(self) -> list[Any]:
-        return [self.site, self.files, self.heads, self.slugs, self.links, self.names, self.categories]
-
     @classmethod
     def read(cls, memo: Memo) -> Ledger | None:
         """Return the ledger the last build recorded; None if there is none, or it is damaged."""
@@ -127,6 +124,9 @@ def keep_ledger(
     def link(page: PageLink | None) -> list[str] | None:
         return [page.name, page.url] if page else None
 
+    if [agent.slug for agent in catalog.agents] != [plan.slug for plan in plans]:
+        memo.forget_ledger()  # names that sort otherwise once made visible: the catalog's order is not the plan's
+        return
     agents = {agent.slug: agent for agent in catalog.agents}
     plan = [
         [str(config.out_dir), json.dumps(repository_stamps(config.agents_dir)), parts, listing_state(listing)],

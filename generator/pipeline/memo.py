@@ -458,15 +458,21 @@ class Memo:
             chunk_names=frozenset(chunk.name for chunk in search.files),
             layout=[str(layout[0]), layout[1]] if layout else None, site_files=StoredFiles(manifest.files, files_before)))
 
-    # The ledger of the plan stage's memo (pipeline/edit.py), as the cache stores it.
     def last_ledger(self) -> tuple[Plain, str, list[tuple[Any, ...]]] | None:
+        """Return the ledger of the plan stage's memo (pipeline/ledger.py) the last build recorded."""
         return self.cache.last_ledger()
 
     def record_ledger(self, plan: Plain | None, site_stamp: str, rows: Mapping[int, tuple[Any, ...]]) -> None:
+        """Record a ledger: a full build's `plan` and every row, or an edit's changed rows (see `BuildCache`)."""
         self.cache.record_ledger(plan, site_stamp, rows)
 
     def forget_ledger(self) -> None:
+        """Record that the last build left no ledger."""
         self.cache.forget_ledger()
+
+    def stored_catalog(self, count: int) -> Catalog:
+        """Return the catalog of `count` agents the last build recorded, read when its agents are first asked for."""
+        return StoredCatalog(count, self._catalog_loader())
 
     def last_result_pages(self) -> list[tuple[str, str]] | None:
         """Return each page of the last finished build, in catalog order, by its file's path below

@@ -98,7 +98,7 @@ def render_site(
     if config.theme_dir:
         writer.add_tree(config.theme_dir / "assets", "assets")
         _warn_of_a_base_without_strings(config.theme_dir)
-    _add_extra_assets(config, writer)
+    add_extra_assets(config, writer)
     listed = index_entries(components)
     inputs = file_keys(config, catalog, lambda: memo.catalog_key(catalog, repr(config)), listed) if memo else {}
     kept = {path for path, key in inputs.items() if _keep_file(memo, writer, path, key)}
@@ -128,7 +128,7 @@ def _warn_of_a_base_without_strings(theme_dir: Path) -> None:
                     "site.js, so the scripts show their texts' keys instead of their words: add it", base)
 
 
-def _add_extra_assets(config: SiteConfig, writer: SiteWriter) -> None:
+def add_extra_assets(config: SiteConfig, writer: SiteWriter) -> None:
     """Publish the catalog's own stylesheets and scripts (`extra_css`, `extra_js`)."""
     from generator.site.render import extra_asset_path
 

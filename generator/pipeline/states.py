@@ -7,11 +7,14 @@ import hashlib
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from generator.catalog.history import FileDates, repository_stamps
 from generator.config import SiteConfig
-from generator.pipeline.memo import Memo
 from generator.store import output
+
+if TYPE_CHECKING:
+    from generator.pipeline.memo import Memo
 
 PRIVATE_STAMP = "private"
 """The stamp of an output folder that only the writer touches: it is as the last build left it."""
