@@ -1,18 +1,18 @@
 """The plan stage's memo: an edit that leaves every file's place in the plan as it was.
 
 A full build reads every file, plans every page and visits every page's key: at 20,000
-agents that is most of an edit's time, though one file changed. So each build that writes
-its site records its plan as a ledger (every page's file, stamp, slug, neighbours, dates and
-key, in catalog order), and the next build asks it first. The ledger answers when what the
-plan follows from is unchanged: the same files, the same git state, no commands, skills or
-plugins, and each changed file keeping what the plan reads of it (its name, category,
-weight, the names it mentions: `plan_head`). Then no other page's plan, key or entries can
-have changed, and only the changed files' pages are rendered; the pages that list every
-agent are joined from the kept entries as a full build joins them. Anything else (a new or
-removed file, a renamed agent, a card that changed, a link to another file) is left to the
-full pipeline, which the ledger only ever spares work.
+agents that is most of an edit's time, though one file changed. So each build records its
+plan as a ledger (pipeline/ledger.py: every page's file, stamp, slug, neighbours, dates and
+key, in catalog order), and the next build asks it first. The ledger answers while what the
+plan of the untouched files follows from is as it was (the same files, stamps, git state,
+config and code; no commands, skills or plugins) and each touched file keeps what the plan
+reads of it (name, category, weight, the names it mentions: `plan_head`). Each touched file
+is then read, dated and planned again, and its page key decides, as in a full build, whether
+its page, entries and words are made again; the files listing every agent are joined from
+the kept entries as a full build joins them. Anything else (a file added, removed or linking
+another, a renamed agent, a card that changed, a finding of a rule over the whole catalog)
+is left to the full pipeline, which the ledger only ever spares work.
 """
-
 from __future__ import annotations
 
 import heapq
