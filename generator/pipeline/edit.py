@@ -117,9 +117,9 @@ def _ledger_and_touched(
     if listing.marketplace is not None or listing.other_entries:
         return "the catalog has commands, skills or plugins"
     ledger = Ledger.read(memo)
-    if ledger is None or ledger.site[0] != str(config.out_dir):
+    if ledger is None or ledger.site.out_dir != str(config.out_dir):
         return "no plan recorded for this output folder"
-    if listing_state(listing) != ledger.site[3]:
+    if listing_state(listing) != ledger.site.listing:
         return "listing the files found other problems"
     current = dict(listing.entries)
     if len(current) != len(ledger.files) or not all(file in current for file in ledger.files):
@@ -128,9 +128,9 @@ def _ledger_and_touched(
                if not current[file] or current[file] != row.stamp]
     if not touched or len(touched) > MAX_EDITED_FILES:
         return f"{len(touched)} files were touched"
-    if any(ledger.links[place][3] for place in touched):
+    if any(ledger.neighbours(place).related for place in touched):
         return "a touched file's page lists relations"
-    if json.loads(ledger.site[1]) != repository_stamps(config.agents_dir):
+    if json.loads(ledger.site.git_state) != repository_stamps(config.agents_dir):
         return "git dates the files otherwise now"
     if site_files.stamp() != ledger.site_stamp:
         return "the site folder is not as the last build left it"
@@ -193,7 +193,7 @@ def _plan_again(ledger: Ledger, place: int, raw: RawAgent, dates: FileDates | No
     from generator.site.plan import PagePlan
     from generator.site.relations import NO_RELATIONS
 
-    before, after, position, _ = ledger.links[place]
+    before, after, position, _ = ledger.neighbours(place)
     return PagePlan(raw, ledger.slugs[place], PageLink(*before) if before else None,
                     PageLink(*after) if after else None, updated=dates.updated.strftime("%Y-%m-%d") if dates else "",
                     category_position=position, relations=NO_RELATIONS)
@@ -274,7 +274,7 @@ def _write_edit(
     page_keys = dict(manifest.pages)
     for item in readings.edited:
         page_keys[page_url(item.plan.slug)] = item.key
-    state = site_state(memo.fingerprint, config, ledger.site[2], ((row.key, row_moments(row)) for row in rows))
+    state = site_state(memo.fingerprint, config, ledger.site.parts, ((row.key, row_moments(row)) for row in rows))
     memo.record_ledger(None, after.stamp(), changed_rows)
     layout = after.new_layout()
     memo.record_edit(quick_state(memo, config, inputs, after.stamp()), findings,

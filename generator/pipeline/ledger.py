@@ -51,22 +51,41 @@ class Row(NamedTuple):
     updated_text: str | None
 
 
+class LedgerSite(NamedTuple):
+    """What the plan of a whole site followed from, beside its files."""
+
+    out_dir: str
+    git_state: str
+    """`repository_stamps` of the agents folder, as JSON."""
+    parts: str
+    """The commands', skills' and plugins' part of the site's state (see `states.site_state`)."""
+    listing: str
+    """The `listing_state`."""
+
+
+class Neighbours(NamedTuple):
+    """What a page's plan holds beside its file: its neighbours ([name, url], or None), its
+    category's position, and whether it lists relations."""
+
+    before: list[str] | None
+    after: list[str] | None
+    category_position: int
+    related: bool
+
+
 @dataclass(frozen=True)
 class Ledger:
     """The last build's plan, page by page in catalog order: what only a full build changes, column
     by column (plain data), and what an edit changes, a `Row` for each page."""
 
-    site: list[str]
-    """The output folder, the git state, the site's state parts (see `states.site_state`) and the
-    `listing_state`."""
+    site: LedgerSite
     files: list[str]
     """Each page's agent file: its path's text as listed."""
     heads: list[str]
     """Each file's `plan_head`."""
     slugs: list[str]
     links: list[list[Any]]
-    """Each page's neighbours ([name, url] or None before and after), its category position and
-    whether it lists relations."""
+    """Each page's `Neighbours`, as plain data."""
     names: list[str]
     categories: list[str]
     site_stamp: str
@@ -84,12 +103,15 @@ class Ledger:
             return None
         site, files, heads, slugs, links, names, categories = plan
         try:
-            ledger = cls(site, files, heads, slugs, links, names, categories, site_stamp, list(map(Row._make, rows)))
+            ledger = cls(LedgerSite(*site), files, heads, slugs, links, names, categories, site_stamp,
+                         list(map(Row._make, rows)))
         except TypeError:
             return None
-        if len(ledger.site) != 4 or len({len(column) for column in (*plan[1:], rows)}) != 1:
-            return None
-        return ledger
+        return ledger if len({len(column) for column in (*plan[1:], rows)}) == 1 else None
+
+    def neighbours(self, place: int) -> Neighbours:
+        """Return what the plan of the page at `place` holds beside its file."""
+        return Neighbours(*self.links[place])
 
 
 
