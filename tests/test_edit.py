@@ -15,7 +15,7 @@ from conftest import DEMO_AGENTS, parse_html
 from test_cache import SEED, build_into, replace_text, tree
 
 from generator.config import load_config
-from generator.errors import BuildFailed, Report
+from generator.errors import BuildFailed, Report, SiteError
 from generator.pipeline.build import build
 from generator.site import plan as plan_stage
 
@@ -45,11 +45,18 @@ def planned(monkeypatch) -> list[int]:
     return calls
 
 
-def assert_equals_cold_build(catalog: Path, site: Path) -> None:
+def findings_of(result) -> list[tuple[str, int, int, str]]:  # type: ignore[no-untyped-def]
+    return [(str(f.path), f.line, f.column, f.message) for f in result.report.findings]
+
+
+def assert_equals_cold_build(catalog: Path, site: Path, warm=None) -> None:  # type: ignore[no-untyped-def]
+    """The site, and the findings of the `warm` build when given, are a cold build's."""
     cold = site.parent / "cold"
     shutil.rmtree(cold, ignore_errors=True)
-    build_into(catalog, cold, use_cache=False)
+    result = build_into(catalog, cold, use_cache=False)
     assert tree(site) == tree(cold)
+    if warm is not None:
+        assert findings_of(warm) == findings_of(result)
 
 
 def test_a_body_edit_renders_one_page_without_planning_again(catalog: Path, tmp_path: Path, planned: list[int]) -> None:
@@ -63,7 +70,7 @@ def test_a_body_edit_renders_one_page_without_planning_again(catalog: Path, tmp_
         assert result.cache is not None and (result.cache.hits, result.cache.misses) == (10, 1)
         assert planned == [], "answered by the last build's plan"
         assert len(result.catalog) == 11 and not result.unchanged
-        assert_equals_cold_build(catalog, site)
+        assert_equals_cold_build(catalog, site, result)
     page = parse_html((site / "agents/senior-backend-engineer/index.html").read_text())
     assert "quokka wrangling. 2" in "".join(page.itertext())
 
@@ -172,11 +179,7 @@ def test_a_strict_edit_with_a_new_finding_fails_and_changes_nothing(tmp_path: Pa
     assert tree(site) == before
 
 
-def findings_of(result) -> list[tuple[str, int, int, str]]:  # type: ignore[no-untyped-def]
-    return [(str(f.path), f.line, f.column, f.message) for f in result.report.findings]
-
-
-def test_a_file_touched_but_not_changed_is_dated_anew(catalog: Path, tmp_path: Path) -> None:
+def test_a_file_touched_but_not_changed_is_dated_anew(catalog: Path, tmp_path: Path, planned: list[int]) -> None:
     """Outside git a file is dated by its time: touching one file changes its page and entries
     though its bytes stayed, while another file's edit is answered by the plan."""
     site = tmp_path / "site"
@@ -184,8 +187,10 @@ def test_a_file_touched_but_not_changed_is_dated_anew(catalog: Path, tmp_path: P
     other = catalog / "operations/incident-commander.md"
     os.utime(other, (1_600_000_000, 1_600_000_000))
     replace_text(catalog / SEED, BODY_EDIT[0], BODY_EDIT[1])
-    build_into(catalog, site, True)
-    assert_equals_cold_build(catalog, site)
+    planned.clear()
+    result = build_into(catalog, site, True)
+    assert planned == [] and result.cache is not None and result.cache.misses == 2
+    assert_equals_cold_build(catalog, site, result)
 
 
 CATALOG_FINDINGS: dict[str, tuple[str, str]] = {
@@ -216,12 +221,67 @@ def test_a_duplicate_names_findings_follow_its_lines(catalog: Path, tmp_path: Pa
     assert findings_of(warm) == findings_of(build_into(catalog, tmp_path / "cold", use_cache=False))
 
 
-def test_the_catalogs_own_stylesheet_is_read_again_at_an_edit(catalog: Path, tmp_path: Path) -> None:
+def test_the_catalogs_own_stylesheet_is_read_again_at_an_edit(catalog: Path, tmp_path: Path, planned: list[int]) -> None:
     (tmp_path / "agentpages.yml").write_text("extra_css: [extra.css]\n")
     (tmp_path / "extra.css").write_text("body { color: red }\n")
     site = tmp_path / "site"
     build_into(catalog, site, True)
     (tmp_path / "extra.css").write_text("body { color: blue }\n")
     replace_text(catalog / SEED, BODY_EDIT[0], BODY_EDIT[1])
+    planned.clear()
     build_into(catalog, site, True)
+    assert planned == []
     assert_equals_cold_build(catalog, site)
+
+
+def test_a_new_finding_in_a_body_is_reported_as_a_cold_build_reports_it(catalog: Path, tmp_path: Path,
+                                                                       planned: list[int]) -> None:
+    site = tmp_path / "site"
+    build_into(catalog, site, True)
+    (catalog / SEED).write_text((catalog / SEED).read_text() + "\n```python\nprint('never closed')\n")
+    planned.clear()
+    warm = build_into(catalog, site, True)
+    assert planned == [] and any(f.rule == "unclosed-fence" for f in warm.report.findings)
+    assert_equals_cold_build(catalog, site, warm)
+    with pytest.raises(BuildFailed):  # in strict mode the same edit fails, the site as it was
+        build(load_config(catalog, site, strict=True), Report())
+    assert tree(site) == tree(tmp_path / "cold")
+
+
+LINKS_TO_ANOTHER_AGENT = {
+    "a link": "See [the planner](../operations/backup-recovery-planner.md).",
+    "a link across lines": "See [the\nplanner](../operations/backup-recovery-planner.md).",
+    "a reference in a quote": "See [the planner][p].\n\n> [p]: ../operations/backup-recovery-planner.md",
+}
+
+
+@pytest.mark.parametrize("link", LINKS_TO_ANOTHER_AGENT.values(), ids=LINKS_TO_ANOTHER_AGENT.keys())
+def test_an_edit_of_a_file_linking_another_agent_keeps_the_link(catalog: Path, tmp_path: Path, link: str) -> None:
+    site = tmp_path / "site"
+    replace_text(catalog / SEED, BODY_EDIT[0], f"{BODY_EDIT[0]}\n\n{link}")
+    build_into(catalog, site, True)
+    replace_text(catalog / SEED, BODY_EDIT[0], BODY_EDIT[1])
+    warm = build_into(catalog, site, True)
+    assert_equals_cold_build(catalog, site, warm)
+
+
+def test_an_edit_that_fails_to_build_reports_its_findings_and_changes_nothing(
+    catalog: Path, tmp_path: Path, monkeypatch,
+) -> None:
+    from generator.pipeline import render
+
+    site = tmp_path / "site"
+    first = build_into(catalog, site, True)
+    before = tree(site)
+
+    def fail(*args: object) -> None:
+        raise SiteError(tmp_path / "extra.css", 1, "cannot read it for the site")
+
+    monkeypatch.setattr(render, "add_extra_assets", fail)  # a failure once the pages are rendered
+    replace_text(catalog / SEED, BODY_EDIT[0], BODY_EDIT[1])
+    report = Report()
+    with pytest.raises(SiteError):
+        build(load_config(catalog, site), report)
+    assert tree(site) == before
+    assert [(str(f.path), f.line, f.message) for f in report.findings] == \
+        [(str(f.path), f.line, f.message) for f in first.report.findings]

@@ -122,8 +122,9 @@ def _ledger_and_touched(
     if listing_state(listing) != ledger.site.listing:
         return "listing the files found other problems"
     current = dict(listing.entries)
-    if len(current) != len(ledger.files) or not all(file in current for file in ledger.files):
-        return "a file was added or removed"
+    if (len(current) != len(ledger.files) + len(ledger.site.skipped) or not all(file in current for file in ledger.files)
+            or any(not stamp or current.get(file) != stamp for file, stamp in ledger.site.skipped)):
+        return "a file was added, removed, or is no agent now"
     touched = [place for place, (file, row) in enumerate(zip(ledger.files, ledger.rows))
                if not current[file] or current[file] != row.stamp]
     if not touched or len(touched) > MAX_EDITED_FILES:
@@ -261,8 +262,13 @@ def _write_edit(
     except ChunkMissing as missing:
         writer.discard()
         raise _LedgerCannotAnswer(f"the cache lost part of the search index ({missing})") from None
+    except _LedgerCannotAnswer:
+        writer.discard()
+        raise
     except BaseException:
         writer.discard()
+        for finding in findings:  # a failed build reports what it found, as the full pipeline does
+            report.add(finding)
         raise
     for finding in findings:
         report.add(finding)
@@ -307,6 +313,8 @@ def _old_terms(memo: Memo, ledger: Ledger, item: _Edited, agent: Agent) -> PageT
     """Return the words a changed page had, once its agent is seen to say what it said (what the
     index and the other files listing every agent show of it)."""
     old_key = ledger.rows[item.place].key
+    if agent.linked_files:  # rendered with its own slug alone, a link to another agent has no address
+        raise _LedgerCannotAnswer(f"{item.plan.raw.rel_path} links to another agent")
     if memo.digest_of(agent) != memo.stored_digest(item.plan.raw.rel_path, old_key):
         raise _LedgerCannotAnswer(f"{item.plan.raw.rel_path} changed what the index says of it")
     terms = memo.get_terms(item.plan, old_key)

@@ -61,6 +61,8 @@ class LedgerSite(NamedTuple):
     """The commands', skills' and plugins' part of the site's state (see `states.site_state`)."""
     listing: str
     """The `listing_state`."""
+    skipped: list[list[str]]
+    """The files listed that are no page (empty, unreadable), each with its stamp."""
 
 
 class Neighbours(NamedTuple):
@@ -107,12 +109,28 @@ class Ledger:
                          list(map(Row._make, rows)))
         except TypeError:
             return None
-        return ledger if len({len(column) for column in (*plan[1:], rows)}) == 1 else None
+        return ledger if ledger._is_whole() else None
+
+    def _is_whole(self) -> bool:
+        """Tell whether the ledger has the shape this version gives it (the cache may hold anything)."""
+        texts = [*self.site[:4], *self.files, *self.heads, *self.slugs, *self.names, *self.categories,
+                 *(text for row in self.rows for text in row[:3])]
+        return (len({len(column) for column in (self.files, self.heads, self.slugs, self.links, self.names,
+                                                self.categories, self.rows)}) == 1
+                and all(isinstance(text, str) for text in texts)
+                and all(isinstance(pair, list) and len(pair) == 2 and all(isinstance(text, str) for text in pair)
+                        for pair in self.site.skipped)
+                and all(isinstance(links, list) and len(links) == 4 and all(_is_link(link) for link in links[:2])
+                        and isinstance(links[2], int) and isinstance(links[3], bool) for links in self.links))
 
     def neighbours(self, place: int) -> Neighbours:
         """Return what the plan of the page at `place` holds beside its file."""
         return Neighbours(*self.links[place])
 
+
+
+def _is_link(link: object) -> bool:
+    return link is None or (isinstance(link, list) and len(link) == 2 and all(isinstance(text, str) for text in link))
 
 
 def page_row(stamp: str, digest: str, key: str, dates: FileDates | None) -> Row:
@@ -142,6 +160,7 @@ def keep_ledger(
     """Record a full build's plan for the next build to start from (see the module's docstring)."""
     stamps = dict(listing.entries)
     files = [str(plan.raw.path) for plan in plans]
+    pages = set(files)
 
     def link(page: PageLink | None) -> list[str] | None:
         return [page.name, page.url] if page else None
@@ -151,7 +170,8 @@ def keep_ledger(
         return
     agents = {agent.slug: agent for agent in catalog.agents}
     plan = [
-        [str(config.out_dir), json.dumps(repository_stamps(config.agents_dir)), parts, listing_state(listing)],
+        [str(config.out_dir), json.dumps(repository_stamps(config.agents_dir)), parts, listing_state(listing),
+         [[file, stamp] for file, stamp in listing.entries if file not in pages]],
         files, [plan_head(plan.raw) for plan in plans], [plan.slug for plan in plans],
         [[link(plan.previous), link(plan.next), plan.category_position, bool(plan.relations.uses or plan.relations.used_by)]
          for plan in plans],
