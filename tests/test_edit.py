@@ -285,3 +285,30 @@ def test_an_edit_that_fails_to_build_reports_its_findings_and_changes_nothing(
     assert tree(site) == before
     assert [(str(f.path), f.line, f.message) for f in report.findings] == \
         [(str(f.path), f.line, f.message) for f in first.report.findings]
+
+
+def test_a_build_after_an_edit_too_recent_to_trust_repeats_it(tmp_path: Path, planned: list[int], monkeypatch) -> None:
+    """An edit's file may change again within its clock's tick, so the edit's build does not trust
+    its stamp; the next build finds it touched, its page the same, and repeats the last build,
+    after which builds repeat it without reading a file."""
+    from generator.pipeline import read as read_stage
+
+    shutil.copytree(DEMO_AGENTS, tmp_path / "agents")
+    catalog, site = tmp_path / "agents", tmp_path / "site"
+    monkeypatch.setattr(read_stage, "RACY_SECONDS", 0)
+    build_into(catalog, site, True)
+    replace_text(catalog / SEED, BODY_EDIT[0], BODY_EDIT[1])
+    monkeypatch.setattr(read_stage, "RACY_SECONDS", 10**9)  # every file too recent to trust
+    build_into(catalog, site, True)
+    before = tree(site)
+    monkeypatch.setattr(read_stage, "RACY_SECONDS", 0)
+    planned.clear()
+    again = build_into(catalog, site, True)
+    assert again.unchanged and planned == [] and tree(site) == before
+    assert again.cache is not None and again.cache.misses == 0 and len(again.catalog) == 11
+    assert_equals_cold_build(catalog, site, again)
+    from generator.pipeline import edit
+
+    asked: list[int] = []
+    monkeypatch.setattr(edit, "edit_in_place", lambda *args: asked.append(1))
+    assert build_into(catalog, site, True).unchanged and asked == [], "repeated by the stamps alone"

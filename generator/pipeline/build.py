@@ -115,8 +115,8 @@ def run_pipeline(
 
         edited = edit_in_place(config, report, record, listing, site_files, inputs, progress)
         if edited is not None:
-            return BuildResult(edited[0], report, config.out_dir, record.stats, changed=edited[1],
-                               components=_last_counts(record))
+            return BuildResult(edited.catalog, report, config.out_dir, record.stats, unchanged=edited.unchanged,
+                               changed=edited.changed, components=_last_counts(record))
 
     from generator.pipeline.components import (
         components_state,

@@ -55,6 +55,16 @@ MAX_EDITED_FILES = 60
 """Up to this many changed files, the ledger answers; more, and the full pipeline runs."""
 
 
+@dataclass(frozen=True)
+class Edit:
+    """What a build the ledger answered made: the catalog (read when asked for), the files of the
+    site it changed, and whether nothing changed at all."""
+
+    catalog: Catalog
+    changed: list[str]
+    unchanged: bool = False
+
+
 class _LedgerCannotAnswer(Exception):
     """Something the ledger cannot answer for came up while the edit was rendered: the full
     pipeline builds the site instead (nothing was written yet)."""
@@ -73,10 +83,9 @@ class _Edited:
 def edit_in_place(
     config: SiteConfig, report: Report, memo: Memo, listing: AgentListing, site_files: output.SiteFiles,
     inputs: str, progress: Callable[[int, int], None],
-) -> tuple[Catalog, list[str]] | None:
-    """Build the site by the ledger when it answers for this build (see the module's docstring):
-    return the catalog (read when asked for) and the files changed; None, having written
-    nothing and added nothing to `report`, when it does not answer."""
+) -> Edit | None:
+    """Build the site by the ledger when it answers for this build (see the module's docstring);
+    None, having written nothing and added nothing to `report`, when it does not answer."""
     found = _ledger_and_touched(config, memo, listing, site_files)
     if isinstance(found, str):
         log.debug("the last build's plan does not answer for this build: %s", found)
@@ -86,15 +95,37 @@ def edit_in_place(
     if outcome is None:
         return None
     readings = _read_edited(config, memo, ledger, touched, dict(listing.entries), outcome[0])
-    if readings is None or not readings.edited:
-        log.debug("the last build's plan does not answer for this build: %s",
-                  "a touched file changed what the plan reads of it" if readings is None else "no page changed")
-        return None  # when none changed, the full pipeline finds nothing changed, and says so
+    if readings is None:
+        log.debug("the last build's plan does not answer for this build: a touched file changed what it reads")
+        return None
+    if not readings.edited:
+        return _repeat(config, report, memo, ledger, readings, outcome[0], site_files, inputs)
     try:
-        return _write_edit(config, report, memo, ledger, readings, last, outcome[0], site_files, inputs, progress)
+        return Edit(*_write_edit(config, report, memo, ledger, readings, last, outcome[0], site_files, inputs,
+                                 progress))
     except _LedgerCannotAnswer as failed:
         log.debug("the last build's plan does not answer for this build: %s", failed)
         return None
+
+
+def _repeat(
+    config: SiteConfig, report: Report, memo: Memo, ledger: Ledger, readings: _Readings, last_findings: list[Finding],
+    site_files: output.SiteFiles, inputs: str,
+) -> Edit:
+    """Repeat the last build when its files were touched but no page's key or dates changed:
+    remember their new stamps, so the next build repeats it without reading them."""
+    from generator.errors import strict_failure
+    from generator.pipeline.states import quick_state
+
+    for finding in last_findings:
+        report.add(finding)
+    if config.strict and last_findings:
+        raise strict_failure(report)
+    changed_rows = _remember_files(memo, ledger, readings, list(ledger.rows))
+    memo.record_ledger(None, ledger.site_stamp, changed_rows)
+    memo.record_quick_state(quick_state(memo, config, inputs, site_files.stamp()))
+    memo.stats.hits, memo.stats.misses = len(ledger.rows), 0
+    return Edit(memo.stored_catalog(len(ledger.rows)), [], unchanged=True)
 
 
 @dataclass(frozen=True)

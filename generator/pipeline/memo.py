@@ -321,6 +321,10 @@ class Memo:
         """Return the quick state (see build.py) the last finished build recorded."""
         return self.cache.last_quick_state()
 
+    def record_quick_state(self, quick_state: str) -> None:
+        """Remember a new quick state of the last build's site (see `BuildCache.record_quick_state`)."""
+        self.cache.record_quick_state(quick_state)
+
     def last_site(self) -> str | None:
         """Return what the last finished build recorded of its site."""
         return self.cache.last_site()

@@ -384,6 +384,10 @@ class BuildCache:
         """Return the quick state the last finished build recorded."""
         return self._state("quick")
 
+    def record_quick_state(self, quick_state: str) -> None:
+        """Remember a new quick state of the last build's site (its files were touched, not changed)."""
+        self._query("INSERT OR REPLACE INTO state VALUES ('quick', ?)", (quick_state,))
+
     def last_site(self) -> str | None:
         """Return what the last finished build recorded of its site."""
         return self._state("site")
