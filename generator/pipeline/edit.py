@@ -180,8 +180,8 @@ def _read_edited(
     or dates changed; None when one of them changed what the ledger cannot answer for: what the
     plan reads of it, a link or image to another file (then or now), a finding of a rule over the
     whole catalog about it, or a reading the cache no longer has."""
-    from generator.catalog.load import file_digest, read_agent_bytes
-    from generator.pipeline.read import read_and_check_file
+    from generator.catalog.load import file_digest
+    from generator.pipeline.read import read_agent_bytes, read_and_check_file  # read as the read stage reads
     from generator.pipeline.states import moments
 
     by_path: dict[Path | None, list[Finding]] = {}
