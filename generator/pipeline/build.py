@@ -204,10 +204,10 @@ def _keep_ledger(
 ) -> None:
     """Record the plan for the next build to start from (see pipeline/edit.py): none for an
     output folder that is serve's, or a catalog with commands, skills or plugins."""
-    from generator.pipeline.ledger import forget_ledger, keep_ledger
+    from generator.pipeline.ledger import keep_ledger
 
     if site_stamp == PRIVATE_STAMP or any(counts.values()) or listing.marketplace is not None:
-        forget_ledger(memo)
+        memo.forget_ledger()
     else:
         keep_ledger(memo, config, site_stamp, parts, listing, plans, [page_keys[page_url(plan.slug)] for plan in plans],
                     dates, catalog)

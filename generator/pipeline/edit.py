@@ -40,7 +40,6 @@ from generator.pipeline.memo import Manifest, Memo
 from generator.store import output
 
 if TYPE_CHECKING:
-
     from generator.catalog.lint import CheckedFile
     from generator.catalog.load import RawAgent
     from generator.pipeline.read import AgentListing
@@ -101,8 +100,7 @@ def edit_in_place(
     if not readings.edited:
         return _repeat(config, report, memo, ledger, readings, outcome[0], site_files, inputs)
     try:
-        return Edit(*_write_edit(config, report, memo, ledger, readings, last, outcome[0], site_files, inputs,
-                                 progress))
+        return _write_edit(config, report, memo, ledger, readings, last, outcome[0], site_files, inputs, progress)
     except _LedgerCannotAnswer as failed:
         log.debug("the last build's plan does not answer for this build: %s", failed)
         return None
@@ -181,7 +179,10 @@ def _read_edited(
     plan reads of it, a link or image to another file (then or now), a finding of a rule over the
     whole catalog about it, or a reading the cache no longer has."""
     from generator.catalog.load import file_digest
-    from generator.pipeline.read import read_agent_bytes, read_and_check_file  # read as the read stage reads
+    from generator.pipeline.read import (  # read as the read stage reads
+        read_agent_bytes,
+        read_and_check_file,
+    )
     from generator.pipeline.states import moments
 
     by_path: dict[Path | None, list[Finding]] = {}
@@ -235,9 +236,9 @@ def _write_edit(
     config: SiteConfig, report: Report, memo: Memo, ledger: Ledger, readings: _Readings,
     last: tuple[Manifest, SearchIndex], last_findings: list[Finding], site_files: output.SiteFiles, inputs: str,
     progress: Callable[[int, int], None],
-) -> tuple[Catalog, list[str]]:
+) -> Edit:
     """Render the changed pages and the files listing every agent, put them in place and record
-    the build; return the catalog (read when asked for) and the files changed. The memo takes
+    the build. The memo takes
     nothing of this build before its files are in place: should the ledger not answer after
     all, the full pipeline finds the memo as the last build left it."""
     from generator.errors import strict_failure
@@ -254,7 +255,7 @@ def _write_edit(
     from generator.site.search import ChunkMissing
 
     manifest, search = last
-    pages = _check_record(memo, ledger, readings, search)
+    pages, entry_keys = _check_record(memo, ledger, readings, search)
     findings = _swap_findings(last_findings, readings)
     if config.strict and findings:
         for finding in findings:
@@ -287,7 +288,7 @@ def _write_edit(
             add_fragment(writer, item.plan.slug, terms)
         write_search(writer, search)
         objects = {item.place: entry.catalog_object for item, entry in zip(readings.edited, entries)}
-        writer.add_parts("catalog.json", _catalog_json(site, memo, ledger, rows, objects))
+        writer.add_parts("catalog.json", _catalog_json(site, memo, ledger, entry_keys, objects))
         _add_feeds(site, writer, ledger, rows, newest)
         changed = writer.commit()
     except ChunkMissing as missing:
@@ -320,12 +321,14 @@ def _write_edit(
                      search, manifest.files, (config.out_dir, layout) if layout is not None else None)
     memo.stats.hits, memo.stats.misses = len(ledger.files) - len(readings.edited), len(readings.edited)
     progress(len(ledger.files), len(ledger.files))
-    return memo.stored_catalog(len(rows)), changed
+    return Edit(memo.stored_catalog(len(rows)), changed)
 
 
-def _check_record(memo: Memo, ledger: Ledger, readings: _Readings, search: SearchIndex) -> list[tuple[str, str]]:
-    """Return the last build's pages (file and key, in order) once they, its search index and its
-    agents' stored entries are seen to be the ledger's."""
+def _check_record(
+    memo: Memo, ledger: Ledger, readings: _Readings, search: SearchIndex,
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """Return the last build's pages (file and key, in order) and the keys of its agents' entries,
+    once they and its search index are seen to be the ledger's and the entries to be stored."""
     from generator.site.entries import entry_key
 
     pages = memo.last_result_pages()
@@ -335,9 +338,10 @@ def _check_record(memo: Memo, ledger: Ledger, readings: _Readings, search: Searc
     if search.slugs != ledger.slugs:
         raise _LedgerCannotAnswer("the search index lists other pages")
     stored = memo.entry_keys()
-    if any(stored.get(slug) != entry_key(row.key, row_moments(row)) for slug, row in zip(ledger.slugs, ledger.rows)):
+    keys = [entry_key(row.key, row_moments(row)) for row in ledger.rows]
+    if any(stored.get(slug) != key for slug, key in zip(ledger.slugs, keys)):
         raise _LedgerCannotAnswer("the cache lost an agent's entries")
-    return pages
+    return pages, keys
 
 
 def _old_terms(memo: Memo, ledger: Ledger, item: _Edited, agent: Agent) -> PageTerms:
@@ -385,19 +389,19 @@ def _swap_findings(last_findings: list[Finding], readings: _Readings) -> list[Fi
 
 
 def _catalog_json(
-    site: SiteContext, memo: Memo, ledger: Ledger, rows: list[Row], edited: dict[int, str],
+    site: SiteContext, memo: Memo, ledger: Ledger, entry_keys: list[str], edited: dict[int, str],
 ) -> Iterator[str]:
-    """Yield catalog.json joined from every agent's stored object and the changed agents' new ones
-    (`edited`, by place), as a full build joins them."""
-    from generator.site.entries import CATALOG_OBJECT, entry_key
+    """Yield catalog.json joined from every agent's stored object (under the last build's
+    `entry_keys`) and the changed agents' new ones (`edited`, by place), as a full build joins them."""
+    from generator.site.entries import CATALOG_OBJECT
     from generator.site.publish import catalog_json_parts
 
     def objects() -> Iterator[str]:
         stored = memo.entry_parts_in_order(CATALOG_OBJECT, ledger.slugs)
-        for place, (row, entry) in enumerate(zip(rows, stored)):
+        for place, (key, entry) in enumerate(zip(entry_keys, stored)):
             if place in edited:
                 yield edited[place]
-            elif entry is None or entry[0] != entry_key(row.key, row_moments(row)):
+            elif entry is None or entry[0] != key:
                 raise _LedgerCannotAnswer("the cache lost an agent's entries")
             else:
                 yield entry[1]

@@ -128,7 +128,6 @@ class Ledger:
         return Neighbours(*self.links[place])
 
 
-
 def _is_link(link: object) -> bool:
     return link is None or (isinstance(link, list) and len(link) == 2 and all(isinstance(text, str) for text in link))
 
@@ -158,6 +157,9 @@ def keep_ledger(
     keys: list[str], dates: dict[Path, FileDates], catalog: Catalog,
 ) -> None:
     """Record a full build's plan for the next build to start from (see the module's docstring)."""
+    if [agent.slug for agent in catalog.agents] != [plan.slug for plan in plans]:
+        memo.forget_ledger()  # names that sort otherwise once made visible: the catalog's order is not the plan's
+        return
     stamps = dict(listing.entries)
     files = [str(plan.raw.path) for plan in plans]
     pages = set(files)
@@ -165,9 +167,6 @@ def keep_ledger(
     def link(page: PageLink | None) -> list[str] | None:
         return [page.name, page.url] if page else None
 
-    if [agent.slug for agent in catalog.agents] != [plan.slug for plan in plans]:
-        memo.forget_ledger()  # names that sort otherwise once made visible: the catalog's order is not the plan's
-        return
     agents = {agent.slug: agent for agent in catalog.agents}
     plan = [
         [str(config.out_dir), json.dumps(repository_stamps(config.agents_dir)), parts, listing_state(listing),
@@ -180,8 +179,3 @@ def keep_ledger(
     rows = {place: page_row(stamps.get(file, ""), page.raw.digest, key, dates.get(page.raw.path))
             for place, (file, page, key) in enumerate(zip(files, plans, keys))}
     memo.record_ledger(plan, site_stamp, rows)
-
-
-def forget_ledger(memo: Memo) -> None:
-    """Record that the last build left no plan to start from."""
-    memo.forget_ledger()

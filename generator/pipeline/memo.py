@@ -437,9 +437,24 @@ class Memo:
         entries it rendered and did not store as it went, and the layout of its output folder.
         `files_before` are the site's files as `last_written` gave them, when the site was
         written over them: the files are stored by difference."""
-        pages = [[str(agent.rel_path), page_keys[agent.url]] for agent in catalog.agents]
-        result = [[f.to_plain() for f in findings], pages]
         self.forget_other_agents(catalog)
+        self._store_record([(str(agent.rel_path), page_keys[agent.url]) for agent in catalog.agents], quick_state,
+                     findings, site, site_written, entries, layout, files_before)
+
+    def record_edit(
+        self, quick_state: str, findings: list[Finding], pages: list[tuple[str, str]], site: str, manifest: Manifest,
+        search: SearchIndex, files_before: Mapping[str, str], layout: tuple[Path, list[str]] | None,
+    ) -> None:
+        """Remember a build that changed a few pages in place (see pipeline/edit.py): as
+        `record_build`, each page given by its file's path below the agents folder and its key."""
+        self._store_record(pages, quick_state, findings, site, (manifest, search), None, layout, files_before)
+
+    def _store_record(
+        self, pages: list[tuple[str, str]], quick_state: str, findings: list[Finding], site: str,
+        site_written: tuple[Manifest, SearchIndex] | None, entries: EntryChanges | None,
+        layout: tuple[Path, list[str]] | None, files_before: Mapping[str, str] | None,
+    ) -> None:
+        result = [[f.to_plain() for f in findings], [[file, key] for file, key in pages]]
         written = [site_written[0].to_plain(), site_written[1].to_plain()] if site_written else None
         chunks = site_written[1].take_unsaved() if site_written else {}
         chunk_names = frozenset(chunk.name for chunk in site_written[1].files) if site_written else None
@@ -449,18 +464,6 @@ class Memo:
         self.cache.record_build(BuildRecord(quick_state, site, result, written, rendered,
                                             entries.slugs if entries else None, chunks, chunk_names,
                                             [str(layout[0]), layout[1]] if layout else None, files))
-
-    def record_edit(
-        self, quick_state: str, findings: list[Finding], pages: list[tuple[str, str]], site: str, manifest: Manifest,
-        search: SearchIndex, files_before: Mapping[str, str], layout: tuple[Path, list[str]] | None,
-    ) -> None:
-        """Remember a build that changed a few pages in place (see pipeline/edit.py): as
-        `record_build`, each page given by its file's path below the agents folder and its key."""
-        result = [[f.to_plain() for f in findings], [[file, key] for file, key in pages]]
-        self.cache.record_build(BuildRecord(
-            quick_state, site, result, [manifest.to_plain(), search.to_plain()], chunks=search.take_unsaved(),
-            chunk_names=frozenset(chunk.name for chunk in search.files),
-            layout=[str(layout[0]), layout[1]] if layout else None, site_files=StoredFiles(manifest.files, files_before)))
 
     def last_ledger(self) -> tuple[Plain, str, list[tuple[Any, ...]]] | None:
         """Return the ledger of the plan stage's memo (pipeline/ledger.py) the last build recorded."""
@@ -513,7 +516,7 @@ class Memo:
         known = self._agent_digests.get(id(agent))
         if known is not None and known[0] is agent:
             return known[1]
-        digest = _agent_digest(agent_to_plain(agent))
+        digest = self.digest_of(agent)
         self._agent_digests[id(agent)] = (agent, digest)
         return digest
 

@@ -414,7 +414,7 @@ def newest_first(items: list[FeedItem], limit: int) -> list[FeedItem]:
 
 
 def _newest_key(item: FeedItem) -> tuple[float, str, str]:
-    return -_updated(item).timestamp(), _title_key(item), item.key
+    return newest_key(_updated(item).timestamp(), item.title, item.key)
 
 
 def newest_key(updated: float | None, name: str, slug: str) -> tuple[float, str, str]:
@@ -433,10 +433,6 @@ def _newest_agents(catalog: Catalog, dates: Mapping[Any, FileDates], limit: int)
 
 
 _KIND_ORDER = ("agent", "command", "skill")
-
-
-def _title_key(item: FeedItem) -> str:
-    return item.title.lstrip("/").casefold()
 
 
 def _updated(item: FeedItem) -> datetime:
