@@ -312,3 +312,23 @@ def test_a_build_after_an_edit_too_recent_to_trust_repeats_it(tmp_path: Path, pl
     asked: list[int] = []
     monkeypatch.setattr(edit, "edit_in_place", lambda *args: asked.append(1))
     assert build_into(catalog, site, True).unchanged and asked == [], "repeated by the stamps alone"
+
+
+def test_edits_at_both_ends_of_the_catalog_keep_catalog_json_a_cold_builds(tmp_path: Path, planned: list[int],
+                                                                          monkeypatch) -> None:
+    from generator.pipeline import read as read_stage
+
+    monkeypatch.setattr(read_stage, "RACY_SECONDS", 0)
+    catalog, site = tmp_path / "agents", tmp_path / "site"
+    catalog.mkdir()
+    for number, word in enumerate(["café", "naïve", "日本語", "Ωmega", "smörgåsbord"]):
+        path = catalog / f"agent-{number}.md"
+        path.write_text(f"---\nname: agent-{number}\ndescription: Serves {word}.\n---\n\n## Role\n\nWorks on {word}.\n")
+        os.utime(path, (1_700_000_000, 1_700_000_000))
+    build_into(catalog, site, True)
+    for name in ("agent-0.md", "agent-4.md"):  # the first object and the last, each dated anew
+        replace_text(catalog / name, "Works on", "Works hard on")
+    planned.clear()
+    result = build_into(catalog, site, True)
+    assert planned == [] and result.cache is not None and result.cache.misses == 2
+    assert_equals_cold_build(catalog, site)

@@ -353,3 +353,26 @@ def test_an_edit_asks_the_memo_for_the_edited_page_alone(catalog: Path, tmp_path
     build_into(catalog, site, use_cache=True)
     assert set(asked) == {"senior-backend-engineer"}, asked
     assert_equals_cold_build(catalog, site)
+
+
+@pytest.mark.parametrize("kernel_copies", [True, False])
+def test_a_spliced_file_is_the_old_ones_bytes_around_the_new_texts(tmp_path: Path, monkeypatch, kernel_copies: bool) -> None:
+    if not kernel_copies:
+        monkeypatch.delattr(output.os, "copy_file_range", raising=False)  # another system: read and written
+    site = tmp_path / "site"
+    first = output.SiteWriter(site, None)
+    old = "[«α»,«β»,«γ»]".encode()
+    first.add("catalog.json", old)
+    first.commit()
+    second = output.SiteWriter(site, first.versions)
+    second.add_spliced("catalog.json", [range(0, 1), "«new ä»", range(len("[«α»".encode()), len(old) - 7), "«γγ»]"])
+    with pytest.raises(ValueError, match="not a file of the site"):
+        second.add_spliced("other.json", ["x"])
+    assert (site / "catalog.json").read_bytes() == old, "nothing is in place before the commit"
+    assert second.commit() == ["catalog.json"]
+    assert (site / "catalog.json").read_text() == "[«new ä»,«β»,«γγ»]"
+    assert second.versions["catalog.json"] != first.versions["catalog.json"]
+    third = output.SiteWriter(site, second.versions)
+    with pytest.raises(OSError, match="shorter"):
+        third.add_spliced("catalog.json", [range(0, 1000)])
+    third.discard()

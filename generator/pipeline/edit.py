@@ -18,7 +18,7 @@ from __future__ import annotations
 import heapq
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -255,7 +255,7 @@ def _write_edit(
     from generator.site.search import ChunkMissing
 
     manifest, search = last
-    pages, entry_keys = _check_record(memo, ledger, readings, search)
+    pages, sizes = _check_record(memo, ledger, readings, search)
     findings = _swap_findings(last_findings, readings)
     if config.strict and findings:
         for finding in findings:
@@ -288,7 +288,7 @@ def _write_edit(
             add_fragment(writer, item.plan.slug, terms)
         write_search(writer, search)
         objects = {item.place: entry.catalog_object for item, entry in zip(readings.edited, entries)}
-        writer.add_parts("catalog.json", _catalog_json(site, memo, ledger, entry_keys, objects))
+        _splice_catalog_json(site, writer, sizes, objects)
         _add_feeds(site, writer, ledger, rows, newest)
         changed = writer.commit()
     except ChunkMissing as missing:
@@ -326,9 +326,10 @@ def _write_edit(
 
 def _check_record(
     memo: Memo, ledger: Ledger, readings: _Readings, search: SearchIndex,
-) -> tuple[list[tuple[str, str]], list[str]]:
-    """Return the last build's pages (file and key, in order) and the keys of its agents' entries,
-    once they and its search index are seen to be the ledger's and the entries to be stored."""
+) -> tuple[list[tuple[str, str]], list[int]]:
+    """Return the last build's pages (file and key, in order) and the size of each agent's
+    catalog.json object, once they and its search index are seen to be the ledger's and the
+    agents' entries to be stored under the keys the ledger gives them."""
     from generator.site.entries import entry_key
 
     pages = memo.last_result_pages()
@@ -337,11 +338,14 @@ def _check_record(
         raise _LedgerCannotAnswer("the last build's record is not the ledger's")
     if search.slugs != ledger.slugs:
         raise _LedgerCannotAnswer("the search index lists other pages")
-    stored = memo.entry_keys()
-    keys = [entry_key(row.key, row_moments(row)) for row in ledger.rows]
-    if any(stored.get(slug) != key for slug, key in zip(ledger.slugs, keys)):
-        raise _LedgerCannotAnswer("the cache lost an agent's entries")
-    return pages, keys
+    stored = memo.object_sizes()
+    sizes = []
+    for slug, row in zip(ledger.slugs, ledger.rows):
+        key, size = stored.get(slug, ("", None))
+        if key != entry_key(row.key, row_moments(row)) or not isinstance(size, int):
+            raise _LedgerCannotAnswer("the cache lost an agent's entries")
+        sizes.append(size)
+    return pages, sizes
 
 
 def _old_terms(memo: Memo, ledger: Ledger, item: _Edited, agent: Agent) -> PageTerms:
@@ -388,25 +392,44 @@ def _swap_findings(last_findings: list[Finding], readings: _Readings) -> list[Fi
     return _in_order(kept)
 
 
-def _catalog_json(
-    site: SiteContext, memo: Memo, ledger: Ledger, entry_keys: list[str], edited: dict[int, str],
-) -> Iterator[str]:
-    """Yield catalog.json joined from every agent's stored object (under the last build's
-    `entry_keys`) and the changed agents' new ones (`edited`, by place), as a full build joins them."""
-    from generator.site.entries import CATALOG_OBJECT
-    from generator.site.publish import catalog_json_parts
+def _splice_catalog_json(
+    site: SiteContext, writer: output.SiteWriter, sizes: list[int], edited: dict[int, str],
+) -> None:
+    """Put catalog.json into the writer: the file the last build wrote, with the changed agents'
+    objects (`edited`, by place) in place of their old ones, found by the size of every object
+    (`sizes`, in order). The bytes in between are copied, not read: the file is the join
+    `publish.catalog_json_parts` makes, as a full build writes it."""
+    from itertools import accumulate
 
-    def objects() -> Iterator[str]:
-        stored = memo.entry_parts_in_order(CATALOG_OBJECT, ledger.slugs)
-        for place, (key, entry) in enumerate(zip(entry_keys, stored)):
-            if place in edited:
-                yield edited[place]
-            elif entry is None or entry[0] != key:
-                raise _LedgerCannotAnswer("the cache lost an agent's entries")
-            else:
-                yield entry[1]
+    from generator.site.publish import CATALOG_NAME, catalog_json_parts
 
-    return catalog_json_parts(site, objects(), None)
+    head, tail = (part.encode("utf-8") for part in catalog_json_parts(site, (), None))
+    # Each object starts after the head, the objects before it and a comma after each of them.
+    starts = [len(head) + before + place for place, before in enumerate(accumulate(sizes, initial=0))]
+    end = starts[-1] - (1 if sizes else 0) + len(tail)
+    if _file_ends(writer.out_dir / CATALOG_NAME, len(head), len(tail)) != (head, tail, end):
+        raise _LedgerCannotAnswer("catalog.json is not the file the last build's record describes")
+    pieces: list[str | range] = []
+    cursor = 0
+    for place in sorted(edited):
+        pieces += [range(cursor, starts[place]), edited[place]]
+        cursor = starts[place] + sizes[place]
+    try:
+        writer.add_spliced(CATALOG_NAME, [*pieces, range(cursor, end)])
+    except (OSError, ValueError) as failed:
+        raise _LedgerCannotAnswer(f"catalog.json cannot be joined again: {failed}") from None
+
+
+def _file_ends(path: Path, head_size: int, tail_size: int) -> tuple[bytes, bytes, int] | None:
+    """Return the first and last bytes of a file, and its size; None if it cannot be read."""
+    try:
+        with path.open("rb") as file:
+            head = file.read(head_size)
+            size = file.seek(0, 2)
+            file.seek(max(size - tail_size, 0))
+            return head, file.read(), size
+    except OSError:
+        return None
 
 
 def _newest(

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 CATALOG_FORMAT_VERSION = 2
 """Raised when a field of catalog.json changes meaning or disappears; new fields keep it. Format 2:
 a slug may hold its plugin (`<plugin>/<name>`), and the file lists plugins, commands and skills."""
+CATALOG_NAME = "catalog.json"
 SCHEMA_NAME = "catalog.schema.json"
 SCHEMA_PATH = Path(__file__).resolve().parent / SCHEMA_NAME
 FEED_NAME = "feed.xml"
@@ -69,7 +70,7 @@ def render_machine_files(
     catalog.json comes in parts, as it is made.
     """
     listed = component_data(site, catalog, components)
-    files: dict[str, str | Iterator[str]] = {"catalog.json": catalog_json_parts(site, catalog_objects, listed)}
+    files: dict[str, str | Iterator[str]] = {CATALOG_NAME: catalog_json_parts(site, catalog_objects, listed)}
     if llms_lines is not None:
         files[LLMS_NAME] = render_llms_txt(site, catalog, llms_lines(), listed)
     files[FEED_NAME] = render_feed(site, catalog, dates, components)

@@ -26,13 +26,15 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 CACHE_FILE = "cache.sqlite3"
-FORMAT = 22
+FORMAT = 23
 """Raised when what the cache stores changes shape; a cache of another format is started afresh."""
 
 Plain = Any
 """JSON-ready data: None, booleans, numbers, text, and lists and string-keyed objects of them."""
 ENTRY_PARTS = 3
 """How many texts each agent's entries are (see site/entries.py)."""
+_OBJECT_PART = 1
+"""Which of them is the agent's catalog.json object."""
 _ENTRY_COLUMNS = [f"part_{number}" for number in range(1, ENTRY_PARTS + 1)]
 LEDGER_COLUMNS = ("stamp TEXT", "digest TEXT", "key TEXT", "added REAL", "updated REAL", "added_text TEXT",
                   "updated_text TEXT")
@@ -136,11 +138,12 @@ class BuildCache:
         self._db.execute("CREATE TABLE IF NOT EXISTS files (path BLOB PRIMARY KEY, key TEXT, reading TEXT)")
         # Each text as it is, not JSON (decoding 100 MB of escaped HTML and JSON took a second at
         # 20,000 agents), after the row it belongs to: a text moved to another row is refused.
-        self._db.execute("CREATE TABLE IF NOT EXISTS entries (slug TEXT PRIMARY KEY, key TEXT, "
+        # `object_size`: the bytes of an agent's catalog.json object, for an edit to find it in the file.
+        self._db.execute("CREATE TABLE IF NOT EXISTS entries (slug TEXT PRIMARY KEY, key TEXT, object_size INTEGER, "
                          f"{', '.join(f'{column} TEXT' for column in _ENTRY_COLUMNS)})")
         # Every build reads every agent's entry key, and the entries' texts fill a page or more each:
         # the keys read from an index of their own touch a few hundred pages, not 20,000.
-        self._db.execute("CREATE INDEX IF NOT EXISTS entry_keys ON entries (slug, key)")
+        self._db.execute("CREATE INDEX IF NOT EXISTS entry_keys ON entries (slug, key, object_size)")
         self._db.execute("CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, value TEXT)")
         self._db.execute("CREATE TABLE IF NOT EXISTS chunks (name TEXT PRIMARY KEY, value TEXT)")
         self._db.execute("CREATE TABLE IF NOT EXISTS site_files (path TEXT PRIMARY KEY, version TEXT)")
@@ -449,6 +452,11 @@ class BuildCache:
         """Return the key of every agent's entries, by slug."""
         return {slug: key for slug, key in self._rows("SELECT slug, key FROM entries")}
 
+    def get_object_sizes(self) -> dict[str, tuple[str, int]]:
+        """Return the key of every agent's entries and the size in bytes (UTF-8) of its catalog.json
+        object, by slug."""
+        return {slug: (key, size) for slug, key, size in self._rows("SELECT slug, key, object_size FROM entries")}
+
     def get_entry_parts(self, part: int) -> dict[str, tuple[str, str]]:
         """Return one part (0, 1, …) of every agent's entries, by slug, with its key."""
         found = {}
@@ -551,11 +559,12 @@ class BuildCache:
             self._switch_off(exc)
 
     def put_entries(self, slug: str, key: str, entries: list[str]) -> None:
-        """Store one agent's entries (its ENTRY_PARTS texts) under the key they were rendered under."""
+        """Store one agent's entries (its ENTRY_PARTS texts: card, catalog.json object, llms.txt
+        line) under the key they were rendered under."""
         if len(entries) == ENTRY_PARTS:
             place = f"{slug} {key}"
-            self._query(f"INSERT OR REPLACE INTO entries VALUES (?, ?{', ?' * ENTRY_PARTS})",
-                        (slug, key, *(_wrap(text, place) for text in entries)))
+            self._query(f"INSERT OR REPLACE INTO entries VALUES (?, ?, ?{', ?' * ENTRY_PARTS})",
+                        (slug, key, len(entries[_OBJECT_PART].encode("utf-8")), *(_wrap(text, place) for text in entries)))
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import os
 import secrets
 import shutil
@@ -335,6 +336,31 @@ class SiteWriter:
             target.unlink()
             self._staged.discard(rel_path)
 
+    def add_spliced(self, rel_path: str, pieces: Iterable[str | range]) -> None:
+        """Name a file of the new site made of new texts and ranges of the bytes of the file the
+        folder holds at the same path (at the version `on_disk` gives it), staged as a whole.
+
+        The ranges are copied by the kernel, never read into memory: an edit changes one agent's
+        object in an 80 MB catalog.json. The version follows from the old one and the pieces.
+        """
+        old_version = self.on_disk.get(rel_path) if self.on_disk is not None else None
+        if old_version is None:
+            raise ValueError(f"{rel_path} is not a file of the site as the last build left it")
+        target = _inside(self.root, rel_path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        hasher = hashlib.sha256(f"{old_version}\0".encode())
+        with _inside(self.out_dir, rel_path).open("rb", buffering=0) as source, target.open("wb", buffering=0) as file:
+            for piece in pieces:
+                if isinstance(piece, range):
+                    hasher.update(f"{piece.start} {piece.stop}\0".encode())
+                    _copy_range(source, file, piece)
+                else:
+                    data = piece.encode("utf-8")
+                    hasher.update(f"{len(data)} ".encode() + data)
+                    file.write(data)
+        self.versions[rel_path] = hasher.hexdigest()
+        self._staged.add(rel_path)
+
     def keep(self, rel_path: str, version: str) -> None:
         """Name a file of the new site that the folder holds at this version (see `wants`)."""
         self.versions[rel_path] = version
@@ -391,6 +417,21 @@ class SiteWriter:
     def discard(self) -> None:
         """Forget the staged files (the build failed): the output folder stays as it was."""
         discard(self.root)
+
+
+def _copy_range(source: io.FileIO, target: io.FileIO, span: range) -> None:
+    """Append the bytes `span` of `source` to `target` (both unbuffered), in the kernel where it
+    can; OSError if `source` is shorter (it is not the file the range was taken from)."""
+    offset, left = span.start, len(span)
+    while left:
+        try:
+            copied = os.copy_file_range(source.fileno(), target.fileno(), left, offset)
+        except (AttributeError, OSError):  # another system, or a kernel that cannot between these files
+            source.seek(offset)
+            copied = target.write(source.read(min(left, 1 << 20))) or 0
+        if copied == 0:
+            raise OSError(f"{source.name} is shorter than the site's record of it")
+        offset, left = offset + copied, left - copied
 
 
 def _commit_order(rel_path: str) -> tuple[int, str]:
