@@ -1,6 +1,7 @@
 """Time `agentpages build` cold, warm and after one edit, against MkDocs and Hugo on the same files.
 
-    python bench/build_speed.py [--sizes 100 1000 5000] [--runs 3] [--no-mkdocs] [--no-hugo] [--bodies mix|seed]
+    python bench/build_speed.py [--sizes 100 1000 5000] [--runs 3] [--cold-runs N] [--no-mkdocs] [--no-hugo]
+                                [--bodies mix|seed]
 
 For each size it generates a catalog from the demo catalog and ../shared/corpora
 (bench/catalogs.py), then times, as separate processes:
@@ -11,7 +12,8 @@ For each size it generates a catalog from the demo catalog and ../shared/corpora
 - MkDocs (`mkdocs build`, default theme) and Hugo (`hugo`, minimal layouts) on the same files,
   when installed, each from scratch.
 
-Each row gives the median wall time of `--runs` runs and the peak memory of the whole process
+Each row gives the median wall time of `--runs` runs (cold builds, agentpages' and the others',
+`--cold-runs` runs when given: at 20,000 agents each takes minutes) and the peak memory of the whole process
 tree, sampled every 50 ms from /proc: the sum of every process's resident set (RSS, which
 counts memory a forked worker shares with its parent once for each), and the sum of their
 proportional set sizes (PSS, which splits shared pages among the processes sharing them).
@@ -124,10 +126,10 @@ def repeat(runs: int, prepare, command: list[str], cwd: Path) -> Timing:
     return Timing(seconds, peak, peak_pss)
 
 
-def bench_agentpages(catalog: Path, runs: int) -> dict[str, Timing]:
+def bench_agentpages(catalog: Path, runs: int, cold_runs: int) -> dict[str, Timing]:
     work = catalog.parent
     agentpages = [sys.executable, "-m", "generator", "build", "--agents", str(catalog)]
-    cold = repeat(runs, lambda n: shutil.rmtree(work / "cold", ignore_errors=True),
+    cold = repeat(cold_runs, lambda n: shutil.rmtree(work / "cold", ignore_errors=True),
                   [*agentpages, "--no-cache", "--out", str(work / "cold")], work)
     run_measured([*agentpages, "--out", str(work / "site")], work)  # fills the cache
     warm = repeat(runs, lambda n: None, [*agentpages, "--out", str(work / "site")], work)
@@ -185,6 +187,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 5000])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--cold-runs", type=int, help="runs of each cold build (default: --runs)")
     parser.add_argument("--no-mkdocs", action="store_true")
     parser.add_argument("--no-hugo", action="store_true")
     parser.add_argument("--bodies", choices=BODIES, default="mix",
@@ -192,16 +195,18 @@ def main() -> None:
     args = parser.parse_args()
     compileall.compile_dir(Path(__file__).resolve().parent.parent / "generator", quiet=1)
     print(f"{platform.node() or 'this machine'}: {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"median of {args.runs} runs", flush=True)
+          f"median of {args.runs} runs" + (f" ({args.cold_runs} of each cold build)" if args.cold_runs else ""),
+          flush=True)
     print(f"{'agents':>7}  {'build':<16} {'seconds':>8} {'peak RSS MiB':>13} {'peak PSS MiB':>13} "
           f"{'÷ MkDocs':>9} {'÷ Hugo':>7}", flush=True)
     for size in args.sizes:
         with tempfile.TemporaryDirectory() as folder:
             catalog = Path(folder) / "agents"
             make_catalog(catalog, size, args.bodies)
-            rows = bench_agentpages(catalog, args.runs)
-            mkdocs = None if args.no_mkdocs else bench_mkdocs(catalog, args.runs)
-            hugo = None if args.no_hugo else bench_hugo(catalog, args.runs)
+            cold_runs = args.cold_runs or args.runs
+            rows = bench_agentpages(catalog, args.runs, cold_runs)
+            mkdocs = None if args.no_mkdocs else bench_mkdocs(catalog, cold_runs)
+            hugo = None if args.no_hugo else bench_hugo(catalog, cold_runs)
             rows |= {name: timing for name, timing in (("MkDocs cold", mkdocs), ("Hugo cold", hugo)) if timing}
             for name, timing in rows.items():
                 versus_mkdocs = f"{timing.median / mkdocs.median:9.2f}" if mkdocs else f"{'-':>9}"

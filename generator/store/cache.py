@@ -116,6 +116,8 @@ class BuildCache:
         """The generation of the site's files `last_site_files` read (see `_store_site_files`)."""
         self._ledger_read: str | None = None
         """The generation of the ledger `last_ledger` read (see `record_ledger`)."""
+        self._result_read: tuple[object, Plain] | None = None
+        """The last result `last_result` read, as stored and as read (an edit asks for it twice)."""
         if read_only and path is not None:
             self._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=2, check_same_thread=False)
             if self._db.execute("PRAGMA user_version").fetchone()[0] != FORMAT:
@@ -396,8 +398,12 @@ class BuildCache:
         return self._state("site")
 
     def last_result(self) -> Plain | None:
-        """Return the last finished build's result (see `BuildRecord.result`)."""
-        return self._state("result", unpack=True)
+        """Return the last finished build's result (see `BuildRecord.result`), not to be changed:
+        while the stored text stays the same, the value read before is given again."""
+        text = self._state("result")
+        if self._result_read is None or self._result_read[0] != text:
+            self._result_read = (text, _unpack(text, "result"))
+        return self._result_read[1]
 
     def last_layout(self) -> Plain | None:
         """Return the layout of the site the last build recorded (see `BuildRecord.layout`)."""
