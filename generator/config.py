@@ -10,7 +10,6 @@ from typing import Any
 
 import yaml
 
-from generator.catalog.lint import RUNTIME_TOOLS, LintSettings
 from generator.catalog.load import DEFAULT_MAX_FILE_SIZE
 from generator.catalog.marketplace import (
     MARKETPLACE_FILE,
@@ -19,6 +18,7 @@ from generator.catalog.marketplace import (
     read_json,
 )
 from generator.catalog.selection import Selection, compile_patterns
+from generator.catalog.tools import RUNTIME_TOOLS, LintSettings
 from generator.errors import ConfigError, SiteError, UsageError, type_name
 from generator.strings import LANGUAGE_TAG, Text, check_translation
 

@@ -28,6 +28,7 @@ from generator.catalog.load import (
 )
 from generator.catalog.model import NAMED_COLORS, read_color, read_tools
 from generator.catalog.names import lookalike_problem, visible_name
+from generator.catalog.tools import LintSettings
 from generator.errors import Finding, Severity, type_name
 from generator.markdown.limits import (
     MAX_NESTING,
@@ -46,16 +47,6 @@ if TYPE_CHECKING:
     from generator.catalog.frontmatter import FrontMatter
     from generator.catalog.marketplace import Plugin
 
-# The agent runtime's tools, as its documentation names them; `known_tools` in the config
-# replaces this list and `extra_tools` adds to it.
-RUNTIME_TOOLS = (
-    "Agent", "AskUserQuestion", "Bash", "BashOutput", "Edit", "EnterPlanMode", "EnterWorktree",
-    "ExitPlanMode", "ExitWorktree", "Glob", "Grep", "KillBash", "KillShell", "LS", "LSP",
-    "ListMcpResourcesTool", "MultiEdit", "NotebookEdit", "NotebookRead", "Read",
-    "ReadMcpResourceTool", "SendMessage", "Skill", "SlashCommand", "Task", "TaskCreate",
-    "TaskGet", "TaskList", "TaskOutput", "TaskStop", "TaskUpdate", "TeamCreate", "TeamDelete",
-    "TodoRead", "TodoWrite", "ToolSearch", "WebFetch", "WebSearch", "Write",
-)  # fmt: skip
 _NAME_RULE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _MCP_TOOL = re.compile(r"^mcp__[A-Za-z0-9_-]+$")
 _TOOL_WITH_PATTERN = re.compile(r"^(?P<tool>[A-Za-z]+)\((?P<pattern>.*)\)$", re.DOTALL)
@@ -110,13 +101,6 @@ RULES = {
         Rule("too-large-to-render", "error", "the body has more than 5,000 lines or 5,000 '<'"),
     )
 }
-
-
-@dataclass(frozen=True)
-class LintSettings:
-    """What the rules need to know beyond the file itself."""
-
-    known_tools: frozenset[str] = frozenset(RUNTIME_TOOLS)
 
 
 def make_finding(rule_id: str, path: Path, line: int, column: int, message: str) -> Finding:

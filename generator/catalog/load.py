@@ -9,17 +9,15 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from generator.catalog.frontmatter import (
-    FrontMatter,
-    front_matter_from_plain,
-    front_matter_to_plain,
-    split_front_matter,
-)
-from generator.catalog.mentions import find_mentions
 from generator.errors import Finding, Report, SiteError, UsageError
-from generator.markdown.sanitize import remove_control_characters
+
+if TYPE_CHECKING:
+    from generator.catalog.frontmatter import FrontMatter
+
+# Reading a file's text takes YAML, the sanitizer's module and the mentions' patterns, imported
+# where a file is read: listing the files (a build with nothing changed does no more) needs none.
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +128,8 @@ class RawAgent:
 
 def raw_agent_to_plain(raw: RawAgent) -> list[Any]:
     """Return a reading without its body as JSON-ready data (`raw_agent_from_plain` reads it back)."""
+    from generator.catalog.frontmatter import front_matter_to_plain
+
     assert raw.body is None, "the cache keeps readings without their bodies"
     return [os.fsdecode(raw.path), str(raw.rel_path), front_matter_to_plain(raw.front_matter), raw.body_line, raw.digest,
             list(raw.mentions)]
@@ -137,6 +137,8 @@ def raw_agent_to_plain(raw: RawAgent) -> list[Any]:
 
 def raw_agent_from_plain(data: list[Any], known: Path | None = None) -> RawAgent:
     """Return the reading `raw_agent_to_plain` described; `known` is the file's path if at hand."""
+    from generator.catalog.frontmatter import front_matter_from_plain
+
     path, rel_path, front_matter, body_line, digest, mentions = data
     return RawAgent(known if known is not None and os.fsdecode(known) == path else Path(path), PurePosixPath(rel_path),
                     front_matter_from_plain(front_matter), None, body_line, digest, mentions=_texts(mentions))
@@ -259,6 +261,9 @@ def read_agent(
     data: bytes | None = None,
 ) -> RawAgent | None:
     """Read one agent file (or its `data`, already read); None, with a finding, when it is not text."""
+    from generator.catalog.frontmatter import split_front_matter
+    from generator.catalog.mentions import find_mentions
+
     data = read_agent_bytes(path, report, max_file_size) if data is None else data
     text = _decode(path, data, report) if data is not None else None
     if text is None or data is None:
@@ -272,6 +277,8 @@ def read_agent(
 def read_front_matter_again(path: Path, digest: str) -> FrontMatter:
     """Return the frontmatter of a file read and checked before, reading the file again (for a
     reading whose frontmatter the build cache lost); SiteError if its bytes are others now."""
+    from generator.catalog.frontmatter import split_front_matter
+
     try:
         data = path.read_bytes()
     except OSError:
@@ -339,5 +346,7 @@ def _decode(path: Path, data: bytes, report: Report) -> str | None:
         _skip(report, path, "not-utf8", "the file is not UTF-8 text; save it as UTF-8",
               data.count(b"\n", 0, exc.start) + 1)
         return None
+    from generator.markdown.sanitize import remove_control_characters
+
     # Control characters (ESC, BEL, NUL…) are not text: they would reach terminals and pages.
     return remove_control_characters(text.replace("\r\n", "\n").replace("\r", "\n"))

@@ -32,7 +32,6 @@ from generator.errors import (
     relative_path,
 )
 from generator.pipeline.build import BuildResult, build
-from generator.pipeline.components import files_with_pages, read_components
 from generator.pipeline.memo import CACHE_DIR_VARIABLE
 from generator.pipeline.read import list_agent_files, load_and_check
 from generator.pipeline.workers import collect_as_usual, collect_rarely
@@ -288,6 +287,8 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from generator.pipeline.components import files_with_pages, read_components
+
     config = load_config(catalog_folder(args.agents), Path("site"), args.config, strict=args.strict)
     report = Report()
     listing = list_agent_files(config)

@@ -26,8 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from generator.catalog.lint import CheckedFile
-from generator.catalog.load import read_front_matter_again
 from generator.catalog.marketplace import is_marketplace
 from generator.catalog.model import (
     Agent,
@@ -40,8 +38,6 @@ from generator.catalog.model import (
 from generator.config import SiteConfig
 from generator.errors import Finding, SiteError
 from generator.pipeline.fingerprint import make_fingerprint
-from generator.site.search import SearchIndex
-from generator.site.search_terms import PageTerms
 from generator.store.cache import (
     BuildCache,
     BuildRecord,
@@ -55,9 +51,12 @@ if TYPE_CHECKING:
     import jinja2
 
     from generator.catalog.frontmatter import FrontMatter
+    from generator.catalog.lint import CheckedFile
     from generator.catalog.load import RawAgent
     from generator.site.entries import AgentEntries, EntryChanges, StoredEntries
     from generator.site.plan import PagePlan
+    from generator.site.search import SearchIndex
+    from generator.site.search_terms import PageTerms
 
 log = logging.getLogger(__name__)
 
@@ -178,6 +177,9 @@ class Memo:
         return found
 
     def _checked_file_from_head(self, path: Path, digest: str, head: Plain) -> CheckedFile | None:
+        # Imported here, with the rules: a build with nothing changed needs none of them.
+        from generator.catalog.lint import CheckedFile
+
         try:
             return CheckedFile.from_head(head, functools.partial(self._front_matter_of, path, digest), path)
         except (TypeError, ValueError):
@@ -186,6 +188,8 @@ class Memo:
     def _front_matter_of(self, path: Path, digest: str) -> FrontMatter:
         """Return the frontmatter of a file read and checked before (see `get_files_by_stamp`):
         from the cache, or, should another build have replaced its row since, from the file."""
+        from generator.catalog.load import read_front_matter_again
+
         checked = _checked_file(self._read_later(lambda cache: cache.get_file(path, digest)), path)
         return checked.raw.front_matter if checked is not None and checked.raw is not None else (
             read_front_matter_again(path, digest))
@@ -253,6 +257,8 @@ class Memo:
 
     def get_terms(self, plan: PagePlan, key: str) -> PageTerms | None:
         """Return the words for search of the page stored for `plan`'s file under `key`."""
+        from generator.site.search_terms import PageTerms
+
         stored = self.cache.get_terms(plan.raw.rel_path, key)
         try:
             return PageTerms.from_plain(stored) if stored is not None else None
@@ -385,6 +391,8 @@ class Memo:
     def last_written(self) -> tuple[Manifest, SearchIndex] | None:
         """Return what the last build that wrote its site left there, and its search index (whose
         chunks are read from the cache when an edit changes them)."""
+        from generator.site.search import SearchIndex
+
         stored = self.cache.last_written()
         try:
             manifest, search = stored
@@ -609,6 +617,8 @@ def _findings_from_plain(findings: list[Any]) -> list[Finding]:
 
 
 def _checked_file(stored: Plain | None, path: Path | None = None) -> CheckedFile | None:
+    from generator.catalog.lint import CheckedFile
+
     try:
         return CheckedFile.from_plain(stored, path) if stored is not None else None
     except (TypeError, ValueError):

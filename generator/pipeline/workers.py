@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import gc
 import itertools
-import multiprocessing
 import os
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from generator.errors import SiteError
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 USUAL_THRESHOLDS = gc.get_threshold()
 """As the interpreter set them, taken before anything here changes them."""
@@ -71,6 +71,10 @@ def map_in_workers(
 ) -> Generator[Result, None, None]:
     """Apply `function` to every item in `workers` processes, yielding the results in order.
     Closing the generator (or letting it go) stops the workers."""
+    import multiprocessing  # here, not above: most builds run no worker
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
     # fork shares the loaded modules with the workers; elsewhere they start afresh.
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
