@@ -6,6 +6,9 @@ import filecmp
 import os
 import shutil
 import stat
+import subprocess
+import sys
+import time
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -20,6 +23,7 @@ from conftest import (
 )
 
 from generator.errors import BuildFailed, SiteError, TemplateError
+from generator.pipeline.read import RACY_SECONDS
 
 BASIC = """\
 ---
@@ -390,3 +394,23 @@ def test_categories_and_agents_come_in_the_order_the_catalog_chooses(tmp_path: P
     gamma = parse_html(tmp_path / "site/agents/gamma/index.html")
     assert [text_of(a).split(" ", 1)[1] for a in gamma.xpath("//nav[@class='pager']/a")] == ["delta", "beta"]
     assert not gamma.xpath("//*[contains(., 'order')][@class='metadata']"), "order is ours, not shown as metadata"
+
+
+NOT_FOR_A_BUILD_WITH_NOTHING_CHANGED = ("jinja2", "markdown", "nh3", "pygments", "concurrent.futures.process",
+                                        "generator.catalog.lint", "generator.site.render", "generator.pipeline.components")
+
+
+def test_a_build_with_nothing_changed_loads_no_renderer_and_no_rule(tmp_path: Path) -> None:
+    """Starting up is most of such a build: it imports what it uses, each in a process of its own."""
+    shutil.copytree(DEMO_AGENTS, tmp_path / "repository/agents")
+    time.sleep(RACY_SECONDS + 0.1)  # files changed too recently to trust are read again at the next build
+    argv = ["agentpages", "build", "--agents", "agents", "--cache-dir", str(tmp_path / "cache")]  # not in the repository
+    probe = ("import sys\nfrom generator.commands.cli import main\n"
+             f"sys.argv = {argv!r}\ncode = main()\n"
+             "print(' '.join(sorted(sys.modules)), file=sys.stderr)\nsys.exit(code)\n")
+    for _ in ("cold", "nothing changed"):
+        done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path / "repository", capture_output=True, text=True,
+                              check=True)
+    assert "nothing changed" in done.stdout + done.stderr
+    loaded = set(done.stderr.splitlines()[-1].split())
+    assert loaded.isdisjoint(NOT_FOR_A_BUILD_WITH_NOTHING_CHANGED), sorted(loaded & set(NOT_FOR_A_BUILD_WITH_NOTHING_CHANGED))
