@@ -418,12 +418,12 @@ def test_entries_moved_between_agents_or_of_removed_agents_are_not_used(catalog:
 def test_an_edit_reads_the_outline_of_the_other_files_not_their_frontmatter(
     catalog: Path, tmp_path: Path, monkeypatch, trusted_times: None,
 ) -> None:
-    from generator.catalog import load
+    from generator.catalog import frontmatter
 
     build_into(catalog, tmp_path / "site", True)
     decoded: list[object] = []
-    front_matter_from_plain = load.front_matter_from_plain
-    monkeypatch.setattr(load, "front_matter_from_plain", lambda plain: decoded.append(plain)
+    front_matter_from_plain = frontmatter.front_matter_from_plain
+    monkeypatch.setattr(frontmatter, "front_matter_from_plain", lambda plain: decoded.append(plain)
                         or front_matter_from_plain(plain))
     EDITS["body"](catalog)
     result = build_into(catalog, tmp_path / "site", True)
@@ -443,7 +443,7 @@ def test_readings_kept_by_the_cache_decode_their_frontmatter_in_the_main_thread_
     frontmatter is read before they are sent, and from the file when the cache lost it too."""
     import threading
 
-    from generator.catalog import load
+    from generator.catalog import frontmatter
 
     build_into(catalog, tmp_path / "site", True)
     with sqlite3.connect(cache_database(catalog)) as db:
@@ -452,8 +452,8 @@ def test_readings_kept_by_the_cache_decode_their_frontmatter_in_the_main_thread_
         first = db.execute("SELECT path FROM files ORDER BY path LIMIT 1").fetchone()[0]
         db.execute("DELETE FROM files WHERE path = ?", (first,))  # its head stays
     threads: set[str] = set()
-    front_matter_from_plain = load.front_matter_from_plain
-    monkeypatch.setattr(load, "front_matter_from_plain", lambda plain: threads.add(threading.current_thread().name)
+    front_matter_from_plain = frontmatter.front_matter_from_plain
+    monkeypatch.setattr(frontmatter, "front_matter_from_plain", lambda plain: threads.add(threading.current_thread().name)
                         or front_matter_from_plain(plain))
     monkeypatch.setattr(pages, "worker_count", lambda count: 2)
     shutil.rmtree(tmp_path / "site")

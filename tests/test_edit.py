@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import DEMO_AGENTS, parse_html
-from test_cache import SEED, build_into, replace_text, tree
+from test_cache import SEED, build_into, cache_database, replace_text, tree
 
 from generator.config import load_config
 from generator.errors import BuildFailed, Report, SiteError
@@ -332,3 +332,47 @@ def test_edits_at_both_ends_of_the_catalog_keep_catalog_json_a_cold_builds(tmp_p
     result = build_into(catalog, site, True)
     assert planned == [] and result.cache is not None and result.cache.misses == 2
     assert_equals_cold_build(catalog, site)
+
+
+def test_findings_an_edit_left_as_they_were_are_not_stored_again(catalog: Path, tmp_path: Path, planned: list[int],
+                                                                monkeypatch) -> None:
+    from generator.store import cache as cache_module
+
+    site = tmp_path / "site"
+    build_into(catalog, site, True)
+    packed: list[str] = []
+    pack = cache_module._pack
+    monkeypatch.setattr(cache_module, "_pack", lambda value, place: packed.append(place) or pack(value, place))
+    replace_text(catalog / SEED, BODY_EDIT[0], BODY_EDIT[1])  # the seed's two warnings stay as they were
+    warm = build_into(catalog, site, True)
+    assert findings_of(warm) and "findings" not in packed and "result" in packed
+    planned.clear()
+    again = build_into(catalog, site, True)
+    assert again.unchanged and planned == [], "the last build's record answers"
+    assert_equals_cold_build(catalog, site, again)
+
+
+def test_findings_another_build_stored_meanwhile_leave_no_record_to_repeat(catalog: Path, tmp_path: Path,
+                                                                         planned: list[int], monkeypatch) -> None:
+    import sqlite3
+
+    from generator.store.cache import BuildCache
+
+    site = tmp_path / "site"
+    build_into(catalog, site, True)
+    store_result = BuildCache._store_result
+
+    def stored_meanwhile(self: BuildCache, result: object) -> None:
+        self._db.execute("UPDATE state SET value = 'another build''s' WHERE name = 'findings'")
+        store_result(self, result)
+
+    monkeypatch.setattr(BuildCache, "_store_result", stored_meanwhile)
+    replace_text(catalog / SEED, BODY_EDIT[0], BODY_EDIT[1])
+    build_into(catalog, site, True)
+    monkeypatch.setattr(BuildCache, "_store_result", store_result)
+    with sqlite3.connect(cache_database(catalog)) as db:
+        assert db.execute("SELECT count(*) FROM state WHERE name IN ('findings', 'result')").fetchone() == (0,)
+    planned.clear()
+    again = build_into(catalog, site, True)
+    assert planned == [1], "read and planned in full: no record of the last build's findings to repeat"
+    assert_equals_cold_build(catalog, site, again)

@@ -315,7 +315,7 @@ def _write_edit(
     state = site_state(memo.fingerprint, config, ledger.site.parts, ((row.key, row_moments(row)) for row in rows))
     memo.record_ledger(None, after.stamp(), changed_rows)
     layout = after.new_layout()
-    memo.record_edit(quick_state(memo, config, inputs, after.stamp()), findings,
+    memo.record_edit(quick_state(memo, config, inputs, after.stamp()), None if findings is last_findings else findings,
                      [(file, row.key) for (file, _), row in zip(pages, rows)], f"{state} {after.stamp()}",
                      Manifest(str(config.out_dir), memo.fingerprint, after.stamp(), dict(writer.versions), page_keys),
                      search, manifest.files, (config.out_dir, layout) if layout is not None else None)

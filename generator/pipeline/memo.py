@@ -454,19 +454,20 @@ class Memo:
                      findings, site, site_written, entries, layout, files_before)
 
     def record_edit(
-        self, quick_state: str, findings: list[Finding], pages: list[tuple[str, str]], site: str, manifest: Manifest,
-        search: SearchIndex, files_before: Mapping[str, str], layout: tuple[Path, list[str]] | None,
+        self, quick_state: str, findings: list[Finding] | None, pages: list[tuple[str, str]], site: str,
+        manifest: Manifest, search: SearchIndex, files_before: Mapping[str, str], layout: tuple[Path, list[str]] | None,
     ) -> None:
         """Remember a build that changed a few pages in place (see pipeline/edit.py): as
-        `record_build`, each page given by its file's path below the agents folder and its key."""
+        `record_build`, each page given by its file's path below the agents folder and its key;
+        `findings` None when they are those `last_outcome` gave."""
         self._store_record(pages, quick_state, findings, site, (manifest, search), None, layout, files_before)
 
     def _store_record(
-        self, pages: list[tuple[str, str]], quick_state: str, findings: list[Finding], site: str,
+        self, pages: list[tuple[str, str]], quick_state: str, findings: list[Finding] | None, site: str,
         site_written: tuple[Manifest, SearchIndex] | None, entries: EntryChanges | None,
         layout: tuple[Path, list[str]] | None, files_before: Mapping[str, str] | None,
     ) -> None:
-        result = [[f.to_plain() for f in findings], [[file, key] for file, key in pages]]
+        result = [[f.to_plain() for f in findings] if findings is not None else None, [[file, key] for file, key in pages]]
         written = [site_written[0].to_plain(), site_written[1].to_plain()] if site_written else None
         chunks = site_written[1].take_unsaved() if site_written else {}
         chunk_names = frozenset(chunk.name for chunk in site_written[1].files) if site_written else None
