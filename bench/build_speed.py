@@ -193,9 +193,11 @@ def main() -> None:
     parser.add_argument("--bodies", choices=BODIES, default="mix",
                         help="generated agents from every source file in turn (mix), or all like the seed agent")
     args = parser.parse_args()
+    if args.runs < 1 or (args.cold_runs is not None and args.cold_runs < 1):
+        parser.error("--runs and --cold-runs take a number of runs, at least 1")
     compileall.compile_dir(Path(__file__).resolve().parent.parent / "generator", quiet=1)
     print(f"{platform.node() or 'this machine'}: {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"median of {args.runs} runs" + (f" ({args.cold_runs} of each cold build)" if args.cold_runs else ""),
+          f"median of {args.runs} runs" + (f" ({args.cold_runs} of each cold build)" if args.cold_runs is not None else ""),
           flush=True)
     print(f"{'agents':>7}  {'build':<16} {'seconds':>8} {'peak RSS MiB':>13} {'peak PSS MiB':>13} "
           f"{'÷ MkDocs':>9} {'÷ Hugo':>7}", flush=True)
@@ -203,7 +205,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as folder:
             catalog = Path(folder) / "agents"
             make_catalog(catalog, size, args.bodies)
-            cold_runs = args.cold_runs or args.runs
+            cold_runs = args.runs if args.cold_runs is None else args.cold_runs
             rows = bench_agentpages(catalog, args.runs, cold_runs)
             mkdocs = None if args.no_mkdocs else bench_mkdocs(catalog, cold_runs)
             hugo = None if args.no_hugo else bench_hugo(catalog, cold_runs)

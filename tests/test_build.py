@@ -397,7 +397,8 @@ def test_categories_and_agents_come_in_the_order_the_catalog_chooses(tmp_path: P
 
 
 NOT_FOR_A_BUILD_WITH_NOTHING_CHANGED = ("jinja2", "markdown", "nh3", "pygments", "concurrent.futures.process",
-                                        "generator.catalog.lint", "generator.site.render", "generator.pipeline.components")
+                                        "generator.catalog.lint", "generator.catalog.mentions", "generator.site.render",
+                                        "generator.pipeline.components")
 
 
 def test_a_build_with_nothing_changed_loads_no_renderer_and_no_rule(tmp_path: Path) -> None:

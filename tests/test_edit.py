@@ -376,3 +376,21 @@ def test_findings_another_build_stored_meanwhile_leave_no_record_to_repeat(catal
     again = build_into(catalog, site, True)
     assert planned == [1], "read and planned in full: no record of the last build's findings to repeat"
     assert_equals_cold_build(catalog, site, again)
+
+
+def test_an_edit_splices_catalog_json_only_where_it_holds_the_objects_the_cache_keeps(
+    catalog: Path, tmp_path: Path, planned: list[int],
+) -> None:
+    import sqlite3
+
+    site = tmp_path / "site"
+    build_into(catalog, site, True)
+    with sqlite3.connect(cache_database(catalog)) as db:  # sizes that add up, but put the seed's object elsewhere
+        other = db.execute("SELECT slug FROM entries WHERE slug != 'senior-backend-engineer' LIMIT 1").fetchone()[0]
+        db.execute("UPDATE entries SET object_size = object_size + 1 WHERE slug = 'senior-backend-engineer'")
+        db.execute("UPDATE entries SET object_size = object_size - 1 WHERE slug = ?", (other,))
+    replace_text(catalog / SEED, BODY_EDIT[0], BODY_EDIT[1])
+    planned.clear()
+    result = build_into(catalog, site, True)
+    assert planned == [1], "built in full"
+    assert_equals_cold_build(catalog, site, result)

@@ -16,9 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from generator.catalog.interpret import make_agent
-from generator.catalog.lint import LintSettings, check_agent
+from generator.catalog.lint import check_agent
 from generator.catalog.load import read_agent
 from generator.catalog.model import Agent
+from generator.catalog.tools import LintSettings
 from generator.errors import Report
 from generator.markdown.markup import MarkdownRenderer
 

@@ -357,7 +357,11 @@ def test_an_edit_asks_the_memo_for_the_edited_page_alone(catalog: Path, tmp_path
 
 @pytest.mark.parametrize("kernel_copies", [True, False])
 def test_a_spliced_file_is_the_old_ones_bytes_around_the_new_texts(tmp_path: Path, monkeypatch, kernel_copies: bool) -> None:
-    if not kernel_copies:
+    copies: list[int] = []
+    if kernel_copies:
+        copy_file_range = os.copy_file_range
+        monkeypatch.setattr(output.os, "copy_file_range", lambda *args: copies.append(args[2]) or copy_file_range(*args))
+    else:
         monkeypatch.delattr(output.os, "copy_file_range", raising=False)  # another system: read and written
     site = tmp_path / "site"
     first = output.SiteWriter(site, None)
@@ -365,14 +369,30 @@ def test_a_spliced_file_is_the_old_ones_bytes_around_the_new_texts(tmp_path: Pat
     first.add("catalog.json", old)
     first.commit()
     second = output.SiteWriter(site, first.versions)
-    second.add_spliced("catalog.json", [range(0, 1), "«new ä»", range(len("[«α»".encode()), len(old) - 7), "«γγ»]"])
+    alpha, gamma = len("[".encode()), len("[«α»,«β»,".encode())
+    splices = [output.Splice(range(alpha, alpha + len("«α»".encode())), "«α»".encode(), "«new ä»"),
+               output.Splice(range(gamma, len(old)), "«γ»]".encode(), "«γγ»]")]
+    second.add_spliced("catalog.json", splices, len(old))
+    for wrong in ([output.Splice(range(alpha, alpha + 2), b"xx", "")], [output.Splice(range(len(old), len(old) + 1), b"]", "")]):
+        with pytest.raises(ValueError, match="does not hold what it is spliced"):
+            second.add_spliced("catalog.json", wrong, len(old))
+    with pytest.raises(ValueError, match="is not 5 bytes long"):
+        second.add_spliced("catalog.json", [], 5)
     with pytest.raises(ValueError, match="not a file of the site"):
-        second.add_spliced("other.json", ["x"])
+        second.add_spliced("other.json", [], 0)
     assert (site / "catalog.json").read_bytes() == old, "nothing is in place before the commit"
     assert second.commit() == ["catalog.json"]
     assert (site / "catalog.json").read_text() == "[«new ä»,«β»,«γγ»]"
     assert second.versions["catalog.json"] != first.versions["catalog.json"]
-    third = output.SiteWriter(site, second.versions)
-    with pytest.raises(OSError, match="shorter"):
-        third.add_spliced("catalog.json", [range(0, 1000)])
-    third.discard()
+    assert sum(copies) == (len(old) - len("«α»«γ»]".encode()) if kernel_copies else 0), "the kernel copied the rest"
+
+
+def test_a_range_the_kernel_copies_nothing_of_is_read_and_written(tmp_path: Path, monkeypatch) -> None:
+    source, target = tmp_path / "source", tmp_path / "target"
+    source.write_bytes(b"0123456789")
+    monkeypatch.setattr(output.os, "copy_file_range", lambda *args: 0)  # a file system that copies nothing this way
+    with source.open("rb", buffering=0) as reading, target.open("wb", buffering=0) as writing:
+        output._copy_range(reading, writing, range(2, 8))
+        with pytest.raises(OSError, match="shorter"):
+            output._copy_range(reading, writing, range(8, 12))
+    assert target.read_bytes().startswith(b"234567")

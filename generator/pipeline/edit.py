@@ -8,8 +8,9 @@ plan of the untouched files follows from is as it was (the same files, stamps, g
 config and code; no commands, skills or plugins) and each touched file keeps what the plan
 reads of it (name, category, weight, the names it mentions: `plan_head`). Each touched file
 is then read, dated and planned again, and its page key decides, as in a full build, whether
-its page, entries and words are made again; the files listing every agent are joined from
-the kept entries as a full build joins them. Anything else (a file added, removed or linking
+its page, entries and words are made again; of the files listing every agent, those an edit
+of a body changes are made anew (the feed, the sitemap) or spliced (catalog.json: the changed
+objects in place of the old, the bytes around them copied). Anything else (a file added, removed or linking
 another, a renamed agent, a card that changed, a finding of a rule over the whole catalog)
 is left to the full pipeline, which the ledger only ever spares work.
 """
@@ -288,7 +289,7 @@ def _write_edit(
             add_fragment(writer, item.plan.slug, terms)
         write_search(writer, search)
         objects = {item.place: entry.catalog_object for item, entry in zip(readings.edited, entries)}
-        _splice_catalog_json(site, writer, sizes, objects)
+        _splice_catalog_json(site, memo, writer, ledger, sizes, objects)
         _add_feeds(site, writer, ledger, rows, newest)
         changed = writer.commit()
     except ChunkMissing as missing:
@@ -389,52 +390,47 @@ def _swap_findings(last_findings: list[Finding], readings: _Readings) -> list[Fi
     before (at 20,000 agents with a finding each, sorting them again is no small part of an edit)."""
     now = {item.plan.raw.path: _in_order(item.checked.findings) for item in readings.edited}
     before: dict[Path | None, list[Finding]] = {path: [] for path in now}
-    kept = []
+    kept: list[Finding] = []
     for finding in last_findings:
-        (before[finding.path] if finding.path in before else kept).append(finding)
+        before.get(finding.path, kept).append(finding)
     if before == now:
         return last_findings
     return _in_order(kept + [finding for findings in now.values() for finding in findings])
 
 
 def _splice_catalog_json(
-    site: SiteContext, writer: output.SiteWriter, sizes: list[int], edited: dict[int, str],
+    site: SiteContext, memo: Memo, writer: output.SiteWriter, ledger: Ledger, sizes: list[int],
+    edited: dict[int, str],
 ) -> None:
     """Put catalog.json into the writer: the file the last build wrote, with the changed agents'
     objects (`edited`, by place) in place of their old ones, found by the size of every object
-    (`sizes`, in order). The bytes in between are copied, not read: the file is the join
-    `publish.catalog_json_parts` makes, as a full build writes it."""
+    (`sizes`, in order) and seen to be the ones the cache keeps; the file is the join
+    `publish.catalog_json_parts` makes, as a full build writes it, and the bytes around the
+    changed objects are copied as they are."""
     from itertools import accumulate
 
+    from generator.site.entries import CATALOG_OBJECT, entry_key
     from generator.site.publish import CATALOG_NAME, catalog_json_parts
 
-    head, tail = (part.encode("utf-8") for part in catalog_json_parts(site, (), None))
+    head, tail = catalog_json_parts(site, (), None)
+    head_bytes, tail_bytes = head.encode("utf-8"), tail.encode("utf-8")
     # Each object starts after the head, the objects before it and a comma after each of them.
-    starts = [len(head) + before + place for place, before in enumerate(accumulate(sizes, initial=0))]
-    end = starts[-1] - (1 if sizes else 0) + len(tail)
-    if _file_ends(writer.out_dir / CATALOG_NAME, len(head), len(tail)) != (head, tail, end):
-        raise _LedgerCannotAnswer("catalog.json is not the file the last build's record describes")
-    pieces: list[str | range] = []
-    cursor = 0
-    for place in sorted(edited):
-        pieces += [range(cursor, starts[place]), edited[place]]
-        cursor = starts[place] + sizes[place]
+    starts = [len(head_bytes) + before + place for place, before in enumerate(accumulate(sizes, initial=0))]
+    size = starts[-1] - (1 if sizes else 0) + len(tail_bytes)
+    places = sorted(edited)
+    old = memo.entry_parts_in_order(CATALOG_OBJECT, [ledger.slugs[place] for place in places])
+    splices = [output.Splice(range(len(head_bytes)), head_bytes, head)]
+    for place, stored in zip(places, old):
+        row = ledger.rows[place]
+        if stored is None or stored[0] != entry_key(row.key, row_moments(row)):
+            raise _LedgerCannotAnswer("the cache lost an agent's entries")
+        splices.append(output.Splice(range(starts[place], starts[place] + sizes[place]), stored[1].encode("utf-8"),
+                                     edited[place]))
+    splices.append(output.Splice(range(size - len(tail_bytes), size), tail_bytes, tail))
     try:
-        writer.add_spliced(CATALOG_NAME, [*pieces, range(cursor, end)])
+        writer.add_spliced(CATALOG_NAME, splices, size)
     except (OSError, ValueError) as failed:
-        raise _LedgerCannotAnswer(f"catalog.json cannot be joined again: {failed}") from None
-
-
-def _file_ends(path: Path, head_size: int, tail_size: int) -> tuple[bytes, bytes, int] | None:
-    """Return the first and last bytes of a file, and its size; None if it cannot be read."""
-    try:
-        with path.open("rb") as file:
-            head = file.read(head_size)
-            size = file.seek(0, 2)
-            file.seek(max(size - tail_size, 0))
-            return head, file.read(), size
-    except OSError:
-        return None
+        raise _LedgerCannotAnswer(f"catalog.json is not the file the last build's record describes: {failed}") from None
 
 
 def _newest(

@@ -415,7 +415,7 @@ class Memo:
     def entry_keys(self) -> Mapping[str, str]:
         return self.cache.get_entry_keys()
 
-    def object_sizes(self) -> Mapping[str, tuple[str, int]]:
+    def object_sizes(self) -> Mapping[str, tuple[str, int | None]]:
         """Return the key of every agent's entries and the size of its catalog.json object, by slug."""
         return self.cache.get_object_sizes()
 

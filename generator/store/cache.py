@@ -30,6 +30,7 @@ FORMAT = 24
 """Raised when what the cache stores changes shape; a cache of another format is started afresh."""
 
 Plain = Any
+_NOTHING_READ = object()
 """JSON-ready data: None, booleans, numbers, text, and lists and string-keyed objects of them."""
 ENTRY_PARTS = 3
 """How many texts each agent's entries are (see site/entries.py)."""
@@ -119,6 +120,8 @@ class BuildCache:
         """The generation of the ledger `last_ledger` read (see `record_ledger`)."""
         self._result_read: tuple[tuple[object, object], Plain] | None = None
         """The last result `last_result` read, as stored (findings, catalog) and as read (an edit asks twice)."""
+        self._findings_read: object = _NOTHING_READ
+        """The findings `last_result` first read since this cache last stored a result."""
         if read_only and path is not None:
             self._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=2, check_same_thread=False)
             if self._db.execute("PRAGMA user_version").fetchone()[0] != FORMAT:
@@ -402,6 +405,8 @@ class BuildCache:
         """Return the last finished build's result (see `BuildRecord.result`), not to be changed:
         while the stored text stays the same, the value read before is given again."""
         texts = (self._state("findings"), self._state("result"))
+        if self._findings_read is _NOTHING_READ:
+            self._findings_read = texts[0]
         if self._result_read is None or self._result_read[0] != texts:
             findings, pages = _unpack(texts[0], "findings"), _unpack(texts[1], "result")
             self._result_read = (texts, [findings, pages] if findings is not None and pages is not None else None)
@@ -460,7 +465,7 @@ class BuildCache:
         """Return the key of every agent's entries, by slug."""
         return {slug: key for slug, key in self._rows("SELECT slug, key FROM entries")}
 
-    def get_object_sizes(self) -> dict[str, tuple[str, int]]:
+    def get_object_sizes(self) -> dict[str, tuple[str, int | None]]:
         """Return the key of every agent's entries and the size in bytes (UTF-8) of its catalog.json
         object, by slug."""
         return {slug: (key, size) for slug, key, size in self._rows("SELECT slug, key, object_size FROM entries")}
@@ -543,15 +548,16 @@ class BuildCache:
                     self._query("DELETE FROM entries WHERE slug = ?", (slug,))
 
     def _store_result(self, result: Plain) -> None:
-        """Store a build's findings and catalog; findings None are those `last_result` read, kept
-        unless another build recorded others since (then no result is kept at all)."""
+        """Store a build's findings and catalog; findings None are those `last_result` first read,
+        kept unless another build recorded others since (then no result is kept at all)."""
+        read, self._findings_read = self._findings_read, _NOTHING_READ
         if not isinstance(result, list) or len(result) != 2:
             self._query("DELETE FROM state WHERE name IN ('findings', 'result')")
             return
         findings, pages = result
         if findings is not None:
             self._query("INSERT OR REPLACE INTO state VALUES ('findings', ?)", (_pack(findings, "findings"),))
-        elif self._result_read is None or self._state("findings") != self._result_read[0][0]:
+        elif read is _NOTHING_READ or self._state("findings") != read:
             self._query("DELETE FROM state WHERE name IN ('findings', 'result')")
             return
         self._query("INSERT OR REPLACE INTO state VALUES ('result', ?)", (_pack(pages, "result"),))

@@ -13,6 +13,7 @@ import tempfile
 import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
+from typing import NamedTuple
 
 from generator.errors import SiteError, UsageError
 
@@ -336,28 +337,40 @@ class SiteWriter:
             target.unlink()
             self._staged.discard(rel_path)
 
-    def add_spliced(self, rel_path: str, pieces: Iterable[str | range]) -> None:
-        """Name a file of the new site made of new texts and ranges of the bytes of the file the
-        folder holds at the same path (at the version `on_disk` gives it), staged as a whole.
-
-        The ranges are copied by the kernel, never read into memory: an edit changes one agent's
-        object in an 80 MB catalog.json. The version follows from the old one and the pieces.
+    def add_spliced(self, rel_path: str, splices: Sequence[Splice], size: int) -> None:
+        """Name a file of the new site made from the one the folder holds at the same path (at the
+        version `on_disk` gives it, `size` bytes long): each of `splices`, in order, replaces
+        bytes of it that must be the ones it expects; the bytes between are copied as they are,
+        in the kernel where it can (an edit changes one agent's object in an 80 MB catalog.json).
+        ValueError, with nothing staged, if the file is not as expected. The version follows from
+        the old one and the splices.
         """
         old_version = self.on_disk.get(rel_path) if self.on_disk is not None else None
         if old_version is None:
             raise ValueError(f"{rel_path} is not a file of the site as the last build left it")
         target = _inside(self.root, rel_path)
         target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f"{target.name}.partial")  # a file named before stays until this is whole
         hasher = hashlib.sha256(f"{old_version}\0".encode())
-        with _inside(self.out_dir, rel_path).open("rb", buffering=0) as source, target.open("wb", buffering=0) as file:
-            for piece in pieces:
-                if isinstance(piece, range):
-                    hasher.update(f"{piece.start} {piece.stop}\0".encode())
-                    _copy_range(source, file, piece)
-                else:
-                    data = piece.encode("utf-8")
-                    hasher.update(f"{len(data)} ".encode() + data)
-                    file.write(data)
+        try:
+            with _inside(self.out_dir, rel_path).open("rb", buffering=0) as source, \
+                    partial.open("wb", buffering=0) as file:
+                if os.fstat(source.fileno()).st_size != size:
+                    raise ValueError(f"{rel_path} is not {size:,} bytes long")
+                cursor = 0
+                for splice in [*splices, Splice(range(size, size), b"", "")]:
+                    if splice.span.start < cursor or os.pread(source.fileno(), len(splice.span),
+                                                              splice.span.start) != splice.old:
+                        raise ValueError(f"{rel_path} does not hold what it is spliced at {splice.span.start:,}")
+                    _copy_range(source, file, range(cursor, splice.span.start))
+                    data = splice.new.encode("utf-8")
+                    _write_all(file, data)
+                    hasher.update(f"{cursor} {splice.span.start} {splice.span.stop} {len(data)}\0".encode() + data)
+                    cursor = splice.span.stop
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        partial.replace(target)
         self.versions[rel_path] = hasher.hexdigest()
         self._staged.add(rel_path)
 
@@ -419,19 +432,37 @@ class SiteWriter:
         discard(self.root)
 
 
+class Splice(NamedTuple):
+    """A change to a file (see `SiteWriter.add_spliced`): its bytes `span`, which must be `old`, become `new`."""
+
+    span: range
+    old: bytes
+    new: str
+
+
 def _copy_range(source: io.FileIO, target: io.FileIO, span: range) -> None:
     """Append the bytes `span` of `source` to `target` (both unbuffered), in the kernel where it
-    can; OSError if `source` is shorter (it is not the file the range was taken from)."""
+    can, else read and written; OSError if `source` is shorter (it is not the file the range was
+    taken from)."""
     offset, left = span.start, len(span)
     while left:
-        try:
+        copied = 0
+        with contextlib.suppress(AttributeError, OSError):  # another system, or a kernel that cannot here
             copied = os.copy_file_range(source.fileno(), target.fileno(), left, offset)
-        except (AttributeError, OSError):  # another system, or a kernel that cannot between these files
-            source.seek(offset)
-            copied = target.write(source.read(min(left, 1 << 20))) or 0
-        if copied == 0:
-            raise OSError(f"{source.name} is shorter than the site's record of it")
+        if copied == 0:  # refused, or a file system that copies nothing this way
+            data = os.pread(source.fileno(), min(left, 1 << 20), offset)
+            if not data:
+                raise OSError(f"{source.name} is shorter than the site's record of it")
+            _write_all(target, data)
+            copied = len(data)
         offset, left = offset + copied, left - copied
+
+
+def _write_all(target: io.FileIO, data: bytes) -> None:
+    """Write all of `data` to an unbuffered file, which may take less at a time."""
+    view = memoryview(data)
+    while view:
+        view = view[target.write(view) or 0:]
 
 
 def _commit_order(rel_path: str) -> tuple[int, str]:
