@@ -1,6 +1,7 @@
 """Time two checkouts of agentpages against each other, alternating, on the same catalogs.
 
     python bench/compare.py BEFORE_DIR AFTER_DIR [--sizes 1000 5000] [--runs 5] [--hugo] [--bodies mix|seed]
+                            [--kinds cold warm edit]
 
 Each checkout runs as `python -m generator` with its folder first on PYTHONPATH and a build
 cache of its own. For each size it generates one catalog (bench/catalogs.py) and then, for
@@ -12,7 +13,8 @@ first each round, so that the machine's drift falls on both alike:
 - edit: `build` after one agent file's body changed (both checkouts see the same edit).
 
 It prints, per size and kind, each checkout's median seconds and peak PSS of the process
-tree (see build_speed.py), and the ratio after ÷ before. With `--hugo`, Hugo's cold build of
+tree (see build_speed.py), and the ratio after ÷ before. `--kinds warm edit` leaves the cold
+builds out (at 20,000 agents each takes minutes; one fills each cache all the same). With `--hugo`, Hugo's cold build of
 the same files is timed too, for scale.
 """
 
@@ -32,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.build_speed import MIB, bench_hugo, run_measured  # noqa: E402
 from bench.catalogs import BODIES, make_catalog  # noqa: E402
 
+KINDS = ("cold", "warm", "edit")
 CACHES = Path(tempfile.mkdtemp(prefix="agentpages-compare-caches-"))
 """Each checkout's user cache folder: outside the catalog's folder, where a build refuses one."""
 
@@ -49,18 +52,20 @@ def measure(command: tuple[list[str], dict[str, str]], cwd: Path) -> tuple[float
     return seconds, pss
 
 
-def compare_size(checkouts: list[Path], size: int, runs: int, work: Path, bodies: str) -> dict[str, dict[Path, list[tuple[float, int]]]]:
+def compare_size(
+    checkouts: list[Path], size: int, runs: int, work: Path, bodies: str, kinds: list[str],
+) -> dict[str, dict[Path, list[tuple[float, int]]]]:
     catalog = work / "agents"
     make_catalog(catalog, size, bodies)
     files = sorted(catalog.rglob("*.md"))
     target = files[len(files) // 2]
     original = target.read_text(encoding="utf-8")
-    results: dict[str, dict[Path, list[tuple[float, int]]]] = {kind: {c: [] for c in checkouts} for kind in ("cold", "warm", "edit")}
+    results: dict[str, dict[Path, list[tuple[float, int]]]] = {kind: {c: [] for c in checkouts} for kind in kinds}
 
     def in_turn(number: int) -> list[Path]:
         return checkouts if number % 2 == 0 else list(reversed(checkouts))
 
-    for number in range(runs):
+    for number in range(runs if "cold" in kinds else 0):
         for checkout in in_turn(number):
             out = work / f"cold-{checkout.name}"
             shutil.rmtree(out, ignore_errors=True)
@@ -68,10 +73,10 @@ def compare_size(checkouts: list[Path], size: int, runs: int, work: Path, bodies
     for checkout in checkouts:  # fill each one's cache
         measure(build_command(checkout, catalog, work / f"site-{checkout.name}"), work)
     time.sleep(2.5)  # past the racy window: files are known by their stamps
-    for number in range(runs):
+    for number in range(runs if "warm" in kinds else 0):
         for checkout in in_turn(number):
             results["warm"][checkout].append(measure(build_command(checkout, catalog, work / f"site-{checkout.name}"), work))
-    for number in range(runs):
+    for number in range(runs if "edit" in kinds else 0):
         target.write_text(original + f"\nEdited in round {number} at {time.time_ns()}.\n", encoding="utf-8")
         for checkout in in_turn(number):
             results["edit"][checkout].append(measure(build_command(checkout, catalog, work / f"site-{checkout.name}"), work))
@@ -87,6 +92,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--hugo", action="store_true")
     parser.add_argument("--bodies", choices=BODIES, default="mix")
+    parser.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS))
     args = parser.parse_args()
     checkouts = [args.before.resolve(), args.after.resolve()]
     if checkouts[0].name == checkouts[1].name:
@@ -99,7 +105,7 @@ def main() -> None:
     for size in args.sizes:
         with tempfile.TemporaryDirectory() as folder:
             work = Path(folder)
-            results = compare_size(checkouts, size, args.runs, work, args.bodies)
+            results = compare_size(checkouts, size, args.runs, work, args.bodies, args.kinds)
             for kind, by_checkout in results.items():
                 before, after = (by_checkout[c] for c in checkouts)
                 seconds = [statistics.median(s for s, _ in runs) for runs in (before, after)]
