@@ -10,9 +10,9 @@ reads of it (name, category, weight, the names it mentions: `plan_head`). Each t
 is then read, dated and planned again, and its page key decides, as in a full build, whether
 its page, entries and words are made again; of the files listing every agent, those an edit
 of a body changes are made anew (the feed, the sitemap) or spliced (catalog.json: the changed
-objects in place of the old, the bytes around them copied). Anything else (a file added, removed or linking
-another, a renamed agent, a card that changed, a finding of a rule over the whole catalog)
-is left to the full pipeline, which the ledger only ever spares work.
+objects in place of the old, the bytes around them copied). Anything else (a file added,
+removed or linking another, a renamed agent, a card that changed, a finding of a rule over the
+whole catalog) is left to the full pipeline, which the ledger only ever spares work.
 """
 from __future__ import annotations
 

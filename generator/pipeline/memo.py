@@ -415,10 +415,6 @@ class Memo:
     def entry_keys(self) -> Mapping[str, str]:
         return self.cache.get_entry_keys()
 
-    def object_sizes(self) -> Mapping[str, tuple[str, int | None]]:
-        """Return the key of every agent's entries and the size of its catalog.json object, by slug."""
-        return self.cache.get_object_sizes()
-
     def entry_parts(self, part: int) -> Mapping[str, tuple[str, str]]:
         return self.cache.get_entry_parts(part)
 
@@ -428,6 +424,10 @@ class Memo:
     def keep_entries(self, slug: str, key: str, entries: AgentEntries) -> bool:
         self.cache.put_entries(slug, key, [entries.card, entries.catalog_object, entries.llms_line])
         return not self.cache.disabled
+
+    def object_sizes(self) -> Mapping[str, tuple[str, int | None]]:
+        """Return the key of every agent's entries and the size of its catalog.json object, by slug."""
+        return self.cache.get_object_sizes()
 
     def last_layout(self, out_dir: Path) -> list[str] | None:
         """Return the path of every file and folder the last build left in `out_dir` (see

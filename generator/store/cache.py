@@ -30,8 +30,9 @@ FORMAT = 24
 """Raised when what the cache stores changes shape; a cache of another format is started afresh."""
 
 Plain = Any
-_NOTHING_READ = object()
 """JSON-ready data: None, booleans, numbers, text, and lists and string-keyed objects of them."""
+_NOTHING_READ = object()
+"""What `BuildCache` holds of the findings it read before it reads any."""
 ENTRY_PARTS = 3
 """How many texts each agent's entries are (see site/entries.py)."""
 _OBJECT_PART = 1
@@ -591,8 +592,9 @@ class BuildCache:
         line) under the key they were rendered under."""
         if len(entries) == ENTRY_PARTS:
             place = f"{slug} {key}"
+            object_size = len(entries[_OBJECT_PART].encode("utf-8"))
             self._query(f"INSERT OR REPLACE INTO entries VALUES (?, ?, ?{', ?' * ENTRY_PARTS})",
-                        (slug, key, len(entries[_OBJECT_PART].encode("utf-8")), *(_wrap(text, place) for text in entries)))
+                        (slug, key, object_size, *(_wrap(text, place) for text in entries)))
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
