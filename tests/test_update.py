@@ -14,7 +14,7 @@ from test_cache import SEED, build_into, replace_text, stamps, tree
 from generator.errors import SiteError
 from generator.pipeline import pages
 from generator.pipeline.pages import PageWriter
-from generator.store import output
+from generator.store import output, site_folder
 
 SEED_PAGE = "agents/senior-backend-engineer/index.html"
 # What a body edit may change besides the agent's page and raw file: its words, and its date
@@ -112,22 +112,27 @@ def test_a_site_that_could_not_be_looked_at_again_is_never_taken_as_unchanged(
     site = tmp_path / "site"
     build_into(catalog, site, use_cache=True)
     replace_text(catalog / SEED, "## Core Expertise", "## Core Expertise, edited")
-    describe_folder = output._describe_folder
+    refused: list[str] = []
 
-    def unreadable_below_the_root(folder: Path, prefix: str, missing_ok: bool = True) -> dict[str, str]:
-        if prefix:
-            raise PermissionError(13, "Permission denied", str(folder))
-        return describe_folder(folder, prefix, missing_ok)
+    def unreadable(folder: Path, *rest: object) -> set[str]:
+        refused.append(str(folder))
+        raise PermissionError(13, "Permission denied", str(folder))
 
-    monkeypatch.setattr(output, "_describe_folder", unreadable_below_the_root)
+    # The folders an update changed are listed after it, a full build's output folder walked.
+    monkeypatch.setattr(site_folder, "_listed", unreadable)
+    monkeypatch.setattr(site_folder, "_describe_folder", unreadable)
     build_into(catalog, site, use_cache=True)  # updated in place, then its files unknown
+    assert refused, "the update looked at the folders it changed"
     monkeypatch.undo()
     shutil.rmtree(site)
     build_into(catalog, site, use_cache=True)  # nothing changed since, but the site is gone
     assert_equals_cold_build(catalog, site)
-    monkeypatch.setattr(output, "_describe_folder", unreadable_below_the_root)
+    monkeypatch.setattr(site_folder, "_listed", unreadable)
+    monkeypatch.setattr(site_folder, "_describe_folder", unreadable)
+    refused.clear()
     replace_text(catalog / SEED, "## Core Expertise, edited", "## Core Expertise, edited twice")
     build_into(catalog, site, use_cache=True)
+    assert refused, "the build looked at the folder it wrote"
     monkeypatch.undo()
     shutil.rmtree(site)
     replace_text(catalog / SEED, "## Core Expertise, edited twice", "## Core Expertise, edited thrice")
@@ -141,7 +146,7 @@ def test_site_files_looked_at_again_equal_a_fresh_scan(tmp_path: Path) -> None:
     for path in ("index.html", "agents/a/index.html", "agents/a.md", "agents/b/index.html", "agents/b.md", "search/1.json"):
         first.add(path, path)
     first.commit()
-    files = output.SiteFiles(site)
+    files = site_folder.SiteFiles(site)
     before = files.stamp()
     second = output.SiteWriter(site, first.versions)
     for path in ("agents/a/index.html", "agents/a.md"):
@@ -154,15 +159,15 @@ def test_site_files_looked_at_again_equal_a_fresh_scan(tmp_path: Path) -> None:
     assert changed == ["agents/b.md", "agents/b/index.html", "agents/c/index.html", "index.html", "search/1.json", "search/2.json"]
     assert not (site / "agents/b").exists(), "the folder of a removed page goes too"
     files.look_again(changed)
-    assert files.stamp() == output.SiteFiles(site).stamp() != before
+    assert files.stamp() == site_folder.SiteFiles(site).stamp() != before
     third = output.SiteWriter(site, second.versions)
     third.add("agents/c/index.html", "changed page")
     (site / "agents/c/stray.html").write_text("added by hand while the site was written")
     files.look_again(third.commit())
     assert files.layout() is None, "a folder the writer changed holds a file nobody named: unknown"
     assert files.stamp().startswith("unknown"), "it passes for no site a build left"
-    nowhere = output.SiteFiles(tmp_path / "nowhere")
-    assert nowhere.stamp() == nowhere.stamp() != output.SiteFiles(tmp_path / "nowhere").stamp(), "matches no other"
+    nowhere = site_folder.SiteFiles(tmp_path / "nowhere")
+    assert nowhere.stamp() == nowhere.stamp() != site_folder.SiteFiles(tmp_path / "nowhere").stamp(), "matches no other"
 
 
 def test_site_files_by_their_last_layout_see_what_was_changed_by_hand(tmp_path: Path) -> None:
@@ -171,11 +176,11 @@ def test_site_files_by_their_last_layout_see_what_was_changed_by_hand(tmp_path: 
     for path in ("index.html", "agents/a/index.html", "agents/a.md", "search/1.json"):
         writer.add(path, path)
     writer.commit()
-    scanned = output.SiteFiles(site)
+    scanned = site_folder.SiteFiles(site)
     layout = scanned.layout()
     assert layout == ["", "agents/", "agents/a.md", "agents/a/", "agents/a/index.html", "index.html",
                       "search/", "search/1.json"]
-    assert output.SiteFiles(site, layout).stamp() == scanned.stamp(), "the same folder, the same stamp"
+    assert site_folder.SiteFiles(site, layout).stamp() == scanned.stamp(), "the same folder, the same stamp"
     by_hand = [
         lambda: (site / "agents/a/extra.html").write_text("added"),
         lambda: (site / "agents/a/new").mkdir(),
@@ -184,17 +189,17 @@ def test_site_files_by_their_last_layout_see_what_was_changed_by_hand(tmp_path: 
         lambda: (site / "stray.txt").write_text("added at the top"),
     ]
     for change in by_hand:
-        before = output.SiteFiles(site).stamp()
+        before = site_folder.SiteFiles(site).stamp()
         change()
-        assert output.SiteFiles(site, layout).stamp() != before
-        layout = output.SiteFiles(site).layout()
+        assert site_folder.SiteFiles(site, layout).stamp() != before
+        layout = site_folder.SiteFiles(site).layout()
     link = tmp_path / "link-to-site"
     link.symlink_to(site)
-    through_link = output.SiteFiles(link).layout()
+    through_link = site_folder.SiteFiles(link).layout()
     assert through_link == layout, "--out naming a link: the folder it leads to"
-    before = output.SiteFiles(link, through_link).stamp()
+    before = site_folder.SiteFiles(link, through_link).stamp()
     (site / "another-stray.txt").write_text("added at the top")
-    assert output.SiteFiles(link, through_link).stamp() != before
+    assert site_folder.SiteFiles(link, through_link).stamp() != before
 
 
 def test_an_error_while_rendering_leaves_the_site_as_it_was(catalog: Path, tmp_path: Path, monkeypatch) -> None:

@@ -19,6 +19,7 @@ from generator.pipeline.states import (
     PRIVATE_STAMP,
     dates_state,
     input_state,
+    inputs_digest,
     moments,
     quick_state,
     site_after,
@@ -26,6 +27,7 @@ from generator.pipeline.states import (
 )
 from generator.store import output
 from generator.store.cache import CacheStats
+from generator.store.site_folder import SiteFiles
 
 # The rendering modules (Markdown, Jinja2, Pygments) are imported where they are
 # used: a build with nothing changed answers without them, in a fraction of their import time.
@@ -97,14 +99,13 @@ def run_pipeline(
     # The memo the stages use, and the one that says what the last build did and records this one.
     record = memo if memo and memo.remembers else None
     # No file changed since the last build (same sizes and times, same commit): repeat its result.
-    # The files are looked at before they are read, so an edit made during the build is not missed.
-    listing = list_agent_files(config)
-    site_files = (output.SiteFiles(config.out_dir, record.last_layout(config.out_dir))
+    # The files are looked at before they are read, so an edit made during the build is not missed;
+    # the site folder's in the background, while the catalog is listed.
+    site_files = (SiteFiles(config.out_dir, record.last_layout(config.out_dir), in_background=True)
                   if record and not private_output else None)
-    site_stamp = site_files.stamp() if site_files else PRIVATE_STAMP if private_output else ""
+    listing = list_agent_files(config)
     inputs = input_state(config, [*listing.entries, *listing.other_entries]) if record else ""
-    quick = quick_state(record, config, inputs, site_stamp) if record else ""
-    repeated = _repeat_last_result(record, quick, report) if record else None
+    repeated = _repeat_last_result(record, config, inputs, site_files, report) if record else None
     if record and repeated is not None:
         _stop_if_strict(config, report)
         return BuildResult(repeated, report, config.out_dir, record.stats, unchanged=True,
@@ -117,6 +118,8 @@ def run_pipeline(
         if edited is not None:
             return BuildResult(edited.catalog, report, config.out_dir, record.stats, unchanged=edited.unchanged,
                                changed=edited.changed, components=_last_counts(record))
+    site_stamp = _folder_stamp(site_files, private_output)
+    quick = quick_state(record, config, inputs, site_stamp) if record else ""
 
     from generator.pipeline.components import (
         components_state,
@@ -226,12 +229,23 @@ def _trusted_last_site(memo: Memo, config: SiteConfig, site_stamp: str) -> tuple
     return last
 
 
-def _repeat_last_result(cache: Memo, quick: str, report: Report) -> Catalog | None:
-    """Return the last build's catalog, with its findings added to `report`, if nothing changed since."""
-    if not quick or cache.last_quick_state() != quick:
+def _folder_stamp(site_files: SiteFiles | None, private_output: bool) -> str:
+    """The output folder's stamp: PRIVATE_STAMP for serve's own, "" when no cache looks at it."""
+    return site_files.stamp() if site_files else PRIVATE_STAMP if private_output else ""
+
+
+def _repeat_last_result(
+    cache: Memo, config: SiteConfig, inputs: str, site_files: SiteFiles | None, report: Report,
+) -> Catalog | None:
+    """Return the last build's catalog, with its findings added to `report`, if nothing changed
+    since: the same inputs (see `states.input_state`), and the site folder as it left it
+    (`site_files` None for serve's own folder)."""
+    last_quick = cache.last_quick_state()
+    inputs_key = inputs_digest(cache, config, inputs) if inputs else ""
+    if not inputs_key or not last_quick or last_quick.partition(" ")[0] != inputs_key:
         return None
-    last = cache.last_outcome()
-    if last is None:
+    last = cache.last_outcome()  # taken apart while the site folder is looked at
+    if last is None or last_quick != quick_state(cache, config, inputs, _folder_stamp(site_files, True)):
         return None
     findings, catalog = last
     for finding in findings:
@@ -253,7 +267,7 @@ def _unchanged_catalog(
 ) -> Catalog | None:
     """Return the catalog if the site on disk is the one the last build made from these same inputs.
 
-    `site` is `_site_state` of these inputs and the stamp of the site's files (`output.SiteFiles`).
+    `site` is `_site_state` of these inputs and the stamp of the site's files (`SiteFiles`).
     """
     if cache.last_site() != site:
         return None

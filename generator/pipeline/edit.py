@@ -39,6 +39,7 @@ from generator.pipeline.ledger import (
 )
 from generator.pipeline.memo import Manifest, Memo
 from generator.store import output
+from generator.store.site_folder import SiteFiles
 
 if TYPE_CHECKING:
     from generator.catalog.lint import CheckedFile
@@ -81,7 +82,7 @@ class _Edited:
 
 
 def edit_in_place(
-    config: SiteConfig, report: Report, memo: Memo, listing: AgentListing, site_files: output.SiteFiles,
+    config: SiteConfig, report: Report, memo: Memo, listing: AgentListing, site_files: SiteFiles,
     inputs: str, progress: Callable[[int, int], None],
 ) -> Edit | None:
     """Build the site by the ledger when it answers for this build (see the module's docstring);
@@ -98,6 +99,10 @@ def edit_in_place(
     if readings is None:
         log.debug("the last build's plan does not answer for this build: a touched file changed what it reads")
         return None
+    # Asked last: the site folder is looked at in the background until here (see `SiteFiles`).
+    if site_files.stamp() != ledger.site_stamp:
+        log.debug("the last build's plan does not answer for this build: the site folder is not as it left it")
+        return None
     if not readings.edited:
         return _repeat(config, report, memo, ledger, readings, outcome[0], site_files, inputs)
     try:
@@ -109,7 +114,7 @@ def edit_in_place(
 
 def _repeat(
     config: SiteConfig, report: Report, memo: Memo, ledger: Ledger, readings: _Readings, last_findings: list[Finding],
-    site_files: output.SiteFiles, inputs: str,
+    site_files: SiteFiles, inputs: str,
 ) -> Edit:
     """Repeat the last build when its files were touched but no page's key or dates changed:
     remember their new stamps, so the next build repeats it without reading them."""
@@ -140,7 +145,7 @@ class _Readings:
 
 
 def _ledger_and_touched(
-    config: SiteConfig, memo: Memo, listing: AgentListing, site_files: output.SiteFiles,
+    config: SiteConfig, memo: Memo, listing: AgentListing, site_files: SiteFiles,
 ) -> str | tuple[Ledger, list[int], tuple[Manifest, SearchIndex]]:
     """Return the ledger, the places of the files touched since and what the last build wrote;
     or why the ledger cannot answer."""
@@ -163,8 +168,6 @@ def _ledger_and_touched(
         return "a touched file's page lists relations"
     if json.loads(ledger.site.git_state) != repository_stamps(config.agents_dir):
         return "git dates the files otherwise now"
-    if site_files.stamp() != ledger.site_stamp:
-        return "the site folder is not as the last build left it"
     last = memo.last_written()
     if last is None or (last[0].out_dir, last[0].stamp) != (str(config.out_dir), ledger.site_stamp):
         return "the last build's record of its site is not the plan's"
@@ -235,7 +238,7 @@ def _plan_again(ledger: Ledger, place: int, raw: RawAgent, dates: FileDates | No
 
 def _write_edit(
     config: SiteConfig, report: Report, memo: Memo, ledger: Ledger, readings: _Readings,
-    last: tuple[Manifest, SearchIndex], last_findings: list[Finding], site_files: output.SiteFiles, inputs: str,
+    last: tuple[Manifest, SearchIndex], last_findings: list[Finding], site_files: SiteFiles, inputs: str,
     progress: Callable[[int, int], None],
 ) -> Edit:
     """Render the changed pages and the files listing every agent, put them in place and record

@@ -81,7 +81,7 @@ class Manifest:
     fingerprint: str
     """The fingerprint of the templates, config and code that made the site."""
     stamp: str
-    """The stamp of the folder's files (`output.SiteFiles`) when the build finished."""
+    """The stamp of the folder's files (`SiteFiles`) when the build finished."""
     files: dict[str, str]
     """Every file of the site, by its path below the site root, with its version (see `SiteWriter`)."""
     pages: dict[str, str]
@@ -431,7 +431,7 @@ class Memo:
 
     def last_layout(self, out_dir: Path) -> list[str] | None:
         """Return the path of every file and folder the last build left in `out_dir` (see
-        `output.SiteFiles`), if it recorded them."""
+        `SiteFiles`), if it recorded them."""
         stored = self.cache.last_layout()
         if not isinstance(stored, list) or len(stored) != 2 or stored[0] != str(out_dir):
             return None

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from generator.catalog.history import FileDates, repository_stamps
 from generator.config import SiteConfig
-from generator.store import output
+from generator.store.site_folder import SiteFiles, wait_for_the_clock
 
 if TYPE_CHECKING:
     from generator.pipeline.memo import Memo
@@ -21,13 +21,13 @@ PRIVATE_STAMP = "private"
 
 
 def site_after(
-    site_files: output.SiteFiles | None, config: SiteConfig, changed: list[str], in_place: bool,
-) -> output.SiteFiles:
+    site_files: SiteFiles | None, config: SiteConfig, changed: list[str], in_place: bool,
+) -> SiteFiles:
     """Return the output folder's files after a commit: looked at again where it changed."""
     if changed:
-        output.wait_for_the_clock(config.out_dir, changed)
+        wait_for_the_clock(config.out_dir, changed)
     if site_files is None or not in_place:
-        return output.SiteFiles(config.out_dir)
+        return SiteFiles(config.out_dir)
     site_files.look_again(changed)
     return site_files
 
@@ -43,10 +43,15 @@ def input_state(config: SiteConfig, entries: list[tuple[str, str]]) -> str:
 
 
 def quick_state(cache: Memo, config: SiteConfig, inputs: str, site_stamp: str) -> str:
-    """Digest the inputs' stamps with the templates, config and the site folder on disk ("" if unknown)."""
-    if not inputs:
-        return ""
-    parts = [cache.fingerprint, str(config.out_dir), site_stamp, inputs]
+    """Describe the inputs' stamps with the templates, config and the site folder on disk ("" if
+    unknown): the digest of the rest (`inputs_digest`), then the site folder's stamp."""
+    return f"{inputs_digest(cache, config, inputs)} {site_stamp}" if inputs else ""
+
+
+def inputs_digest(cache: Memo, config: SiteConfig, inputs: str) -> str:
+    """Digest the inputs' stamps with the templates and config: the start of `quick_state`, which
+    tells apart a build with other inputs before the site folder has been looked at."""
+    parts = [cache.fingerprint, str(config.out_dir), inputs]
     return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
 
 

@@ -1,5 +1,6 @@
 """The only writer to the output folder (SiteWriter): a build stages what changed beside the
-folder, then puts it in place; also the check that a folder may be written, and its stamp."""
+folder, then puts it in place; also the check that a folder may be written. What the folder
+holds on disk, and its stamp, are store/site_folder.py's."""
 
 from __future__ import annotations
 
@@ -7,11 +8,9 @@ import contextlib
 import hashlib
 import io
 import os
-import secrets
 import shutil
 import tempfile
-import time
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
 
@@ -106,179 +105,6 @@ def _put_back(old: Path | None, out: Path) -> Path | None:
 def discard(staging: Path) -> None:
     """Remove a staging folder after a failed build."""
     shutil.rmtree(staging, ignore_errors=True)
-
-
-class SiteFiles:
-    """Every file and folder of a site folder as it is on disk, each by its path below the
-    folder (a folder's ends with "/", the folder's own is "") and described by size, times,
-    inode and mode: a deleted or edited file shows in the stamp, even one overwritten with its
-    old modification time put back.
-
-    Given the `layout` the last build left (see `layout`), only those paths are looked at, a
-    system call each; a file added or removed by hand since changed its folder's times, so it
-    shows too. Without one, the folder is walked. After an update in place, only the files it
-    wrote or removed, and their folders, are looked at again (see `look_again`).
-    """
-
-    def __init__(self, root: Path, layout: Sequence[str] | None = None) -> None:
-        self.root = root
-        self._layout = list(layout) if layout is not None else None
-        self._entries: dict[str, str] | None = None
-        self._looked = False
-        self._stamp: str | None = None
-
-    @property
-    def entries(self) -> dict[str, str] | None:
-        """Every file's and folder's description by its path; None when the folder is missing,
-        some folder of it cannot be read, or something else changed it while it was written."""
-        if not self._looked:
-            self._looked = True
-            with contextlib.suppress(OSError):
-                self._entries = (_describe_paths(self.root, self._layout) if self._layout is not None
-                                 else _describe_folder(self.root))
-        return self._entries
-
-    def stamp(self) -> str:
-        """Digest every file's and folder's path and description.
-
-        A folder whose files are unknown (see `entries`) gets a stamp of its own that no other
-        equals, so it never passes for the site a build left.
-        """
-        if self._stamp is None:
-            self._stamp = self._digest() if self.entries is not None else f"unknown {secrets.token_hex(16)}"
-        return self._stamp
-
-    def layout(self) -> list[str] | None:
-        """Return the path of every file and folder, sorted, for the next build to look at; None
-        when they are unknown."""
-        return sorted(self.entries) if self.entries is not None else None
-
-    def new_layout(self) -> list[str] | None:
-        """Return `layout` if it differs from the one this was made with; None when it is the same
-        (an edit's site has the files it had: 80,000 paths at 20,000 agents need not be stored
-        again) or unknown."""
-        layout = self.layout()
-        return None if layout is None or layout == self._layout else layout
-
-    def _digest(self) -> str:
-        assert self.entries is not None
-        entries = self.entries
-        text = "".join([f"{path}\0{entries[path]}\n" for path in sorted(entries)])
-        return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
-
-    def look_again(self, rel_paths: Collection[str]) -> None:
-        """Describe these files anew (written or removed since), and the folders they are in.
-
-        Each of those folders is listed too: a file added there by hand while the site was
-        being written changed the folder's times along with the writer, and only its name
-        tells it apart. One that is there unnamed makes the files unknown. Call this (or make
-        a new SiteFiles) after `wait_for_the_clock`, so a change made after the look cannot
-        leave the times it saw.
-        """
-        self._stamp = None
-        entries = self.entries
-        if entries is None or not rel_paths:
-            return
-        folders = {f"{parent}/" if str(parent) != "." else "" for rel_path in rel_paths
-                   for parent in PurePosixPath(rel_path).parents}
-        for path in [*rel_paths, *folders]:
-            entries.pop(path, None)
-            description = _describe_entry(self.root, path)
-            if description is not None:
-                entries[path] = description
-        try:
-            children = _children(entries, folders & entries.keys())
-            if any(_listed(self.root, folder) != names for folder, names in children.items()):
-                self._entries = None
-        except OSError:
-            self._entries = None
-
-
-CLOCK_TICK_SECONDS = 0.02
-"""Longer than a tick of the clock file systems take times from (at most 10 ms on Linux)."""
-COARSE_TICK_SECONDS = 2.0
-"""The tick of file systems that keep times in whole seconds or two (FAT, HFS+, some network ones)."""
-
-
-def wait_for_the_clock(root: Path, written: Collection[str]) -> None:
-    """Wait until the times files get have moved past those of the files just written below
-    `root`: a tick of the kernel's clock, or two seconds where the file system keeps times in
-    whole seconds (told by a written file's time in whole milliseconds)."""
-    coarse = False
-    for rel_path in list(written)[:10]:  # the first that is there (the others may be removals)
-        with contextlib.suppress(OSError, SiteError):
-            coarse = os.lstat(_inside(root, rel_path)).st_mtime_ns % 1_000_000 == 0
-            break
-    time.sleep(COARSE_TICK_SECONDS if coarse else CLOCK_TICK_SECONDS)
-
-
-def _listed(root: Path, folder: str) -> set[str]:
-    """Return the names in one folder below `root`, a folder's with "/" after it."""
-    with os.scandir(root / folder if folder else root) as listing:
-        return {f"{entry.name}/" if entry.is_dir(follow_symlinks=False) else entry.name for entry in listing}
-
-
-def _children(entries: Iterable[str], folders: Collection[str]) -> dict[str, set[str]]:
-    """Return the names right below each of `folders` among the paths `entries`, a folder's
-    with "/" after it."""
-    children: dict[str, set[str]] = {folder: set() for folder in folders}
-    for path in entries:
-        if path:
-            cut = path.rfind("/", 0, len(path) - 1)
-            names = children.get(path[:cut + 1])
-            if names is not None:
-                names.add(path[cut + 1:])
-    return children
-
-
-def _describe_folder(root: Path) -> dict[str, str]:
-    """Describe the folder `root` and every file and folder below it, by path below it.
-
-    A folder that cannot be read (or `root` missing) raises OSError.
-    """
-    found = {"": _description(root.stat())}
-    pending = [(str(root), "")]
-    while pending:
-        current, prefix = pending.pop()
-        with os.scandir(current) as listing:
-            entries = list(listing)
-        for entry in entries:
-            status = entry.stat(follow_symlinks=False)
-            if entry.is_dir(follow_symlinks=False):
-                found[f"{prefix}{entry.name}/"] = _description(status, entry.inode())
-                pending.append((entry.path, f"{prefix}{entry.name}/"))
-            else:
-                found[prefix + entry.name] = _description(status, entry.inode())
-    return found
-
-
-def _describe_paths(root: Path, layout: Iterable[str]) -> dict[str, str]:
-    """Describe the files and folders of `layout` that are there, by path below `root`; OSError
-    if `root` itself is not."""
-    found = {"": _description(root.stat())}
-    for path in layout:
-        description = _describe_entry(root, path) if path else found[""]
-        if description is not None:
-            found[path] = description  # one gone is left out: the stamp shows it
-    return found
-
-
-def _describe_entry(root: Path, path: str) -> str | None:
-    """Describe one file or folder below `root` (the folder itself for ""), None if it is not there.
-
-    A folder below is described by its own entry, not by what a link of its name leads to; the
-    root is the folder the site is in, even when `--out` names a link to it.
-    """
-    try:
-        return _description(os.lstat(f"{root}{os.sep}{path.removesuffix('/')}") if path else root.stat())
-    except OSError:
-        return None
-
-
-def _description(status: os.stat_result, inode: int | None = None) -> str:
-    # The inode apart: a DirEntry's stat() leaves it 0 on Windows, where inode() has it.
-    inode = status.st_ino if inode is None else inode
-    return f"{status.st_size}\0{status.st_mtime_ns}\0{status.st_ctime_ns}\0{inode}\0{status.st_mode}"
 
 
 class SiteWriter:

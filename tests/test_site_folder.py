@@ -1,0 +1,105 @@
+"""The look at a site folder in a child process: the same stamp and files as a look in the
+build's own process, a fall-back when the child fails, and no child left behind."""
+
+from __future__ import annotations
+
+import gc
+import os
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from generator.store import site_folder
+from generator.store.site_folder import SiteFiles
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the child process is Linux's")
+
+ODD_NAMES = ["index.html", "agents/a/index.html", "agents/a.md", "agents/two\nlines.md",
+             "agents/not-utf8-\udcff.md", "agents/space and tab\t.md", "search/1.json"]  # fmt: skip
+
+
+def make_site(root: Path) -> None:
+    for name in ODD_NAMES:
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(os.fsencode(name))
+
+
+def test_a_look_in_the_background_sees_what_a_look_here_sees(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    make_site(site)
+    walked = SiteFiles(site)
+    layout = walked.layout()
+    assert layout is not None and "agents/two\nlines.md" in layout and "agents/not-utf8-\udcff.md" in layout
+    for given in (None, layout):
+        background = SiteFiles(site, given, in_background=True)
+        assert background._look is not None, "a child looks"
+        assert background.stamp() == walked.stamp()
+        assert background.entries == walked.entries
+        assert background.layout() == layout
+
+
+def test_a_folder_changed_after_the_look_started_is_seen_by_looking_again(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    make_site(site)
+    layout = SiteFiles(site).layout()
+    background = SiteFiles(site, layout, in_background=True)
+    (site / "agents/a.md").write_text("written by the build")
+    background.look_again(["agents/a.md"])
+    assert background.stamp() == SiteFiles(site).stamp()
+
+
+def test_a_missing_folder_looked_at_in_the_background_matches_no_other(tmp_path: Path) -> None:
+    nowhere = SiteFiles(tmp_path / "nowhere", ["", "index.html"], in_background=True)
+    assert nowhere.entries is None
+    assert nowhere.stamp().startswith("unknown")
+    assert nowhere.stamp() != SiteFiles(tmp_path / "nowhere", in_background=True).stamp()
+
+
+def test_a_child_that_fails_leaves_the_look_to_the_build(tmp_path: Path, monkeypatch) -> None:
+    site = tmp_path / "site"
+    make_site(site)
+    parent = os.getpid()
+    describe = site_folder._describe
+    in_parent: list[int] = []
+
+    def fails_in_the_child(root: Path, layout: object) -> dict[str, str]:
+        if os.getpid() != parent:
+            os._exit(3)
+        in_parent.append(1)
+        return describe(root, layout)
+
+    monkeypatch.setattr(site_folder, "_describe", fails_in_the_child)
+    background = SiteFiles(site, in_background=True)
+    assert background._look is not None
+    assert background.stamp() == SiteFiles(site).stamp()
+    assert in_parent == [1, 1], "the build looked itself, once for each"
+
+
+def test_a_look_never_asked_for_leaves_no_child(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    make_site(site)
+    background = SiteFiles(site, in_background=True)
+    assert background._look is not None
+    pid = background._look._pid
+    del background
+    gc.collect()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def test_no_child_is_forked_while_other_threads_run(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    make_site(site)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        alone = SiteFiles(site, in_background=True)
+        assert alone._look is None
+        assert alone.stamp() == SiteFiles(site).stamp()
+    finally:
+        stop.set()
+        other.join()
