@@ -62,6 +62,8 @@ that is not UTF-8 (kept as lone surrogates), which no terminal can be sent."""
 def escape_controls(text: str) -> str:
     """Write each control or invisible character of `text` as its escape (`\\x1b`, `\\n`,
     `\\u202e`), keeping the rest."""
+    if text.isprintable():  # none of them is: the common case, without the search
+        return text
     return _CONTROL.sub(lambda match: repr(match.group())[1:-1], text)
 
 

@@ -476,25 +476,29 @@ def test_entry_parts_come_in_the_order_asked_for(tmp_path: Path) -> None:
     cache.close()
 
 
-def test_the_site_files_are_stored_by_difference_only_from_what_the_cache_holds(tmp_path: Path) -> None:
-    """A build stores its site's files by difference from those it read; should another build
-    have recorded since it read them, it stores them all afresh."""
+@pytest.mark.parametrize("kind", ["site_files", "site_pages"])
+def test_the_site_files_are_stored_by_difference_only_from_what_the_cache_holds(tmp_path: Path, kind: str) -> None:
+    """A build stores its site's files (and its pages' keys) by difference from those it read;
+    should another build have recorded since it read them, it stores them all afresh."""
     from generator.store.cache import BuildCache, BuildRecord, StoredFiles
 
     def record(cache: BuildCache, files: dict[str, str], before: dict[str, str] | None) -> None:
-        cache.record_build(BuildRecord("", "", None, site_files=StoredFiles(files, before)))
+        cache.record_build(BuildRecord("", "", None, **{kind: StoredFiles(files, before)}))
+
+    def last(cache: BuildCache) -> dict[str, str]:
+        return getattr(cache, f"last_{kind}")()
 
     first, second = BuildCache.open(tmp_path / "cache", "fingerprint"), BuildCache.open(tmp_path / "cache", "fingerprint")
     assert first is not None and second is not None
     record(first, {"a": "1", "b": "1", "c": "1"}, None)
-    read = first.last_site_files()
+    read = last(first)
     assert read == {"a": "1", "b": "1", "c": "1"}
     record(first, {"a": "2", "c": "1", "d": "1"}, read)
-    assert second.last_site_files() == {"a": "2", "c": "1", "d": "1"}
-    stale = first.last_site_files()
-    record(second, {"e": "1"}, second.last_site_files())  # another build records in between
+    assert last(second) == {"a": "2", "c": "1", "d": "1"}
+    stale = last(first)
+    record(second, {"e": "1"}, last(second))  # another build records in between
     record(first, {"a": "3", "c": "1"}, stale)
-    assert first.last_site_files() == {"a": "3", "c": "1"}, "stored afresh, not over the other build's"
+    assert last(first) == {"a": "3", "c": "1"}, "stored afresh, not over the other build's"
     first.close()
     second.close()
 
@@ -552,10 +556,14 @@ def test_the_cache_holds_plain_data_only(catalog: Path, tmp_path: Path) -> None:
         for slug, key, *texts in db.execute("SELECT slug, key, part_1, part_2, part_3 FROM entries"):
             assert all(text.startswith(f"{slug} {key}\n") for text in texts), "the entries' texts as they are"
         for name, value in db.execute("SELECT name, value FROM state"):
-            if name not in ("quick", "site", "site files"):  # digests, and a random generation
+            if name not in ("quick", "site", "site files", "site pages", "result"):  # digests, and random generations
                 json.loads(value)
-        files = db.execute("SELECT path, version FROM site_files").fetchall()
-        assert files and all(isinstance(path, str) and isinstance(version, str) for path, version in files)
+        for table in ("site_files", "site_pages"):
+            files = db.execute(f"SELECT path, version FROM {table}").fetchall()
+            assert files and all(isinstance(path, str) and isinstance(version, str) for path, version in files)
+        pages = db.execute("SELECT place, file, key FROM result_pages").fetchall()
+        assert pages and all(isinstance(place, int) and isinstance(file, str) and isinstance(key, str)
+                             for place, file, key in pages)
 
 
 def test_the_search_index_is_kept_as_a_row_per_chunk(catalog: Path, tmp_path: Path) -> None:

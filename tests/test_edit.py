@@ -336,24 +336,40 @@ def test_edits_at_both_ends_of_the_catalog_keep_catalog_json_a_cold_builds(tmp_p
 
 def test_findings_an_edit_left_as_they_were_are_not_stored_again(catalog: Path, tmp_path: Path, planned: list[int],
                                                                 monkeypatch) -> None:
+    import sqlite3
+
     from generator.store import cache as cache_module
+
+    def stored_result() -> tuple[str, list[tuple[str, str]]]:
+        with sqlite3.connect(cache_database(catalog)) as db:
+            generation = db.execute("SELECT value FROM state WHERE name = 'result'").fetchone()[0]
+            return generation, db.execute("SELECT file, key FROM result_pages ORDER BY place").fetchall()
 
     site = tmp_path / "site"
     build_into(catalog, site, True)
     packed: list[str] = []
     pack = cache_module._pack
     monkeypatch.setattr(cache_module, "_pack", lambda value, place: packed.append(place) or pack(value, place))
+    before = stored_result()
     replace_text(catalog / SEED, BODY_EDIT[0], BODY_EDIT[1])  # the seed's two warnings stay as they were
     warm = build_into(catalog, site, True)
-    assert findings_of(warm) and "findings" not in packed and "result" in packed
+    after = stored_result()
+    assert findings_of(warm) and "findings" not in packed
+    assert after[0] != before[0], "the result was recorded"
+    changed = [place for place, (old, new) in enumerate(zip(before[1], after[1], strict=True)) if old != new]
+    assert len(changed) == 1 and after[1][changed[0]][0] == "engineering/senior-backend-engineer.md"
     planned.clear()
     again = build_into(catalog, site, True)
     assert again.unchanged and planned == [], "the last build's record answers"
     assert_equals_cold_build(catalog, site, again)
 
 
-def test_findings_another_build_stored_meanwhile_leave_no_record_to_repeat(catalog: Path, tmp_path: Path,
-                                                                         planned: list[int], monkeypatch) -> None:
+@pytest.mark.parametrize("stored", ["findings", "result"])
+def test_findings_or_pages_another_build_stored_meanwhile_leave_no_record_to_repeat(
+    catalog: Path, tmp_path: Path, planned: list[int], monkeypatch, stored: str,
+) -> None:
+    """An edit stores the findings and pages it changed over those it read; another build's,
+    stored between its reading and its storing, leave no record at all."""
     import sqlite3
 
     from generator.store.cache import BuildCache
@@ -362,9 +378,9 @@ def test_findings_another_build_stored_meanwhile_leave_no_record_to_repeat(catal
     build_into(catalog, site, True)
     store_result = BuildCache._store_result
 
-    def stored_meanwhile(self: BuildCache, result: object) -> None:
-        self._db.execute("UPDATE state SET value = 'another build''s' WHERE name = 'findings'")
-        store_result(self, result)
+    def stored_meanwhile(self: BuildCache, result: object, changed_pages: object) -> None:
+        self._db.execute("UPDATE state SET value = 'another build''s' WHERE name = ?", (stored,))
+        store_result(self, result, changed_pages)
 
     monkeypatch.setattr(BuildCache, "_store_result", stored_meanwhile)
     replace_text(catalog / SEED, BODY_EDIT[0], BODY_EDIT[1])

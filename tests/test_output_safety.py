@@ -117,3 +117,13 @@ def test_a_config_value_in_an_error_is_escaped(tmp_path: Path, setting: str) -> 
     assert done.returncode != 0
     text = assert_safe_text(done.stdout) + assert_safe_text(done.stderr)
     assert "agentpages.yml:1: error:" in text and not any(line.startswith("::") for line in text.splitlines())
+
+
+def test_no_character_that_is_escaped_counts_as_printable() -> None:
+    """`escape_controls` returns printable text as it is: that must leave nothing it escapes."""
+    from generator.errors import _CONTROL, escape_controls
+
+    escaped = [chr(point) for point in range(sys.maxunicode + 1) if _CONTROL.match(chr(point))]
+    assert len(escaped) > 2000 and not any(character.isprintable() for character in escaped)
+    assert escape_controls("plain text, and ünïcode") == "plain text, and ünïcode"
+    assert escape_controls("bell\x07 and bidi\u202e") == "bell\\x07 and bidi\\u202e"

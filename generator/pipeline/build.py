@@ -186,7 +186,7 @@ def run_pipeline(
                             rendered.page_keys, f"{state} {site_stamp}",
                             (make_manifest(config, record, writer, rendered, site_stamp), rendered.search),
                             rendered.entry_changes, (config.out_dir, layout) if layout is not None else None,
-                            last[0].files if last else None)
+                            last[0] if last else None)
     log.debug("built %d agents into %s", len(rendered.catalog.agents), config.out_dir)
     return BuildResult(rendered.catalog, report, config.out_dir, memo.stats if memo else None, changed=changed,
                        components=counts)

@@ -320,9 +320,10 @@ def _write_edit(
     memo.record_ledger(None, after.stamp(), changed_rows)
     layout = after.new_layout()
     memo.record_edit(quick_state(memo, config, inputs, after.stamp()), None if findings is last_findings else findings,
-                     [(file, row.key) for (file, _), row in zip(pages, rows)], f"{state} {after.stamp()}",
+                     {item.place: (pages[item.place][0], item.key) for item in readings.edited},
+                     f"{state} {after.stamp()}",
                      Manifest(str(config.out_dir), memo.fingerprint, after.stamp(), dict(writer.versions), page_keys),
-                     search, manifest.files, (config.out_dir, layout) if layout is not None else None)
+                     search, manifest, (config.out_dir, layout) if layout is not None else None)
     memo.stats.hits, memo.stats.misses = len(ledger.files) - len(readings.edited), len(readings.edited)
     progress(len(ledger.files), len(ledger.files))
     return Edit(memo.stored_catalog(len(rows)), changed)

@@ -255,7 +255,7 @@ class LiveMemo(Memo):
     def record_build(
         self, quick_state: str, findings: list[Finding], catalog: Catalog, page_keys: Mapping[str, str], site: str,
         site_written: tuple[Manifest, SearchIndex] | None = None, entries: EntryChanges | None = None,
-        layout: tuple[Path, list[str]] | None = None, files_before: Mapping[str, str] | None = None,
+        layout: tuple[Path, list[str]] | None = None, written_before: Manifest | None = None,
     ) -> None:
         # `layout` is not kept: serve's output folder is its own, and nothing else changes it;
         # the files are kept whole in memory (`flush` stores them whole).

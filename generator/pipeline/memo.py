@@ -88,15 +88,15 @@ class Manifest:
     """Each agent page's path below the site root and the memo key it was rendered under."""
 
     def to_plain(self) -> list[Any]:
-        """Return the manifest but its files as JSON-ready data (the cache keeps the files apart, see
-        `StoredFiles`)."""
-        return [self.out_dir, self.fingerprint, self.stamp, self.pages]
+        """Return the manifest but its files and pages as JSON-ready data (the cache keeps those
+        apart, see `StoredFiles`)."""
+        return [self.out_dir, self.fingerprint, self.stamp]
 
     @classmethod
-    def from_plain(cls, data: list[Any], files: dict[str, str]) -> Manifest:
-        """Return the manifest `to_plain` described, with its `files`."""
-        out_dir, fingerprint, stamp, pages = data
-        if not all(isinstance(text, str) for text in (out_dir, fingerprint, stamp)) or not isinstance(pages, dict):
+    def from_plain(cls, data: list[Any], files: dict[str, str], pages: dict[str, str]) -> Manifest:
+        """Return the manifest `to_plain` described, with its `files` and `pages`."""
+        out_dir, fingerprint, stamp = data
+        if not all(isinstance(text, str) for text in (out_dir, fingerprint, stamp)):
             raise TypeError("not a manifest")
         return cls(out_dir, fingerprint, stamp, files, pages)
 
@@ -399,7 +399,7 @@ class Memo:
             index = SearchIndex.from_plain(search, self.cache.get_chunk)
             if not {chunk.name for chunk in index.files} <= self.cache.chunk_names():
                 return None
-            return Manifest.from_plain(manifest, self.cache.last_site_files()), index
+            return Manifest.from_plain(manifest, self.cache.last_site_files(), self.cache.last_site_pages()), index
         except (TypeError, ValueError):
             return None
 
@@ -441,42 +441,48 @@ class Memo:
     def record_build(
         self, quick_state: str, findings: list[Finding], catalog: Catalog, page_keys: Mapping[str, str], site: str,
         site_written: tuple[Manifest, SearchIndex] | None = None, entries: EntryChanges | None = None,
-        layout: tuple[Path, list[str]] | None = None, files_before: Mapping[str, str] | None = None,
+        layout: tuple[Path, list[str]] | None = None, written_before: Manifest | None = None,
     ) -> None:
         """Remember a finished build, all at once: its quick state, findings and catalog (for a build
         with nothing changed to repeat; each agent by its page's file and key, `page_keys` by the
         page's path), its site's state and, if it wrote the site, what it wrote, the agents'
         entries it rendered and did not store as it went, and the layout of its output folder.
-        `files_before` are the site's files as `last_written` gave them, when the site was
-        written over them: the files are stored by difference."""
+        `written_before` is what `last_written` gave, when the site was written over it: the
+        site's files and pages are stored by difference."""
         self.forget_other_agents(catalog)
-        self._store_record([(str(agent.rel_path), page_keys[agent.url]) for agent in catalog.agents], quick_state,
-                     findings, site, site_written, entries, layout, files_before)
+        pages = [[str(agent.rel_path), page_keys[agent.url]] for agent in catalog.agents]
+        self._store_record(findings, pages, None, quick_state, site, site_written, entries, layout, written_before)
 
     def record_edit(
-        self, quick_state: str, findings: list[Finding] | None, pages: list[tuple[str, str]], site: str,
-        manifest: Manifest, search: SearchIndex, files_before: Mapping[str, str], layout: tuple[Path, list[str]] | None,
+        self, quick_state: str, findings: list[Finding] | None, changed_pages: Mapping[int, tuple[str, str]], site: str,
+        manifest: Manifest, search: SearchIndex, written_before: Manifest, layout: tuple[Path, list[str]] | None,
     ) -> None:
         """Remember a build that changed a few pages in place (see pipeline/edit.py): as
-        `record_build`, each page given by its file's path below the agents folder and its key;
-        `findings` None when they are those `last_outcome` gave."""
-        self._store_record(pages, quick_state, findings, site, (manifest, search), None, layout, files_before)
+        `record_build`, but for the pages at the places in the catalog it changed, each given by
+        its file's path below the agents folder and its key; `findings` None when they are those
+        `last_outcome` gave."""
+        self._store_record(findings, None, changed_pages, quick_state, site, (manifest, search), None, layout,
+                           written_before)
 
     def _store_record(
-        self, pages: list[tuple[str, str]], quick_state: str, findings: list[Finding] | None, site: str,
+        self, findings: list[Finding] | None, pages: list[list[str]] | None,
+        changed_pages: Mapping[int, tuple[str, str]] | None, quick_state: str, site: str,
         site_written: tuple[Manifest, SearchIndex] | None, entries: EntryChanges | None,
-        layout: tuple[Path, list[str]] | None, files_before: Mapping[str, str] | None,
+        layout: tuple[Path, list[str]] | None, written_before: Manifest | None,
     ) -> None:
-        result = [[f.to_plain() for f in findings] if findings is not None else None, [[file, key] for file, key in pages]]
+        result = [[f.to_plain() for f in findings] if findings is not None else None, pages]
         written = [site_written[0].to_plain(), site_written[1].to_plain()] if site_written else None
         chunks = site_written[1].take_unsaved() if site_written else {}
         chunk_names = frozenset(chunk.name for chunk in site_written[1].files) if site_written else None
         rendered = {slug: (key, [e.card, e.catalog_object, e.llms_line])
                     for slug, (key, e) in (entries.rendered.items() if entries else ())}
-        files = StoredFiles(site_written[0].files, files_before) if site_written else None
+        before_files, before_pages = (written_before.files, written_before.pages) if written_before else (None, None)
+        files = StoredFiles(site_written[0].files, before_files) if site_written else None
+        site_pages = StoredFiles(site_written[0].pages, before_pages) if site_written else None
         self.cache.record_build(BuildRecord(quick_state, site, result, written, rendered,
                                             entries.slugs if entries else None, chunks, chunk_names,
-                                            [str(layout[0]), layout[1]] if layout else None, files))
+                                            [str(layout[0]), layout[1]] if layout else None, files, site_pages,
+                                            changed_pages))
 
     def last_ledger(self) -> tuple[Plain, str, list[tuple[Any, ...]]] | None:
         """Return the ledger of the plan stage's memo (pipeline/ledger.py) the last build recorded."""

@@ -26,7 +26,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 CACHE_FILE = "cache.sqlite3"
-FORMAT = 24
+FORMAT = 25
 """Raised when what the cache stores changes shape; a cache of another format is started afresh."""
 
 Plain = Any
@@ -72,8 +72,9 @@ class BuildRecord:
     site: str
     """The digest of what the site is made of and the stamp of its files."""
     result: Plain
-    """The findings and catalog, for a build with nothing changed to repeat: findings None when
-    they are those `last_result` read (at 20,000 agents with a finding each, 4 MB not written again)."""
+    """The findings and catalog (each page's file and key), for a build with nothing changed to
+    repeat: findings None when they are those `last_result` read (at 20,000 agents with a finding
+    each, 4 MB not written again), pages None when `changed_pages` says what changed."""
     written: Plain | None = None
     """What the build wrote into its site, when it wrote it (see pipeline/render.py)."""
     entries: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
@@ -89,13 +90,19 @@ class BuildRecord:
     """The paths of the site's files and folders as the build left them (None: keep the last)."""
     site_files: StoredFiles | None = None
     """Every file the build wrote into its site with its version, when it wrote it."""
+    site_pages: StoredFiles | None = None
+    """Every agent page of its site with the memo key it was rendered under, when it wrote it."""
+    changed_pages: Mapping[int, Sequence[str]] | None = None
+    """The pages (file and key) at the places in the catalog an edit changed, of those
+    `last_result` read; with it, `result` holds no pages."""
 
 
 @dataclass(frozen=True)
 class StoredFiles:
-    """Every file of a site with its version, stored by difference from `before` when that is
-    what the cache holds (as `last_site_files` read it): an edit at 20,000 agents changes a few
-    of 80,000, which as one value would be 8 MB of JSON written again."""
+    """Every file of a site with its version (or page with its key), stored by difference from
+    `before` when that is what the cache holds (as `last_site_files` or `last_site_pages` read
+    it): an edit at 20,000 agents changes a few of 80,000, which as one value would be 8 MB of
+    JSON written again."""
 
     files: Mapping[str, str]
     before: Mapping[str, str] | None = None
@@ -115,8 +122,9 @@ class BuildCache:
         """A digest of the code, templates and config: values are kept apart by it where they depend on it."""
         self.disabled = False
         self.stats = CacheStats()
-        self._files_read: str | None = None
-        """The generation of the site's files `last_site_files` read (see `_store_site_files`)."""
+        self._generations_read: dict[str, str | None] = {}
+        """The generation of each table stored by difference that was read, by its name in the
+        state table ('site files', 'site pages', 'result'): see `_store_by_difference`."""
         self._ledger_read: str | None = None
         """The generation of the ledger `last_ledger` read (see `record_ledger`)."""
         self._result_read: tuple[tuple[object, object], Plain] | None = None
@@ -154,6 +162,8 @@ class BuildCache:
         self._db.execute("CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, value TEXT)")
         self._db.execute("CREATE TABLE IF NOT EXISTS chunks (name TEXT PRIMARY KEY, value TEXT)")
         self._db.execute("CREATE TABLE IF NOT EXISTS site_files (path TEXT PRIMARY KEY, version TEXT)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS site_pages (path TEXT PRIMARY KEY, version TEXT)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS result_pages (place INTEGER PRIMARY KEY, file TEXT, key TEXT)")
         self._db.execute(f"CREATE TABLE IF NOT EXISTS ledger (place INTEGER PRIMARY KEY, {', '.join(LEDGER_COLUMNS)})")
 
     @classmethod
@@ -408,8 +418,11 @@ class BuildCache:
         texts = (self._state("findings"), self._state("result"))
         if self._findings_read is _NOTHING_READ:
             self._findings_read = texts[0]
+        self._generations_read.setdefault("result", texts[1])
         if self._result_read is None or self._result_read[0] != texts:
-            findings, pages = _unpack(texts[0], "findings"), _unpack(texts[1], "result")
+            findings = _unpack(texts[0], "findings")
+            pages = (list(self._rows("SELECT file, key FROM result_pages ORDER BY place"))
+                     if isinstance(texts[1], str) else None)
             self._result_read = (texts, [findings, pages] if findings is not None and pages is not None else None)
         return self._result_read[1]
 
@@ -459,8 +472,15 @@ class BuildCache:
 
     def last_site_files(self) -> dict[str, str]:
         """Return every file the last build that wrote its site left there, with its version."""
-        self._files_read = self._state("site files")
-        return {path: version for path, version in self._rows("SELECT path, version FROM site_files")}
+        return self._read_by_difference("site_files", "site files")
+
+    def last_site_pages(self) -> dict[str, str]:
+        """Return every agent page the last build that wrote its site left there, with its key."""
+        return self._read_by_difference("site_pages", "site pages")
+
+    def _read_by_difference(self, table: str, generation: str) -> dict[str, str]:
+        self._generations_read[generation] = self._state(generation)
+        return {path: version for path, version in self._rows(f"SELECT path, version FROM {table}")}
 
     def get_entry_keys(self) -> dict[str, str]:
         """Return the key of every agent's entries, by slug."""
@@ -534,13 +554,15 @@ class BuildCache:
                     self._query("DELETE FROM chunks WHERE name = ?", (gone,))
             for name, value in (("quick", record.quick_state), ("site", record.site)):
                 self._query("INSERT OR REPLACE INTO state VALUES (?, ?)", (name, value))
-            self._store_result(record.result)
+            self._store_result(record.result, record.changed_pages)
             if record.written is not None:
                 self._query("INSERT OR REPLACE INTO state VALUES ('written', ?)", (_pack(record.written, "written"),))
             if record.layout is not None:
                 self._query("INSERT OR REPLACE INTO state VALUES ('layout', ?)", (_pack(record.layout, "layout"),))
             if record.site_files is not None:
-                self._store_site_files(record.site_files)
+                self._store_by_difference(record.site_files, "site_files", "site files")
+            if record.site_pages is not None:
+                self._store_by_difference(record.site_pages, "site_pages", "site pages")
             for slug, (key, entries) in record.entries.items():
                 self.put_entries(slug, key, entries)
             if record.slugs is not None:
@@ -548,35 +570,50 @@ class BuildCache:
                 for slug in gone:
                     self._query("DELETE FROM entries WHERE slug = ?", (slug,))
 
-    def _store_result(self, result: Plain) -> None:
+    def _store_result(self, result: Plain, changed_pages: Mapping[int, Sequence[str]] | None) -> None:
         """Store a build's findings and catalog; findings None are those `last_result` first read,
-        kept unless another build recorded others since (then no result is kept at all)."""
+        pages None those it read with `changed_pages` changed; either is kept unless another build
+        recorded a result since (then no result is kept at all)."""
         read, self._findings_read = self._findings_read, _NOTHING_READ
+        pages_read = self._generations_read.pop("result", None)
         if not isinstance(result, list) or len(result) != 2:
-            self._query("DELETE FROM state WHERE name IN ('findings', 'result')")
+            self._forget_result()
             return
         findings, pages = result
         if findings is not None:
             self._query("INSERT OR REPLACE INTO state VALUES ('findings', ?)", (_pack(findings, "findings"),))
         elif read is _NOTHING_READ or self._state("findings") != read:
-            self._query("DELETE FROM state WHERE name IN ('findings', 'result')")
+            self._forget_result()
             return
-        self._query("INSERT OR REPLACE INTO state VALUES ('result', ?)", (_pack(pages, "result"),))
+        if pages is not None:
+            self._query("DELETE FROM result_pages")
+            self._many("INSERT INTO result_pages VALUES (?, ?, ?)",
+                       [(place, file, key) for place, (file, key) in enumerate(pages)])
+        elif changed_pages is None or pages_read is None or self._state("result") != pages_read:
+            self._forget_result()
+            return
+        else:
+            self._many("UPDATE result_pages SET file = ?, key = ? WHERE place = ?",
+                       [(file, key, place) for place, (file, key) in changed_pages.items()])
+        self._query("INSERT OR REPLACE INTO state VALUES ('result', ?)", (secrets.token_hex(16),))
 
-    def _store_site_files(self, stored: StoredFiles) -> None:
-        """Store the site's files: by difference from `before` while the table holds what
-        `last_site_files` read (no other build recorded since: the generation it read is the
+    def _forget_result(self) -> None:
+        self._query("DELETE FROM state WHERE name IN ('findings', 'result')")
+
+    def _store_by_difference(self, stored: StoredFiles, table: str, generation: str) -> None:
+        """Store a site's files (or pages) in `table`: by difference from `before` while the table
+        holds what was read of it (no other build recorded since: the `generation` it read is the
         table's), else all of them afresh."""
         files, before = stored.files, stored.before
-        read, self._files_read = self._files_read, None
-        if before is None or read is None or self._state("site files") != read:
-            self._query("DELETE FROM site_files")
+        read = self._generations_read.pop(generation, None)
+        if before is None or read is None or self._state(generation) != read:
+            self._query(f"DELETE FROM {table}")
             before = {}
         for gone in [path for path in before if path not in files]:
-            self._query("DELETE FROM site_files WHERE path = ?", (gone,))
+            self._query(f"DELETE FROM {table} WHERE path = ?", (gone,))
         changed = [(path, version) for path, version in files.items() if before.get(path) != version]
-        self._many("INSERT OR REPLACE INTO site_files VALUES (?, ?)", changed)
-        self._query("INSERT OR REPLACE INTO state VALUES ('site files', ?)", (secrets.token_hex(16),))
+        self._many(f"INSERT OR REPLACE INTO {table} VALUES (?, ?)", changed)
+        self._query("INSERT OR REPLACE INTO state VALUES (?, ?)", (generation, secrets.token_hex(16)))
 
     def _many(self, sql: str, rows: list[tuple[object, ...]]) -> None:
         """Run one statement for each of `rows`; on a database error, as `_query`."""
