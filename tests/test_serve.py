@@ -7,6 +7,7 @@ import itertools
 import json
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 from conftest import parse_html, write_agents
 
 from generator.commands.serve import (
+    KEEPALIVE_SECONDS,
     Server,
     inject_reload_script,
     resolve_site_path,
@@ -190,6 +192,23 @@ def test_a_name_too_long_for_the_file_system_is_not_found_and_leaving_clients_pr
     time.sleep(0.3)
     printed = capfd.readouterr()
     assert "Traceback" not in printed.err + printed.out
+
+
+def test_stopping_ends_the_open_event_streams_at_once(catalog: Path) -> None:
+    """A page left open holds an event stream; stopping ends it, not its next keepalive."""
+    running = start_server(lambda: load_config(catalog, catalog.parent / "site"), port=0)
+    events = EventStream(running.url)
+    assert events.next_event()[0] == "hello"
+    streaming = [thread for thread in threading.enumerate() if "process_request" in thread.name]
+    assert streaming, "the stream is answered by a thread of its own"
+    started = time.monotonic()
+    running.stop()
+    assert events.response.readline() == b"", "the stream ended"
+    for thread in streaming:
+        thread.join(timeout=5)
+    assert time.monotonic() - started < KEEPALIVE_SECONDS / 2
+    assert not any(thread.is_alive() for thread in streaming)
+    events.close()
 
 
 def test_an_edit_changes_the_page_and_is_announced(server: Server, catalog: Path) -> None:

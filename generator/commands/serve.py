@@ -67,6 +67,8 @@ class ReloadHub:
     def __init__(self) -> None:
         self._condition = threading.Condition()
         self.state = BuildState()
+        self.closed = False
+        """Set when the server stops: every stream ends then, not at its next keepalive."""
 
     def publish(self, result: RebuildResult) -> None:
         """Announce a build: what it changed, and the errors it found."""
@@ -75,10 +77,17 @@ class ReloadHub:
             self._condition.notify_all()
 
     def wait_after(self, epoch: int, timeout: float) -> BuildState:
-        """Return the state once a build newer than `epoch` is published, or at `timeout`."""
+        """Return the state once a build newer than `epoch` is published, or at `timeout`, or
+        when the hub is closed."""
         with self._condition:
-            self._condition.wait_for(lambda: self.state.epoch > epoch, timeout)
+            self._condition.wait_for(lambda: self.state.epoch > epoch or self.closed, timeout)
             return self.state
+
+    def close(self) -> None:
+        """Wake every waiting stream, to end."""
+        with self._condition:
+            self.closed = True
+            self._condition.notify_all()
 
 
 def make_handler(live: LiveSite, hub: ReloadHub) -> type[http.server.BaseHTTPRequestHandler]:
@@ -130,8 +139,10 @@ def make_handler(live: LiveSite, hub: ReloadHub) -> type[http.server.BaseHTTPReq
             state = hub.state
             try:
                 self._write_event("hello", state)
-                while not getattr(self.server, "stopping", False):
+                while True:
                     newer = hub.wait_after(state.epoch, KEEPALIVE_SECONDS)
+                    if hub.closed:
+                        return
                     if newer.epoch == state.epoch:
                         self.wfile.write(b": keepalive\n\n")
                     else:
@@ -346,7 +357,7 @@ def start_server(
     def stop() -> None:
         running.clear()
         wake.set()
-        httpd.stopping = True  # type: ignore[attr-defined]
+        hub.close()
         observer.stop()
         httpd.shutdown()
         httpd.server_close()
