@@ -228,3 +228,21 @@ def test_ci_runs_the_readme_test_command() -> None:
     commands = [line for line in readme.splitlines() if "pytest" in line and line.startswith("pip install")]
     assert commands, "the README shows the test command"
     assert commands[0] in ci.splitlines()
+
+
+def test_a_stored_finding_is_printed_without_making_its_path(tmp_path: Path) -> None:
+    """A build with nothing changed prints the last build's findings as the cache holds them:
+    the same lines, equal findings, and no Path made for each (a tenth of such a build at 20,000)."""
+    from generator.commands.cli import format_json, format_text
+
+    made = Finding(tmp_path / "agents" / "bell\x07.md", 3, "warning", "a value\x1b[2J quoted", "rule", 7)
+    stored = Finding.from_plain(json.loads(json.dumps(made.to_plain())))
+    assert stored == made and hash(stored) == hash(made) and len({stored, made}) == 1
+    assert format_text([stored]) == format_text([made]) and format_json([stored]) == format_json([made])
+    assert str(stored) == str(made) and stored.with_column() == made.with_column()
+    assert stored._path is None, "no Path was made to print it"
+    assert stored.path == made.path and stored._path is not None
+    with pytest.raises(AttributeError):
+        stored.line = 4  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        Finding.from_plain([None, 3, "warning", "message", "rule", 7])

@@ -359,7 +359,7 @@ def run_new(args: argparse.Namespace) -> int:
 
 def _finding_order(finding: Finding) -> tuple[str, int, int]:
     """Findings by file, line and column, as `check` and `build` both print them."""
-    return str(finding.path), finding.line, finding.column
+    return finding.path_text, finding.line, finding.column
 
 
 def format_text(findings: list[Finding]) -> str:
@@ -371,7 +371,7 @@ def format_json(findings: list[Finding]) -> str:
     """A JSON array of findings, for tools."""
     records = [
         {
-            "path": _without_surrogates(relative_path(f.path)),
+            "path": _without_surrogates(relative_path(f.path_text)),
             "line": f.line,
             "column": f.column,
             "severity": f.severity,
@@ -396,7 +396,7 @@ def _without_surrogates(text: str) -> str:
 def format_github(findings: list[Finding]) -> str:
     """GitHub Actions workflow commands, so findings show inline on pull requests."""
     return "".join(
-        f"::{f.severity} file={_escape_property(display_path(f.path))},line={f.line},col={f.column},"
+        f"::{f.severity} file={_escape_property(display_path(f.path_text))},line={f.line},col={f.column},"
         f"title={_escape_property(f.rule)}::{_escape_data(f.one_line_message)}\n"
         for f in findings
     )

@@ -189,9 +189,9 @@ def _read_edited(
     )
     from generator.pipeline.states import moments
 
-    by_path: dict[Path | None, list[Finding]] = {}
+    by_path: dict[str, list[Finding]] = {}
     for finding in last_findings:
-        by_path.setdefault(finding.path, []).append(finding)
+        by_path.setdefault(finding.path_text, []).append(finding)
     readings: list[tuple[int, CheckedFile]] = []
     for place in touched:
         path, row = Path(ledger.files[place]), ledger.rows[place]
@@ -207,7 +207,7 @@ def _read_edited(
         why = ("it is no agent now" if checked.raw is None
                else "it links to another file" if checked.links or old.links
                else "it changed what the plan reads of it" if plan_head(checked.raw) != ledger.heads[place]
-               else "a rule over the whole catalog found something in it" if by_path.get(path, []) != _in_order(old.findings)
+               else "a rule over the whole catalog found something in it" if by_path.get(str(path), []) != _in_order(old.findings)
                else "")
         if why:
             log.debug("the last build's plan does not answer for %s: %s", path, why)
@@ -384,7 +384,7 @@ def _remember_files(memo: Memo, ledger: Ledger, readings: _Readings, rows: list[
 
 def _in_order(findings: list[Finding]) -> list[Finding]:
     """Return findings in the order a build reports them (see `read.load_and_check`)."""
-    return sorted(findings, key=lambda finding: (str(finding.path), finding.line, finding.column))
+    return sorted(findings, key=lambda finding: (finding.path_text, finding.line, finding.column))
 
 
 def _swap_findings(last_findings: list[Finding], readings: _Readings) -> list[Finding]:
@@ -392,11 +392,11 @@ def _swap_findings(last_findings: list[Finding], readings: _Readings) -> list[Fi
     file with others, of rules over the whole catalog, is left to the full pipeline), in the
     order a full build reports them: the last build's list itself when they found what they found
     before (at 20,000 agents with a finding each, sorting them again is no small part of an edit)."""
-    now = {item.plan.raw.path: _in_order(item.checked.findings) for item in readings.edited}
-    before: dict[Path | None, list[Finding]] = {path: [] for path in now}
+    now = {str(item.plan.raw.path): _in_order(item.checked.findings) for item in readings.edited}
+    before: dict[str, list[Finding]] = {path: [] for path in now}
     kept: list[Finding] = []
     for finding in last_findings:
-        before.get(finding.path, kept).append(finding)
+        before.get(finding.path_text, kept).append(finding)
     if before == now:
         return last_findings
     return _in_order(kept + [finding for findings in now.values() for finding in findings])

@@ -613,14 +613,8 @@ def _agent_digest(plain: list[Any]) -> str:
 
 
 def _findings_from_plain(findings: list[Any]) -> list[Finding]:
-    """Return stored findings, making each file's Path once (a file's findings follow each other)."""
-    result: list[Finding] = []
-    known: tuple[str, Path] | None = None
-    for plain in findings:
-        finding = Finding.from_plain(plain, known)
-        known = (plain[0], finding.path)
-        result.append(finding)
-    return result
+    """Return stored findings (their files' Paths are made when asked for, see `Finding`)."""
+    return [Finding.from_plain(plain) for plain in findings]
 
 
 def _checked_file(stored: Plain | None, path: Path | None = None) -> CheckedFile | None:

@@ -142,7 +142,7 @@ def load_and_check(
                         *(f for r in readings if r.raw is not None and r.links for f in check_links(r.raw, r.links, pages))]
     for finding in [f for reading in readings for f in reading.findings] + catalog_findings:
         report.add(finding)
-    report.findings.sort(key=lambda f: (str(f.path), f.line, f.column))
+    report.findings.sort(key=lambda f: (f.path_text, f.line, f.column))
     return CheckedAgents(raw_agents, slugs)
 
 

@@ -88,7 +88,7 @@ def slug_clashes(
                                 f"name '{read_name(raw)}' makes the address {taken}, which {holder.rel_path} "
                                 f"(name '{read_name(holder)}') has, so this agent's page is {given}: give it a "
                                 "name of its own", "slug-clash"))
-    return sorted(findings, key=lambda finding: str(finding.path))
+    return sorted(findings, key=lambda finding: finding.path_text)
 
 
 def _unnumbered(slug: str) -> str:
