@@ -6,9 +6,7 @@ import functools
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from generator.catalog.load import DEFAULT_MAX_FILE_SIZE
 from generator.catalog.marketplace import (
@@ -25,7 +23,10 @@ from generator.strings import LANGUAGE_TAG, Text, check_translation
 CONFIG_NAME = "agentpages.yml"
 DEFAULT_TITLE = "Agent catalog"
 
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# PyYAML is imported where a file is read: a catalog without one builds without it (a tenth of
+# the start of a build with nothing changed).
+if TYPE_CHECKING:
+    import yaml
 
 # Every key the config file may hold, with the type its value must have.
 CONFIG_KEYS: dict[str, type] = {
@@ -196,6 +197,8 @@ def _read_config(agents_dir: Path, out_dir: Path, config_path: Path | None, stri
 
 def _construct(path: Path, node: yaml.Node) -> Any:
     """Turn a value's YAML node into Python data with the safe constructor (tags refused)."""
+    import yaml
+
     try:
         return yaml.SafeLoader("").construct_object(node, deep=True)
     except yaml.YAMLError as exc:
@@ -295,6 +298,8 @@ def _line_of_key(path: Path, key: str) -> int:
 
 def read_config_file(path: Path) -> dict[str, Any]:
     """Parse and validate a config file, naming the key and line of any problem."""
+    import yaml
+
     root = _compose_file(path, "config file")
     if root is None:
         return {}
@@ -311,12 +316,14 @@ def read_config_file(path: Path) -> dict[str, Any]:
 
 def _compose_file(path: Path, what: str) -> yaml.Node | None:
     """Read a YAML file into its node tree (None when empty); ConfigError with the line of a mistake."""
+    import yaml
+
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(path, 1, f"cannot read {what}: {exc}") from None
     try:
-        return yaml.compose(text, Loader=_Loader)
+        return yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 1
@@ -354,6 +361,8 @@ def _asset_files(path: Path, line: int, key: str, value: list[Any]) -> tuple[Pat
 
 
 def _read_setting(path: Path, key_node: yaml.Node, value_node: yaml.Node) -> tuple[str, Any]:
+    import yaml
+
     line = key_node.start_mark.line + 1
     if not isinstance(key_node, yaml.ScalarNode):
         raise ConfigError(path, line, "keys must be plain names such as 'title'")
@@ -399,6 +408,8 @@ def _read_setting(path: Path, key_node: yaml.Node, value_node: yaml.Node) -> tup
 def _strings(path: Path, line: int, node: yaml.Node) -> Translation | None:
     """Return the `strings` setting checked: a mapping of the theme's keys to texts, written
     here or in the YAML file it names (relative to the config file's folder), and that file."""
+    import yaml
+
     named = None
     if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":str"):
         file = (path.parent / node.value).resolve()

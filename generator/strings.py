@@ -10,11 +10,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
-import yaml
 from markupsafe import Markup, escape
 
 from generator.errors import ConfigError, type_name
+
+if TYPE_CHECKING:
+    import yaml  # imported where a file is read: a build with nothing changed reads none
 
 PLURAL_FORMS = ("one", "other")
 """The forms of a text that holds a count: for a count of 1, and for any other."""
@@ -33,6 +36,8 @@ brace is a mistake. site.js fills texts by this same rule."""
 @functools.cache
 def builtin_strings() -> Mapping[str, Text]:
     """Return the built-in English strings, by key (read once)."""
+    import yaml
+
     with _builtin_strings_file().open(encoding="utf-8") as file:
         loaded = yaml.safe_load(file)
     assert isinstance(loaded, dict), "templates/strings.yml is a mapping of keys to texts"
@@ -66,6 +71,8 @@ def check_translation(path: Path, node: yaml.Node, translated: object) -> dict[s
     """Return a catalog's strings checked against the built-in ones: known keys, each once, the
     same placeholders, plural forms where the English has them. `node` is the YAML they were
     read from, in `path`, for the line of each problem."""
+    import yaml
+
     if not isinstance(translated, dict) or not isinstance(node, yaml.MappingNode):
         raise ConfigError(path, node.start_mark.line + 1,
                           f"'strings' must map keys to texts, not be a {type_name(translated)}")

@@ -396,7 +396,7 @@ def test_categories_and_agents_come_in_the_order_the_catalog_chooses(tmp_path: P
     assert not gamma.xpath("//*[contains(., 'order')][@class='metadata']"), "order is ours, not shown as metadata"
 
 
-NOT_FOR_A_BUILD_WITH_NOTHING_CHANGED = ("jinja2", "markdown", "nh3", "pygments", "concurrent.futures.process",
+NOT_FOR_A_BUILD_WITH_NOTHING_CHANGED = ("jinja2", "markdown", "nh3", "pygments", "yaml", "concurrent.futures.process",
                                         "generator.catalog.lint", "generator.catalog.mentions", "generator.site.render",
                                         "generator.pipeline.components")
 

@@ -34,6 +34,8 @@ class Selection:
 
     def keeps(self, path: Path | str) -> bool:
         """Tell whether a component's file (an agent, a command, a skill's SKILL.md) is part of the site."""
+        if self._included is None and self._excluded is None:
+            return True  # most catalogs: no pattern to match, and 20,000 paths not made relative
         rel = self._relative(path)
         if rel is None:
             return True
@@ -44,8 +46,10 @@ class Selection:
     def shows(self, path: Path | str) -> bool:
         """Tell whether a file that belongs to a kept component (a skill's reference, a script) is
         shown: `exclude` alone decides, so including a skill's SKILL.md includes its folder."""
+        if self._excluded is None:
+            return True
         rel = self._relative(path)
-        return rel is None or self._excluded is None or not self._excluded.match_file(rel)
+        return rel is None or not self._excluded.match_file(rel)
 
     def _relative(self, path: Path | str) -> str | None:
         """Return the path below the catalog folder in `/` form, or None when it is not below it."""
