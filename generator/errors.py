@@ -114,6 +114,9 @@ class Finding:
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"a finding is not changed once made (its {name})")
 
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"a finding is not changed once made (its {name})")
+
     @property
     def path(self) -> Path:
         """The file the finding is in."""

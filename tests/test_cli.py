@@ -244,5 +244,7 @@ def test_a_stored_finding_is_printed_without_making_its_path(tmp_path: Path) -> 
     assert stored.path == made.path and stored._path is not None
     with pytest.raises(AttributeError):
         stored.line = 4  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        del stored.line
     with pytest.raises(TypeError):
         Finding.from_plain([None, 3, "warning", "message", "rule", 7])

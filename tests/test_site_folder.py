@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import gc
 import os
+import shutil
+import signal
+import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
+from conftest import DEMO_AGENTS, REPO
+from test_cache import tree, tree_of_cold_build
 
+from generator.pipeline.read import RACY_SECONDS
 from generator.store import site_folder
 from generator.store.site_folder import SiteFiles
 
@@ -54,6 +61,8 @@ def test_a_folder_changed_after_the_look_started_is_seen_by_looking_again(tmp_pa
     make_site(site)
     layout = SiteFiles(site).layout()
     background = SiteFiles(site, layout, in_background=True)
+    assert background._look is not None
+    os.waitid(os.P_PID, background._look._pid, os.WEXITED | os.WNOWAIT)  # it has looked: now the build writes
     (site / "agents/a.md").write_text("written by the build")
     background.look_again(["agents/a.md"])
     assert background.stamp() == SiteFiles(site).stamp()
@@ -111,3 +120,48 @@ def test_no_child_is_forked_while_other_threads_run(tmp_path: Path) -> None:
     finally:
         stop.set()
         other.join()
+
+
+def test_an_interrupt_ends_the_child_at_once_and_the_build_looks_itself(tmp_path: Path, monkeypatch) -> None:
+    """Ctrl-C reaches the child too: it ends then, not after its look, and the build (if it
+    goes on) looks at the folder itself."""
+    site = tmp_path / "site"
+    make_site(site)
+    parent = os.getpid()
+    describe = site_folder._describe
+
+    def slow_in_the_child(root: Path, layout: object) -> dict[str, str]:
+        if os.getpid() != parent:
+            time.sleep(30)
+        return describe(root, layout)
+
+    monkeypatch.setattr(site_folder, "_describe", slow_in_the_child)
+    background = SiteFiles(site, in_background=True)
+    assert background._look is not None
+    started = time.monotonic()
+    os.kill(background._look._pid, signal.SIGINT)
+    assert background.stamp() == SiteFiles(site).stamp()
+    assert time.monotonic() - started < 10, "the child ended at the interrupt, not after its look"
+
+
+def test_a_build_from_the_command_line_looks_in_a_child_and_equals_a_cold_build(tmp_path: Path) -> None:
+    """The command line's own process, a thread alone, looks at the site folder in the background;
+    after an edit its site is still byte for byte a cold build's."""
+    agents = tmp_path / "repository/agents"
+    shutil.copytree(DEMO_AGENTS, agents)
+    edited = sorted(agents.rglob("*.md"))[0]
+
+    def build() -> str:
+        done = subprocess.run([sys.executable, "-m", "generator", "build", "--agents", "agents", "--verbose",
+                               "--cache-dir", str(tmp_path / "cache")], cwd=agents.parent, capture_output=True,
+                              text=True, check=True, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=300)
+        return done.stderr
+
+    build()
+    time.sleep(RACY_SECONDS + 0.1)
+    assert "in a child process" in build(), "nothing changed: the stamp came from the child"
+    edited.write_text(edited.read_text() + "\nOne more line.\n")
+    time.sleep(RACY_SECONDS + 0.1)
+    printed = build()
+    assert "in a child process" in printed and "1 miss" in printed
+    assert tree(agents.parent / "site") == tree_of_cold_build(agents, tmp_path / "cold")

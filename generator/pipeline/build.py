@@ -105,7 +105,7 @@ def run_pipeline(
                   if record and not private_output else None)
     listing = list_agent_files(config)
     inputs = input_state(config, [*listing.entries, *listing.other_entries]) if record else ""
-    repeated = _repeat_last_result(record, config, inputs, site_files, report) if record else None
+    repeated = _repeat_last_result(record, config, inputs, site_files, private_output, report) if record else None
     if record and repeated is not None:
         _stop_if_strict(config, report)
         return BuildResult(repeated, report, config.out_dir, record.stats, unchanged=True,
@@ -235,17 +235,19 @@ def _folder_stamp(site_files: SiteFiles | None, private_output: bool) -> str:
 
 
 def _repeat_last_result(
-    cache: Memo, config: SiteConfig, inputs: str, site_files: SiteFiles | None, report: Report,
+    cache: Memo, config: SiteConfig, inputs: str, site_files: SiteFiles | None, private_output: bool, report: Report,
 ) -> Catalog | None:
     """Return the last build's catalog, with its findings added to `report`, if nothing changed
-    since: the same inputs (see `states.input_state`), and the site folder as it left it
-    (`site_files` None for serve's own folder)."""
+    since: the same inputs (see `states.input_state`), and the site folder as it left it."""
     last_quick = cache.last_quick_state()
     inputs_key = inputs_digest(cache, config, inputs) if inputs else ""
     if not inputs_key or not last_quick or last_quick.partition(" ")[0] != inputs_key:
         return None
     last = cache.last_outcome()  # taken apart while the site folder is looked at
-    if last is None or last_quick != quick_state(cache, config, inputs, _folder_stamp(site_files, True)):
+    site_stamp = _folder_stamp(site_files, private_output)
+    # Asked again: another build may have recorded its outcome since the first asking.
+    if (last is None or last_quick != quick_state(cache, config, inputs, site_stamp)
+            or cache.last_quick_state() != last_quick):
         return None
     findings, catalog = last
     for finding in findings:

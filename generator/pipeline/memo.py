@@ -393,15 +393,16 @@ class Memo:
         chunks are read from the cache when an edit changes them)."""
         from generator.site.search import SearchIndex
 
-        stored = self.cache.last_written()
-        try:
-            manifest, search = stored
-            index = SearchIndex.from_plain(search, self.cache.get_chunk)
-            if not {chunk.name for chunk in index.files} <= self.cache.chunk_names():
+        with self.cache.snapshot():  # the manifest, its files and pages, all of one build's
+            stored = self.cache.last_written()
+            try:
+                manifest, search = stored
+                index = SearchIndex.from_plain(search, self.cache.get_chunk)
+                if not {chunk.name for chunk in index.files} <= self.cache.chunk_names():
+                    return None
+                return Manifest.from_plain(manifest, self.cache.last_site_files(), self.cache.last_site_pages()), index
+            except (TypeError, ValueError):
                 return None
-            return Manifest.from_plain(manifest, self.cache.last_site_files(), self.cache.last_site_pages()), index
-        except (TypeError, ValueError):
-            return None
 
     def get_entries(self) -> StoredEntries:
         """Return every agent's entries in the site-wide files as the last builds left them."""

@@ -415,15 +415,16 @@ class BuildCache:
     def last_result(self) -> Plain | None:
         """Return the last finished build's result (see `BuildRecord.result`), not to be changed:
         while the stored text stays the same, the value read before is given again."""
-        texts = (self._state("findings"), self._state("result"))
-        if self._findings_read is _NOTHING_READ:
-            self._findings_read = texts[0]
-        self._generations_read.setdefault("result", texts[1])
-        if self._result_read is None or self._result_read[0] != texts:
-            findings = _unpack(texts[0], "findings")
-            pages = (list(self._rows("SELECT file, key FROM result_pages ORDER BY place"))
-                     if isinstance(texts[1], str) else None)
-            self._result_read = (texts, [findings, pages] if findings is not None and pages is not None else None)
+        with self.snapshot():
+            texts = (self._state("findings"), self._state("result"))
+            if self._findings_read is _NOTHING_READ:
+                self._findings_read = texts[0]
+            self._generations_read.setdefault("result", texts[1])
+            if self._result_read is None or self._result_read[0] != texts:
+                findings = _unpack(texts[0], "findings")
+                pages = (list(self._rows("SELECT file, key FROM result_pages ORDER BY place"))
+                         if isinstance(texts[1], str) else None)
+                self._result_read = (texts, [findings, pages] if findings is not None and pages is not None else None)
         return self._result_read[1]
 
     def last_layout(self) -> Plain | None:
@@ -649,6 +650,20 @@ class BuildCache:
                 self._db.execute("COMMIT" if completed and not self.disabled else "ROLLBACK")
             except sqlite3.Error as exc:
                 self._switch_off(exc)
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Read as of one moment: what one build recorded, never parts of two (the file is in
+        WAL mode, where a reading transaction sees the database as it began)."""
+        if self.disabled or self._db.in_transaction:
+            yield
+            return
+        self._query("BEGIN")
+        try:
+            yield
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("COMMIT")
 
     def close(self) -> None:
         """Close the file (every write is already committed)."""

@@ -6,15 +6,19 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
+import logging
 import os
 import secrets
+import signal
 import sys
 import threading
 import time
 import weakref
 from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path, PurePosixPath
-from typing import NamedTuple
+from typing import NamedTuple, NoReturn
+
+log = logging.getLogger(__name__)
 
 
 class SiteFiles:
@@ -109,6 +113,7 @@ class SiteFiles:
         found = self._look.collect() if self._look is not None else None
         self._look = None
         if found is not None:
+            log.debug("looked at the site folder's files in a child process")
             self._stamp, self._described = found.stamp, found.described
             return
         with contextlib.suppress(OSError):
@@ -130,8 +135,10 @@ _UNKNOWN = b"-"
 class _BackgroundLook:
     """A child process, forked, describing a folder's files into a pipe.
 
-    The child only makes system calls and sends their answers: it touches nothing the
-    parent holds (no cache, no output, no log), so forking is safe while nothing else runs.
+    The child touches nothing the parent holds (no cache, no output, no log): it makes system
+    calls, digests their answers and sends them, so forking is safe while nothing else runs.
+    Ctrl-C and SIGTERM end it at once, as the system ends a process, never by the parent's
+    handlers: an interrupt raised in the child would unwind through the parent's code.
     """
 
     def __init__(self, pid: int, pipe: int) -> None:
@@ -148,17 +155,21 @@ class _BackgroundLook:
             reading, writing = os.pipe()
         except OSError:
             return None
+        # Until the child has its own handlers, and the parent a finalizer that waits for it.
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING_SIGNALS)
         try:
-            pid = os.fork()
-        except OSError:
-            os.close(reading)
+            try:
+                pid = os.fork()
+            except OSError:
+                os.close(reading)
+                os.close(writing)
+                return None
+            if pid == 0:
+                _be_the_child(reading, writing, root, layout, blocked)
             os.close(writing)
-            return None
-        if pid == 0:
-            os.close(reading)
-            _look_in_child(writing, root, layout)
-        os.close(writing)
-        return cls(pid, reading)
+            return cls(pid, reading)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
     def collect(self) -> _Found | None:
         """Wait for the child's answer; None if it gave none (the parent then looks itself)."""
@@ -166,11 +177,19 @@ class _BackgroundLook:
         return _collect(self._pid, self._pipe)
 
 
-def _look_in_child(pipe: int, root: Path, layout: list[str] | None) -> None:
-    """Describe the folder, send the stamp and descriptions down `pipe`, and end the process
+_STOPPING_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+def _be_the_child(reading: int, writing: int, root: Path, layout: list[str] | None,
+                  blocked: set[signal.Signals]) -> NoReturn:
+    """Describe the folder, send the stamp and descriptions down `writing`, and end the process
     without running anything of the parent's: no exit handlers, no flushing its buffers."""
     code = 1
     try:
+        for number in _STOPPING_SIGNALS:
+            signal.signal(number, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        os.close(reading)
         gc.disable()  # a collection would touch, and so copy, every page of the parent's objects
         try:
             entries = _describe(root, layout)
@@ -179,7 +198,7 @@ def _look_in_child(pipe: int, root: Path, layout: list[str] | None) -> None:
         else:
             described = "".join([f"{path}\0{description}\0" for path, description in entries.items()])
             message = f"{_digest(entries)}\0{described}".encode("utf-8", "surrogateescape")
-        with open(pipe, "wb") as sending:
+        with open(writing, "wb") as sending:
             sending.write(message)
         code = 0
     finally:
@@ -187,22 +206,30 @@ def _look_in_child(pipe: int, root: Path, layout: list[str] | None) -> None:
 
 
 def _collect(pid: int, pipe: int) -> _Found | None:
-    """Read the child's answer to its end, then wait for the child to end."""
+    """Read the child's answer to its end, then wait for the child to end: whatever stops the
+    reading, the pipe is closed first (a child still sending then ends), and the child reaped."""
     try:
         with open(pipe, "rb") as receiving:
             message = receiving.read()
     except OSError:
         message = b""
-    try:
-        _, status = os.waitpid(pid, 0)
-    except ChildProcessError:
-        return None
-    if os.waitstatus_to_exitcode(status) != 0 or not message:
+    finally:
+        ended = _wait_for(pid)
+    if not ended or not message:
         return None
     if message == _UNKNOWN:
         return _Found(None, None)
     stamp, _, described = message.partition(b"\0")
     return _Found(stamp.decode("ascii"), described)
+
+
+def _wait_for(pid: int) -> bool:
+    """Wait for a child to end; tell whether it ended well."""
+    try:
+        _, status = os.waitpid(pid, 0)
+    except ChildProcessError:
+        return False
+    return os.waitstatus_to_exitcode(status) == 0
 
 
 def _entries_from(described: bytes) -> dict[str, str]:
@@ -228,8 +255,11 @@ def wait_for_the_clock(root: Path, written: Collection[str]) -> None:
     whole seconds (told by a written file's time in whole milliseconds)."""
     coarse = False
     for rel_path in list(written)[:10]:  # the first that is there (the others may be removals)
+        parts = PurePosixPath(rel_path).parts
+        if not parts or parts[0] == "/" or ".." in parts:
+            continue  # never a file of the site's (the writer refuses such paths)
         with contextlib.suppress(OSError):
-            coarse = os.lstat(root.joinpath(*PurePosixPath(rel_path).parts)).st_mtime_ns % 1_000_000 == 0
+            coarse = os.lstat(root.joinpath(*parts)).st_mtime_ns % 1_000_000 == 0
             break
     time.sleep(COARSE_TICK_SECONDS if coarse else CLOCK_TICK_SECONDS)
 
