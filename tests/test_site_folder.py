@@ -30,7 +30,9 @@ ODD_NAMES = ["index.html", "agents/a/index.html", "agents/a.md", "agents/two\nli
 @pytest.fixture(autouse=True)
 def alone(request: pytest.FixtureRequest, monkeypatch) -> None:
     """Count the test's process as running one thread, as a build's own process does: tests
-    before these leave idle daemon threads behind (a stopped server's, an event loop's watcher)."""
+    before these leave idle daemon threads behind (a stopped server's, an event loop's watcher);
+    and look at these small folders in a child all the same."""
+    monkeypatch.setattr(site_folder, "CHILD_FROM_PATHS", 0)
     if "threads_run" not in request.node.name:
         monkeypatch.setattr(site_folder.threading, "active_count", lambda: 1)
 
@@ -48,7 +50,7 @@ def test_a_look_in_the_background_sees_what_a_look_here_sees(tmp_path: Path) -> 
     walked = SiteFiles(site)
     layout = walked.layout()
     assert layout is not None and "agents/two\nlines.md" in layout and "agents/not-utf8-\udcff.md" in layout
-    for given in (None, layout):
+    for given in (None, layout, list(reversed(layout))):  # walked, by a layout, by one out of order
         background = SiteFiles(site, given, in_background=True)
         assert background._look is not None, "a child looks"
         assert background.stamp() == walked.stamp()
@@ -145,14 +147,16 @@ def test_an_interrupt_ends_the_child_at_once_and_the_build_looks_itself(tmp_path
 
 
 def test_a_build_from_the_command_line_looks_in_a_child_and_equals_a_cold_build(tmp_path: Path) -> None:
-    """The command line's own process, a thread alone, looks at the site folder in the background;
-    after an edit its site is still byte for byte a cold build's."""
+    """The command line's own process, a thread alone, looks at the site folder in the background
+    (here the demo's small one too); after an edit its site is still byte for byte a cold build's."""
     agents = tmp_path / "repository/agents"
     shutil.copytree(DEMO_AGENTS, agents)
     edited = sorted(agents.rglob("*.md"))[0]
+    command_line = ("import sys\nfrom generator.store import site_folder\nsite_folder.CHILD_FROM_PATHS = 0\n"
+                    "from generator.commands.cli import main\nsys.exit(main(sys.argv[1:]))\n")
 
     def build() -> str:
-        done = subprocess.run([sys.executable, "-m", "generator", "build", "--agents", "agents", "--verbose",
+        done = subprocess.run([sys.executable, "-c", command_line, "build", "--agents", "agents", "--verbose",
                                "--cache-dir", str(tmp_path / "cache")], cwd=agents.parent, capture_output=True,
                               text=True, check=True, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=300)
         return done.stderr
