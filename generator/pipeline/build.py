@@ -105,7 +105,8 @@ def run_pipeline(
                   if record and not private_output else None)
     listing = list_agent_files(config)
     inputs = input_state(config, [*listing.entries, *listing.other_entries]) if record else ""
-    repeated = _repeat_last_result(record, config, inputs, site_files, private_output, report) if record else None
+    inputs_key = inputs_digest(record, config, inputs) if record else ""
+    repeated = _repeat_last_result(record, inputs_key, site_files, private_output, report) if record else None
     if record and repeated is not None:
         _stop_if_strict(config, report)
         return BuildResult(repeated, report, config.out_dir, record.stats, unchanged=True,
@@ -114,12 +115,12 @@ def run_pipeline(
     if record and site_files is not None and last_good is None:
         from generator.pipeline.edit import edit_in_place
 
-        edited = edit_in_place(config, report, record, listing, site_files, inputs, progress)
+        edited = edit_in_place(config, report, record, listing, site_files, inputs_key, progress)
         if edited is not None:
             return BuildResult(edited.catalog, report, config.out_dir, record.stats, unchanged=edited.unchanged,
                                changed=edited.changed, components=_last_counts(record))
     site_stamp = _folder_stamp(site_files, private_output)
-    quick = quick_state(record, config, inputs, site_stamp) if record else ""
+    quick = quick_state(inputs_key, site_stamp)
 
     from generator.pipeline.components import (
         components_state,
@@ -182,7 +183,7 @@ def run_pipeline(
         record.forget_others(raw_agents)
         _keep_ledger(record, config, site_stamp, parts, listing, plans, rendered.page_keys, dates, rendered.catalog,
                      counts)
-        record.record_build(quick_state(record, config, inputs, site_stamp), report.findings, rendered.catalog,
+        record.record_build(quick_state(inputs_key, site_stamp), report.findings, rendered.catalog,
                             rendered.page_keys, f"{state} {site_stamp}",
                             (make_manifest(config, record, writer, rendered, site_stamp), rendered.search),
                             rendered.entry_changes, (config.out_dir, layout) if layout is not None else None,
@@ -235,18 +236,17 @@ def _folder_stamp(site_files: SiteFiles | None, private_output: bool) -> str:
 
 
 def _repeat_last_result(
-    cache: Memo, config: SiteConfig, inputs: str, site_files: SiteFiles | None, private_output: bool, report: Report,
+    cache: Memo, inputs_key: str, site_files: SiteFiles | None, private_output: bool, report: Report,
 ) -> Catalog | None:
     """Return the last build's catalog, with its findings added to `report`, if nothing changed
-    since: the same inputs (see `states.input_state`), and the site folder as it left it."""
+    since: the same inputs (`inputs_key`, see `states.inputs_digest`), and the site folder as it left it."""
     last_quick = cache.last_quick_state()
-    inputs_key = inputs_digest(cache, config, inputs) if inputs else ""
     if not inputs_key or not last_quick or last_quick.partition(" ")[0] != inputs_key:
         return None
     last = cache.last_outcome()  # taken apart while the site folder is looked at
     site_stamp = _folder_stamp(site_files, private_output)
     # Asked again: another build may have recorded its outcome since the first asking.
-    if (last is None or last_quick != quick_state(cache, config, inputs, site_stamp)
+    if (last is None or last_quick != quick_state(inputs_key, site_stamp)
             or cache.last_quick_state() != last_quick):
         return None
     findings, catalog = last

@@ -83,11 +83,11 @@ class _Edited:
 
 def edit_in_place(
     config: SiteConfig, report: Report, memo: Memo, listing: AgentListing, site_files: SiteFiles,
-    inputs: str, progress: Callable[[int, int], None],
+    inputs_key: str, progress: Callable[[int, int], None],
 ) -> Edit | None:
     """Build the site by the ledger when it answers for this build (see the module's docstring);
     None, having written nothing and added nothing to `report`, when it does not answer."""
-    found = _ledger_and_touched(config, memo, listing, site_files)
+    found = _ledger_and_touched(config, memo, listing)
     if isinstance(found, str):
         log.debug("the last build's plan does not answer for this build: %s", found)
         return None
@@ -104,9 +104,9 @@ def edit_in_place(
         log.debug("the last build's plan does not answer for this build: the site folder is not as it left it")
         return None
     if not readings.edited:
-        return _repeat(config, report, memo, ledger, readings, outcome[0], site_files, inputs)
+        return _repeat(config, report, memo, ledger, readings, outcome[0], site_files, inputs_key)
     try:
-        return _write_edit(config, report, memo, ledger, readings, last, outcome[0], site_files, inputs, progress)
+        return _write_edit(config, report, memo, ledger, readings, last, outcome[0], site_files, inputs_key, progress)
     except _LedgerCannotAnswer as failed:
         log.debug("the last build's plan does not answer for this build: %s", failed)
         return None
@@ -114,7 +114,7 @@ def edit_in_place(
 
 def _repeat(
     config: SiteConfig, report: Report, memo: Memo, ledger: Ledger, readings: _Readings, last_findings: list[Finding],
-    site_files: SiteFiles, inputs: str,
+    site_files: SiteFiles, inputs_key: str,
 ) -> Edit:
     """Repeat the last build when its files were touched but no page's key or dates changed:
     remember their new stamps, so the next build repeats it without reading them."""
@@ -127,7 +127,7 @@ def _repeat(
         raise strict_failure(report)
     changed_rows = _remember_files(memo, ledger, readings, list(ledger.rows))
     memo.record_ledger(None, ledger.site_stamp, changed_rows)
-    memo.record_quick_state(quick_state(memo, config, inputs, site_files.stamp()))
+    memo.record_quick_state(quick_state(inputs_key, site_files.stamp()))
     memo.stats.hits, memo.stats.misses = len(ledger.rows), 0
     return Edit(memo.stored_catalog(len(ledger.rows)), [], unchanged=True)
 
@@ -145,7 +145,7 @@ class _Readings:
 
 
 def _ledger_and_touched(
-    config: SiteConfig, memo: Memo, listing: AgentListing, site_files: SiteFiles,
+    config: SiteConfig, memo: Memo, listing: AgentListing,
 ) -> str | tuple[Ledger, list[int], tuple[Manifest, SearchIndex]]:
     """Return the ledger, the places of the files touched since and what the last build wrote;
     or why the ledger cannot answer."""
@@ -238,7 +238,7 @@ def _plan_again(ledger: Ledger, place: int, raw: RawAgent, dates: FileDates | No
 
 def _write_edit(
     config: SiteConfig, report: Report, memo: Memo, ledger: Ledger, readings: _Readings,
-    last: tuple[Manifest, SearchIndex], last_findings: list[Finding], site_files: SiteFiles, inputs: str,
+    last: tuple[Manifest, SearchIndex], last_findings: list[Finding], site_files: SiteFiles, inputs_key: str,
     progress: Callable[[int, int], None],
 ) -> Edit:
     """Render the changed pages and the files listing every agent, put them in place and record
@@ -319,7 +319,7 @@ def _write_edit(
     state = site_state(memo.fingerprint, config, ledger.site.parts, ((row.key, row_moments(row)) for row in rows))
     memo.record_ledger(None, after.stamp(), changed_rows)
     layout = after.new_layout()
-    memo.record_edit(quick_state(memo, config, inputs, after.stamp()), None if findings is last_findings else findings,
+    memo.record_edit(quick_state(inputs_key, after.stamp()), None if findings is last_findings else findings,
                      {item.place: (pages[item.place][0], item.key) for item in readings.edited},
                      f"{state} {after.stamp()}",
                      Manifest(str(config.out_dir), memo.fingerprint, after.stamp(), dict(writer.versions), page_keys),

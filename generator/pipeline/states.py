@@ -42,15 +42,18 @@ def input_state(config: SiteConfig, entries: list[tuple[str, str]]) -> str:
     return "\n".join([*repository_stamps(config.agents_dir), *lines])
 
 
-def quick_state(cache: Memo, config: SiteConfig, inputs: str, site_stamp: str) -> str:
-    """Describe the inputs' stamps with the templates, config and the site folder on disk ("" if
-    unknown): the digest of the rest (`inputs_digest`), then the site folder's stamp."""
-    return f"{inputs_digest(cache, config, inputs)} {site_stamp}" if inputs else ""
+def quick_state(inputs_key: str, site_stamp: str) -> str:
+    """Describe a build's inputs and the site folder on disk: the inputs' digest (`inputs_digest`),
+    then the folder's stamp; "" when the inputs are unknown."""
+    return f"{inputs_key} {site_stamp}" if inputs_key else ""
 
 
 def inputs_digest(cache: Memo, config: SiteConfig, inputs: str) -> str:
-    """Digest the inputs' stamps with the templates and config: the start of `quick_state`, which
-    tells apart a build with other inputs before the site folder has been looked at."""
+    """Digest the inputs' stamps (`input_state`) with the templates and config: the start of
+    `quick_state`, which tells apart a build with other inputs before the site folder has been
+    looked at; "" when some stamp cannot be trusted (`inputs` "")."""
+    if not inputs:
+        return ""
     parts = [cache.fingerprint, str(config.out_dir), inputs]
     return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
 

@@ -32,7 +32,7 @@ FORMAT = 25
 Plain = Any
 """JSON-ready data: None, booleans, numbers, text, and lists and string-keyed objects of them."""
 _NOTHING_READ = object()
-"""What `BuildCache` holds of the findings it read before it reads any."""
+"""What `BuildCache` read of a state it has not read (the state itself may be absent: None)."""
 ENTRY_PARTS = 3
 """How many texts each agent's entries are (see site/entries.py)."""
 _OBJECT_PART = 1
@@ -123,14 +123,13 @@ class BuildCache:
         self.disabled = False
         self.stats = CacheStats()
         self._generations_read: dict[str, str | None] = {}
-        """The generation of each table stored by difference that was read, by its name in the
-        state table ('site files', 'site pages', 'result'): see `_store_by_difference`."""
+        """What was read, since this cache last stored it, of each state an edit stores over: the
+        generation of each table stored by difference ('site files', 'site pages', 'result': see
+        `_store_by_difference`) and the findings' text ('findings'), by the state's name."""
         self._ledger_read: str | None = None
         """The generation of the ledger `last_ledger` read (see `record_ledger`)."""
         self._result_read: tuple[tuple[object, object], Plain] | None = None
         """The last result `last_result` read, as stored (findings, catalog) and as read (an edit asks twice)."""
-        self._findings_read: object = _NOTHING_READ
-        """The findings `last_result` first read since this cache last stored a result."""
         if read_only and path is not None:
             self._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=2, check_same_thread=False)
             if self._db.execute("PRAGMA user_version").fetchone()[0] != FORMAT:
@@ -417,8 +416,7 @@ class BuildCache:
         while the stored text stays the same, the value read before is given again."""
         with self.snapshot():
             texts = (self._state("findings"), self._state("result"))
-            if self._findings_read is _NOTHING_READ:
-                self._findings_read = texts[0]
+            self._generations_read.setdefault("findings", texts[0])
             self._generations_read.setdefault("result", texts[1])
             if self._result_read is None or self._result_read[0] != texts:
                 findings = _unpack(texts[0], "findings")
@@ -575,7 +573,7 @@ class BuildCache:
         """Store a build's findings and catalog; findings None are those `last_result` first read,
         pages None those it read with `changed_pages` changed; either is kept unless another build
         recorded a result since (then no result is kept at all)."""
-        read, self._findings_read = self._findings_read, _NOTHING_READ
+        read = self._generations_read.pop("findings", _NOTHING_READ)
         pages_read = self._generations_read.pop("result", None)
         if not isinstance(result, list) or len(result) != 2:
             self._forget_result()

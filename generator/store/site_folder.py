@@ -222,13 +222,13 @@ def _described(root: Path, layout: list[str] | None) -> tuple[bytes, bytes | byt
         described = "".join([f"{path}\0{description}\0" for path, description in entries.items()])
         return f"{_digest(entries)}\0".encode(), described.encode("utf-8", "surrogateescape")
     hasher, buffer = hashlib.sha256(), bytearray()
-    for path in ["", *(path for path in layout if path)]:  # the folder's own first, as sorted
+    for path in itertools.chain([""], (path for path in layout if path)):  # the folder's own first, as sorted
         description = _describe_entry(root, path)
         if description is None:
             if not path:
                 raise FileNotFoundError(root)
             continue  # one gone is left out: the stamp shows it
-        hasher.update(f"{path}\0{description}\n".encode("utf-8", "surrogateescape"))
+        hasher.update(_digested_line(path, description))
         buffer += f"{path}\0{description}\0".encode("utf-8", "surrogateescape")
     return f"{hasher.hexdigest()}\0".encode(), buffer
 
@@ -267,8 +267,12 @@ def _entries_from(described: bytes) -> dict[str, str]:
 
 
 def _digest(entries: dict[str, str]) -> str:
-    text = "".join([f"{path}\0{entries[path]}\n" for path in sorted(entries)])
-    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+    """Digest every path and its description, in sorted order (`_described` streams the same)."""
+    return hashlib.sha256(b"".join([_digested_line(path, entries[path]) for path in sorted(entries)])).hexdigest()
+
+
+def _digested_line(path: str, description: str) -> bytes:
+    return f"{path}\0{description}\n".encode("utf-8", "surrogateescape")
 
 
 CLOCK_TICK_SECONDS = 0.02
