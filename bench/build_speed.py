@@ -9,6 +9,8 @@ For each size it generates a catalog from the demo catalog and ../shared/corpora
 - agentpages cold: `agentpages build --no-cache` into an empty folder;
 - agentpages warm: `agentpages build` again with nothing changed (the cache filled);
 - agentpages edit: `agentpages build` after one agent file's body changed;
+- agentpages description edit: `agentpages build` after one agent file's description changed
+  (what the index, llms.txt and catalog.json show of it);
 - MkDocs (`mkdocs build`, default theme) and Hugo (`hugo`, minimal layouts) on the same files,
   when installed, each from scratch.
 
@@ -42,7 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.catalogs import BODIES, make_catalog  # noqa: E402
+from bench.catalogs import BODIES, make_catalog, with_description_begun  # noqa: E402
 
 MIB = 1024 * 1024
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
@@ -139,9 +141,15 @@ def bench_agentpages(catalog: Path, runs: int, cold_runs: int) -> dict[str, Timi
     def edit(number: int) -> None:
         target.write_text(original + f"\nEdited in run {number} at {time.time_ns()}.\n", encoding="utf-8")
 
+    def describe(number: int) -> None:
+        target.write_text(with_description_begun(original, f"Edited in run {number} at {time.time_ns()}."),
+                          encoding="utf-8")
+
     edited = repeat(runs, edit, [*agentpages, "--out", str(work / "site")], work)
+    described = repeat(runs, describe, [*agentpages, "--out", str(work / "site")], work)
     target.write_text(original, encoding="utf-8")
-    return {"agentpages cold": cold, "agentpages warm": warm, "agentpages edit": edited}
+    return {"agentpages cold": cold, "agentpages warm": warm, "agentpages edit": edited,
+            "agentpages description edit": described}
 
 
 def bench_mkdocs(catalog: Path, runs: int) -> Timing | None:
@@ -199,7 +207,7 @@ def main() -> None:
     print(f"{platform.node() or 'this machine'}: {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"median of {args.runs} runs" + (f" ({args.cold_runs} of each cold build)" if args.cold_runs is not None else ""),
           flush=True)
-    print(f"{'agents':>7}  {'build':<16} {'seconds':>8} {'peak RSS MiB':>13} {'peak PSS MiB':>13} "
+    print(f"{'agents':>7}  {'build':<27} {'seconds':>8} {'peak RSS MiB':>13} {'peak PSS MiB':>13} "
           f"{'÷ MkDocs':>9} {'÷ Hugo':>7}", flush=True)
     for size in args.sizes:
         with tempfile.TemporaryDirectory() as folder:
@@ -213,7 +221,7 @@ def main() -> None:
             for name, timing in rows.items():
                 versus_mkdocs = f"{timing.median / mkdocs.median:9.2f}" if mkdocs else f"{'-':>9}"
                 versus_hugo = f"{timing.median / hugo.median:7.2f}" if hugo else f"{'-':>7}"
-                print(f"{size:>7}  {name:<16} {timing.median:8.2f} {timing.peak_bytes / MIB:13.0f} "
+                print(f"{size:>7}  {name:<27} {timing.median:8.2f} {timing.peak_bytes / MIB:13.0f} "
                       f"{timing.peak_pss_bytes / MIB:13.0f} {versus_mkdocs} {versus_hugo}", flush=True)
 
 

@@ -8,6 +8,7 @@ tools as the source gave them), so other tools (MkDocs, Hugo) can read the same 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from generator.catalog.frontmatter import split_front_matter
@@ -52,3 +53,15 @@ def _read_source(path: Path) -> tuple[str, str]:
     data = split.front_matter.data
     lines = [f"{key}: {json.dumps(data[key], ensure_ascii=False)}\n" for key in _KEPT_KEYS if data.get(key)]
     return "".join(lines), split.body
+
+
+_DESCRIPTION = re.compile(r'^description: "', re.MULTILINE)
+
+
+def with_description_begun(text: str, words: str) -> str:
+    """Return a generated agent file (see `make_catalog`) whose description starts with `words`:
+    an edit of what the index, llms.txt and catalog.json show of the agent."""
+    edited, found = _DESCRIPTION.subn(lambda match: match.group(0) + json.dumps(words)[1:-1] + " ", text, count=1)
+    if not found:
+        raise ValueError("the file has no description of make_catalog's kind")
+    return edited

@@ -1,7 +1,7 @@
 """Time two checkouts of agentpages against each other, alternating, on the same catalogs.
 
     python bench/compare.py BEFORE_DIR AFTER_DIR [--sizes 1000 5000] [--runs 5] [--hugo] [--bodies mix|seed]
-                            [--kinds cold warm edit]
+                            [--kinds cold warm edit describe]
 
 Each checkout runs as `python -m generator` with its folder first on PYTHONPATH and a build
 cache of its own. For each size it generates one catalog (bench/catalogs.py) and then, for
@@ -10,7 +10,9 @@ first each round, so that the machine's drift falls on both alike:
 
 - cold: `build --no-cache` into an empty folder;
 - warm: `build` again with nothing changed (after one build that fills the cache);
-- edit: `build` after one agent file's body changed (both checkouts see the same edit).
+- edit: `build` after one agent file's body changed (both checkouts see the same edit);
+- describe: `build` after the same file's description changed (what the index, llms.txt and
+  catalog.json show of the agent).
 
 It prints, per size and kind, each checkout's median seconds and peak PSS of the process
 tree (see build_speed.py), and the ratio after ÷ before. `--kinds warm edit` leaves the cold
@@ -32,9 +34,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.build_speed import MIB, bench_hugo, run_measured  # noqa: E402
-from bench.catalogs import BODIES, make_catalog  # noqa: E402
+from bench.catalogs import BODIES, make_catalog, with_description_begun  # noqa: E402
 
-KINDS = ("cold", "warm", "edit")
+KINDS = ("cold", "warm", "edit", "describe")
 CACHES = Path(tempfile.mkdtemp(prefix="agentpages-compare-caches-"))
 """Each checkout's user cache folder: outside the catalog's folder, where a build refuses one."""
 
@@ -80,6 +82,12 @@ def compare_size(
         target.write_text(original + f"\nEdited in round {number} at {time.time_ns()}.\n", encoding="utf-8")
         for checkout in in_turn(number):
             results["edit"][checkout].append(measure(build_command(checkout, catalog, work / f"site-{checkout.name}"), work))
+    for number in range(runs if "describe" in kinds else 0):
+        target.write_text(with_description_begun(original, f"Edited in round {number} at {time.time_ns()}."),
+                          encoding="utf-8")
+        for checkout in in_turn(number):
+            results["describe"][checkout].append(
+                measure(build_command(checkout, catalog, work / f"site-{checkout.name}"), work))
     target.write_text(original, encoding="utf-8")
     return results
 

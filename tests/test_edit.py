@@ -90,13 +90,61 @@ def test_an_edit_of_a_file_just_written_is_answered_too(tmp_path: Path, planned:
 
 EDITS_THE_PLAN_CANNOT_ANSWER: dict[str, Callable[[Path], None]] = {
     "a new name": lambda a: replace_text(a / SEED, "name: senior-backend-engineer", "name: aaa-backend"),
-    "a new heading": lambda a: replace_text(a / SEED, "## Core Expertise", "## Core Expertise, edited"),
-    "a new description": lambda a: replace_text(a / SEED, "Use this agent when", "Call this agent when"),
+    "a new color": lambda a: replace_text(a / SEED, "color: purple", "color: teal"),
+    "a new model": lambda a: replace_text(a / SEED, "model: inherit", "model: opus"),
+    "tools of its own": lambda a: replace_text(a / SEED, "color: purple", "color: purple\ntools: Read, Grep"),
     "a link to another file": lambda a: replace_text(a / SEED, BODY_EDIT[0],
                                                     "## Core Expertise\n\nSee [the planner](../operations/backup-recovery-planner.md)."),
     "a new file": lambda a: (a / "engineering/new.md").write_text("---\nname: new\ndescription: New.\n---\n\n## Role\n\nNew.\n"),
     "a file removed": lambda a: (a / "operations/incident-commander.md").unlink(),
 }
+
+EDITS_THE_INDEX_SHOWS: dict[str, tuple[Callable[[Path], None], str]] = {
+    # each edit, and a word the index then shows of the agent (none for a heading: the card has none)
+    "a new description": (lambda a: replace_text(a / SEED, "Use this agent when", "Call this <b>agent</b> when"),
+                          "Call this agent when"),
+    "a new heading": (lambda a: replace_text(a / SEED, "## Core Expertise", "## Core Expertise, edited"), ""),
+    "a description cut short": (lambda a: replace_text(a / SEED, "description: Use this agent when you need",
+                                                       'description: "Quokka & co."\nold_description: x'),
+                                "Quokka"),
+}
+
+
+@pytest.mark.parametrize(("edit", "shown"), EDITS_THE_INDEX_SHOWS.values(), ids=EDITS_THE_INDEX_SHOWS.keys())
+def test_an_edit_of_what_the_index_shows_splices_it_and_llms_txt(
+    catalog: Path, tmp_path: Path, planned: list[int], edit: Callable[[Path], None], shown: str,
+) -> None:
+    site = tmp_path / "site"
+    build_into(catalog, site, True)
+    edit(catalog)
+    planned.clear()
+    result = build_into(catalog, site, True)
+    assert planned == [], "answered by the last build's plan"
+    assert result.cache is not None and result.cache.misses == 1
+    assert_equals_cold_build(catalog, site, result)
+    index = parse_html((site / "index.html").read_text())
+    card = index.find(".//li[@data-agent='senior-backend-engineer']")
+    assert card is not None and shown in "".join(card.itertext())
+    line = next(line for line in (site / "llms.txt").read_text().splitlines() if "senior-backend-engineer" in line)
+    assert shown in line.replace("\\", "")
+
+
+def test_an_index_page_of_the_catalogs_own_is_rendered_again_after_an_edit(
+    catalog: Path, tmp_path: Path, planned: list[int],
+) -> None:
+    """A theme's index page may show an agent by more than its card: the full pipeline renders it."""
+    theme = tmp_path / "theme"
+    theme.mkdir()
+    own = (Path(__file__).resolve().parent.parent / "templates/index.html").read_text()
+    (theme / "index.html").write_text(own.replace("<main", "<p>{{ catalog.agents[0].summary_text }}</p>\n<main"))
+    (tmp_path / "agentpages.yml").write_text("theme_dir: theme\n")
+    site = tmp_path / "site"
+    build_into(catalog, site, True)
+    replace_text(catalog / SEED, "Use this agent when", "Call this agent when")
+    planned.clear()
+    build_into(catalog, site, True)
+    assert planned == [1]
+    assert_equals_cold_build(catalog, site)
 
 
 @pytest.mark.parametrize("edit", EDITS_THE_PLAN_CANNOT_ANSWER.values(), ids=EDITS_THE_PLAN_CANNOT_ANSWER.keys())

@@ -392,6 +392,27 @@ def test_a_spliced_file_is_the_old_ones_bytes_around_the_new_texts(tmp_path: Pat
     assert sum(copies) == (len(old) - len("«α»«γ»]".encode()) if kernel_copies else 0), "the kernel copied the rest"
 
 
+def test_a_replaced_part_is_found_once_or_nothing_is_staged(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    first = output.SiteWriter(site, None)
+    first.add("index.html", "<li a>old</li>\n<li b>same</li>\n<li c>same</li>\n<li d>last</li>\n")
+    first.add("empty.txt", "")
+    first.commit()
+    second = output.SiteWriter(site, first.versions)
+    for wrong in ([(b"same</li>", "x")], [(b"<li b>sane</li>", "x")], [(b"", "x")]):
+        with pytest.raises(ValueError, match="does not hold its old part once"):
+            second.add_replaced("index.html", wrong)
+    with pytest.raises(ValueError, match="does not hold what it is spliced"):  # two parts that overlap
+        second.add_replaced("index.html", [(b"<li a>old</li>", "x"), (b"old</li>\n<li b>", "y")])
+    with pytest.raises(ValueError, match="is empty"):
+        second.add_replaced("empty.txt", [(b"x", "y")])
+    assert not list(site.parent.glob("**/*.partial")), "nothing is left half made"
+    second.add_replaced("index.html", [(b"<li d>last</li>", "<li d>néw</li>"), (b"<li a>old</li>", "<li a>new, longer</li>")])
+    second.keep("empty.txt", first.versions["empty.txt"])
+    assert second.commit() == ["index.html"]
+    assert (site / "index.html").read_text() == "<li a>new, longer</li>\n<li b>same</li>\n<li c>same</li>\n<li d>néw</li>\n"
+
+
 def test_a_range_the_kernel_copies_nothing_of_is_read_and_written(tmp_path: Path, monkeypatch) -> None:
     source, target = tmp_path / "source", tmp_path / "target"
     source.write_bytes(b"0123456789")

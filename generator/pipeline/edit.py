@@ -8,11 +8,13 @@ plan of the untouched files follows from is as it was (the same files, stamps, g
 config and code; no commands, skills or plugins) and each touched file keeps what the plan
 reads of it (name, category, weight, the names it mentions: `plan_head`). Each touched file
 is then read, dated and planned again, and its page key decides, as in a full build, whether
-its page, entries and words are made again; of the files listing every agent, those an edit
-of a body changes are made anew (the feed, the sitemap) or spliced (catalog.json: the changed
-objects in place of the old, the bytes around them copied). Anything else (a file added,
-removed or linking another, a renamed agent, a card that changed, a finding of a rule over the
-whole catalog) is left to the full pipeline, which the ledger only ever spares work.
+its page, entries and words are made again; the files listing every agent are made anew
+(the feed, the sitemap) or spliced: catalog.json (the changed objects in place of the old, the
+bytes around them copied), and the index page and llms.txt when an agent's card or line
+changed (a new description: each old card or line, found once in the file, replaced). Anything
+else (a file added, removed or linking another, a renamed agent, a new color, model or tools,
+which the index's filters count, a theme's own index page, a finding of a rule over the whole
+catalog) is left to the full pipeline, which the ledger only ever spares work.
 """
 from __future__ import annotations
 
@@ -42,9 +44,12 @@ from generator.store import output
 from generator.store.site_folder import SiteFiles
 
 if TYPE_CHECKING:
+    import jinja2
+
     from generator.catalog.lint import CheckedFile
     from generator.catalog.load import RawAgent
     from generator.pipeline.read import AgentListing
+    from generator.site.entries import AgentEntries
     from generator.site.plan import PagePlan
     from generator.site.render import SiteContext
     from generator.site.search import SearchIndex
@@ -275,7 +280,7 @@ def _write_edit(
         # The pages link to no other file (see `_read_edited`): each needs its own slug alone.
         slugs = {item.plan.raw.rel_path: item.plan.slug for item in readings.edited}
         made = list(render_pages(config, [item.plan for item in readings.edited], slugs, writer.root, True, env))
-        old_terms = [_old_terms(memo, ledger, item, agent) for item, (agent, _, _) in zip(readings.edited, made)]
+        said = [_said_before(memo, ledger, item, agent) for item, (agent, _, _) in zip(readings.edited, made)]
         entries = [EntryRenderer(env, site, {agent.path: dates} if (dates := readings.dates.get(agent.path)) else {})
                    .render_one(agent) for agent, _, _ in made]
         newest = _newest(memo, ledger, [file for file, _ in pages], rows,
@@ -285,14 +290,16 @@ def _write_edit(
             if path not in index_files:
                 writer.keep(path, version)
         add_extra_assets(config, writer)  # files of the catalog's own, read again at each build
-        for item, (agent, _, terms), old in zip(readings.edited, made, old_terms):
+        for item, (agent, _, terms), before in zip(readings.edited, made, said):
             writer.staged(agent.url, page_version(item.key, agent, slugs))
             writer.staged(agent.raw_url, item.plan.raw.digest)
-            search.replace(item.place, old, terms)
+            search.replace(item.place, before.terms, terms)
             add_fragment(writer, item.plan.slug, terms)
         write_search(writer, search)
         objects = {item.place: entry.catalog_object for item, entry in zip(readings.edited, entries)}
         _splice_catalog_json(site, memo, writer, ledger, sizes, objects)
+        _splice_listings(env, memo, writer, ledger, {item.place: entry for item, entry, before
+                                                     in zip(readings.edited, entries, said) if before.anew})
         _add_feeds(site, writer, ledger, rows, newest)
         changed = writer.commit()
     except ChunkMissing as missing:
@@ -353,18 +360,35 @@ def _check_record(
     return pages, sizes
 
 
-def _old_terms(memo: Memo, ledger: Ledger, item: _Edited, agent: Agent) -> PageTerms:
-    """Return the words a changed page had, once its agent is seen to say what it said (what the
-    index and the other files listing every agent show of it)."""
-    old_key = ledger.rows[item.place].key
+@dataclass(frozen=True)
+class _SaidBefore:
+    """What a changed page's agent said before: its words for search, and whether it says anew
+    what the files listing every agent show of it."""
+
+    terms: PageTerms
+    anew: bool
+
+
+def _said_before(memo: Memo, ledger: Ledger, item: _Edited, agent: Agent) -> _SaidBefore:
+    """Return what a changed page's agent said before, once it is seen to leave what the index
+    counts of it as it was (its color, model and tools: the filters, and the stylesheet of colors)."""
+    from generator.site.render import filter_values
+
+    file, old_key = item.plan.raw.rel_path, ledger.rows[item.place].key
     if agent.linked_files:  # rendered with its own slug alone, a link to another agent has no address
-        raise _LedgerCannotAnswer(f"{item.plan.raw.rel_path} links to another agent")
-    if memo.digest_of(agent) != memo.stored_digest(item.plan.raw.rel_path, old_key):
-        raise _LedgerCannotAnswer(f"{item.plan.raw.rel_path} changed what the index says of it")
+        raise _LedgerCannotAnswer(f"{file} links to another agent")
+    digest = memo.stored_digest(file, old_key)
     terms = memo.get_terms(item.plan, old_key)
-    if terms is None:
-        raise _LedgerCannotAnswer("the cache lost a page's words")
-    return terms
+    if digest is None or terms is None:
+        raise _LedgerCannotAnswer("the cache lost a page's words or its agent")
+    if digest == memo.digest_of(agent):
+        return _SaidBefore(terms, False)
+    old = memo.last_agent(str(file), old_key)
+    if old is None:
+        raise _LedgerCannotAnswer("the cache lost an agent")
+    if (filter_values(old), old.color, old.category) != (filter_values(agent), agent.color, agent.category):
+        raise _LedgerCannotAnswer(f"{file} changed what the index counts of it")
+    return _SaidBefore(terms, True)
 
 
 def _remember_files(memo: Memo, ledger: Ledger, readings: _Readings, rows: list[Row]) -> dict[int, Row]:
@@ -435,6 +459,42 @@ def _splice_catalog_json(
         writer.add_spliced(CATALOG_NAME, splices, size)
     except (OSError, ValueError) as failed:
         raise _LedgerCannotAnswer(f"catalog.json is not the file the last build's record describes: {failed}") from None
+
+
+def _splice_listings(
+    env: jinja2.Environment, memo: Memo, writer: output.SiteWriter, ledger: Ledger, anew: dict[int, AgentEntries],
+) -> None:
+    """Put index.html and llms.txt into the writer, each the file the last build wrote with the
+    old card or line of each agent in `anew` (by place; seen to be the one the cache keeps) in
+    place of its new one. Only the theme's own index page is known to show an agent by its card
+    alone, each card once; a catalog's own template, or a part found other than once, is left
+    to the full pipeline."""
+    from generator.pipeline.site_files import INDEX_PAGE
+    from generator.site.entries import CARD, LLMS_LINE, entry_key
+    from generator.site.publish import LLMS_NAME
+    from generator.site.render import index_is_builtin
+
+    if not anew:
+        return
+    if not index_is_builtin(env):
+        raise _LedgerCannotAnswer("the catalog's theme has an index page of its own")
+    places = sorted(anew)
+    slugs = [ledger.slugs[place] for place in places]
+    # A line of llms.txt is found whole, between the line breaks around it.
+    for name, part, around in ((INDEX_PAGE, CARD, ""), (LLMS_NAME, LLMS_LINE, "\n")):
+        replacements = []
+        for place, stored in zip(places, memo.entry_parts_in_order(part, slugs)):
+            row = ledger.rows[place]
+            if stored is None or stored[0] != entry_key(row.key, row_moments(row)):
+                raise _LedgerCannotAnswer("the cache lost an agent's entries")
+            new = anew[place].card if part == CARD else anew[place].llms_line
+            if new != stored[1]:
+                replacements.append(((around + stored[1] + around).encode("utf-8"), around + new + around))
+        try:
+            if replacements:
+                writer.add_replaced(name, replacements)
+        except (OSError, ValueError) as failed:
+            raise _LedgerCannotAnswer(f"{name} is not the file the last build's record describes: {failed}") from None
 
 
 def _newest(

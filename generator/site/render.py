@@ -16,7 +16,7 @@ from markupsafe import Markup
 
 from generator import __version__
 from generator.addresses import plugin_url, root_of
-from generator.config import DEFAULT_TITLE, template_dirs
+from generator.config import DEFAULT_TITLE, builtin_templates_dir, template_dirs
 from generator.errors import SiteError, TemplateError
 from generator.markdown.sanitize import CODE_CSS_CLASS, remove_control_characters
 from generator.site.plan import plugin_slug
@@ -270,6 +270,18 @@ def _kind_counts(catalog: Catalog, components: Sequence[IndexEntry]) -> list[tup
     return [(kind, count) for kind, count in kinds if count]
 
 
+def index_is_builtin(env: jinja2.Environment) -> bool:
+    """Tell whether the index page is rendered by the built-in templates alone, which show each
+    agent by its card, once (a catalog's own `index.html` or `base.html` may show it otherwise)."""
+    assert env.loader is not None
+    builtin = builtin_templates_dir().resolve()
+    for name in ("index.html", "base.html"):
+        _, filename, _ = env.loader.get_source(env, name)
+        if filename is None or Path(filename).resolve().parent != builtin:
+            return False
+    return True
+
+
 def render_card(env: jinja2.Environment, agent: Agent) -> str:
     """Render an agent's card on the index."""
     return render_template(env, CARD_TEMPLATE, {"agent": agent}, subject=agent.path).removesuffix("\n")
@@ -296,9 +308,10 @@ def make_filter_groups(
     models: Counter[str] = Counter()
     tools: Counter[str] = Counter()
     for agent in catalog.agents:
-        colors[color_value(agent)] += 1
-        models[agent.model or "default"] += 1
-        tools.update(["all tools"] if agent.tools is None else agent.tools or ["no tools"])
+        color, model, agent_tools = filter_values(agent)
+        colors[color] += 1
+        models[model] += 1
+        tools.update(agent_tools)
     groups = [
         FilterGroup(key="color", label=words("filter_color"), options=_options(dict(colors), {"neutral": words("no_color")})),
         FilterGroup(key="model", label=words("filter_model"),
@@ -320,6 +333,11 @@ def make_filter_groups(
         groups.append(FilterGroup(key="plugin", label=words("filter_plugin"), options=_options(dict(plugins), {})))
     return [group for group in groups if len(group["options"]) > 1]
 
+
+def filter_values(agent: Agent) -> tuple[str, str, tuple[str, ...]]:
+    """Return what the index's filters count an agent by: its color, its model and its tools."""
+    tools = ("all tools",) if agent.tools is None else tuple(agent.tools) or ("no tools",)
+    return color_value(agent), agent.model or "default", tools
 
 
 def color_value(agent: Agent) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import mmap
 import os
 import shutil
 import tempfile
@@ -200,6 +201,18 @@ class SiteWriter:
         self.versions[rel_path] = hasher.hexdigest()
         self._staged.add(rel_path)
 
+    def add_replaced(self, rel_path: str, replacements: Sequence[tuple[bytes, str]]) -> None:
+        """Name a file of the new site made from the one the folder holds at the same path, each of
+        `replacements` (old bytes, new text) found where it stands once in the file and replaced
+        (see `add_spliced`); ValueError, with nothing staged, when one stands there not once."""
+        with _inside(self.out_dir, rel_path).open("rb") as source:
+            size = os.fstat(source.fileno()).st_size
+            if not size:
+                raise ValueError(f"{rel_path} is empty")
+            with mmap.mmap(source.fileno(), 0, access=mmap.ACCESS_READ) as held:
+                splices = [_found_once(held, rel_path, old, new) for old, new in replacements]
+        self.add_spliced(rel_path, sorted(splices, key=lambda splice: splice.span.start), size)
+
     def keep(self, rel_path: str, version: str) -> None:
         """Name a file of the new site that the folder holds at this version (see `wants`)."""
         self.versions[rel_path] = version
@@ -264,6 +277,14 @@ class Splice(NamedTuple):
     span: range
     old: bytes
     new: str
+
+
+def _found_once(held: mmap.mmap, rel_path: str, old: bytes, new: str) -> Splice:
+    """Return the splice of `old`, standing once in a file (`held`), for `new`."""
+    start = held.find(old)
+    if not old or start < 0 or held.find(old, start + 1) >= 0:
+        raise ValueError(f"{rel_path} does not hold its old part once")
+    return Splice(range(start, start + len(old)), old, new)
 
 
 def _copy_range(source: io.FileIO, target: io.FileIO, span: range) -> None:
