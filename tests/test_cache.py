@@ -17,7 +17,7 @@ from generator.errors import Report
 from generator.pipeline import pages
 from generator.pipeline.build import BuildResult, build
 from generator.pipeline.memo import cache_folder
-from generator.store.cache import CACHE_FILE
+from generator.store.database import CACHE_FILE
 
 SEED = "engineering/senior-backend-engineer.md"
 

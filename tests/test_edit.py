@@ -396,8 +396,8 @@ def test_findings_an_edit_left_as_they_were_are_not_stored_again(catalog: Path, 
     site = tmp_path / "site"
     build_into(catalog, site, True)
     packed: list[str] = []
-    pack = cache_module._pack
-    monkeypatch.setattr(cache_module, "_pack", lambda value, place: packed.append(place) or pack(value, place))
+    pack = cache_module.pack
+    monkeypatch.setattr(cache_module, "pack", lambda value, place: packed.append(place) or pack(value, place))
     before = stored_result()
     replace_text(catalog / SEED, BODY_EDIT[0], BODY_EDIT[1])  # the seed's two warnings stay as they were
     warm = build_into(catalog, site, True)

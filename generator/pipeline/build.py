@@ -26,7 +26,7 @@ from generator.pipeline.states import (
     site_state,
 )
 from generator.store import output
-from generator.store.cache import CacheStats
+from generator.store.database import CacheStats
 from generator.store.site_folder import SiteFiles
 
 # The rendering modules (Markdown, Jinja2, Pygments) are imported where they are

@@ -77,7 +77,7 @@ from generator.site.relations import (
     Related,
     mentioned_name,
 )
-from generator.store.cache import digest_parts
+from generator.store.database import digest_parts
 
 if TYPE_CHECKING:
     import jinja2

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from generator import __version__
 from generator.config import SiteConfig, template_dirs
-from generator.store.cache import FORMAT, digest_parts
+from generator.store.database import FORMAT, digest_parts
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 # The libraries whose output reaches the page: a new version may render differently.

@@ -21,7 +21,8 @@ from generator.config import SiteConfig
 from generator.errors import Finding, Report, SiteError
 from generator.pipeline.build import run_pipeline
 from generator.pipeline.fingerprint import make_fingerprint
-from generator.pipeline.memo import CachedPage, Manifest, Memo, links_hold, links_of
+from generator.pipeline.memo import Manifest, Memo
+from generator.pipeline.stage_memo import CachedPage, links_hold, links_of
 from generator.store.cache import BuildCache
 
 if TYPE_CHECKING:

@@ -22,7 +22,7 @@ from generator.catalog.model import Agent
 from generator.config import SiteConfig
 from generator.errors import SiteError
 from generator.markdown.markup import MarkdownRenderer
-from generator.pipeline.memo import compress_page
+from generator.pipeline.stage_memo import compress_page
 from generator.pipeline.workers import map_in_workers, usual_collection, worker_count
 from generator.site.plan import PagePlan
 from generator.site.render import make_environment, make_site_context, render_agent_page, strings_of
